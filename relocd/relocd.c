@@ -1,0 +1,128 @@
+/*
+ * relocd.c - the relocation daemon's entry point: command line, config
+ * check mode, allow-list check mode, then the daemon proper.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "conf.h"
+#include "log.h"
+#include "peer.h"
+#include "relocd.h"
+
+#define RELOCD_DEFAULT_CONF "/etc/xen/xend-config.sxp"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: relocd [-d] [-f FILE]\n"
+            "       relocd -n [-f FILE]\n"
+            "       relocd [-f FILE] --check-peer IP [HOSTNAME]\n"
+            "\n"
+            "  -d            stay in the foreground, debug output on stderr\n"
+            "  -f FILE       configuration (default %s)\n"
+            "  -n            check the configuration, print the effective\n"
+            "                relocation settings and exit\n"
+            "  --check-peer  print allow or deny for a peer address; with\n"
+            "                HOSTNAME no reverse DNS lookup is made\n"
+            "  -V            print the version\n",
+            RELOCD_DEFAULT_CONF);
+}
+
+/*
+ * xend read its config only when the file existed and ran on defaults
+ * otherwise (XendOptionsFile); an explicitly named file must exist.
+ */
+static struct relocd_conf *load_conf(const char *path, int explicit)
+{
+    struct relocd_conf *conf = NULL;
+    char err[512];
+
+    if (!explicit && access(path, F_OK) < 0 && errno == ENOENT) {
+        if (conf_parse("", 0, path, &conf, err, sizeof(err)) < 0)
+            fatalx("%s", err);
+        return conf;
+    }
+    if (conf_load(path, &conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    return conf;
+}
+
+static int check_peer(const struct relocd_conf *conf, const char *ip,
+                      const char *host)
+{
+    char fqdn[1025];
+    int allowed = peer_allowed(conf->acl, ip, host, fqdn, sizeof(fqdn));
+
+    printf("%s\n", allowed ? "allow" : "deny");
+    return allowed ? 0 : 1;
+}
+
+enum { OPT_CHECK_PEER = 256 };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"check-peer", no_argument, NULL, OPT_CHECK_PEER},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = RELOCD_DEFAULT_CONF;
+    int ch, debug = 0, check = 0, want_peer = 0, explicit = 0;
+    struct relocd_conf *conf;
+
+    while ((ch = getopt_long(argc, argv, "df:hnV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            debug = 1;
+            break;
+        case 'f':
+            path = optarg;
+            explicit = 1;
+            break;
+        case 'n':
+            check = 1;
+            break;
+        case OPT_CHECK_PEER:
+            want_peer = 1;
+            break;
+        case 'V':
+            printf("relocd %s\n", RELOCD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if ((want_peer && (argc < 1 || argc > 2)) || (!want_peer && argc)) {
+        usage(stderr);
+        return 2;
+    }
+
+    log_init("relocd", LOG_TO_STDERR, debug);
+    conf = load_conf(path, explicit);
+    if (check) {
+        conf_print(stdout, conf);
+        conf_free(conf);
+        return 0;
+    }
+    if (want_peer) {
+        int rc = check_peer(conf, argv[0], argc > 1 ? argv[1] : NULL);
+        conf_free(conf);
+        return rc;
+    }
+    return relocd_main(conf, path, debug);
+}

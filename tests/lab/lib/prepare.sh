@@ -1,0 +1,290 @@
+#!/bin/bash
+# prepare.sh - make everything a lab boot needs, rebuilding only what changed.
+#
+# Three layers, each cached under $LAB_CACHE:
+#   debs/ + root/  Debian's Xen, its tools and a kernel: `apt-get download` and
+#                  `dpkg -x`, so nothing is installed on the host and no postinst
+#                  runs (the host's /boot, grub and services are never touched).
+#   base/          Xen ELF, vmlinuz and the dom0 base initramfs (busybox, the
+#                  Xen toolstack, modules, guest kernel). Rebuilt only when its
+#                  key (the .debs, this script, the files it copies) changes.
+#   project/       a small cpio appended to the base: lab scripts, scenarios,
+#                  the guest workload and the project's binaries from $BUILD.
+#                  Rebuilt on every run, so every lab run tests the current tree.
+#
+# Usage: prepare.sh [host|fetch|base|project|all]   (default all)
+# Prints the paths of the boot artefacts as shell assignments on stdout's
+# last lines (XEN_ELF= VMLINUZ= INITRD=).
+set -euo pipefail
+
+LAB=$(cd "$(dirname "$0")/.." && pwd)
+REPO=$(cd "$LAB/../.." && pwd)
+LAB_CACHE=${LAB_CACHE:-/var/tmp/relocd-lab}
+BUILD=${BUILD:-$REPO/build}
+XENV=4.17
+XL=/usr/lib/xen-$XENV
+HOST_PKGS="qemu-system-x86 busybox-static cpio gcc libc6-dev kmod file bc python3 iproute2"
+XEN_PKGS="xen-hypervisor-$XENV-amd64 xen-utils-$XENV xen-utils-common xenstore-utils
+    libxenmisc$XENV libxentoolcore1 libxentoollog1 libxencall1 libxendevicemodel1
+    libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenhypfs1 libxenstore4
+    libyajl2 dmsetup libdevmapper1.02.1"
+# loaded at boot by dom0's /init, in this order (with their dependencies)
+DOM0_MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback
+    xen-netback loop virtio_pci virtio_net e1000 bridge tun veth"
+# present in dom0 but loaded only by scenarios that need them
+EXTRA_MODS="dm-mod dm-era dm-mirror dm-snapshot nbd"
+
+say() { echo "lab: $*" >&2; }
+die() { echo "lab: error: $*" >&2; exit 1; }
+
+apt_updated=
+apt_update_once() {
+    [ -n "$apt_updated" ] && return 0
+    say "apt-get update"
+    apt-get update -qq >&2 || die "apt-get update failed"
+    apt_updated=1
+}
+
+# host_deps: install the host tools the lab uses, only if one is missing
+host_deps() {
+    local missing="" p
+    for p in $HOST_PKGS; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+            grep -q '^install ok installed' || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    [ "$(id -u)" = 0 ] || die "missing host packages:$missing (run as root)"
+    say "installing host packages:$missing"
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends $missing >&2 || die "apt-get install failed"
+}
+
+# fetch: download and unpack Xen + kernel into $LAB_CACHE/root, once.
+# LAB_REFRESH=1 downloads again (e.g. to pick up a Debian point release).
+fetch() {
+    local debs=$LAB_CACHE/debs root=$LAB_CACHE/root kpkg kver
+    if [ -f "$root/.complete" ] && [ -z "${LAB_REFRESH:-}" ]; then
+        return 0
+    fi
+    kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+    if [ -z "$kpkg" ] || ! apt-cache show "xen-utils-$XENV" >/dev/null 2>&1; then
+        apt_update_once
+        kpkg=$(apt-cache depends linux-image-amd64 |
+            awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+    fi
+    [ -n "$kpkg" ] || die "cannot resolve linux-image-amd64"
+    kver=${kpkg#linux-image-}
+    say "downloading Xen $XENV and $kpkg"
+    rm -rf "$debs.new" && mkdir -p "$debs.new"
+    (cd "$debs.new" && apt-get download -qq $XEN_PKGS "$kpkg" 2>&1 |
+        grep -v unsandboxed >&2) || true
+    for p in $XEN_PKGS "$kpkg"; do
+        ls "$debs.new/${p}_"*.deb >/dev/null 2>&1 || die "download of $p failed"
+    done
+    rm -rf "$debs" && mv "$debs.new" "$debs"
+    say "unpacking"
+    rm -rf "$root" && mkdir -p "$root"
+    for d in "$debs"/*.deb; do dpkg -x "$d" "$root"; done
+    depmod -b "$root" "$kver"
+    echo "$kver" > "$root/KVER"
+    (cd "$debs" && ls *.deb) > "$root/.complete"
+}
+
+# key FILES...: a hash of the inputs of a layer
+key() {
+    cat "$@" | sha256sum | cut -c1-16
+}
+
+stage_skeleton() {  # DIR: merged-/usr busybox tree
+    local d=$1 a
+    mkdir -p "$d"/usr/bin "$d"/usr/sbin "$d"/usr/lib/x86_64-linux-gnu \
+        "$d"/usr/lib64 "$d"/proc "$d"/sys "$d"/dev "$d"/run "$d"/tmp \
+        "$d"/var/log "$d"/var/lib "$d"/etc "$d"/root
+    ln -sfn usr/bin "$d/bin"; ln -sfn usr/sbin "$d/sbin"
+    ln -sfn usr/lib "$d/lib"; ln -sfn usr/lib64 "$d/lib64"
+    ln -sfn ../run "$d/var/run"
+    cp /usr/bin/busybox "$d/usr/bin/busybox"
+    for a in $(/usr/bin/busybox --list); do
+        [ -e "$d/usr/bin/$a" ] || ln -s busybox "$d/usr/bin/$a"
+    done
+}
+
+# copy_elf ROOTFS SRC DEST: copy an ELF and, via ldd, its shared libraries.
+# Libraries resolve from the unpacked Xen root first, then from the host;
+# /lib/... lands in /usr/lib/... (merged /usr).
+copy_elf() {
+    local d=$1 src=$2 dst=$3 lib ldst r=$LAB_CACHE/root
+    mkdir -p "$d/$(dirname "$dst")"
+    cp -L "$src" "$d/$dst"
+    { LD_LIBRARY_PATH=$r/usr/lib/x86_64-linux-gnu:$r/lib/x86_64-linux-gnu \
+        ldd "$src" 2>/dev/null || true; } |
+        awk '/=>/{print $3} /^\t\/lib64/{print $1}' |
+        while read -r lib; do
+            [ -n "$lib" ] && [ -e "$lib" ] || continue
+            ldst=${lib#"$r"}
+            ldst=/usr${ldst#/usr}
+            [ -e "$d$ldst" ] && continue
+            mkdir -p "$d$(dirname "$ldst")"
+            cp -L "$lib" "$d$ldst"
+        done
+}
+
+cpio_pack() {  # DIR OUT: newc cpio, gzip -1, padded to 512 bytes so that
+    # the next concatenated archive starts aligned
+    local tmp=$2.tmp
+    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 |
+        gzip -1) > "$tmp"
+    truncate -s %512 "$tmp"
+    mv "$tmp" "$2"
+}
+
+# build_base: Xen ELF, vmlinuz, dom0 base initramfs
+build_base() {
+    local r=$LAB_CACHE/root out=$LAB_CACHE/base k kver d f m ko rel
+    local kind=boot
+    kver=$(cat "$r/KVER")
+    k=$(key "$r/.complete" "$0" /usr/bin/busybox)
+    [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$k" ] && return 0
+    say "building base layer (Xen $XENV, kernel $kver)"
+    rm -rf "$out" && mkdir -p "$out"
+    d=$LAB_CACHE/work/base-rootfs
+    rm -rf "$d" && mkdir -p "$d"
+    # QEMU's multiboot loader cannot read xen.gz; it holds a 32-bit ELF
+    zcat "$r/boot/xen-$XENV-amd64.gz" > "$out/xen.elf"
+    cp "$r/boot/vmlinuz-$kver" "$out/vmlinuz"
+    stage_skeleton "$d"
+    mkdir -p "$d$XL/bin"
+    for f in "$r$XL"/bin/*; do
+        case "${f##*/}" in pygrub | xenpvnetboot | xendomains) continue ;; esac
+        if file -L "$f" | grep -q ELF; then
+            copy_elf "$d" "$f" "$XL/bin/${f##*/}"
+        else
+            cp -a "$f" "$d$XL/bin/"
+        fi
+    done
+    mkdir -p "$d$XL/lib"
+    cp -a "$r$XL"/lib/* "$d$XL/lib/" 2>/dev/null || true
+    rm -rf "$d$XL"/lib/python*
+    for f in "$r"/usr/bin/xenstore*; do
+        if [ -L "$f" ]; then cp -a "$f" "$d/usr/bin/"
+        else copy_elf "$d" "$f" "/usr/bin/${f##*/}"; fi
+    done
+    copy_elf "$d" "$r/sbin/dmsetup" /usr/sbin/dmsetup
+    # glibc dlopen()s libgcc_s for pthread_cancel (used by libxl); ldd
+    # cannot see it, and without it `xl create` aborts
+    cp -L /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 \
+        "$d/usr/lib/x86_64-linux-gnu/"
+    cp -a "$r/etc/xen" "$d/etc/"
+    mkdir -p "$d/var/lib/xen" "$d/var/lib/xenstored" "$d/var/log/xen/console"
+    echo 'root:x:0:0:root:/root:/bin/sh' > "$d/etc/passwd"
+    echo 'root:x:0:' > "$d/etc/group"
+    # modules with their dependencies, in load order
+    : > "$d/etc/lab-modules"
+    : > "$d/etc/lab-modules-extra"
+    for m in $DOM0_MODS -- $EXTRA_MODS; do
+        [ "$m" = -- ] && { kind=extra; continue; }
+        modprobe -d "$r" -S "$kver" --show-depends "$m" |
+            awk '$1=="insmod"{print $2}' | while read -r ko; do
+                rel=/usr${ko#"$r"}
+                grep -qx "$rel" "$d/etc/lab-modules" \
+                    "$d/etc/lab-modules-extra" && continue
+                mkdir -p "$d$(dirname "$rel")"
+                cp "$ko" "$d$rel"
+                if [ "$kind" = extra ]; then
+                    echo "$rel" >> "$d/etc/lab-modules-extra"
+                else
+                    echo "$rel" >> "$d/etc/lab-modules"
+                fi
+            done
+    done
+    cp "$r/lib/modules/$kver"/modules.builtin* \
+        "$r/lib/modules/$kver/modules.order" \
+        "$d/usr/lib/modules/$kver/" 2>/dev/null || true
+    depmod -b "$d" "$kver" 2>/dev/null || true
+    # the guests boot the same Debian kernel (PV and PVH)
+    mkdir -p "$d/guest"
+    cp "$out/vmlinuz" "$d/guest/vmlinuz"
+    cpio_pack "$d" "$out/base.cpio.gz"
+    rm -rf "$d"
+    echo "$k" > "$out/key"
+}
+
+# build_helpers: static guest workload and timestamp helper (make-like)
+build_helpers() {
+    local o=$LAB_CACHE/helpers s
+    mkdir -p "$o"
+    for s in dirty xts; do
+        if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ]; then
+            gcc -std=gnu11 -O2 -Wall -Wextra -static -o "$o/$s.tmp" \
+                "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
+        fi
+    done
+}
+
+# build_project: the per-run layer appended to the base initramfs
+build_project() {
+    local d=$LAB_CACHE/work/project-rootfs g=$LAB_CACHE/work/guest-rootfs
+    local h=$LAB_CACHE/helpers p out=$LAB_CACHE/project f
+    build_helpers
+    mkdir -p "$out"
+    rm -rf "$d" "$g" && mkdir -p "$d" "$g"
+    # guest initramfs: busybox + workload
+    stage_skeleton "$g"
+    cp "$h/dirty" "$h/xts" "$g/usr/bin/"
+    install -m 755 "$LAB/guest/init" "$g/init"
+    mkdir -p "$d/guest"
+    cpio_pack "$g" "$d/guest/initrd.gz"
+    # dom0: lab scripts
+    mkdir -p "$d/usr/bin" "$d/usr/sbin" "$d/lab/scenarios" "$d/etc/xen"
+    cp "$h/xts" "$d/usr/bin/xts"
+    install -m 755 "$LAB/dom0/init" "$d/init"
+    install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
+    install -m 644 "$LAB/dom0/lib.sh" "$d/lab/lib.sh"
+    for f in "$LAB"/scenarios/*; do
+        [ -f "$f" ] && install -m 755 "$f" "$d/lab/scenarios/"
+    done
+    # the project's binaries, whatever exists of them
+    for p in relocd xl-relocate; do
+        if [ -f "$BUILD/$p" ] && file -L "$BUILD/$p" | grep -q ELF; then
+            copy_elf "$d" "$BUILD/$p" "/usr/sbin/$p"
+            echo "$p" >> "$d/lab/project-files"
+        fi
+    done
+    if [ -f "$REPO/xl-plugin/xm" ]; then
+        install -m 755 "$REPO/xl-plugin/xm" "$d/usr/sbin/xm"
+        echo xm >> "$d/lab/project-files"
+    fi
+    if [ -f "$REPO/etc/xend-config.sxp" ]; then
+        install -m 644 "$REPO/etc/xend-config.sxp" "$d/etc/xen/"
+        echo xend-config.sxp >> "$d/lab/project-files"
+    fi
+    # libraries the base layer already has need not be shipped twice
+    cpio_pack "$d" "$out/project.cpio.gz"
+    cat "$LAB_CACHE/base/base.cpio.gz" "$out/project.cpio.gz" \
+        > "$out/dom0-initrd.gz.tmp"
+    mv "$out/dom0-initrd.gz.tmp" "$out/dom0-initrd.gz"
+    rm -rf "$d" "$g"
+}
+
+main() {
+    local what=${1:-all}
+    mkdir -p "$LAB_CACHE"
+    exec 9> "$LAB_CACHE/.lock"
+    flock 9        # one lab build at a time per cache
+    case $what in
+    host) host_deps ;;
+    fetch) host_deps; fetch ;;
+    base) host_deps; fetch; build_base ;;
+    project | all)
+        host_deps; fetch; build_base; build_project
+        echo "XEN_ELF=$LAB_CACHE/base/xen.elf"
+        echo "VMLINUZ=$LAB_CACHE/base/vmlinuz"
+        echo "INITRD=$LAB_CACHE/project/dom0-initrd.gz"
+        ;;
+    *) die "unknown step $what" ;;
+    esac
+}
+
+main "$@"

@@ -1,5 +1,5 @@
 /*
- * t.h - the tiny unit-test harness shared by tests/unit/*.c.
+ * t.h - the tiny unit-test harness shared by the unit test programs.
  *
  * Each test program includes this once, calls T_OK/T_EQ_* from its tests and
  * returns t_done() from main().  t_done() prints "NAME: N passed, N failed",

@@ -1,0 +1,103 @@
+/*
+ * conf.h - relocd's configuration: xend-config.sxp read as xend read it.
+ *
+ * The file is the one xend used (/etc/xen/xend-config.sxp), a sequence of
+ * (key value) forms.  The xend relocation keys keep xend's meaning and
+ * defaults (tools/python/xen/xend/XendOptions.py, Xen 4.4); relocd's own
+ * keys are relocd-*.  Every other key (xend-http-server, network-script,
+ * dom0-min-mem, ...) is accepted and ignored, so a Xen 3.x/4.x host's file
+ * loads unchanged; an unknown relocd-* key is an error.  As in xend, the
+ * first occurrence of a key wins and a key without a value is its default.
+ *
+ * Keys, defaults and checks are one table in conf.c: a new key is one row
+ * there and one field here.
+ */
+#ifndef RELOCD_CONF_H
+#define RELOCD_CONF_H
+
+#include <stdio.h>
+
+#include "diag.h"
+
+/* Where xend looked for a key or certificate file named without a '/'. */
+#define CONF_XEN_CONFIG_DIR "/etc/xen"
+
+enum conf_converge {
+    CONF_CONVERGE_THROTTLE, /* slow the guest down (credit2 cap) */
+    CONF_CONVERGE_FORCE,    /* stop and copy anyway */
+    CONF_CONVERGE_ABORT,    /* give up, guest keeps running here */
+};
+
+/* Strings are NULL when unset; bools are 0 or 1. */
+struct relocd_conf {
+    /* xend keys, xend's defaults */
+    int relocation_server; /* xend-relocation-server, no */
+    int port;              /* xend-relocation-port, 8002 */
+    char *address;         /* xend-relocation-address, '' = all; or ifname */
+    char *hosts_allow;     /* xend-relocation-hosts-allow, '' = everyone */
+    int ssl_server;        /* xend-relocation-ssl-server, no */
+    int ssl_port;          /* xend-relocation-ssl-port, 8003 */
+    char *ssl_key_file;    /* xend-relocation-server-ssl-key-file */
+    char *ssl_cert_file;   /* xend-relocation-server-ssl-cert-file */
+    int ssl;               /* xend-relocation-ssl (client default), no */
+    /* relocd-* */
+    char *ca_file;         /* relocd-ssl-ca-file: CA for mutual TLS */
+    char *psk_file;        /* relocd-psk-file: TLS 1.3 external PSK */
+    int allow_insecure;    /* relocd-allow-insecure: plain TCP, no auth */
+    int max_migrations;    /* relocd-max-migrations, 1..64, 2 */
+    int max_pending;       /* relocd-max-pending, 1..1024, 16 */
+    int handshake_timeout; /* relocd-handshake-timeout, s, 1..3600, 10 */
+    char *control_socket;  /* relocd-control-socket */
+    int max_downtime_ms;   /* relocd-max-downtime, ms, 1..600000, 300 */
+    int on_no_converge;    /* relocd-on-no-converge, enum conf_converge */
+    int bandwidth_mbps;    /* relocd-bandwidth, MB/s, 0 = unlimited */
+    struct acl *acl;       /* compiled hosts_allow, NULL = everyone */
+    unsigned warnings;     /* warnings given while loading */
+};
+
+/* conf.c */
+
+/*
+ * Reads and parses the file at path (at most SXP_MAX_SIZE bytes).  A
+ * missing file is an error like any other: the caller decides whether a
+ * missing default file means defaults, as it did for xend.  Warnings go to
+ * opts (NULL: stderr).  Returns 0 and a new config in *conf_r, which the
+ * caller frees with conf_free(), or -1 with errno set and
+ * "FILE:LINE: message" (or "FILE: message") in err.
+ */
+int conf_load_opts(const char *path, const struct conf_opts *opts,
+                   struct relocd_conf **conf_r, char *err, size_t errlen);
+
+/* conf_load_opts() with warnings on stderr. */
+int conf_load(const char *path, struct relocd_conf **conf_r, char *err,
+              size_t errlen);
+
+/*
+ * As conf_load_opts(), from len bytes of text; filename is only used in
+ * messages.  An empty text gives every default.
+ */
+int conf_parse_opts(const char *text, size_t len, const char *filename,
+                    const struct conf_opts *opts, struct relocd_conf **conf_r,
+                    char *err, size_t errlen);
+
+/* conf_parse_opts() with warnings on stderr. */
+int conf_parse(const char *text, size_t len, const char *filename,
+               struct relocd_conf **conf_r, char *err, size_t errlen);
+
+/* NULL is fine. */
+void conf_free(struct relocd_conf *conf);
+
+/*
+ * Prints the effective relocation settings, one "key value" a line: the
+ * xend keys, then the relocd-* keys, each group in name order.  Strings are
+ * printed as they are, an unset or empty one as ''; bools as yes/no.
+ */
+void conf_print(FILE *f, const struct relocd_conf *conf);
+
+/* The i'th key name in the (sorted) key table, NULL past the end. */
+const char *conf_key_name(size_t i);
+
+/* "throttle", "force", "abort"; NULL for anything else. */
+const char *conf_converge_name(int on_no_converge);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * session.c - one incoming connection, in its own process: allow-list,
+ * TLS, HELLO, PREFLIGHT, MIGRATE, then the raw xl stream (README.xen 3).
+ *
+ * Nothing here touches Xen until the peer is allow-listed, authenticated,
+ * has said HELLO and asked to MIGRATE with valid flags; pre-flight only
+ * reads.  Every reply to a bad peer is a typed ERROR frame.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "buf.h"
+#include "chan.h"
+#include "conf.h"
+#include "log.h"
+#include "msg.h"
+#include "peer.h"
+#include "relay.h"
+#include "relocd.h"
+#include "session.h"
+#include "tls.h"
+#include "xen.h"
+
+struct session {
+    const struct session_env *env;
+    struct chan *chan;
+    struct buf *out;
+    struct proto_frame *frame;
+    char ip[64];
+    char fqdn[NI_MAXHOST];
+    int preflight_ok;
+    char guest[128];
+};
+
+/* Sends ERROR and logs the same text once; returns 1 for session_serve(). */
+static int session_fail(struct session *s, enum proto_err code,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int session_fail(struct session *s, enum proto_err code,
+                        const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code), text);
+    buf_reset(s->out);
+    if (code != PERR_EOF && code != PERR_IO &&
+        msg_put_error(s->out, code, "%s", text) == 0) {
+        chan_set_timeout(s->chan, 2000);
+        chan_send(s->chan, s->out);
+    }
+    return 1;
+}
+
+static int session_send(struct session *s)
+{
+    enum proto_err e = chan_send(s->chan, s->out);
+
+    return e ? session_fail(s, e, "sending: %s", proto_strerror(e)) : 0;
+}
+
+/* Receives a frame; a peer ERROR or a transport failure ends the session. */
+static int session_recv(struct session *s)
+{
+    enum proto_err e = chan_recv_frame(s->chan, s->frame);
+    struct msg_error err;
+    char why[256];
+
+    if (e)
+        return session_fail(s, e, "receiving: %s", proto_strerror(e));
+    if (s->frame->type == PROTO_ERROR) {
+        if (msg_get_error(s->frame, &err, why, sizeof(why)) == PERR_OK)
+            log_warnx("%s (%s): peer error %s: %s", s->fqdn, s->ip,
+                      proto_err_name(err.code), err.message);
+        return 1;
+    }
+    return 0;
+}
+
+static int session_hello(struct session *s)
+{
+    struct msg_hello h, mine = {PROTO_VERSION, PROTO_MIN_VERSION, "", ""};
+    char why[256];
+    enum proto_err e;
+
+    if (session_recv(s))
+        return 1;
+    e = msg_get_hello(s->frame, &h, why, sizeof(why));
+    if (e)
+        return session_fail(s, e, "%s", why);
+    if (h.version < PROTO_MIN_VERSION || h.min_version > PROTO_VERSION)
+        return session_fail(s, PERR_VERSION,
+                            "client speaks versions %d..%d, this relocd "
+                            "%d..%d",
+                            h.min_version, h.version, PROTO_MIN_VERSION,
+                            PROTO_VERSION);
+    snprintf(mine.software, sizeof(mine.software), "relocd %s",
+             RELOCD_VERSION);
+    snprintf(mine.host, sizeof(mine.host), "%s", s->env->hostname);
+    log_info("%s (%s): HELLO from %s on %s", s->fqdn, s->ip, h.software,
+             h.host);
+    if (msg_put_hello(s->out, &mine) < 0)
+        return session_fail(s, PERR_INTERNAL, "encoding HELLO");
+    return session_send(s);
+}
+
+static int session_preflight(struct session *s)
+{
+    struct msg_preflight req;
+    struct msg_preflight_result res = {.ok = 1};
+    char why[256];
+    enum proto_err e;
+    unsigned i;
+
+    e = msg_get_preflight(s->frame, &req, why, sizeof(why));
+    if (e)
+        return session_fail(s, e, "%s", why);
+    xen_preflight(&req, &res, s->guest, sizeof(s->guest));
+    msg_preflight_clear(&req);
+    s->preflight_ok = res.ok;
+    for (i = 0; i < res.nchecks; i++)
+        if (!res.checks[i].ok)
+            log_warnx("%s (%s): pre-flight %s failed: %s", s->fqdn, s->ip,
+                      res.checks[i].check, res.checks[i].message);
+    if (msg_put_preflight_result(s->out, &res) < 0)
+        return session_fail(s, PERR_INTERNAL, "encoding PREFLIGHT_RESULT");
+    return session_send(s);
+}
+
+/*
+ * xl migrate-receive's flags that a peer may ask for (tools/xl/xl_migrate.c:
+ * the rune is "xl [-t] [-T] [-v..] migrate-receive [-e] [-d] [-p]").  Any
+ * other word is refused, so a peer can never choose what relocd runs.
+ */
+static int flag_allowed(const char *f)
+{
+    static const char *const ok[] = {"-t", "-T", "-e", "-d", "-p", "-F"};
+    size_t i;
+
+    if (f[0] == '-' && f[1] == 'v' && strspn(f + 1, "v") == strlen(f + 1))
+        return strlen(f) <= 6;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!strcmp(f, ok[i]))
+            return 1;
+    return 0;
+}
+
+/* Asks the parent for one of relocd-max-migrations slots. */
+static int session_take_slot(struct session *s)
+{
+    struct pollfd pfd = {.fd = s->env->slot_fd, .events = POLLIN};
+    char reply = 0;
+
+    if (write(s->env->slot_fd, "M", 1) != 1 || poll(&pfd, 1, 5000) != 1 ||
+        read(s->env->slot_fd, &reply, 1) != 1)
+        return session_fail(s, PERR_INTERNAL, "no answer from relocd");
+    if (reply != 'Y')
+        return session_fail(s, PERR_BUSY,
+                            "%d migrations are already running "
+                            "(relocd-max-migrations)",
+                            s->env->conf->max_migrations);
+    return 0;
+}
+
+static int session_migrate(struct session *s, struct msg_migrate *m)
+{
+    char why[256];
+    enum proto_err e;
+    unsigned i;
+
+    e = msg_get_migrate(s->frame, m, why, sizeof(why));
+    if (e)
+        return session_fail(s, e, "%s", why);
+    if (strcmp(m->mode, "xl-stream"))
+        return session_fail(s, PERR_BAD_MESSAGE, "unknown mode '%s'",
+                            m->mode);
+    for (i = 0; i < m->nflags; i++)
+        if (!flag_allowed(m->flags[i]))
+            return session_fail(s, PERR_BAD_FLAGS,
+                                "'%s' is not a flag of xl migrate-receive "
+                                "that relocd passes on",
+                                m->flags[i]);
+    if (!s->preflight_ok)
+        return session_fail(s, PERR_UNEXPECTED,
+                            "MIGRATE needs a successful PREFLIGHT first");
+    return session_take_slot(s);
+}
+
+/* Runs the receiver on the stream and waits for it; 0 when it succeeded. */
+static int session_stream(struct session *s, struct msg_migrate *m)
+{
+    char *flags[MSG_MAX_FLAGS];
+    int status, direct, pair[2] = {-1, -1}, fd;
+    unsigned i;
+    pid_t pid;
+
+    for (i = 0; i < m->nflags; i++)
+        flags[i] = m->flags[i];
+    /* Plain TCP and kernel TLS let xl read the socket itself: no copy. */
+    direct = !chan_tls(s->chan) || tls_conn_ktls_full(chan_tls(s->chan));
+    if (!direct && socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
+                            strerror(errno));
+    fd = direct ? chan_fd(s->chan) : pair[1];
+    pid = xen_receive_start(fd, flags, m->nflags);
+    if (!direct)
+        close(pair[1]);
+    if (pid < 0) {
+        if (!direct)
+            close(pair[0]);
+        return session_fail(s, PERR_INTERNAL, "cannot start the receiver");
+    }
+    if (msg_put_accept(s->out) < 0 || session_send(s)) {
+        kill(pid, SIGTERM);
+    } else if (!direct) {
+        chan_set_timeout(s->chan, -1);
+        relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
+    }
+    if (!direct)
+        close(pair[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The allow-list, then TLS: both before any payload byte is read. */
+static int session_admit(struct session *s, const struct sockaddr *sa,
+                         socklen_t salen)
+{
+    const struct relocd_conf *conf = s->env->conf;
+    struct tls_conn *tls;
+    char err[512];
+
+    if (peer_addr_text(sa, salen, s->ip, sizeof(s->ip)) < 0)
+        return session_fail(s, PERR_INTERNAL, "unknown address family");
+    if (!peer_allowed(conf->acl, s->ip, NULL, s->fqdn, sizeof(s->fqdn))) {
+        /* xend's words, so existing log watches keep working. */
+        log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
+        if (!s->env->tls)
+            session_fail(s, PERR_DENIED, "%s is not in "
+                         "xend-relocation-hosts-allow of this host", s->ip);
+        return 1;
+    }
+    if (!s->env->tls)
+        return 0;
+    tls = tls_accept(s->env->tls, chan_fd(s->chan),
+                     conf->handshake_timeout * 1000, err, sizeof(err));
+    if (!tls) {
+        log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
+        return 1;
+    }
+    chan_set_tls(s->chan, tls);
+    log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
+             tls_conn_peer(tls));
+    return 0;
+}
+
+/* HELLO, then any number of PREFLIGHTs, then MIGRATE. */
+static int session_negotiate(struct session *s, struct msg_migrate *m)
+{
+    if (session_hello(s))
+        return 1;
+    for (;;) {
+        if (session_recv(s))
+            return 1;
+        switch (s->frame->type) {
+        case PROTO_PREFLIGHT:
+            if (session_preflight(s))
+                return 1;
+            break;
+        case PROTO_MIGRATE:
+            return session_migrate(s, m);
+        default:
+            return session_fail(s, PERR_UNEXPECTED, "%s not expected now",
+                                proto_type_name(s->frame->type));
+        }
+    }
+}
+
+static int session_run(struct session *s, const struct sockaddr *sa,
+                       socklen_t salen)
+{
+    struct msg_migrate m;
+
+    chan_set_timeout(s->chan, s->env->conf->handshake_timeout * 1000);
+    if (session_admit(s, sa, salen) || session_negotiate(s, &m))
+        return 1;
+    log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
+    if (session_stream(s, &m) == 0) {
+        log_info("%s (%s): received %s", s->fqdn, s->ip, s->guest);
+        return 0;
+    }
+    log_warnx("%s (%s): receiving %s failed; it stays on the source",
+              s->fqdn, s->ip, s->guest);
+    xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
+    return 1;
+}
+
+int session_serve(const struct session_env *env, int fd,
+                  const struct sockaddr *sa, socklen_t salen)
+{
+    struct session s = {.env = env};
+    int rc = 1;
+
+    snprintf(s.ip, sizeof(s.ip), "?");
+    snprintf(s.fqdn, sizeof(s.fqdn), "?");
+    s.chan = chan_new(fd);
+    s.out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    s.frame = malloc(sizeof(*s.frame));
+    if (!s.chan || !s.out || !s.frame) {
+        log_warnx("session: out of memory");
+        if (!s.chan)
+            close(fd);
+    } else {
+        rc = session_run(&s, sa, salen);
+    }
+    chan_free(s.chan);
+    buf_free(s.out);
+    free(s.frame);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/*
+ * tls.h - TLS 1.3 for relocation connections (OpenSSL), blocking with
+ * deadlines, on a socket the caller owns.
+ *
+ * Authentication.  A context is built from up to four files:
+ *   key_file + cert_file  this host's key and certificate (PEM; the cert
+ *                         file may hold the chain).  Each dom0 uses one pair
+ *                         for both roles, so a certificate that names an
+ *                         extendedKeyUsage must list serverAuth and
+ *                         clientAuth.
+ *   ca_file               the only CAs trusted for the peer (never the
+ *                         system store).  A server requires and verifies a
+ *                         client certificate; a client verifies the server's
+ *                         chain.  Names are not matched against the address:
+ *                         peers are often dialled by IP.  tls_conn_peer()
+ *                         gives the subject CN for the log, and
+ *                         tls_conn_check_host() matches a name on request.
+ *   psk_file              a TLS 1.3 external PSK (identity "relocd"): 32 to
+ *                         64 bytes written in hex, whitespace ignored, in a
+ *                         file no one but its owner may access.
+ *
+ * Every context must authenticate its peer: a server needs ca_file or
+ * psk_file, and a certificate unless it uses the PSK alone; a client needs
+ * ca_file or psk_file.  The modes, from either end:
+ *   certificates  (server key+cert, client ca_file; no psk_file)
+ *   PSK           (psk_file, and no server certificate / no client ca_file)
+ *                 a PSK handshake (with ECDHE, so forward secret); no
+ *                 certificate is sent or asked for.  A peer holding another
+ *                 key fails the handshake.
+ *   both          (certificates and psk_file)  TLS 1.3 cannot carry
+ *                 certificates and an external PSK in one handshake
+ *                 (RFC 8773 is not in OpenSSL), so the certificate handshake
+ *                 runs, with ALPN "relocd-psk" announcing the mode, and then
+ *                 each side sends HMAC-SHA256(psk, exporter) - 32 bytes,
+ *                 exporter label "EXPORTER-relocd-psk", context "client" or
+ *                 "server", 32 bytes - and checks the peer's.  So a peer
+ *                 must pass both, and a peer configured for only one of them
+ *                 is refused with an error that says so.
+ *
+ * Kernel TLS.  The library asks OpenSSL to move the record layer into the
+ * kernel after the handshake.  That needs the kernel "tls" module and an
+ * OpenSSL built with it (Debian's is); OpenSSL 3.0 and 3.1 offload only the
+ * sending direction of TLS 1.3, receiving came with 3.2.  When
+ * tls_conn_ktls_full() says so, the socket may be handed to another process
+ * (xl migrate-receive), which then reads and writes plaintext; otherwise
+ * bytes must go through tls_read/tls_write.  Not having kernel TLS is never
+ * an error.
+ *
+ * I/O.  Each call takes a timeout in milliseconds (negative: none) that
+ * bounds the whole call, so a silent or slow-dripping peer cannot hold the
+ * process; it fails with errno ETIMEDOUT.  Inside a call the socket is made
+ * non-blocking; its flags are put back before the call returns, so between
+ * calls the fd is as the caller left it.  EINTR is retried within the
+ * deadline.  Writes to a closed peer raise SIGPIPE: callers ignore it.
+ */
+#ifndef RELOCD_TLS_H
+#define RELOCD_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Paths, any of which may be NULL; see above for the valid combinations. */
+struct tls_opts {
+    const char *key_file, *cert_file, *ca_file, *psk_file;
+};
+
+struct tls_ctx;
+struct tls_conn;
+
+/*
+ * A context for the server (server != 0) or client role.  Every file is
+ * read and checked now, so a bad key, certificate, CA or PSK file is
+ * reported at start-up or SIGHUP, not at the first connection.  NULL on
+ * failure, with a message in err naming the file and OpenSSL's reason.
+ * The caller frees it with tls_ctx_free(); the PSK is wiped then.
+ */
+struct tls_ctx *tls_ctx_new(int server, const struct tls_opts *o, char *err,
+                            size_t errlen);
+void tls_ctx_free(struct tls_ctx *t);
+
+/*
+ * The handshake on a connected socket fd, as server or client, within
+ * timeout_ms.  A connection, or NULL with errno set (ETIMEDOUT, EPROTO for
+ * a TLS failure, or the socket's error) and the reason in err, e.g.
+ * "certificate verify failed" or "tlsv1 alert unknown ca".  The fd stays
+ * the caller's; the connection is freed with tls_conn_free().
+ */
+struct tls_conn *tls_accept(struct tls_ctx *t, int fd, int timeout_ms,
+                            char *err, size_t errlen);
+struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms,
+                             char *err, size_t errlen);
+
+/*
+ * Up to len bytes: the count read (> 0), 0 at the end of the stream, or -1
+ * with errno set.  The end is 0 whether the peer sent close_notify or just
+ * closed TCP; tls_conn_eof_clean() tells which.
+ */
+ssize_t tls_read(struct tls_conn *c, void *buf, size_t len, int timeout_ms);
+/* All len bytes, or -1 with errno set; the timeout covers the whole call. */
+ssize_t tls_write(struct tls_conn *c, const void *buf, size_t len,
+                  int timeout_ms);
+/*
+ * Sends close_notify, waiting up to a second for room in the socket buffer
+ * but not for the peer's reply.  0 when sent, -1 when not (e.g. after a
+ * failure, when TLS forbids it).
+ */
+int tls_shutdown(struct tls_conn *c);
+/* Frees c (NULL is a no-op); does not shut down TLS or close the fd. */
+void tls_conn_free(struct tls_conn *c);
+
+/* 1 when the last tls_read() that returned 0 had seen close_notify. */
+int tls_conn_eof_clean(const struct tls_conn *c);
+/*
+ * 1 when tls_read() would return bytes already decrypted, without touching
+ * the socket: a poll(2) loop must not wait on the fd then.
+ */
+int tls_conn_pending(const struct tls_conn *c);
+/* Why the last tls_read/tls_write/tls_shutdown failed, for the log. */
+const char *tls_conn_error(const struct tls_conn *c);
+
+/* Whether the kernel carries the sending and receiving directions. */
+void tls_conn_ktls(const struct tls_conn *c, int *tx_r, int *rx_r);
+/*
+ * 1 when the kernel carries both directions and no byte is buffered in
+ * user space: only then may the fd be used directly by another reader or
+ * writer, which sees plaintext.  TLS must not be used through c afterwards
+ * except for tls_shutdown().
+ */
+int tls_conn_ktls_full(const struct tls_conn *c);
+
+/*
+ * Who the peer proved to be, for logs: "CN=<name>", "psk:relocd", or
+ * "CN=<name>+psk:relocd" when both were checked.  Unprintable bytes of a
+ * name show as '?'.  Valid until tls_conn_free().
+ */
+const char *tls_conn_peer(const struct tls_conn *c);
+/* The negotiated suite, e.g. "TLS_AES_256_GCM_SHA384". */
+const char *tls_conn_cipher(const struct tls_conn *c);
+/*
+ * 1 when the peer's verified certificate is valid for host, a DNS name or
+ * an IP address; 0 when not, or when the peer sent no certificate.
+ */
+int tls_conn_check_host(const struct tls_conn *c, const char *host);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * xen_preflight.c - target-side checks before a guest is received.
+ *
+ * Everything here only reads: a failed check must leave the host exactly
+ * as it was, and each failure names the check, the need and what is there.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <libxl_utils.h>
+
+#include "msg.h"
+#include "xen.h"
+#include "xen_ctx.h"
+
+static const char *type_name(libxl_domain_type t)
+{
+    return libxl_domain_type_to_string(t) ? libxl_domain_type_to_string(t)
+                                          : "unknown";
+}
+
+/* Xen's capabilities for the guest's type, and log-dirty for live moves. */
+static void check_type(libxl_ctx *ctx, const libxl_domain_config *dc, int live,
+                       struct msg_preflight_result *res)
+{
+    libxl_domain_type t = dc->c_info.type;
+    libxl_physinfo pi;
+    int ok;
+
+    libxl_physinfo_init(&pi);
+    if (libxl_get_physinfo(ctx, &pi)) {
+        msg_check_add(res, "xen-caps", 0, "cannot read Xen's physinfo");
+        return;
+    }
+    if (t == LIBXL_DOMAIN_TYPE_PV)
+        ok = pi.cap_pv;
+    else
+        ok = pi.cap_hvm && (t == LIBXL_DOMAIN_TYPE_HVM || pi.cap_hap);
+    msg_check_add(res, "xen-caps", ok, "%s guest: this Xen %s", type_name(t),
+                  ok ? "supports it" : "cannot run it (needs hvm+hap)");
+    /* A live PV move needs log-dirty on shadow page tables (xc_sr). */
+    if (live && t == LIBXL_DOMAIN_TYPE_PV)
+        msg_check_add(res, "live-pv", pi.cap_shadow,
+                      "live migration of a PV guest needs shadow paging, "
+                      "which this Xen %s; migrate it offline",
+                      pi.cap_shadow ? "has" : "was built without");
+    libxl_physinfo_dispose(&pi);
+}
+
+static void check_memory(libxl_ctx *ctx, libxl_domain_config *dc,
+                         struct msg_preflight_result *res)
+{
+    uint64_t need = 0, free_kb = 0;
+
+    if (libxl_domain_need_memory(ctx, dc, INVALID_DOMID, &need) ||
+        libxl_get_free_memory(ctx, &free_kb)) {
+        msg_check_add(res, "memory", 0, "cannot compute the memory needed");
+        return;
+    }
+    msg_check_add(res, "memory", need <= free_kb,
+                  "needs %llu MiB, %llu MiB free in Xen",
+                  (unsigned long long)need / 1024,
+                  (unsigned long long)free_kb / 1024);
+}
+
+static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
+                        struct msg_preflight_result *res)
+{
+    char incoming[256];
+    libxl_dominfo *info;
+    uint32_t domid;
+    int i, n, uuid_clash = -1;
+
+    snprintf(incoming, sizeof(incoming), "%s--incoming", dc->c_info.name);
+    if (!libxl_name_to_domid(ctx, dc->c_info.name, &domid) ||
+        !libxl_name_to_domid(ctx, incoming, &domid)) {
+        msg_check_add(res, "name", 0, "a domain named %s already runs here "
+                      "(domid %u)", dc->c_info.name, domid);
+        return;
+    }
+    info = libxl_list_domain(ctx, &n);
+    for (i = 0; info && i < n; i++)
+        if (!libxl_uuid_compare(&info[i].uuid, &dc->c_info.uuid))
+            uuid_clash = (int)info[i].domid;
+    libxl_dominfo_list_free(info, n);
+    if (uuid_clash >= 0)
+        msg_check_add(res, "name", 0, "domain %d here has the same UUID",
+                      uuid_clash);
+    else
+        msg_check_add(res, "name", 1, "%s is free", dc->c_info.name);
+}
+
+static void check_devices(const libxl_domain_config *dc,
+                          struct msg_preflight_result *res)
+{
+    char path[512];
+    struct stat st;
+    int i;
+
+    for (i = 0; i < dc->num_disks; i++) {
+        const libxl_device_disk *d = &dc->disks[i];
+
+        if (!d->pdev_path || !*d->pdev_path || d->is_cdrom || d->script)
+            continue;
+        if (stat(d->pdev_path, &st) < 0) {
+            msg_check_add(res, "disk", 0, "%s: %s is not on this host "
+                          "(shared storage or block migration needed)",
+                          d->vdev, d->pdev_path);
+            return;
+        }
+    }
+    for (i = 0; i < dc->num_nics; i++) {
+        const char *br = dc->nics[i].bridge;
+
+        snprintf(path, sizeof(path), "/sys/class/net/%s", br ? br : "");
+        if (br && *br && stat(path, &st) < 0) {
+            msg_check_add(res, "bridge", 0, "vif %d wants bridge %s, which "
+                          "does not exist here", i, br);
+            return;
+        }
+    }
+    msg_check_add(res, "devices", 1, "%d disk(s), %d nic(s) present",
+                  dc->num_disks, dc->num_nics);
+}
+
+int xen_preflight(const struct msg_preflight *req,
+                  struct msg_preflight_result *res, char *name_r,
+                  size_t namelen)
+{
+    libxl_domain_config dc;
+    libxl_ctx *ctx = xen_ctx_new();
+
+    res->ok = 1;
+    if (!ctx) {
+        msg_check_add(res, "internal", 0, "cannot open libxl");
+        return -1;
+    }
+    libxl_domain_config_init(&dc);
+    if (libxl_domain_config_from_json(ctx, &dc, req->config) ||
+        !dc.c_info.name) {
+        msg_check_add(res, "config", 0, "not a libxl domain configuration");
+    } else {
+        snprintf(name_r, namelen, "%s", dc.c_info.name);
+        check_type(ctx, &dc, req->live, res);
+        check_clash(ctx, &dc, res);
+        check_devices(&dc, res);
+        /* Last: libxl_domain_need_memory() fills in defaults in dc. */
+        check_memory(ctx, &dc, res);
+    }
+    libxl_domain_config_dispose(&dc);
+    xen_ctx_free(ctx);
+    return 0;
+}

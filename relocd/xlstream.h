@@ -1,0 +1,48 @@
+/*
+ * xlstream.h - the parts of xl's migration stream relocd must read or
+ * write itself (tools/xl/xl_saverestore.c, xl_migrate.c; facts verified in
+ * the lab, see ../shared/SENDER-FACTS.md): the receiver's banner, the xl
+ * save header and its optional data, which carries the domain's JSON config.
+ */
+#ifndef RELOCD_XLSTREAM_H
+#define RELOCD_XLSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+/* The receiver's first words, 54 bytes, no NUL on the wire. */
+#define XLS_BANNER "xl migration receiver ready, send binary domain data.\n"
+#define XLS_BANNER_LEN (sizeof(XLS_BANNER) - 1)
+/* xl's save-file magic, 32 bytes including the embedded NUL. */
+#define XLS_MAGIC "Xen saved domain, xl format\n \0 \r"
+#define XLS_MAGIC_LEN 32
+#define XLS_HDR_LEN 48
+#define XLS_BYTEORDER 0x01020304u
+#define XLS_MANDATORY_STREAMV2 0x1u
+#define XLS_MANDATORY_JSON 0x2u
+/* Larger configs are refused: they could not travel in one PREFLIGHT. */
+#define XLS_MAX_OPTIONAL (200 * 1024)
+
+struct xls_header {
+    uint32_t mandatory_flags, optional_flags, optional_data_len;
+};
+
+/*
+ * Checks the 48 header bytes at p (magic, this host's byte order, flags
+ * xl 4.17 knows, bounded optional data).  Returns 0, or -1 with a reason.
+ */
+int xls_parse_header(const uint8_t *p, struct xls_header *h, char *err,
+                     size_t errlen);
+/*
+ * Finds the JSON config in the optional data (u32 length, then the text
+ * with its NUL).  Returns 0 with *json_r pointing into opt (NUL-terminated,
+ * *len_r bytes without the NUL), or -1 with a reason.
+ */
+int xls_parse_config(const uint8_t *opt, size_t optlen, const char **json_r,
+                     size_t *len_r, char *err, size_t errlen);
+/* Appends a header and optional data carrying json (sender side). */
+int xls_put_header(struct buf *out, const char *json);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * fuzz_frame.c - frames and every message decoder, on untrusted bytes as a
+ * peer would send them: split into frames, each decoded as every type.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "msg.h"
+#include "proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void decode_all(const struct proto_frame *f)
+{
+    struct msg_preflight_result res;
+    struct msg_preflight pre;
+    struct msg_migrate mig;
+    struct msg_hello hello;
+    struct msg_error err;
+    struct proto_frame g = *f;
+    char why[256];
+    unsigned t;
+
+    for (t = PROTO_HELLO; t <= PROTO_ACCEPT; t++) {
+        g.type = t;
+        msg_get_hello(&g, &hello, why, sizeof(why));
+        msg_get_error(&g, &err, why, sizeof(why));
+        if (msg_get_preflight(&g, &pre, why, sizeof(why)) == PERR_OK)
+            msg_preflight_clear(&pre);
+        msg_get_preflight_result(&g, &res, why, sizeof(why));
+        msg_get_migrate(&g, &mig, why, sizeof(why));
+        msg_get_accept(&g, why, sizeof(why));
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct proto_frame f;
+    struct buf *in = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    size_t off = 0, chunk;
+
+    /* Feed in odd-sized pieces, as a socket would deliver them. */
+    while (in && off < size) {
+        chunk = size - off < 7 ? size - off : 7 + data[off] % 64;
+        if (chunk > size - off)
+            chunk = size - off;
+        if (buf_put(in, data + off, chunk) < 0)
+            break;
+        off += chunk;
+        while (proto_frame_take(in, &f) == PERR_OK)
+            decode_all(&f);
+    }
+    buf_free(in);
+    return 0;
+}

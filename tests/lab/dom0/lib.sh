@@ -1,0 +1,311 @@
+# lib.sh - the lab's scenario API, sourced by every scenario (busybox sh,
+# in dom0). See tests/lab/README.md for a walk-through.
+#
+# Environment set by the runner:
+#   LAB_NAME   scenario name          LAB_DIR    its scratch dir (per attempt)
+#   LAB_HOST   a | b (b only in 2-host scenarios; a is the sender)
+#   LAB_HOSTS  1 | 2                  LAB_ATTEMPT 1 | 2
+#   LAB_IP     this dom0's IP on the lab link (2-host topologies)
+#   LAB_PEER   the other dom0's IP
+#   LAB_T0     scenario start (xts)
+# plus every `--set KEY=VAL` given to tests/lab/run, as KEY=VAL.
+#
+# A scenario ends with pass, fail or skip (or exits: rc 0 is PASS, other
+# is FAIL). Numbers it wants in results.jsonl go through `result`.
+
+export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CON=/var/log/xen/console
+LAB_FIELDS=${LAB_DIR:-/tmp/lab}/fields
+LAB_STATUS=${LAB_DIR:-/tmp/lab}/status
+
+# ---- time and logging ----------------------------------------------------
+
+now() { xts; }
+
+# elapsed T0 [T1]: seconds from T0 to T1 (default now), 3 decimals
+elapsed() {
+    awk -v a="$1" -v b="${2:-$(xts)}" 'BEGIN { printf "%.3f", b - a }'
+}
+
+# log MSG: a progress line, shown live by `tests/lab/demo`
+log() {
+    echo "[lab ${LAB_NAME:-?}${LAB_HOSTS:+@$LAB_HOST} +$(elapsed "${LAB_T0:-$(xts)}")s] $*"
+}
+
+# karg NAME: value of NAME= on the dom0 kernel command line
+karg() {
+    echo " $(cat /proc/cmdline) " | sed -n "s/.* $1=\([^ ]*\) .*/\1/p"
+}
+
+# ---- results -------------------------------------------------------------
+
+# result KEY VALUE: set a field of this scenario's JSON result line.
+# Numbers stay numbers, anything else becomes a string.
+result() {
+    local k=$1 v=$2
+    if ! printf '%s' "$v" | grep -qE '^-?[0-9]+(\.[0-9]+)?$'; then
+        v="\"$(printf '%s' "$v" | sed 's/[\\"]/\\&/g; s/\t/ /g')\""
+    fi
+    touch "$LAB_FIELDS"
+    grep -v "^$k	" "$LAB_FIELDS" > "$LAB_FIELDS.tmp"
+    printf '%s\t%s\n' "$k" "$v" >> "$LAB_FIELDS.tmp"
+    mv "$LAB_FIELDS.tmp" "$LAB_FIELDS"
+}
+
+# pass [MSG] / fail REASON / skip REASON: record the verdict and end the
+# scenario. Only the first verdict counts.
+verdict() {
+    [ -s "$LAB_STATUS" ] || echo "$1 $2" > "$LAB_STATUS"
+    log "$1${2:+: $2}"
+}
+pass() { verdict PASS "$*"; exit 0; }
+fail() { verdict FAIL "$*"; exit 1; }
+skip() { verdict SKIP "$*"; exit 0; }
+
+# ---- guests --------------------------------------------------------------
+
+# guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
+#                [--vcpus N] [--tick-ms MS]
+# Write $LAB_DIR/NAME.cfg. Lab guests boot the Debian kernel with the lab's
+# initramfs; they run `dirty` (src/dirty.c). on_reboot=destroy and
+# on_crash=preserve make a crash or triple fault visible instead of xl
+# restarting the guest silently.
+guest_cfg() {
+    local name=$1 mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000
+    shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --mem) mem=$2 ;;
+        --dirty) dirty=$2 ;;
+        --rate) rate=$2 ;;
+        --type) type=$2 ;;
+        --vcpus) vcpus=$2 ;;
+        --tick-ms) tick=$2 ;;
+        *) fail "guest_cfg: unknown option $1" ;;
+        esac
+        shift 2
+    done
+    cat > "$LAB_DIR/$name.cfg" << EOF
+name="$name"
+type="$type"
+memory=$mem
+vcpus=$vcpus
+kernel="/guest/vmlinuz"
+ramdisk="/guest/initrd.gz"
+extra="console=hvc0 quiet lab.dirty=$dirty lab.rate=$rate lab.tick_ms=$tick"
+on_poweroff="destroy"
+on_reboot="destroy"
+on_crash="preserve"
+EOF
+}
+
+# guest_log NAME: everything guest NAME printed, on this host, in order of
+# the console log files (after a local migration the incoming domain logs
+# to guest-NAME--incoming.log, see xenconsoled --log=guest)
+guest_log() {
+    cat "$CON/guest-$1.log" "$CON/guest-$1--incoming.log" 2>/dev/null
+}
+
+# last_tick NAME: number of the last LAB-TICK of guest NAME (0 if none)
+last_tick() {
+    guest_log "$1" | sed -n 's/.*LAB-TICK \([0-9]*\) .*/\1/p' |
+        sort -n | tail -n 1 | grep . || echo 0
+}
+
+# wait_marker NAME PATTERN [TIMEOUT_S]: wait until guest NAME prints a line
+# matching PATTERN (grep -E). Returns 1 on timeout.
+wait_marker() {
+    local i=0 n=$((${3:-120} * 5))
+    while [ $i -lt $n ]; do
+        guest_log "$1" | grep -qE "$2" && return 0
+        usleep 200000
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# wait_ticks NAME N [TIMEOUT_S]: wait until guest NAME printed N ticks more
+# than it had when called
+wait_ticks() {
+    local want=$(($(last_tick "$1") + $2)) i=0 n=$((${3:-60} * 5))
+    while [ $i -lt $n ]; do
+        [ "$(last_tick "$1")" -ge $want ] && return 0
+        usleep 200000
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# try NAME...: run a helper that would fail the scenario so that it returns
+# 1 instead (e.g. `try create_guest g || ...`)
+try() { LAB_TRY=1 "$@"; }
+soft_fail() {  # REASON: fail, or only log under `try`
+    if [ -n "${LAB_TRY:-}" ]; then log "error: $*"; else fail "$@"; fi
+}
+
+# create_guest NAME [guest_cfg options] [--ticks N] [--timeout S]
+# Create the guest and wait until it printed N ticks (default 2). Records
+# create_s (xl create to first tick). Fails the scenario on error.
+create_guest() {
+    local name=$1 ticks=2 to=240 t0 o=
+    shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --ticks) ticks=$2 ;;
+        --timeout) to=$2 ;;
+        *) o="$o $1 $2" ;;
+        esac
+        shift 2
+    done
+    guest_cfg "$name" $o
+    log "creating guest $name ($(grep -E '^(type|memory|extra)' \
+        "$LAB_DIR/$name.cfg" | tr '\n' ' '))"
+    t0=$(xts)
+    xl create "$LAB_DIR/$name.cfg" > "$LAB_DIR/create-$name.log" 2>&1 ||
+        { cat "$LAB_DIR/create-$name.log"; soft_fail "xl create $name failed"; return 1; }
+    wait_marker "$name" "LAB-TICK $ticks " "$to" ||
+        { guest_log "$name" | tail -n 5; soft_fail "guest $name: no tick $ticks within ${to}s"; return 1; }
+    result create_s "$(elapsed "$t0")"
+    log "guest $name up (domid $(xl domid "$name"), $(elapsed "$t0")s)"
+}
+
+# guest_alive NAME [N] [TIMEOUT_S]: succeed if guest NAME prints N (2) more
+# ticks within TIMEOUT_S (30)
+guest_alive() {
+    wait_ticks "$1" "${2:-2}" "${3:-30}"
+}
+
+# downtime_ms NAME SINCE: the longest stall (ms) guest NAME reported in the
+# ticks printed at or after xts time SINCE (minus 1 s). Local only: the rt=
+# clock of a guest cannot be compared with another host's dom0.
+downtime_ms() {
+    guest_log "$1" |
+        sed -n 's/.*LAB-TICK [0-9]* rt=\([0-9.]*\) maxgap_ms=\([0-9.]*\).*/\1 \2/p' |
+        awk -v t="$2" '$1 >= t - 1 && $2 > m { m = $2 } END { print m + 0 }'
+}
+
+# guest_errors NAME: memory corruption the workload detected (0 = none)
+guest_errors() {
+    guest_log "$1" | sed -n 's/.*LAB-TICK .* errors=\([0-9]*\).*/\1/p' |
+        sort -n | tail -n 1 | grep . || echo 0
+}
+
+# ---- migration -----------------------------------------------------------
+
+# migrate NAME XL-MIGRATE-ARGS...: run `xl migrate ARGS... NAME ...` as
+# given (the guest name must be among ARGS), record migrate_s, keep the
+# output in $LAB_DIR/migrate-NAME.log. Returns xl's exit status.
+#   migrate g -s "" g "xl migrate-receive"        # localhost, plain pipe
+#   migrate g -s "" g "nc $LAB_PEER 8002"          # over TCP
+migrate() {
+    local name=$1 t0 rc
+    shift
+    log "xl migrate $*"
+    t0=$(xts)
+    xl migrate "$@" > "$LAB_DIR/migrate-$name.log" 2>&1
+    rc=$?
+    result migrate_s "$(elapsed "$t0")"
+    log "xl migrate rc=$rc after $(elapsed "$t0")s"
+    sed 's/^/    | /' "$LAB_DIR/migrate-$name.log" | tail -n 15
+    return $rc
+}
+
+# migrate_local NAME [--via pipe|ssh|tcp]: live-migrate NAME to this same
+# dom0 with stock xl and check it: new domid, same name, still ticking.
+# Records migrate_s and downtime_ms. Fails the scenario on any error.
+#   pipe: xl migrate -s "" NAME "xl migrate-receive"   (no relay)
+#   ssh:  xl migrate -s FAKESSH NAME localhost         (xl's ssh rune)
+#   tcp:  xl migrate -s "" NAME "nc 127.0.0.1 8002", receiver behind
+#         `nc -ll -p 8002` (two relay processes in the stream's path)
+migrate_local() {
+    local name=$1 via=pipe d0 d1 t0
+    [ "$2" = --via ] && via=$3
+    d0=$(xl domid "$name") || fail "no domain $name"
+    t0=$(xts)
+    case $via in
+    pipe) migrate "$name" -s "" "$name" "xl migrate-receive" ;;
+    ssh)
+        printf '#!/bin/sh\necho "fakessh: $*" >&2\nshift\nexec "$@"\n' \
+            > "$LAB_DIR/fakessh"
+        chmod +x "$LAB_DIR/fakessh"
+        migrate "$name" -s "$LAB_DIR/fakessh" "$name" localhost
+        ;;
+    tcp)
+        start_receiver 8002
+        migrate "$name" -s "" "$name" "nc 127.0.0.1 8002"
+        ;;
+    *) fail "migrate_local: unknown transport $via" ;;
+    esac || fail "xl migrate $name ($via) failed"
+    d1=$(xl domid "$name") || fail "guest $name gone after migration"
+    [ "$d1" != "$d0" ] || fail "domid unchanged ($d0): nothing migrated"
+    guest_alive "$name" 2 60 || fail "guest $name stopped ticking after migration"
+    result downtime_ms "$(downtime_ms "$name" "$t0")"
+    [ "$(guest_errors "$name")" = 0 ] ||
+        fail "guest $name saw $(guest_errors "$name") corrupted pages"
+    log "migrated $name ($via): domid $d0 -> $d1, guest saw a $(downtime_ms "$name" "$t0") ms stall"
+}
+
+# start_receiver PORT: a stock "relocation server" in this dom0: every TCP
+# connection on PORT gets its own `xl migrate-receive` (idempotent)
+start_receiver() {
+    [ -f "/tmp/lab-recv-$1.pid" ] && kill -0 "$(cat "/tmp/lab-recv-$1.pid")" 2> /dev/null && return 0
+    printf '#!/bin/sh\nexec xl migrate-receive\n' > /tmp/lab-recv.sh
+    chmod +x /tmp/lab-recv.sh
+    nc -ll -p "$1" -e /tmp/lab-recv.sh > /dev/null 2>&1 &
+    echo $! > "/tmp/lab-recv-$1.pid"
+    usleep 300000
+}
+
+# net_bytes [IFACE]: bytes sent so far on IFACE (default eth0)
+net_bytes() {
+    cat "/sys/class/net/${1:-eth0}/statistics/tx_bytes" 2>/dev/null || echo 0
+}
+
+# ---- two hosts -----------------------------------------------------------
+
+# on_host a|b: true on that host
+on_host() { [ "$LAB_HOST" = "$1" ]; }
+
+# exchange TAG MSG [TIMEOUT_S]: swap one line with the other host; prints
+# the peer's line. Both hosts must call it with the same TAG; it is also a
+# barrier. Host b listens, host a connects. Returns 1 on timeout, or at
+# once when the peer has ended the scenario (its TAG is end-*) while this
+# host still waits inside it, so one failing host does not leave the other
+# waiting for its whole timeout.
+LAB_XPORT=7101
+exchange() {
+    local tag=$1 msg=$2 to=${3:-600} end reply
+    end=$(($(date +%s) + to))
+    if on_host b; then
+        printf '%s %s\n' "$tag" "$msg" > /tmp/lab-xchg.msg
+        printf '#!/bin/sh\nread -r l\necho "$l" > /tmp/lab-xchg.in\ncat /tmp/lab-xchg.msg\n' \
+            > /tmp/lab-xchg.sh
+        chmod +x /tmp/lab-xchg.sh
+        while [ "$(date +%s)" -lt $end ]; do
+            rm -f /tmp/lab-xchg.in
+            timeout $((end - $(date +%s) + 1)) nc -l -p $LAB_XPORT \
+                -e /tmp/lab-xchg.sh > /dev/null 2>&1
+            reply=$(cat /tmp/lab-xchg.in 2> /dev/null)
+            case $reply in
+            "$tag "*) echo "${reply#"$tag "}"; return 0 ;;
+            end-*) case $tag in end-*) ;; *) return 1 ;; esac ;;
+            esac
+        done
+    else
+        while [ "$(date +%s)" -lt $end ]; do
+            reply=$(printf '%s %s\n' "$tag" "$msg" |
+                timeout 20 nc -w 3 "$LAB_PEER" $LAB_XPORT 2> /dev/null)
+            case $reply in
+            "$tag "*) echo "${reply#"$tag "}"; return 0 ;;
+            end-*) case $tag in end-*) ;; *) return 1 ;; esac ;;
+            esac
+            sleep 1
+        done
+    fi
+    return 1
+}
+
+# barrier TAG [TIMEOUT_S]: wait until the other host reaches barrier TAG
+barrier() {
+    exchange "$1" "at-$1" "${2:-600}" > /dev/null
+}

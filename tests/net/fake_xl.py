@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""fake_xl.py - both ends of xl's migration protocol, without Xen.
+
+  fake_xl.py receive [FLAGS]      plays `xl migrate-receive` on stdin/stdout:
+                                  parses and checks the whole stream
+  fake_xl.py send [opts] CMD HOST plays `xl migrate -s CMD DOM HOST`: runs
+                                  sh -c "exec CMD HOST xl migrate-receive"
+                                  and sends a synthetic stream through it
+
+The framing is the one stock xl 4.17 uses (tools/xl/xl_migrate.c,
+docs/specs/libxl-migration-stream.pandoc, libxc-migration-stream.pandoc).
+Environment for `receive`: FAKE_XL_LOG (append a result line there),
+FAKE_XL_FAIL=ready|result (die before "ready" / report unpause failure).
+"""
+import json, os, struct, subprocess, sys, time
+
+BANNER = b"xl migration receiver ready, send binary domain data.\n"
+MAGIC = b"Xen saved domain, xl format\n \0 \r"
+READY = b"domain received, ready to unpause\0"
+GO = b"domain is yours, you are cleared to unpause\0"
+RESULT = b"my copy unpause results are as follows\0"
+LIBXL_IDENT = 0x4C6962786C466D74
+
+
+def read_exact(f, n):
+    data = b""
+    while len(data) < n:
+        chunk = f.read(n - len(data))
+        if not chunk:
+            raise EOFError("stream ended after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+
+
+def record(f):
+    rtype, length = struct.unpack("<II", read_exact(f, 8))
+    body = read_exact(f, length)
+    read_exact(f, (8 - length % 8) % 8)
+    return rtype, body
+
+
+def receive(flags):
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    log = os.environ.get("FAKE_XL_LOG")
+    fail = os.environ.get("FAKE_XL_FAIL", "")
+    out.write(BANNER); out.flush()
+    hdr = read_exact(inp, 48)
+    assert hdr[:32] == MAGIC, "bad xl magic"
+    order, mand, opt, optlen = struct.unpack("<IIII", hdr[32:])
+    assert order == 0x01020304 and mand == 3, "bad xl header"
+    optdata = read_exact(inp, optlen)
+    jlen = struct.unpack("<I", optdata[:4])[0]
+    cfg = json.loads(optdata[4:4 + jlen - 1])
+    name = cfg["c_info"]["name"]
+    ident, version, options = struct.unpack(">QII", read_exact(inp, 16))
+    assert ident == LIBXL_IDENT and version == 2, "bad libxl stream header"
+    nbytes, nrec = 0, 0
+    while True:
+        rtype, body = record(inp)
+        if rtype == 0:
+            break
+        if rtype == 1:                      # LIBXC_CONTEXT: libxc's stream
+            marker, xid, xver, xopt = struct.unpack(">QIIH", read_exact(inp, 18))
+            read_exact(inp, 6 + 12)         # reserved, domain header
+            assert marker == 0xFFFFFFFFFFFFFFFF and xid == 0x58454E46
+            while True:
+                t, b = record(inp)
+                nrec += 1
+                nbytes += len(b)
+                if t == 0:
+                    break
+    if fail == "ready":
+        sys.exit(1)
+    out.write(READY); out.flush()
+    assert read_exact(inp, len(GO)) == GO, "no permission to go"
+    out.write(RESULT + (b"\1" if fail == "result" else b"\0")); out.flush()
+    if log:
+        with open(log, "a") as f:
+            f.write("received %s records=%d bytes=%d flags=%s\n"
+                    % (name, nrec, nbytes, " ".join(flags)))
+    sys.exit(1 if fail == "result" else 0)
+
+
+def send(argv):
+    mib, name, gtype, mem, slow = 4, "g1", "pvh", 192, 0.0
+    while argv and argv[0].startswith("--"):
+        opt = argv.pop(0)
+        if opt == "--mib": mib = int(argv.pop(0))
+        elif opt == "--name": name = argv.pop(0)
+        elif opt == "--type": gtype = argv.pop(0)
+        elif opt == "--mem": mem = int(argv.pop(0))
+        elif opt == "--slow": slow = float(argv.pop(0))
+    cmd, host = argv[0], argv[1]
+    rune = "exec %s %s xl migrate-receive" % (cmd, host)
+    p = subprocess.Popen(["sh", "-c", rune], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    w, r = p.stdin, p.stdout
+    try:
+        if read_exact(r, len(BANNER)) != BANNER:
+            raise EOFError("bad banner")
+        cfg = json.dumps({"c_info": {"type": gtype, "name": name},
+                          "b_info": {"max_memkb": mem * 1024}}).encode() + b"\0"
+        w.write(MAGIC + struct.pack("<IIII", 0x01020304, 3, 0, 4 + len(cfg)))
+        w.write(struct.pack("<I", len(cfg)) + cfg)
+        w.write(struct.pack(">QII", LIBXL_IDENT, 2, 0))
+        w.write(struct.pack("<II", 1, 0))
+        w.write(struct.pack(">QIIH", 0xFFFFFFFFFFFFFFFF, 0x58454E46, 3, 0) + b"\0" * 6)
+        w.write(struct.pack("<IHHHH", 3, 12, 0, 4, 17))
+        page = b"\xa5" * (1 << 20)
+        for _ in range(mib):
+            w.write(struct.pack("<II", 1, len(page)) + page)
+            if slow:
+                w.flush(); time.sleep(slow)
+        w.write(struct.pack("<II", 0, 0))   # libxc END
+        w.write(struct.pack("<II", 0, 0))   # libxl END
+        w.flush()
+        if read_exact(r, len(READY)) != READY:
+            raise EOFError("no ready")
+        w.write(GO); w.flush()
+        if read_exact(r, len(RESULT)) != RESULT:
+            raise EOFError("no result")
+        status = read_exact(r, 1)[0]
+    except (EOFError, BrokenPipeError) as e:
+        print("fake-xl: migration failed, resuming at sender: %s" % e,
+              file=sys.stderr)
+        p.kill(); p.wait()
+        sys.exit(1)
+    w.close(); p.wait()
+    if status:
+        print("fake-xl: target could not unpause", file=sys.stderr)
+        sys.exit(1)
+    print("fake-xl: migration successful", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "receive":
+        try:
+            receive(sys.argv[2:])
+        except (EOFError, AssertionError) as e:
+            print("fake-xl receive: %s" % e, file=sys.stderr)
+            sys.exit(1)
+    elif len(sys.argv) > 2 and sys.argv[1] == "send":
+        send(sys.argv[2:])
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""rawpeer.py HOST PORT CASE - a hostile or broken relocd client.
+
+Prints what the server answered (the ERROR frame's code and message, or
+"closed") so tests can check the typed error.  Cases:
+  version     HELLO with versions 7..9
+  oversize    a frame header announcing 16 MiB
+  flags       a frame with nonzero flags
+  truncated   half a frame, then close
+  garbage     an HTTP request
+  notjson     HELLO whose payload is not JSON
+  early       MIGRATE before HELLO
+  badflag     HELLO, PREFLIGHT, MIGRATE with flag --colo
+  silent      connect and say nothing
+  slowloris   one byte of a HELLO per second
+"""
+import json, socket, struct, sys, time
+
+HELLO = {"proto": "relocd", "version": 1, "min_version": 1,
+         "software": "rawpeer", "host": "rawpeer"}
+CFG = json.dumps({"c_info": {"type": "pvh", "name": "raw1"},
+                  "b_info": {"max_memkb": 65536}})
+
+
+def frame(t, obj=None, raw=None, flags=0):
+    body = raw if raw is not None else json.dumps(obj).encode()
+    return struct.pack(">IHH", len(body), t, flags) + body
+
+
+def answer(s):
+    """The next frame's type and JSON, or None when the server closed."""
+    data = b""
+    try:
+        while len(data) < 8:
+            chunk = s.recv(8 - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        n, t, _ = struct.unpack(">IHH", data)
+        body = b""
+        while len(body) < n:
+            chunk = s.recv(n - len(body))
+            if not chunk:
+                return None
+            body += chunk
+        return t, json.loads(body)
+    except (ConnectionResetError, socket.timeout):
+        return None
+
+
+def report(s):
+    a = answer(s)
+    if a is None:
+        print("closed")
+    elif a[0] == 2:
+        print("ERROR %s: %s" % (a[1]["code"], a[1]["message"]))
+    else:
+        print("frame %d %s" % a)
+    return a
+
+
+def main():
+    host, port, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    s = socket.create_connection((host, port), timeout=30)
+    if case == "version":
+        h = dict(HELLO, version=9, min_version=7)
+        s.sendall(frame(1, h))
+    elif case == "oversize":
+        s.sendall(struct.pack(">IHH", 16 << 20, 1, 0))
+    elif case == "flags":
+        s.sendall(frame(1, HELLO, flags=1))
+    elif case == "truncated":
+        s.sendall(frame(1, HELLO)[:20])
+        s.shutdown(socket.SHUT_WR)
+    elif case == "garbage":
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    elif case == "notjson":
+        s.sendall(frame(1, raw=b"{\"proto\": relocd"))
+    elif case == "early":
+        s.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
+    elif case == "badflag":
+        s.sendall(frame(1, HELLO)); report(s)
+        s.sendall(frame(3, {"config": CFG, "live": True})); report(s)
+        s.sendall(frame(5, {"mode": "xl-stream", "flags": ["--colo"]}))
+    elif case == "silent":
+        pass
+    elif case == "slowloris":
+        for b in frame(1, HELLO):
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                break
+            time.sleep(1)
+    report(s)
+
+
+main()

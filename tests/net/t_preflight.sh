@@ -1,0 +1,18 @@
+# Pre-flight refuses with the check's name, the need and what is there,
+# before anything is received; fake xl then reports the failure.
+. "$(dirname "$0")/lib.sh"
+net_up
+RELOCD_FAKE_FREE_MB=512 RELOCD_FAKE_DOMAINS="taken other" start_relocd \
+    "(xend-relocation-server yes)
+(relocd-allow-insecure yes)"
+printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
+expect_fail "pre-flight memory FAILED: needs 1024 MiB, 512 MiB free" \
+    migrate "$NS_SRC" --name big --mem 1024
+expect_fail "pre-flight name FAILED: taken already runs here" \
+    migrate "$NS_SRC" --name taken
+expect_fail "pre-flight live-pv FAILED: .*shadow paging" \
+    migrate "$NS_SRC" --name pv1 --type pv
+grep -q "keeps running here" "$T/out" || die "no reassurance for the admin"
+[ -f "$FAKE_XL_LOG" ] && die "something was received: $(cat "$FAKE_XL_LOG")"
+expect_ok migrate "$NS_SRC" --name fits --mem 256
+received fits || die "fits not received"

@@ -1,0 +1,58 @@
+# Authentication: mutual certificates and a pre-shared key, success and
+# failure, and the plain port staying shut without relocd-allow-insecure.
+. "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || skip "openssl not installed"
+net_up
+cd "$T"
+mkcert() { # NAME CA
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+    printf 'extendedKeyUsage=serverAuth,clientAuth\n' >ext
+    openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" \
+        -CAcreateserial -days 2 -extfile ext -out "$1.crt" 2>/dev/null
+}
+for ca in ca rogue; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=$ca" -days 2 -keyout $ca.key -out $ca.crt 2>/dev/null
+done
+mkcert dst ca; mkcert src ca; mkcert evl rogue
+openssl rand -hex 32 >psk; openssl rand -hex 32 >psk2
+chmod 600 psk psk2 ./*.key
+cd - >/dev/null
+
+# Mutual TLS.  The plain port must stay shut (no relocd-allow-insecure).
+start_relocd "(xend-relocation-server yes)
+(xend-relocation-ssl-server yes)
+(xend-relocation-server-ssl-key-file $T/dst.key)
+(xend-relocation-server-ssl-cert-file $T/dst.crt)
+(relocd-ssl-ca-file $T/ca.crt)" 8003
+grep -q "not opening the plain relocation port 8002" "$T/relocd.log" ||
+    die "plain port opened without relocd-allow-insecure"
+printf '(xend-relocation-ssl yes)
+(xend-relocation-server-ssl-key-file %s/src.key)
+(xend-relocation-server-ssl-cert-file %s/src.crt)
+(relocd-ssl-ca-file %s/ca.crt)\n' "$T" "$T" "$T" >"$T/client.sxp"
+expect_ok migrate "$NS_SRC" --name tls1 --mib 8
+received tls1 || die "tls1 not received"
+grep -q "authenticated as CN=src" "$T/relocd.log" || die "no peer identity logged"
+# A certificate from another CA is refused in the handshake.
+sed "s/src\./evl./g" "$T/client.sxp" >"$T/evl.sxp"
+cp "$T/evl.sxp" "$T/client.sxp"
+expect_fail "TLS|certificate|alert" migrate "$NS_EVL" --name tls2
+received tls2 && die "a rogue certificate got a guest through"
+alive
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# One pre-shared key for the cluster, no certificates.
+start_relocd "(xend-relocation-ssl-server yes)
+(relocd-psk-file $T/psk)" 8003
+printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk)\n' "$T" >"$T/client.sxp"
+expect_ok migrate "$NS_SRC" --name psk1 --mib 8
+received psk1 || die "psk1 not received"
+printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk2)\n' "$T" >"$T/client.sxp"
+expect_fail "TLS|handshake|alert|decrypt" migrate "$NS_SRC" --name psk2
+received psk2 && die "a wrong key got a guest through"
+# A plain-TCP client against the TLS port gets nowhere.
+printf '(xend-relocation-port 8003)\n' >"$T/client.sxp"
+expect_fail "." migrate "$NS_SRC" --name plain1
+alive

@@ -1,0 +1,179 @@
+/* test_msg.c - frames and JSON messages: round trips and hostile input. */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "msg.h"
+#include "proto.h"
+#include "t.h"
+
+static struct proto_frame frame;
+static char why[256];
+
+/* Puts a raw frame with the given payload text, then takes it back. */
+static enum proto_err raw(unsigned type, const char *payload)
+{
+    struct buf *b = buf_new(PROTO_MAX_FRAME + 64);
+    enum proto_err e;
+
+    proto_frame_put(b, type, payload, strlen(payload));
+    e = proto_frame_take(b, &frame);
+    buf_free(b);
+    return e;
+}
+
+static void test_frames(void)
+{
+    struct buf *b = buf_new(4 * PROTO_MAX_FRAME);
+    static const uint8_t big[] = {0x00, 0x01, 0x00, 0x01, 0, 1, 0, 0};
+    static const uint8_t flags[] = {0, 0, 0, 0, 0, 1, 0, 1};
+    char *huge = calloc(1, PROTO_MAX_FRAME + 2);
+
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_EOF);
+    buf_put(b, "\0\0\0\5\0\1\0", 7); /* truncated header */
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_EOF);
+    buf_put(b, "\0abc", 4); /* header done, payload short */
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_EOF);
+    buf_put(b, "de", 2);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(frame.type, 1);
+    T_EQ_STR((char *)frame.payload, "abcde");
+    buf_reset(b);
+    buf_put(b, big, sizeof(big));
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_BAD_FRAME);
+    buf_reset(b);
+    buf_put(b, flags, sizeof(flags));
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_BAD_FRAME);
+    memset(huge, 'x', PROTO_MAX_FRAME + 1);
+    T_EQ_INT(proto_frame_put(b, 1, huge, PROTO_MAX_FRAME + 1), -1);
+    buf_reset(b);
+    T_EQ_INT(proto_frame_put(b, 1, huge, PROTO_MAX_FRAME), 0);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(frame.len, PROTO_MAX_FRAME);
+    free(huge);
+    buf_free(b);
+}
+
+static void test_hello(void)
+{
+    struct msg_hello h = {2, 1, "relocd 0.1", "host-a"}, g;
+    struct buf *b = buf_new(PROTO_MAX_FRAME);
+
+    T_EQ_INT(msg_put_hello(b, &h), 0);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(g.version, 2);
+    T_EQ_INT(g.min_version, 1);
+    T_EQ_STR(g.host, "host-a");
+    buf_free(b);
+
+    raw(PROTO_HELLO, "{\"proto\":\"http\",\"version\":1,\"min_version\":1,"
+                     "\"software\":\"x\",\"host\":\"h\"}");
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_OK(strstr(why, "not a relocd peer") != NULL, "%s", why);
+    raw(PROTO_HELLO, "{\"proto\":\"relocd\",\"version\":1,\"min_version\":2,"
+                     "\"software\":\"x\",\"host\":\"h\"}");
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    raw(PROTO_HELLO, "{\"proto\":\"relocd\",\"version\":\"1\"}");
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_OK(strstr(why, "'version'") != NULL, "%s", why);
+    raw(PROTO_HELLO, "[1,2]");
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    raw(PROTO_HELLO, "{\"proto\":");
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_OK(strstr(why, "not JSON") != NULL, "%s", why);
+    raw(PROTO_MIGRATE, "{}");
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_OK(strstr(why, "expected HELLO, got MIGRATE") != NULL, "%s", why);
+}
+
+static void test_depth_and_nul(void)
+{
+    char deep[200];
+    struct msg_hello g;
+
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 99);
+    deep[199] = 0;
+    raw(PROTO_HELLO, deep);
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_OK(strstr(why, "deeply") != NULL, "%s", why);
+    raw(PROTO_HELLO, "{\"proto\":\"relocd\"}");
+    frame.payload[3] = 0;
+    T_EQ_INT(msg_get_hello(&frame, &g, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_OK(strstr(why, "NUL") != NULL, "%s", why);
+}
+
+static void test_error_and_result(void)
+{
+    struct buf *b = buf_new(PROTO_MAX_FRAME);
+    struct msg_preflight_result r = {.ok = 1}, r2;
+    struct msg_error err;
+
+    T_EQ_INT(msg_put_error(b, PERR_BUSY, "%d migrations running", 2), 0);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_error(&frame, &err, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(err.code, PERR_BUSY);
+    T_EQ_STR(err.message, "2 migrations running");
+    raw(PROTO_ERROR, "{\"code\":\"martian\",\"message\":\"m\"}");
+    T_EQ_INT(msg_get_error(&frame, &err, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(err.code, PERR_INTERNAL);
+
+    msg_check_add(&r, "memory", 1, "need %d MiB, have %d MiB", 192, 800);
+    msg_check_add(&r, "name", 0, "a domain named %s exists", "g1");
+    T_EQ_INT(r.ok, 0);
+    msg_put_preflight_result(b, &r);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(r2.nchecks, 2);
+    T_EQ_INT(r2.ok, 0);
+    T_EQ_STR(r2.checks[1].message, "a domain named g1 exists");
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[1]}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
+    buf_free(b);
+}
+
+static void test_migrate_and_preflight(void)
+{
+    struct msg_migrate m = {"xl-stream", 2, {"-e", "-p"}}, m2;
+    struct msg_preflight p = {"{\"c_info\":{}}", 1}, p2;
+    struct buf *b = buf_new(PROTO_MAX_FRAME);
+
+    msg_put_migrate(b, &m);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(m2.nflags, 2);
+    T_EQ_STR(m2.flags[1], "-p");
+    raw(PROTO_MIGRATE, "{\"mode\":\"xl-stream\",\"flags\":[\"-e\",2]}");
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    raw(PROTO_MIGRATE, "{\"mode\":\"xl-stream\",\"flags\":[\"0123456789abcdef"
+                       "0123\"]}");
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    raw(PROTO_MIGRATE, "{\"mode\":\"xl-stream\",\"flags\":[\"a\",\"a\",\"a\","
+                       "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]}");
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_BAD_MESSAGE);
+
+    msg_put_preflight(b, &p);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_preflight(&frame, &p2, why, sizeof(why)), PERR_OK);
+    T_EQ_STR(p2.config, "{\"c_info\":{}}");
+    T_EQ_INT(p2.live, 1);
+    msg_preflight_clear(&p2);
+    msg_put_accept(b);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_accept(&frame, why, sizeof(why)), PERR_OK);
+    buf_free(b);
+}
+
+int main(void)
+{
+    test_frames();
+    test_hello();
+    test_depth_and_nul();
+    test_error_and_result();
+    test_migrate_and_preflight();
+    T_EQ_STR(proto_err_name(PERR_BAD_FLAGS), "bad-flags");
+    T_EQ_INT(proto_err_from_name("busy"), PERR_BUSY);
+    T_EQ_INT(proto_err_from_name("eof"), PERR_INTERNAL);
+    return t_done("test_msg");
+}

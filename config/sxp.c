@@ -67,14 +67,19 @@ static void sxp_warn(struct sxp_parser *ps, int line, const char *fmt, ...)
     conf_warnf(ps->opts, "%s:%d: warning: %s", ps->file, line, msg);
 }
 
-/* A character for a message: 'c' when printable, else its code. */
-static const char *sxp_charname(int c, char *buf, size_t len)
+/* Says what an unknown escape became, and how to write what was meant. */
+static void sxp_unknown_escape(struct sxp_parser *ps, int c)
 {
     if (c > 0x20 && c < 0x7f)
-        snprintf(buf, len, "'%c'", c);
+        sxp_warn(ps, ps->line,
+                 "unknown escape '\\%c' reads as '\\', without the '%c', "
+                 "as in xend; write '\\\\%c' for '\\%c'",
+                 c, c, c, c);
     else
-        snprintf(buf, len, "code %d", c);
-    return buf;
+        sxp_warn(ps, ps->line,
+                 "unknown escape: a backslash and code %d read as '\\', "
+                 "as in xend",
+                 c);
 }
 
 /* sxp.py in_space_class() */
@@ -268,7 +273,6 @@ static int sxp_escape(struct sxp_parser *ps, int line)
 {
     static const char from[] = "abtnvfr\\'\"", to[] = "\a\b\t\n\v\f\r\\'\"";
     const char *e;
-    char name[16];
     int c;
 
     if (ps->p == ps->end) return sxp_unterminated(ps, line);
@@ -283,10 +287,7 @@ static int sxp_escape(struct sxp_parser *ps, int line)
     }
     if (c >= '0' && c <= '7') return sxp_octal(ps);
     ps->p++;
-    sxp_warn(ps, ps->line,
-             "unknown escape: backslash and %s read as a lone backslash, as "
-             "xend did (write \\\\ for a backslash)",
-             sxp_charname(c, name, sizeof(name)));
+    sxp_unknown_escape(ps, c);
     if (c == '\n') ps->line++;
     return sxp_put(ps, '\\');
 }
@@ -395,8 +396,6 @@ int sxp_parse_opts(const char *text, size_t len, const char *filename,
                    char *err, size_t errlen)
 {
     struct sxp_parser ps = {
-        .p = text,
-        .end = text + len,
         .file = filename ? filename : "<input>",
         .line = 1,
         .opts = opts,
@@ -413,7 +412,8 @@ int sxp_parse_opts(const char *text, size_t len, const char *filename,
         errno = EFBIG;
         return -1;
     }
-    if (!text) ps.p = ps.end = "";
+    ps.p = text ? text : "";
+    ps.end = text ? text + len : ps.p;
     root = calloc(1, sizeof(*root) + 1);
     if (!root) return sxp_nomem(&ps);
     root->type = SXP_LIST;

@@ -28,6 +28,7 @@ struct msg_error {
 struct msg_preflight {
     char *config; /* libxl JSON text, malloc'd: msg_preflight_clear() */
     int live;
+    int local; /* not on the wire: the peer is this host (loopback) */
 };
 
 #define MSG_MAX_CHECKS 16

@@ -63,31 +63,47 @@ static void check_memory(libxl_ctx *ctx, libxl_domain_config *dc,
                   (unsigned long long)free_kb / 1024);
 }
 
-static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
-                        struct msg_preflight_result *res)
+/* The domid of the domain with this UUID, or -1. */
+static int domid_of_uuid(libxl_ctx *ctx, const libxl_uuid *uuid)
 {
-    char incoming[256];
     libxl_dominfo *info;
-    uint32_t domid;
-    int i, n, uuid_clash = -1;
+    int i, n, domid = -1;
 
-    snprintf(incoming, sizeof(incoming), "%s--incoming", dc->c_info.name);
-    if (!libxl_name_to_domid(ctx, dc->c_info.name, &domid) ||
-        !libxl_name_to_domid(ctx, incoming, &domid)) {
-        msg_check_add(res, "name", 0, "a domain named %s already runs here "
-                      "(domid %u)", dc->c_info.name, domid);
-        return;
-    }
     info = libxl_list_domain(ctx, &n);
     for (i = 0; info && i < n; i++)
-        if (!libxl_uuid_compare(&info[i].uuid, &dc->c_info.uuid))
-            uuid_clash = (int)info[i].domid;
+        if (!libxl_uuid_compare(&info[i].uuid, (libxl_uuid *)uuid))
+            domid = (int)info[i].domid;
     libxl_dominfo_list_free(info, n);
-    if (uuid_clash >= 0)
-        msg_check_add(res, "name", 0, "domain %d here has the same UUID",
-                      uuid_clash);
+    return domid;
+}
+
+/*
+ * The name and UUID must be free, except on a move to this very host
+ * (loopback), where the running source holds both until xl's handshake
+ * renames it NAME--migratedaway.
+ */
+static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
+                        int local, struct msg_preflight_result *res)
+{
+    const char *name = dc->c_info.name;
+    int same = domid_of_uuid(ctx, &dc->c_info.uuid);
+    char incoming[256];
+    uint32_t domid;
+
+    snprintf(incoming, sizeof(incoming), "%s--incoming", name);
+    if (!libxl_name_to_domid(ctx, incoming, &domid))
+        msg_check_add(res, "name", 0, "%s is being received already "
+                      "(domid %u)", incoming, domid);
+    else if (!libxl_name_to_domid(ctx, name, &domid) &&
+             !(local && same == (int)domid))
+        msg_check_add(res, "name", 0, "a domain named %s already runs here "
+                      "(domid %u)", name, domid);
+    else if (same >= 0 && !local)
+        msg_check_add(res, "name", 0, "domain %d here has %s's UUID", same,
+                      name);
     else
-        msg_check_add(res, "name", 1, "%s is free", dc->c_info.name);
+        msg_check_add(res, "name", 1, "%s%s", name,
+                      local ? ": a move within this host" : " is free");
 }
 
 static void check_devices(const libxl_domain_config *dc,
@@ -142,7 +158,7 @@ int xen_preflight(const struct msg_preflight *req,
     } else {
         snprintf(name_r, namelen, "%s", dc.c_info.name);
         check_type(ctx, &dc, req->live, res);
-        check_clash(ctx, &dc, res);
+        check_clash(ctx, &dc, req->local, res);
         check_devices(&dc, res);
         /* Last: libxl_domain_need_memory() fills in defaults in dc. */
         check_memory(ctx, &dc, res);

@@ -43,10 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Feed in odd-sized pieces, as a socket would deliver them. */
     while (in && off < size) {
         chunk = size - off < 7 ? size - off : 7 + data[off] % 64;
-        if (chunk > size - off)
-            chunk = size - off;
-        if (buf_put(in, data + off, chunk) < 0)
-            break;
+        if (chunk > size - off) chunk = size - off;
+        if (buf_put(in, data + off, chunk) < 0) break;
         off += chunk;
         while (proto_frame_take(in, &f) == PERR_OK)
             decode_all(&f);

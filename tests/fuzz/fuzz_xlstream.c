@@ -16,14 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len;
     char err[256];
 
-    if (size < XLS_HDR_LEN)
-        return 0;
+    if (size < XLS_HDR_LEN) return 0;
     if (xls_parse_header(data, &h, err, sizeof(err)) == 0 &&
         h.optional_data_len <= size - XLS_HDR_LEN)
-        xls_parse_config(data + XLS_HDR_LEN, h.optional_data_len, &json,
-                         &len, err, sizeof(err));
+        xls_parse_config(data + XLS_HDR_LEN, h.optional_data_len, &json, &len,
+                         err, sizeof(err));
     /* The optional data parser alone, on whatever follows the header. */
-    xls_parse_config(data + XLS_HDR_LEN, size - XLS_HDR_LEN, &json, &len,
-                     err, sizeof(err));
+    xls_parse_config(data + XLS_HDR_LEN, size - XLS_HDR_LEN, &json, &len, err,
+                     sizeof(err));
     return 0;
 }

@@ -71,8 +71,8 @@ start_relocd() {
     done
 }
 
-# in NS CMD...: run in a namespace
-in() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+# nsx NS CMD...: run in a namespace
+nsx() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # migrate NS [fake_xl send options] -- [xl-relocate connect options]
 # Runs fake xl's sender through xl-relocate connect to 10.77.0.2.
@@ -81,7 +81,7 @@ migrate() {
     sendopts=
     while [ $# -gt 0 ] && [ "$1" != -- ]; do sendopts="$sendopts $1"; shift; done
     [ $# -gt 0 ] && shift
-    in "$ns" "$NETDIR/fake_xl.py" send $sendopts \
+    nsx "$ns" "$NETDIR/fake_xl.py" send $sendopts \
         "$BUILD/xl-relocate connect -f $T/client.sxp $*" 10.77.0.2
 }
 

@@ -14,7 +14,7 @@ Prints what the server answered (the ERROR frame's code and message, or
   silent      connect and say nothing
   slowloris   one byte of a HELLO per second
 """
-import json, socket, struct, sys, time
+import json, select, socket, struct, sys
 
 HELLO = {"proto": "relocd", "version": 1, "min_version": 1,
          "software": "rawpeer", "host": "rawpeer"}
@@ -90,7 +90,9 @@ def main():
                 s.sendall(bytes([b]))
             except OSError:
                 break
-            time.sleep(1)
+            # One byte a second, until the server says something.
+            if select.select([s], [], [], 1.0)[0]:
+                break
     report(s)
 
 

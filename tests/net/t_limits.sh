@@ -8,7 +8,7 @@ start_relocd "(xend-relocation-server yes)
 (relocd-max-pending 3)
 (relocd-max-migrations 1)"
 printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
-raw() { in "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 "$1"; }
+raw() { nsx "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 "$1"; }
 
 # A slow-loris client is cut off by the handshake timeout.
 t0=$(date +%s)
@@ -19,11 +19,15 @@ echo "$out" | grep -q "ERROR timeout" || die "slowloris: got '$out'"
 
 # Three silent peers fill relocd-max-pending; a fourth is refused busy;
 # once they time out, a migration goes through.
-for i in 1 2 3; do raw silent >"$T/silent$i" & done
+pids=
+for i in 1 2 3; do
+    raw silent >"$T/silent$i" &
+    pids="$pids $!"
+done
 sleep 1
 out=$(raw silent)
 echo "$out" | grep -q "ERROR busy" || die "4th pending peer: got '$out'"
-wait
+wait $pids
 grep -q "ERROR timeout" "$T/silent1" || die "silent peer: $(cat "$T/silent1")"
 expect_ok migrate "$NS_SRC" --name after-silent
 

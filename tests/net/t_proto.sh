@@ -4,7 +4,7 @@ net_up
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
 (relocd-handshake-timeout 3)"
-raw() { in "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 "$1"; }
+raw() { nsx "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 "$1"; }
 check() {
     out=$(raw "$1")
     echo "$out" | grep -Eq -- "$2" || die "$1: got '$out', wanted /$2/"

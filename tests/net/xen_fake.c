@@ -24,6 +24,13 @@ static long long json_int(yajl_val root, const char *a, const char *b)
     return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
 }
 
+static const char *jstr(yajl_val v)
+{
+    const char *s = v ? YAJL_GET_STRING(v) : NULL;
+
+    return s ? s : "";
+}
+
 static int name_taken(const char *name)
 {
     const char *list = getenv("RELOCD_FAKE_DOMAINS");
@@ -55,8 +62,8 @@ int xen_preflight(const struct msg_preflight *req,
         yajl_tree_free(root);
         return 0;
     }
-    snprintf(name_r, namelen, "%s", YAJL_GET_STRING(name));
-    if (req->live && type && !strcmp(YAJL_GET_STRING(type), "pv"))
+    snprintf(name_r, namelen, "%s", jstr(name));
+    if (req->live && !strcmp(jstr(type), "pv"))
         msg_check_add(res, "live-pv", 0,
                       "live migration of a PV guest needs shadow paging, "
                       "which this Xen was built without; migrate it offline");

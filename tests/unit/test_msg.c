@@ -24,7 +24,7 @@ static enum proto_err raw(unsigned type, const char *payload)
 static void test_frames(void)
 {
     struct buf *b = buf_new(4 * PROTO_MAX_FRAME);
-    static const uint8_t big[] = {0x00, 0x01, 0x00, 0x01, 0, 1, 0, 0};
+    static const uint8_t big[] = {0x00, 0x04, 0x00, 0x01, 0, 1, 0, 0};
     static const uint8_t flags[] = {0, 0, 0, 0, 0, 1, 0, 1};
     char *huge = calloc(1, PROTO_MAX_FRAME + 2);
 

@@ -234,10 +234,17 @@ class Boot:
                 if hung:
                     self.failure = "dom0 %s hung in %s" % hung[0]
                     break
-                if self.done_hosts and len(self.done_hosts) < len(qs) and \
-                        any(q.poll() is not None for q in qs.values()):
+                dead = [h for h, q in qs.items()
+                        if q.poll() is not None and h not in self.done_hosts]
+                if dead and len(qs) > 1:
                     # one host of a pair died: the other cannot finish
-                    pass
+                    time.sleep(5)       # let the reader see its last lines
+                    if dead[0] in self.done_hosts:
+                        continue
+                    self.failure = "host %s: QEMU exited (rc %s) before " \
+                        "the scenarios finished" % (dead[0],
+                                                    qs[dead[0]].returncode)
+                    break
                 time.sleep(0.5)
         finally:
             for q in qs.values():
@@ -245,6 +252,8 @@ class Boot:
             for th in getattr(self, "readers", []):
                 th.join(10)
             self.cleanup_net()
+        if stopping.is_set() and not self.failure:
+            self.failure = "interrupted"
         for host, q in qs.items():
             if host not in self.done_hosts and not self.failure:
                 self.failure = "host %s: QEMU exited (rc %s) before the " \

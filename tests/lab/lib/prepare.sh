@@ -126,6 +126,9 @@ copy_elf() {
             ldst=${lib#"$r"}
             ldst=/usr${ldst#/usr}
             [ -e "$d$ldst" ] && continue
+            # already in the base layer (project layer only)
+            [ -n "${BASE_FILES:-}" ] && grep -qxF ".$ldst" "$BASE_FILES" &&
+                continue
             mkdir -p "$d$(dirname "$ldst")"
             cp -L "$lib" "$d$ldst"
         done
@@ -207,6 +210,7 @@ build_base() {
     mkdir -p "$d/guest"
     cp "$out/vmlinuz" "$d/guest/vmlinuz"
     cpio_pack "$d" "$out/base.cpio.gz"
+    (cd "$d" && find . ! -type d) > "$out/files"
     rm -rf "$d"
     echo "$k" > "$out/key"
 }
@@ -246,6 +250,7 @@ build_project() {
         [ -f "$f" ] && install -m 755 "$f" "$d/lab/scenarios/"
     done
     # the project's binaries, whatever exists of them
+    export BASE_FILES=$LAB_CACHE/base/files
     for p in relocd xl-relocate; do
         if [ -f "$BUILD/$p" ] && file -L "$BUILD/$p" | grep -q ELF; then
             copy_elf "$d" "$BUILD/$p" "/usr/sbin/$p"
@@ -260,7 +265,6 @@ build_project() {
         install -m 644 "$REPO/etc/xend-config.sxp" "$d/etc/xen/"
         echo xend-config.sxp >> "$d/lab/project-files"
     fi
-    # libraries the base layer already has need not be shipped twice
     cpio_pack "$d" "$out/project.cpio.gz"
     cat "$LAB_CACHE/base/base.cpio.gz" "$out/project.cpio.gz" \
         > "$out/dom0-initrd.gz.tmp"

@@ -1,0 +1,541 @@
+/*
+ * test_tls.c - TLS 1.3 with certificates, a PSK or both, over a socketpair:
+ * one end runs in a forked child and reports back through a pipe.
+ *
+ * Keys and certificates are made with the openssl command in a temporary
+ * directory at start-up and removed at the end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "tls.h"
+#include "t.h"
+
+#define TMO 3000 /* ms; no end may hang the run */
+#define SLACK 1500 /* ms; a loaded machine may run a timeout this late */
+#define BULK (1 << 20)
+#define CHUNK 65536
+
+static char dir[64];
+
+/* A path in the temporary directory; a few may be live at once. */
+static const char *F(const char *name)
+{
+    static char ring[16][128];
+    static unsigned n;
+    char *p = ring[n++ % 16];
+
+    snprintf(p, sizeof(ring[0]), "%s/%s", dir, name);
+    return p;
+}
+
+static const char gen_sh[] =
+    "set -e; cd \"$1\"\n"
+    "cat > x.cnf <<'EOF'\n"
+    "[req]\ndistinguished_name = dn\n[dn]\n"
+    "[ca]\nbasicConstraints = critical,CA:true\n"
+    "keyUsage = critical,keyCertSign,cRLSign\n"
+    "[leaf]\nbasicConstraints = critical,CA:false\n"
+    "keyUsage = critical,digitalSignature\n"
+    "extendedKeyUsage = serverAuth,clientAuth\n"
+    "subjectAltName = DNS:$ENV::SAN,IP:127.0.0.1\n"
+    "[srvonly]\nbasicConstraints = critical,CA:false\n"
+    "extendedKeyUsage = serverAuth\n"
+    "[old]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+    "default_md = sha256\npolicy = pol\n[pol]\ncommonName = supplied\n"
+    "EOF\n"
+    "key='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n"
+    "export SAN=x\n"
+    "mkca() { openssl req -x509 -config x.cnf -extensions ca $key "
+    "-keyout $1.key -out $1.pem -subj /CN=$1 -days 2; }\n"
+    "mk() { SAN=$1 openssl req -x509 -config x.cnf -extensions ${3:-leaf} "
+    "-CA $2.pem -CAkey $2.key $key -keyout $1.key -out $1.pem "
+    "-subj /CN=$1 -days 2; }\n"
+    "mkca ca; mkca ca2; cat ca.pem ca2.pem > cas.pem\n"
+    "mk host-a ca; mk host-b ca; mk intruder ca2; mk srvonly ca srvonly\n"
+    ": > index.txt; echo 01 > serial\n"
+    "openssl req -new -config x.cnf $key -keyout old.key -out old.csr "
+    "-subj /CN=old\n"
+    "openssl ca -config x.cnf -name old -batch -notext -cert ca.pem "
+    "-keyfile ca.key -in old.csr -out old.pem -extensions leaf "
+    "-startdate 20200101000000Z -enddate 20200102000000Z\n"
+    "k=$(openssl rand -hex 32)\n"
+    "printf '%s\\n' \"$k\" | fold -w 20 > psk\n"
+    "printf '  %s\\n\\n' \"$(openssl rand -hex 40)\" > psk2\n"
+    "openssl rand -hex 31 > short\n"
+    "printf '%sg\\n' \"$(openssl rand -hex 32)\" > nothex\n"
+    "echo \"$k\" > open\n"
+    "chmod 600 psk psk2 short nothex; chmod 644 open\n";
+
+static int gen_files(void)
+{
+    char cmd[256];
+
+    snprintf(dir, sizeof(dir), "/tmp/test_tls.XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    snprintf(cmd, sizeof(cmd), "sh -c \"$RELOCD_GEN\" sh %s >%s/gen.log 2>&1",
+             dir, dir);
+    setenv("RELOCD_GEN", gen_sh, 1);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void rm_files(void)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- one end of a connection --------------------------------------------- */
+
+/* What one end saw; the child's copy comes back through a pipe. */
+struct res {
+    int made;   /* context made */
+    int shook;  /* handshake done */
+    int body;   /* the body's verdict, 1 = as expected */
+    int err_no; /* errno after a failed handshake */
+    char err[400];
+    char peer[160];
+    char cipher[64];
+};
+
+struct end {
+    int server;
+    struct tls_opts o;
+    int (*body)(struct tls_conn *c, struct res *r, int server);
+};
+
+static void pattern(unsigned char *p, size_t len, size_t off)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        p[i] = (unsigned char)((off + i) * 7 + ((off + i) >> 12));
+}
+
+/* Reads exactly len bytes of the pattern. */
+static int read_check(struct tls_conn *c, size_t len)
+{
+    static unsigned char buf[CHUNK], want[CHUNK];
+    size_t off = 0;
+    ssize_t n;
+
+    while (off < len) {
+        n = tls_read(c, buf, sizeof(buf) < len - off ? sizeof(buf) : len - off,
+                     TMO);
+        if (n <= 0) return 0;
+        pattern(want, (size_t)n, off);
+        if (memcmp(buf, want, (size_t)n)) return 0;
+        off += (size_t)n;
+    }
+    return 1;
+}
+
+static int write_pattern(struct tls_conn *c, size_t len)
+{
+    static unsigned char buf[CHUNK];
+    size_t off;
+
+    for (off = 0; off < len; off += CHUNK) {
+        pattern(buf, CHUNK, off);
+        if (tls_write(c, buf, CHUNK, TMO) != CHUNK) return 0;
+    }
+    return 1;
+}
+
+/* 1 MiB each way, then close_notify from the server. */
+static int body_bulk(struct tls_conn *c, struct res *r, int server)
+{
+    unsigned char b;
+    int tx, rx;
+
+    tls_conn_ktls(c, &tx, &rx);
+    if (tls_conn_ktls_full(c)) /* never on an AF_UNIX socket */
+        return 0;
+    if (server) {
+        if (!read_check(c, BULK) || !write_pattern(c, BULK)) return 0;
+        return tls_shutdown(c) == 0;
+    }
+    if (!write_pattern(c, BULK) || !read_check(c, BULK)) return 0;
+    if (tls_read(c, &b, 1, TMO) != 0 || !tls_conn_eof_clean(c)) return 0;
+    snprintf(r->err, sizeof(r->err), "%s", tls_conn_error(c));
+    return 1;
+}
+
+/* The client's name checks against host-a's certificate. */
+static int body_host(struct tls_conn *c, struct res *r, int server)
+{
+    if (server) return body_bulk(c, r, server);
+    return tls_conn_check_host(c, "host-a") == 1 &&
+           tls_conn_check_host(c, "127.0.0.1") == 1 &&
+           tls_conn_check_host(c, "host-b") == 0 &&
+           tls_conn_check_host(c, "10.0.0.1") == 0 && body_bulk(c, r, server);
+}
+
+/*
+ * TLS 1.3 clients finish before the server has judged their certificate:
+ * the refusal arrives at the first read.
+ */
+static int body_refused(struct tls_conn *c, struct res *r, int server)
+{
+    char b;
+
+    if (server) return 0;
+    /* The write fails instead when the server has closed already. */
+    if (tls_write(c, "hello", 5, TMO) == 5 && tls_read(c, &b, 1, TMO) != -1)
+        return 0;
+    snprintf(r->err, sizeof(r->err), "%s", tls_conn_error(c));
+    return 1;
+}
+
+/* The same, writing only once the server has gone: EPIPE hides the alert. */
+static int body_refused_late(struct tls_conn *c, struct res *r, int server)
+{
+    if (server) return 0;
+    usleep(100 * 1000);
+    if (tls_write(c, "hello", 5, TMO) != -1 || errno != EPIPE) return 0;
+    snprintf(r->err, sizeof(r->err), "%s", tls_conn_error(c));
+    return 1;
+}
+
+/* Says nothing for a while, then closes without close_notify. */
+static int body_silent(struct tls_conn *c, struct res *r, int server)
+{
+    (void)c;
+    (void)r;
+    (void)server;
+    usleep(600 * 1000);
+    return 1;
+}
+
+/* A silent peer: a read times out, later the TCP close is seen as EOF. */
+static int body_timeout(struct tls_conn *c, struct res *r, int server)
+{
+    long long t0 = now_ms(), ms;
+    ssize_t n;
+    char b;
+
+    (void)server;
+    n = tls_read(c, &b, 1, 200);
+    ms = now_ms() - t0;
+    if (n != -1 || errno != ETIMEDOUT || ms < 190 || ms > SLACK) {
+        snprintf(r->err, sizeof(r->err), "read %zd errno %d after %lld ms", n,
+                 errno, ms);
+        return 0;
+    }
+    n = tls_read(c, &b, 1, TMO);
+    snprintf(r->err, sizeof(r->err), "then read %zd, clean %d: %s", n,
+             tls_conn_eof_clean(c), tls_conn_error(c));
+    return n == 0 && !tls_conn_eof_clean(c);
+}
+
+static void run_end(const struct end *e, int fd, struct res *r)
+{
+    struct tls_ctx *t;
+    struct tls_conn *c;
+
+    memset(r, 0, sizeof(*r));
+    t = tls_ctx_new(e->server, &e->o, r->err, sizeof(r->err));
+    r->made = t != NULL;
+    c = !t          ? NULL
+        : e->server ? tls_accept(t, fd, TMO, r->err, sizeof(r->err))
+                    : tls_connect(t, fd, TMO, r->err, sizeof(r->err));
+    r->err_no = errno;
+    if (c) {
+        r->shook = 1;
+        snprintf(r->peer, sizeof(r->peer), "%s", tls_conn_peer(c));
+        snprintf(r->cipher, sizeof(r->cipher), "%s", tls_conn_cipher(c));
+        r->body = e->body ? e->body(c, r, e->server) : 1;
+    }
+    tls_conn_free(c);
+    tls_ctx_free(t);
+    close(fd);
+}
+
+/* Runs child_end in a child and parent_end here, over a socketpair. */
+static void run_pair(const struct end *parent_end, const struct end *child_end,
+                     struct res *pr, struct res *cr)
+{
+    int sv[2], pp[2], status;
+    size_t got = 0;
+    ssize_t n = 1;
+    pid_t pid;
+
+    memset(cr, 0, sizeof(*cr));
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(pp) < 0) abort();
+    pid = fork();
+    if (pid < 0) abort();
+    if (pid == 0) {
+        close(sv[0]);
+        close(pp[0]);
+        run_end(child_end, sv[1], cr);
+        _exit(write(pp[1], cr, sizeof(*cr)) == sizeof(*cr) ? 0 : 1);
+    }
+    close(sv[1]);
+    close(pp[1]);
+    run_end(parent_end, sv[0], pr);
+    while (got < sizeof(*cr) && n > 0) {
+        n = read(pp[0], (char *)cr + got, sizeof(*cr) - got);
+        got += n > 0 ? (size_t)n : 0;
+    }
+    close(pp[0]);
+    waitpid(pid, &status, 0);
+    T_OK(got == sizeof(*cr) && WIFEXITED(status) && !WEXITSTATUS(status),
+         "child end did not report");
+}
+
+#define HAS(s, sub)                                                            \
+    T_OK(strstr((s), (sub)) != NULL, "\"%s\" lacks \"%s\"", s, sub)
+
+/* --- tests --------------------------------------------------------------- */
+
+static struct tls_opts host(const char *name, const char *ca, const char *psk)
+{
+    char k[64], c[64];
+
+    snprintf(k, sizeof(k), "%s.key", name);
+    snprintf(c, sizeof(c), "%s.pem", name);
+    return (struct tls_opts){F(k), F(c), ca ? F(ca) : NULL,
+                             psk ? F(psk) : NULL};
+}
+
+static void test_certs(void)
+{
+    struct end srv = {1, host("host-a", "ca.pem", NULL), body_host};
+    struct end cli = {0, host("host-b", "ca.pem", NULL), body_host};
+    struct res s, c;
+
+    run_pair(&cli, &srv, &c, &s);
+    T_OK(s.shook && c.shook, "server: %s / client: %s", s.err, c.err);
+    T_OK(s.body && c.body, "bulk transfer or host check failed: %s", c.err);
+    T_EQ_STR(s.peer, "CN=host-b");
+    T_EQ_STR(c.peer, "CN=host-a");
+    T_EQ_STR(c.cipher, "TLS_AES_256_GCM_SHA384");
+    /* The other way round: the server end in this process. */
+    srv = (struct end){1, host("host-b", "ca.pem", NULL), body_bulk};
+    cli = (struct end){0, host("host-a", "ca.pem", NULL), body_bulk};
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body,
+         "server: %d %s / client: %d %s", s.body, s.err, c.body, c.err);
+    T_EQ_STR(s.peer, "CN=host-a");
+}
+
+static void test_cert_refused(void)
+{
+    struct end srv = {1, host("host-a", "ca.pem", NULL), NULL};
+    struct end cli = {0, host("intruder", "cas.pem", NULL), body_refused};
+    struct res s, c;
+
+    /* A client certificate from another CA. */
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && s.made, "server accepted another CA's client");
+    HAS(s.err, "certificate verify failed");
+    T_OK(c.body, "client: %s", c.err);
+    HAS(c.err, "unknown ca");
+    cli.body = body_refused_late;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.body, "client: %s", c.err);
+    HAS(c.err, "unknown ca");
+    /* No client certificate at all. */
+    cli.o = (struct tls_opts){NULL, NULL, F("ca.pem"), NULL};
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook, "server accepted a client without a certificate");
+    HAS(s.err, "peer did not return a certificate");
+    T_OK(c.body, "client: %s", c.err);
+    HAS(c.err, "certificate required");
+    /* The client refuses a server from another CA. */
+    srv.o = host("intruder", "ca2.pem", NULL);
+    cli = (struct end){0, host("host-b", "ca.pem", NULL), NULL};
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook && c.made, "client accepted another CA's server");
+    HAS(c.err, "certificate verify failed");
+    T_EQ_INT(c.err_no, EPROTO);
+    HAS(s.err, "unknown ca");
+}
+
+static void test_psk(void)
+{
+    struct end srv = {1, {NULL, NULL, NULL, F("psk")}, body_bulk};
+    struct end cli = {0, {NULL, NULL, NULL, F("psk")}, body_bulk};
+    struct res s, c;
+
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "psk:relocd");
+    T_EQ_STR(c.peer, "psk:relocd");
+    T_EQ_STR(s.cipher, "TLS_AES_256_GCM_SHA384");
+    /* Another key: both ends fail and say why. */
+    cli.o.psk_file = F("psk2");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "different keys agreed");
+    HAS(s.err, "different pre-shared keys");
+    HAS(c.err, "different pre-shared keys");
+    /* A PSK client meets a certificate server. */
+    srv.o = host("host-a", "ca.pem", NULL);
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook, "PSK client accepted a certificate");
+    HAS(c.err, "does not take the pre-shared key");
+}
+
+static void test_both(void)
+{
+    struct end srv = {1, host("host-a", "ca.pem", "psk"), body_bulk};
+    struct end cli = {0, host("host-b", "ca.pem", "psk"), body_bulk};
+    struct res s, c;
+
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "CN=host-b+psk:relocd");
+    T_EQ_STR(c.peer, "CN=host-a+psk:relocd");
+    /* Right certificates, wrong key. */
+    cli.o.psk_file = F("psk2");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "different keys agreed");
+    HAS(s.err, "different pre-shared keys");
+    HAS(c.err, "different pre-shared keys");
+    /* A client with certificates only. */
+    cli.o.psk_file = NULL;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook, "server took certificates alone");
+    HAS(s.err, "does not check the pre-shared key");
+    /* A client with the key only. */
+    cli.o = (struct tls_opts){NULL, NULL, NULL, F("psk")};
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "server took the key alone");
+    HAS(s.err, "offered only the pre-shared key");
+    /* A server with the key alone refuses a "both" client. */
+    srv.o = (struct tls_opts){NULL, NULL, NULL, F("psk")};
+    cli.o = host("host-b", "ca.pem", "psk");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "mixed modes agreed");
+    HAS(s.err, "offered no pre-shared key");
+}
+
+static void ctx_fails(int server, struct tls_opts o, const char *want)
+{
+    char err[512] = "";
+    struct tls_ctx *t = tls_ctx_new(server, &o, err, sizeof(err));
+
+    T_OK(t == NULL, "context made, wanted \"%s\"", want);
+    HAS(err, want);
+    tls_ctx_free(t);
+}
+
+static void test_ctx(void)
+{
+    struct tls_opts a = host("host-a", "ca.pem", NULL);
+
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, F("short")},
+              "at least 64");
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, F("nothex")},
+              "'g' is not a hex digit");
+    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, F("open")},
+              "permissions 0644 are too open");
+    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, F("missing")},
+              "No such file");
+    ctx_fails(1, (struct tls_opts){NULL, NULL, F("ca.pem"), NULL},
+              "needs its key and certificate");
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, NULL},
+              "needs its key and certificate");
+    ctx_fails(1, (struct tls_opts){a.key_file, NULL, a.ca_file, NULL},
+              "key file needs a certificate");
+    ctx_fails(1, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL},
+              "clients would not be authenticated");
+    ctx_fails(0, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL},
+              "server would not be authenticated");
+    ctx_fails(1,
+              (struct tls_opts){F("host-b.key"), a.cert_file, a.ca_file, NULL},
+              "host-b.key does not match");
+    ctx_fails(1, (struct tls_opts){a.key_file, a.cert_file, F("psk"), NULL},
+              "/psk");
+    ctx_fails(1, (struct tls_opts){a.cert_file, a.key_file, a.ca_file, NULL},
+              "host-a.key: no start line");
+    ctx_fails(1, host("srvonly", "ca.pem", NULL), "not valid for a TLS client");
+    ctx_fails(1, host("intruder", "ca.pem", NULL),
+              "not valid for a TLS server");
+    ctx_fails(1, host("old", NULL, "psk"), "has expired");
+    ctx_fails(1, host("old", "ca.pem", NULL), "expired");
+}
+
+static void test_handshake_timeout(void)
+{
+    struct tls_opts o = {NULL, NULL, NULL, F("psk")};
+    char err[256];
+    struct tls_ctx *tc = tls_ctx_new(0, &o, err, sizeof(err));
+    struct tls_ctx *ts = tls_ctx_new(1, &o, err, sizeof(err));
+    struct tls_conn *c;
+    long long t0, ms;
+    int sv[2];
+
+    T_OK(tc && ts, "PSK contexts");
+    if (!tc || !ts || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return;
+    t0 = now_ms();
+    c = tls_connect(tc, sv[0], 300, err, sizeof(err));
+    ms = now_ms() - t0;
+    T_OK(!c && errno == ETIMEDOUT, "connect to a silent server: %s", err);
+    T_OK(ms >= 290 && ms < SLACK, "connect gave up after %lld ms", ms);
+    HAS(err, "timed out");
+    T_EQ_INT(fcntl(sv[0], F_GETFL) & O_NONBLOCK, 0);
+    t0 = now_ms();
+    c = tls_accept(ts, sv[1], 300, err, sizeof(err));
+    ms = now_ms() - t0;
+    T_OK(!c, "accepted half a handshake");
+    T_OK(ms < SLACK, "accept gave up after %lld ms", ms);
+    /* The wrong role for the context. */
+    T_OK(!tls_accept(tc, sv[1], 300, err, sizeof(err)), "client accepted");
+    close(sv[0]);
+    close(sv[1]);
+    tls_ctx_free(tc);
+    tls_ctx_free(ts);
+}
+
+static void test_read_timeout(void)
+{
+    struct end srv = {1, {NULL, NULL, NULL, F("psk")}, body_silent};
+    struct end cli = {0, {NULL, NULL, NULL, F("psk")}, body_timeout};
+    struct res s, c;
+
+    run_pair(&cli, &srv, &c, &s);
+    T_OK(c.shook && c.body, "client: %s", c.err);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (gen_files() < 0) {
+        fprintf(stderr, "test_tls: cannot make keys, see %s/gen.log\n", dir);
+        T_OK(0, "openssl command");
+        return t_done("test_tls");
+    }
+    test_ctx();
+    test_certs();
+    test_cert_refused();
+    test_psk();
+    test_both();
+    test_handshake_timeout();
+    test_read_timeout();
+    rm_files();
+    /* Leaves nothing for LeakSanitizer to find in OpenSSL's globals. */
+    OPENSSL_cleanup();
+    return t_done("test_tls");
+}

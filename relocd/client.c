@@ -261,7 +261,7 @@ enum proto_err client_preflight(struct client *cl, const char *config_json,
                                 int live, struct msg_preflight_result *res,
                                 char *err, size_t errlen)
 {
-    struct msg_preflight m = {(char *)config_json, live};
+    struct msg_preflight m = {(char *)config_json, live, 0};
     char why[256];
     enum proto_err e;
 

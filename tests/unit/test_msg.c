@@ -136,7 +136,7 @@ static void test_error_and_result(void)
 static void test_migrate_and_preflight(void)
 {
     struct msg_migrate m = {"xl-stream", 2, {"-e", "-p"}}, m2;
-    struct msg_preflight p = {"{\"c_info\":{}}", 1}, p2;
+    struct msg_preflight p = {"{\"c_info\":{}}", 1, 0}, p2;
     struct buf *b = buf_new(PROTO_MAX_FRAME);
 
     msg_put_migrate(b, &m);

@@ -421,7 +421,9 @@ static int conf_seen(const struct conf_ctx *ctx, const char *name)
 /*
  * relocate.py listenRelocation() refused to start the SSL listener
  * without both files ("ssl_key_file or ssl_cert_file for ssl relocation
- * server is missing").
+ * server is missing").  DEVIATION: with relocd-psk-file the TLS port
+ * authenticates by the pre-shared key alone and needs no certificate; a
+ * key without its certificate (or the reverse) is still an error.
  */
 static int conf_check(struct conf_ctx *ctx)
 {
@@ -429,6 +431,8 @@ static int conf_check(struct conf_ctx *ctx)
     int line = conf_seen(ctx, "xend-relocation-ssl-server");
 
     if (!c->ssl_server) return 0;
+    if (c->psk_file && !c->ssl_key_file && !c->ssl_cert_file)
+        return 0;
     if (!c->ssl_key_file)
         return conf_err(ctx, line,
                         "xend-relocation-ssl-server is on but "
@@ -521,7 +525,11 @@ static int conf_read(const char *path, char **buf_r, size_t *len_r, char *err,
 
     *buf_r = NULL;
     buf = malloc(SXP_MAX_SIZE + 1);
-    if (!buf) return conf_errf(err, errlen, "%s: out of memory", path);
+    if (!buf) {
+        conf_errf(err, errlen, "%s: out of memory", path);
+        errno = ENOMEM;
+        return -1;
+    }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     while (fd >= 0 && r > 0 && len <= SXP_MAX_SIZE) {
         r = read(fd, buf + len, SXP_MAX_SIZE + 1 - len);

@@ -17,19 +17,27 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "ctl.h"
+#include "json.h"
 #include "listen.h"
 #include "log.h"
 #include "msg.h"
 #include "relocd.h"
+#include "sender.h"
 #include "session.h"
 #include "tls.h"
 
 #define DAEMON_MAX_CHILDREN 1024
 
+enum child_kind { CHILD_SESSION, CHILD_SENDER };
+
 struct child {
     pid_t pid;
-    int slot_fd;  /* our end of the session's slot pipe */
+    int slot_fd;  /* session: slot requests; sender: status lines */
     int has_slot; /* holds one of relocd-max-migrations */
+    enum child_kind kind;
+    int id; /* senders: what xl-relocate list/cancel name */
+    char domain[128], target[300], status[256];
 };
 
 struct daemon {
@@ -39,7 +47,8 @@ struct daemon {
     struct tls_ctx *tls;
     struct child child[DAEMON_MAX_CHILDREN];
     unsigned nchild, running;
-    int draining;
+    int draining, next_id;
+    struct ctl ctl;
     char hostname[256];
 };
 
@@ -155,7 +164,8 @@ static void daemon_spawn(struct daemon *d, int fd, int tls,
         close(sp[0]);
         return;
     }
-    d->child[d->nchild++] = (struct child){pid, sp[0], 0};
+    d->child[d->nchild++] =
+        (struct child){.pid = pid, .slot_fd = sp[0], .kind = CHILD_SESSION};
 }
 
 static void daemon_accept(struct daemon *d, unsigned li)
@@ -181,12 +191,32 @@ static void daemon_accept(struct daemon *d, unsigned li)
     daemon_spawn(d, fd, d->ls.tls[li], &ss, sslen);
 }
 
+/* A sender's latest status line, for xl-relocate list. */
+static void daemon_status(struct child *c)
+{
+    char text[sizeof(c->status)], *nl;
+    ssize_t r = read(c->slot_fd, text, sizeof(text) - 1);
+
+    if (r <= 0)
+        return;
+    text[r] = '\0';
+    nl = strrchr(text, '\n');
+    if (nl)
+        *nl = '\0';
+    nl = strrchr(text, '\n');
+    snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
+}
+
 /* A session asks for a migration slot ('M'); answer Y or N. */
 static void daemon_slot(struct daemon *d, struct child *c)
 {
     char req;
     char yes = 'Y', no = 'N';
 
+    if (c->kind == CHILD_SENDER) {
+        daemon_status(c);
+        return;
+    }
     if (read(c->slot_fd, &req, 1) != 1)
         return; /* the session is ending; SIGCHLD reaps it */
     if (req == 'M' && !c->has_slot &&
@@ -196,6 +226,203 @@ static void daemon_slot(struct daemon *d, struct child *c)
         (void)!write(c->slot_fd, &yes, 1);
     } else {
         (void)!write(c->slot_fd, &no, 1);
+    }
+}
+
+/* --- sending, on request of the control socket ---------------------------- */
+
+struct worker_out {
+    int ctl_fd, status_fd;
+    struct buf *out;
+};
+
+static volatile sig_atomic_t got_cancel;
+
+static void on_cancel(int sig)
+{
+    (void)sig;
+    sender_cancel();
+}
+
+/* In the worker: each event to the client and, briefly, to the parent. */
+static void worker_emit(void *data, const char *json)
+{
+    struct worker_out *w = data;
+    char line[250];
+
+    if (w->ctl_fd >= 0 && msg_put_ctl_event(w->out, json) == 0 &&
+        ctl_reply(w->ctl_fd, w->out) < 0) {
+        /* The client went away: the migration goes on without it. */
+        close(w->ctl_fd);
+        w->ctl_fd = -1;
+    }
+    buf_reset(w->out);
+    snprintf(line, sizeof(line), "%s\n", json);
+    (void)!write(w->status_fd, line, strlen(line));
+}
+
+static void worker_run(struct daemon *d, int ctl_fd, int status_fd,
+                       const struct sender_req *req)
+{
+    /* ctl_close() below closes every control connection, this one too. */
+    int fd = dup(ctl_fd);
+    struct worker_out w = {fd, status_fd, buf_new(PROTO_HDR_LEN +
+                                                  PROTO_MAX_FRAME)};
+    int flags = fcntl(fd, F_GETFL);
+    unsigned i;
+
+    listen_close(&d->ls);
+    for (i = 0; i < d->nchild; i++)
+        close(d->child[i].slot_fd);
+    ctl_close(&d->ctl, NULL);
+    signal(SIGUSR1, on_cancel);
+    signal(SIGTERM, on_cancel);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    log_procname("relocd sender");
+    _exit(w.out ? sender_run(d->conf, req, worker_emit, &w) : 1);
+}
+
+static int ctl_error(int fd, enum proto_err e, const char *text)
+{
+    struct buf *out = buf_new(2048);
+
+    if (out && msg_put_error(out, e, "%s", text) == 0)
+        ctl_reply(fd, out);
+    buf_free(out);
+    return 0;
+}
+
+/* Starts a sender worker that owns fd; the accepted event names its id. */
+static int daemon_send(struct daemon *d, int fd, const struct sender_req *req)
+{
+    char ev[128];
+    struct buf *out = buf_new(1024);
+    int sp[2];
+    pid_t pid;
+
+    if (d->running >= (unsigned)d->conf->max_migrations || d->draining ||
+        d->nchild >= DAEMON_MAX_CHILDREN) {
+        buf_free(out);
+        return ctl_error(fd, PERR_BUSY, "relocd-max-migrations migrations "
+                                        "are running; try again later");
+    }
+    if (!out || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+        buf_free(out);
+        return ctl_error(fd, PERR_INTERNAL, "out of resources");
+    }
+    d->next_id++;
+    snprintf(ev, sizeof(ev), "{\"event\":\"accepted\",\"id\":%d}",
+             d->next_id);
+    msg_put_ctl_event(out, ev);
+    ctl_reply(fd, out);
+    buf_free(out);
+    pid = fork();
+    if (pid == 0) {
+        close(sp[0]);
+        worker_run(d, fd, sp[1], req);
+    }
+    close(sp[1]);
+    if (pid < 0) {
+        close(sp[0]);
+        return ctl_error(fd, PERR_INTERNAL, "fork failed");
+    }
+    close(fd);
+    fcntl(sp[0], F_SETFL, O_NONBLOCK);
+    d->child[d->nchild] = (struct child){.pid = pid, .slot_fd = sp[0],
+                                         .has_slot = 1, .kind = CHILD_SENDER,
+                                         .id = d->next_id};
+    snprintf(d->child[d->nchild].domain, sizeof(d->child[0].domain), "%s",
+             req->domain);
+    snprintf(d->child[d->nchild].target, sizeof(d->child[0].target), "%s",
+             req->target);
+    d->nchild++;
+    d->running++;
+    log_info("migration %d: sending %s to %s", d->next_id, req->domain,
+             req->target);
+    return 1;
+}
+
+static int daemon_list(struct daemon *d, int fd)
+{
+    struct buf *out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    yajl_gen g = json_begin();
+    const unsigned char *text;
+    size_t len;
+    unsigned i;
+
+    json_str(g, "migrations");
+    if (g)
+        yajl_gen_array_open(g);
+    for (i = 0; i < d->nchild; i++) {
+        if (d->child[i].kind != CHILD_SENDER)
+            continue;
+        if (g)
+            yajl_gen_map_open(g);
+        json_kv_int(g, "id", d->child[i].id);
+        json_kv_str(g, "domain", d->child[i].domain);
+        json_kv_str(g, "target", d->child[i].target);
+        json_kv_int(g, "pid", d->child[i].pid);
+        json_kv_str(g, "last_event", d->child[i].status);
+        if (g)
+            yajl_gen_map_close(g);
+    }
+    if (g)
+        yajl_gen_array_close(g);
+    json_kv_int(g, "receiving", d->running - (d->running ? 0 : 0));
+    if (out && json_end(g, &text, &len) == 0 &&
+        proto_frame_put(out, PROTO_CTL_LIST_RESULT, text, len) == 0)
+        ctl_reply(fd, out);
+    json_free(g);
+    buf_free(out);
+    return 0;
+}
+
+static int daemon_cancel(struct daemon *d, int fd, int id)
+{
+    char ev[128];
+    struct buf *out;
+    unsigned i;
+
+    for (i = 0; i < d->nchild; i++)
+        if (d->child[i].kind == CHILD_SENDER && d->child[i].id == id)
+            break;
+    if (i == d->nchild)
+        return ctl_error(fd, PERR_UNEXPECTED, "no such migration");
+    kill(d->child[i].pid, SIGUSR1);
+    log_info("migration %d: cancel requested", id);
+    out = buf_new(1024);
+    snprintf(ev, sizeof(ev), "{\"event\":\"cancel-requested\",\"id\":%d}",
+             id);
+    if (out && msg_put_ctl_event(out, ev) == 0)
+        ctl_reply(fd, out);
+    buf_free(out);
+    return 0;
+}
+
+static int daemon_ctl_request(void *data, int fd,
+                              const struct proto_frame *f)
+{
+    struct daemon *d = data;
+    struct sender_req req;
+    char why[256];
+    int id;
+
+    switch (f->type) {
+    case PROTO_CTL_MIGRATE:
+        if (msg_get_ctl_migrate(f, &req, why, sizeof(why)))
+            return ctl_error(fd, PERR_BAD_MESSAGE, why);
+        return daemon_send(d, fd, &req);
+    case PROTO_CTL_LIST:
+        return daemon_list(d, fd);
+    case PROTO_CTL_CANCEL:
+        if (msg_get_ctl_cancel(f, &id, why, sizeof(why)))
+            return ctl_error(fd, PERR_BAD_MESSAGE, why);
+        return daemon_cancel(d, fd, id);
+    default:
+        return ctl_error(fd, PERR_UNEXPECTED, "unknown control request");
     }
 }
 
@@ -255,15 +482,17 @@ static void daemon_reload(struct daemon *d)
 
 static void daemon_poll(struct daemon *d)
 {
-    struct pollfd pfd[LISTEN_MAX + DAEMON_MAX_CHILDREN];
-    unsigned i, nl = d->draining ? 0 : d->ls.n, nc = d->nchild;
+    static struct pollfd
+        pfd[LISTEN_MAX + DAEMON_MAX_CHILDREN + 1 + CTL_MAX_CONNS];
+    unsigned i, nl = d->draining ? 0 : d->ls.n, nc = d->nchild, nctl;
     int r;
 
     for (i = 0; i < nl; i++)
         pfd[i] = (struct pollfd){d->ls.fd[i], POLLIN, 0};
     for (i = 0; i < d->nchild; i++)
         pfd[nl + i] = (struct pollfd){d->child[i].slot_fd, POLLIN, 0};
-    r = poll(pfd, nl + nc, 1000);
+    nctl = d->draining ? 0 : ctl_pollfds(&d->ctl, pfd + nl + nc);
+    r = poll(pfd, nl + nc + nctl, 1000);
     if (r <= 0)
         return;
     for (i = 0; i < nl; i++)
@@ -273,6 +502,7 @@ static void daemon_poll(struct daemon *d)
     for (i = 0; i < nc; i++)
         if (pfd[nl + i].revents & POLLIN)
             daemon_slot(d, &d->child[i]);
+    ctl_handle(&d->ctl, pfd + nl + nc, nctl);
 }
 
 static void daemon_loop(struct daemon *d)
@@ -289,6 +519,7 @@ static void daemon_loop(struct daemon *d)
         if (got_term && !d->draining) {
             d->draining = 1;
             listen_close(&d->ls);
+            ctl_close(&d->ctl, d->conf->control_socket);
             log_info("draining: %u migration(s) in flight", d->nchild);
         }
         if (d->draining && !d->nchild)
@@ -310,6 +541,10 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_signals();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0)
         return 1;
+    if (ctl_open(&d.ctl, conf->control_socket,
+                 &(struct ctl_ops){daemon_ctl_request, &d}) < 0)
+        log_warn("no control socket %s: this host cannot send",
+                 conf->control_socket);
     log_info("relocd %s started (%u listening socket(s))", RELOCD_VERSION,
              d.ls.n);
     daemon_loop(&d);

@@ -27,6 +27,9 @@ void log_procname(const char *name)
 }
 
 static void log_vemit(int pri, const char *suffix, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void log_vemit(int pri, const char *suffix, const char *fmt,
                       va_list ap)
 {
     char msg[1024];

@@ -15,45 +15,13 @@
 #include <yajl/yajl_tree.h>
 
 #include "buf.h"
+#include "json.h"
 #include "msg.h"
+#include "sender.h"
 
 #define MSG_MAX_DEPTH 16
 
 /* --- encoding -------------------------------------------------------------- */
-
-static void gen_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void gen_kv_str(yajl_gen g, const char *k, const char *v)
-{
-    gen_str(g, k);
-    gen_str(g, v);
-}
-
-static void gen_kv_int(yajl_gen g, const char *k, long long v)
-{
-    gen_str(g, k);
-    yajl_gen_integer(g, v);
-}
-
-static void gen_kv_bool(yajl_gen g, const char *k, int v)
-{
-    gen_str(g, k);
-    yajl_gen_bool(g, v);
-}
-
-static yajl_gen gen_begin(void)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-
-    if (g) {
-        yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-        yajl_gen_map_open(g);
-    }
-    return g;
-}
 
 /* Closes the object, frames it into out and frees the generator. */
 static int gen_finish(yajl_gen g, struct buf *out, unsigned type)
@@ -66,25 +34,24 @@ static int gen_finish(yajl_gen g, struct buf *out, unsigned type)
         errno = ENOMEM;
         return -1;
     }
-    yajl_gen_map_close(g);
-    if (yajl_gen_get_buf(g, &text, &len) == yajl_gen_status_ok)
+    if (json_end(g, &text, &len) == 0)
         rc = proto_frame_put(out, type, text, len);
     else
         errno = EINVAL;
-    yajl_gen_free(g);
+    json_free(g);
     return rc;
 }
 
 int msg_put_hello(struct buf *out, const struct msg_hello *m)
 {
-    yajl_gen g = gen_begin();
+    yajl_gen g = json_begin();
 
     if (g) {
-        gen_kv_str(g, "proto", "relocd");
-        gen_kv_int(g, "version", m->version);
-        gen_kv_int(g, "min_version", m->min_version);
-        gen_kv_str(g, "software", m->software);
-        gen_kv_str(g, "host", m->host);
+        json_kv_str(g, "proto", "relocd");
+        json_kv_int(g, "version", m->version);
+        json_kv_int(g, "min_version", m->min_version);
+        json_kv_str(g, "software", m->software);
+        json_kv_str(g, "host", m->host);
     }
     return gen_finish(g, out, PROTO_HELLO);
 }
@@ -98,21 +65,21 @@ int msg_put_error(struct buf *out, enum proto_err code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    g = gen_begin();
+    g = json_begin();
     if (g) {
-        gen_kv_str(g, "code", proto_err_name(code));
-        gen_kv_str(g, "message", text);
+        json_kv_str(g, "code", proto_err_name(code));
+        json_kv_str(g, "message", text);
     }
     return gen_finish(g, out, PROTO_ERROR);
 }
 
 int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
 {
-    yajl_gen g = gen_begin();
+    yajl_gen g = json_begin();
 
     if (g) {
-        gen_kv_str(g, "config", m->config ? m->config : "");
-        gen_kv_bool(g, "live", m->live);
+        json_kv_str(g, "config", m->config ? m->config : "");
+        json_kv_bool(g, "live", m->live);
     }
     return gen_finish(g, out, PROTO_PREFLIGHT);
 }
@@ -120,18 +87,18 @@ int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
 int msg_put_preflight_result(struct buf *out,
                              const struct msg_preflight_result *m)
 {
-    yajl_gen g = gen_begin();
+    yajl_gen g = json_begin();
     unsigned i;
 
     if (g) {
-        gen_kv_bool(g, "ok", m->ok);
-        gen_str(g, "checks");
+        json_kv_bool(g, "ok", m->ok);
+        json_str(g, "checks");
         yajl_gen_array_open(g);
         for (i = 0; i < m->nchecks; i++) {
             yajl_gen_map_open(g);
-            gen_kv_str(g, "check", m->checks[i].check);
-            gen_kv_bool(g, "ok", m->checks[i].ok);
-            gen_kv_str(g, "message", m->checks[i].message);
+            json_kv_str(g, "check", m->checks[i].check);
+            json_kv_bool(g, "ok", m->checks[i].ok);
+            json_kv_str(g, "message", m->checks[i].message);
             yajl_gen_map_close(g);
         }
         yajl_gen_array_close(g);
@@ -141,15 +108,15 @@ int msg_put_preflight_result(struct buf *out,
 
 int msg_put_migrate(struct buf *out, const struct msg_migrate *m)
 {
-    yajl_gen g = gen_begin();
+    yajl_gen g = json_begin();
     unsigned i;
 
     if (g) {
-        gen_kv_str(g, "mode", m->mode);
-        gen_str(g, "flags");
+        json_kv_str(g, "mode", m->mode);
+        json_str(g, "flags");
         yajl_gen_array_open(g);
         for (i = 0; i < m->nflags; i++)
-            gen_str(g, m->flags[i]);
+            json_str(g, m->flags[i]);
         yajl_gen_array_close(g);
     }
     return gen_finish(g, out, PROTO_MIGRATE);
@@ -157,7 +124,7 @@ int msg_put_migrate(struct buf *out, const struct msg_migrate *m)
 
 int msg_put_accept(struct buf *out)
 {
-    return gen_finish(gen_begin(), out, PROTO_ACCEPT);
+    return gen_finish(json_begin(), out, PROTO_ACCEPT);
 }
 
 /* --- decoding -------------------------------------------------------------- */
@@ -432,6 +399,97 @@ enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
 
     yajl_tree_free(root);
     return e;
+}
+
+/* --- control socket ------------------------------------------------------- */
+
+static const char *const converge_names[] = {"throttle", "force", "abort"};
+
+int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r)
+{
+    yajl_gen g = json_begin();
+
+    json_kv_str(g, "domain", r->domain);
+    json_kv_str(g, "target", r->target);
+    json_kv_int(g, "port", r->port);
+    json_kv_int(g, "ssl", r->ssl);
+    json_kv_bool(g, "live", r->live);
+    json_kv_int(g, "max_downtime_ms", r->max_downtime_ms);
+    json_kv_int(g, "bandwidth_mbps", r->bandwidth_mbps);
+    json_kv_str(g, "on_no_converge", converge_names[r->on_stuck]);
+    json_kv_int(g, "timeout_s", r->timeout_s);
+    return gen_finish(g, out, PROTO_CTL_MIGRATE);
+}
+
+static enum proto_err get_converge(yajl_val root, enum policy_converge *c_r,
+                                   char *why, size_t whylen)
+{
+    char name[16];
+    enum proto_err e = get_str(root, "on_no_converge", name, sizeof(name),
+                               why, whylen);
+    unsigned i;
+
+    for (i = 0; !e && i < 3; i++)
+        if (!strcmp(name, converge_names[i])) {
+            *c_r = (enum policy_converge)i;
+            return PERR_OK;
+        }
+    return e ? e : why_bad(why, whylen, "unknown on_no_converge '%s'", name);
+}
+
+enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
+                                   struct sender_req *r, char *why,
+                                   size_t whylen)
+{
+    yajl_val root;
+    enum proto_err e;
+
+    memset(r, 0, sizeof(*r));
+    e = msg_parse(f, PROTO_CTL_MIGRATE, &root, why, whylen);
+    if (e)
+        return e;
+    if (!(e = get_str(root, "domain", r->domain, sizeof(r->domain), why,
+                      whylen)) &&
+        !(e = get_str(root, "target", r->target, sizeof(r->target), why,
+                      whylen)) &&
+        !(e = get_int(root, "port", 0, 65535, &r->port, why, whylen)) &&
+        !(e = get_int(root, "ssl", -1, 1, &r->ssl, why, whylen)) &&
+        !(e = get_bool(root, "live", &r->live, why, whylen)) &&
+        !(e = get_int(root, "max_downtime_ms", 1, 600000,
+                      &r->max_downtime_ms, why, whylen)) &&
+        !(e = get_int(root, "bandwidth_mbps", 0, 1000000, &r->bandwidth_mbps,
+                      why, whylen)) &&
+        !(e = get_converge(root, &r->on_stuck, why, whylen)))
+        e = get_int(root, "timeout_s", 0, 86400 * 7, &r->timeout_s, why,
+                    whylen);
+    yajl_tree_free(root);
+    return e;
+}
+
+int msg_put_ctl_cancel(struct buf *out, int id)
+{
+    yajl_gen g = json_begin();
+
+    json_kv_int(g, "id", id);
+    return gen_finish(g, out, PROTO_CTL_CANCEL);
+}
+
+enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,
+                                  char *why, size_t whylen)
+{
+    yajl_val root;
+    enum proto_err e = msg_parse(f, PROTO_CTL_CANCEL, &root, why, whylen);
+
+    if (e)
+        return e;
+    e = get_int(root, "id", 1, 1 << 30, id_r, why, whylen);
+    yajl_tree_free(root);
+    return e;
+}
+
+int msg_put_ctl_event(struct buf *out, const char *json)
+{
+    return proto_frame_put(out, PROTO_CTL_EVENT, json, strlen(json));
 }
 
 void msg_preflight_clear(struct msg_preflight *m)

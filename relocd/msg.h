@@ -76,6 +76,19 @@ enum proto_err msg_get_migrate(const struct proto_frame *f,
 enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
                               size_t whylen);
 
+struct sender_req;
+
+/* Control socket: a migration request, a cancel, and events (raw JSON). */
+int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r);
+enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
+                                   struct sender_req *r, char *why,
+                                   size_t whylen);
+int msg_put_ctl_cancel(struct buf *out, int id);
+enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,
+                                  char *why, size_t whylen);
+/* An event: any JSON object text, framed as it is. */
+int msg_put_ctl_event(struct buf *out, const char *json);
+
 void msg_preflight_clear(struct msg_preflight *m);
 /* Adds a check to a result; a failed check makes the whole result fail. */
 void msg_check_add(struct msg_preflight_result *r, const char *check, int ok,

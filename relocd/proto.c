@@ -57,9 +57,15 @@ const char *proto_type_name(unsigned type)
         [PROTO_MIGRATE] = "MIGRATE",
         [PROTO_ACCEPT] = "ACCEPT",
     };
+    static const char *const ctl_names[] = {
+        "CTL_MIGRATE", "CTL_EVENT", "CTL_LIST", "CTL_LIST_RESULT",
+        "CTL_CANCEL",
+    };
 
     if (type < sizeof(names) / sizeof(names[0]) && names[type])
         return names[type];
+    if (type >= PROTO_CTL_MIGRATE && type <= PROTO_CTL_CANCEL)
+        return ctl_names[type - PROTO_CTL_MIGRATE];
     return "UNKNOWN";
 }
 

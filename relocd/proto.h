@@ -22,6 +22,12 @@ enum proto_type {
     PROTO_PREFLIGHT_RESULT = 4,
     PROTO_MIGRATE = 5,
     PROTO_ACCEPT = 6,
+    /* The local control socket (xl-relocate <-> relocd), same framing. */
+    PROTO_CTL_MIGRATE = 0x101,
+    PROTO_CTL_EVENT = 0x102,
+    PROTO_CTL_LIST = 0x103,
+    PROTO_CTL_LIST_RESULT = 0x104,
+    PROTO_CTL_CANCEL = 0x105,
 };
 
 /* Typed errors: the first ones travel in ERROR frames, the last are local. */

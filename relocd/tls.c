@@ -32,8 +32,8 @@
 #define TLS_PSK_ID "relocd"
 #define TLS_PSK_SUITE 0x1302 /* TLS_AES_256_GCM_SHA384: SHA-384 binders */
 #define TLS_PSK_MIN 32
-#define TLS_PSK_MAX 64
-#define TLS_PSK_FILE_MAX 1024
+#define TLS_PSK_MAX 512 /* what OpenSSL 3.0 takes as a session key */
+#define TLS_PSK_FILE_MAX 4096
 #define TLS_ALPN_BOTH "relocd-psk"
 #define TLS_EXPORTER "EXPORTER-relocd-psk"
 #define TLS_MAC_LEN 32
@@ -44,6 +44,7 @@ struct tls_ctx {
     int server;
     int certs; /* certificate handshake: server has a cert, client a CA */
     int psk;
+    int encrypted; /* a key file asked for a passphrase */
     unsigned char key[TLS_PSK_MAX];
     size_t keylen;
     SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
@@ -329,10 +330,12 @@ static int tls_alpn_cb(SSL *ssl, const unsigned char **out,
 /* A daemon must never stop to ask for a passphrase on a terminal. */
 static int tls_no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
 {
+    struct tls_ctx *t = arg;
+
     (void)buf;
     (void)size;
     (void)rwflag;
-    (void)arg;
+    t->encrypted = 1;
     return -1;
 }
 
@@ -379,6 +382,7 @@ static int tls_ctx_setup(struct tls_ctx *t, char *err, size_t errlen)
      * plain read(2) of a kTLS socket cannot take; nor do we resume. */
     SSL_CTX_set_num_tickets(t->ssl, 0);
     SSL_CTX_set_default_passwd_cb(t->ssl, tls_no_passphrase_cb);
+    SSL_CTX_set_default_passwd_cb_userdata(t->ssl, t);
     return 0;
 }
 
@@ -422,31 +426,41 @@ static int tls_check_dates(struct tls_ctx *t, const char *path, char *err,
     return -1;
 }
 
+static int tls_load_key(struct tls_ctx *t, const struct tls_opts *o, char *err,
+                        size_t errlen)
+{
+    if (SSL_CTX_use_PrivateKey_file(t->ssl, o->key_file, SSL_FILETYPE_PEM) ==
+            1 &&
+        SSL_CTX_check_private_key(t->ssl) == 1)
+        return 0;
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+        tls_msg_ssl(err, errlen, "%s does not match %s", o->key_file,
+                    o->cert_file);
+    else if (t->encrypted)
+        tls_msg(err, errlen,
+                "%s: the key is encrypted; a daemon cannot ask for its "
+                "passphrase",
+                o->key_file);
+    else
+        tls_msg_ssl(err, errlen, "%s", o->key_file);
+    return -1;
+}
+
 static int tls_load_own(struct tls_ctx *t, const struct tls_opts *o, char *err,
                         size_t errlen)
 {
-    if (SSL_CTX_use_certificate_chain_file(t->ssl, o->cert_file) != 1) {
-        tls_msg_ssl(err, errlen, "%s", o->cert_file);
+    const char *cert = o->cert_file;
+
+    if (SSL_CTX_use_certificate_chain_file(t->ssl, cert) != 1) {
+        tls_msg_ssl(err, errlen, "%s", cert);
         return -1;
     }
-    if (SSL_CTX_use_PrivateKey_file(t->ssl, o->key_file, SSL_FILETYPE_PEM) !=
-            1 ||
-        SSL_CTX_check_private_key(t->ssl) != 1) {
-        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
-            tls_msg_ssl(err, errlen, "%s does not match %s", o->key_file,
-                        o->cert_file);
-        else
-            tls_msg_ssl(err, errlen, "%s", o->key_file);
-        return -1;
-    }
-    if (!o->ca_file) return tls_check_dates(t, o->cert_file, err, errlen);
+    if (tls_load_key(t, o, err, errlen) < 0) return -1;
+    if (!o->ca_file) return tls_check_dates(t, cert, err, errlen);
     /* One pair serves both roles: check both purposes. */
-    if (tls_check_own(t, o->cert_file, X509_PURPOSE_SSL_SERVER, err, errlen) <
-            0 ||
-        tls_check_own(t, o->cert_file, X509_PURPOSE_SSL_CLIENT, err, errlen) <
-            0)
+    if (tls_check_own(t, cert, X509_PURPOSE_SSL_SERVER, err, errlen) < 0)
         return -1;
-    return 0;
+    return tls_check_own(t, cert, X509_PURPOSE_SSL_CLIENT, err, errlen);
 }
 
 /* Only the given CAs: the system store would trust any public cert. */
@@ -558,6 +572,13 @@ static int tls_nonblock(struct tls_conn *c, int on)
     return fcntl(c->fd, F_SETFL, on ? c->fl | O_NONBLOCK : c->fl);
 }
 
+/* Before each SSL call: SSL_get_error() and errno must see only its doing. */
+static void tls_clear(void)
+{
+    ERR_clear_error();
+    errno = 0;
+}
+
 /* What the reason alone would not tell: which setting differs. */
 static const char *tls_hint(const struct tls_conn *c, int reason)
 {
@@ -624,7 +645,7 @@ static void tls_read_alert(struct tls_conn *c)
     size_t n;
 
     if (e != EPIPE && e != ECONNRESET) return;
-    ERR_clear_error();
+    tls_clear();
     r = SSL_read_ex(c->ssl, &b, 1, &n);
     if (r != 1 && SSL_get_error(c->ssl, r) == SSL_ERROR_SSL &&
         ERR_GET_REASON(ERR_peek_error()) >= SSL_AD_REASON_OFFSET) {
@@ -696,7 +717,7 @@ static ssize_t tls_read_dl(struct tls_conn *c, void *buf, size_t len,
     int r;
 
     for (;;) {
-        ERR_clear_error();
+        tls_clear();
         r = SSL_read_ex(c->ssl, buf, len, &n);
         if (r == 1) return (ssize_t)n;
         if (tls_eof(c, r)) return 0;
@@ -712,11 +733,13 @@ static ssize_t tls_write_dl(struct tls_conn *c, const void *buf, size_t len,
     int r;
 
     while (off < len) {
-        ERR_clear_error();
+        tls_clear();
         r = SSL_write_ex(c->ssl, p + off, len - off, &n);
         if (r == 1) {
             off += n;
         } else if (tls_wait(c, r, deadline) < 0) {
+            /* Half a record may be out: nothing can follow it. */
+            c->failed = 1;
             tls_read_alert(c);
             return -1;
         }
@@ -879,7 +902,7 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
         return NULL;
     }
     do {
-        ERR_clear_error();
+        tls_clear();
         r = server ? SSL_accept(c->ssl) : SSL_connect(c->ssl);
     } while (r != 1 && tls_wait(c, r, deadline) == 0);
     if (r == 1) rc = tls_authenticated(c, t, deadline);
@@ -910,13 +933,23 @@ struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms,
 
 /* --- the connection ------------------------------------------------------ */
 
+/* A failed system call, for tls_conn_error(); always -1, errno kept. */
+static int tls_sys_fail(struct tls_conn *c, const char *what)
+{
+    int e = errno;
+
+    snprintf(c->err, sizeof(c->err), "%s: %s", what, strerror(e));
+    errno = e;
+    return -1;
+}
+
 ssize_t tls_read(struct tls_conn *c, void *buf, size_t len, int timeout_ms)
 {
     ssize_t r;
     int e;
 
     if (len == 0) return 0;
-    if (tls_nonblock(c, 1) < 0) return -1;
+    if (tls_nonblock(c, 1) < 0) return tls_sys_fail(c, "fcntl");
     r = tls_read_dl(c, buf, len, tls_deadline(timeout_ms));
     e = errno;
     tls_nonblock(c, 0);
@@ -931,7 +964,7 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t len,
     ssize_t r;
     int e;
 
-    if (tls_nonblock(c, 1) < 0) return -1;
+    if (tls_nonblock(c, 1) < 0) return tls_sys_fail(c, "fcntl");
     r = tls_write_dl(c, buf, len, tls_deadline(timeout_ms));
     e = errno;
     tls_nonblock(c, 0);
@@ -950,9 +983,9 @@ int tls_shutdown(struct tls_conn *c)
         return -1;
     }
     if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) return 0;
-    if (tls_nonblock(c, 1) < 0) return -1;
+    if (tls_nonblock(c, 1) < 0) return tls_sys_fail(c, "fcntl");
     do {
-        ERR_clear_error();
+        tls_clear();
         r = SSL_shutdown(c->ssl); /* 0: sent; we do not wait for the peer */
     } while (r < 0 && tls_wait(c, r, deadline) == 0);
     e = errno;

@@ -3,11 +3,14 @@
  * deadlines, on a socket the caller owns.
  *
  * Authentication.  A context is built from up to four files:
- *   key_file + cert_file  this host's key and certificate (PEM; the cert
- *                         file may hold the chain).  Each dom0 uses one pair
- *                         for both roles, so a certificate that names an
- *                         extendedKeyUsage must list serverAuth and
- *                         clientAuth.
+ *   key_file + cert_file  this host's key (PEM, unencrypted: no one is there
+ *                         to type a passphrase) and certificate (PEM, may
+ *                         hold the chain).  Each dom0 uses one pair for both
+ *                         roles, so with a CA file the certificate must
+ *                         verify under it as a TLS server and as a TLS
+ *                         client (an extendedKeyUsage, if any, lists
+ *                         serverAuth and clientAuth); tls_ctx_new() checks
+ *                         that, and the dates.
  *   ca_file               the only CAs trusted for the peer (never the
  *                         system store).  A server requires and verifies a
  *                         client certificate; a client verifies the server's
@@ -16,42 +19,50 @@
  *                         gives the subject CN for the log, and
  *                         tls_conn_check_host() matches a name on request.
  *   psk_file              a TLS 1.3 external PSK (identity "relocd"): 32 to
- *                         64 bytes written in hex, whitespace ignored, in a
- *                         file no one but its owner may access.
+ *                         512 bytes written in hex, whitespace ignored, in a
+ *                         regular file no one but its owner may access.
  *
  * Every context must authenticate its peer: a server needs ca_file or
- * psk_file, and a certificate unless it uses the PSK alone; a client needs
- * ca_file or psk_file.  The modes, from either end:
- *   certificates  (server key+cert, client ca_file; no psk_file)
- *   PSK           (psk_file, and no server certificate / no client ca_file)
- *                 a PSK handshake (with ECDHE, so forward secret); no
- *                 certificate is sent or asked for.  A peer holding another
- *                 key fails the handshake.
- *   both          (certificates and psk_file)  TLS 1.3 cannot carry
+ * psk_file, and its certificate unless it uses the PSK alone; a client
+ * needs ca_file or psk_file.  The modes, from either end:
+ *   certificates  server key+cert, client ca_file; no psk_file.
+ *   PSK           psk_file, without a server certificate / a client CA
+ *                 file: a PSK handshake (with ECDHE, so forward secret);
+ *                 no certificate is sent or asked for.  A peer holding
+ *                 another key fails the handshake.
+ *   both          certificates and psk_file.  TLS 1.3 cannot carry
  *                 certificates and an external PSK in one handshake
  *                 (RFC 8773 is not in OpenSSL), so the certificate handshake
- *                 runs, with ALPN "relocd-psk" announcing the mode, and then
- *                 each side sends HMAC-SHA256(psk, exporter) - 32 bytes,
- *                 exporter label "EXPORTER-relocd-psk", context "client" or
- *                 "server", 32 bytes - and checks the peer's.  So a peer
- *                 must pass both, and a peer configured for only one of them
- *                 is refused with an error that says so.
+ *                 runs, with ALPN "relocd-psk" announcing the mode, and
+ *                 then, still inside tls_accept/tls_connect, each side
+ *                 sends HMAC-SHA256(psk, exporter) and checks the peer's:
+ *                 32 bytes, exporter label "EXPORTER-relocd-psk", context
+ *                 "client" or "server", length 32.  So a peer must pass
+ *                 both, and a peer set up for only one of them is refused
+ *                 with an error that says so.
+ * In TLS 1.3 a client finishes its handshake before the server has judged
+ * the client's certificate: a refusal reaches the client as the failure of
+ * its first tls_read() (or tls_write()), and tls_conn_error() then gives
+ * the server's alert, e.g. "tlsv1 alert unknown ca".
  *
- * Kernel TLS.  The library asks OpenSSL to move the record layer into the
- * kernel after the handshake.  That needs the kernel "tls" module and an
- * OpenSSL built with it (Debian's is); OpenSSL 3.0 and 3.1 offload only the
- * sending direction of TLS 1.3, receiving came with 3.2.  When
- * tls_conn_ktls_full() says so, the socket may be handed to another process
- * (xl migrate-receive), which then reads and writes plaintext; otherwise
- * bytes must go through tls_read/tls_write.  Not having kernel TLS is never
- * an error.
+ * Kernel TLS.  OpenSSL is asked to move the record layer into the kernel
+ * after the handshake.  That needs the kernel "tls" module and an OpenSSL
+ * built with it (Debian's is); OpenSSL 3.0 and 3.1 offload only the sending
+ * direction of TLS 1.3, receiving came with 3.2.  When tls_conn_ktls_full()
+ * says so, the socket may be handed to another process (xl migrate-receive)
+ * which then reads and writes plaintext; otherwise every byte must go
+ * through tls_read/tls_write.  Not having kernel TLS is never an error.
+ * Session tickets are off, as a ticket would be a handshake record after
+ * the handshake, which a plain read(2) of a kTLS socket fails on.
  *
  * I/O.  Each call takes a timeout in milliseconds (negative: none) that
  * bounds the whole call, so a silent or slow-dripping peer cannot hold the
  * process; it fails with errno ETIMEDOUT.  Inside a call the socket is made
  * non-blocking; its flags are put back before the call returns, so between
  * calls the fd is as the caller left it.  EINTR is retried within the
- * deadline.  Writes to a closed peer raise SIGPIPE: callers ignore it.
+ * deadline.  A read that timed out may be retried; after a failed write
+ * (timeout included) the connection is spent.  Writes to a closed peer
+ * raise SIGPIPE: callers ignore it.
  */
 #ifndef RELOCD_TLS_H
 #define RELOCD_TLS_H
@@ -101,8 +112,8 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t len,
                   int timeout_ms);
 /*
  * Sends close_notify, waiting up to a second for room in the socket buffer
- * but not for the peer's reply.  0 when sent, -1 when not (e.g. after a
- * failure, when TLS forbids it).
+ * but not for the peer's reply.  0 when sent, -1 when not, e.g. after a
+ * failure or an unclean end, when TLS forbids it.
  */
 int tls_shutdown(struct tls_conn *c);
 /* Frees c (NULL is a no-op); does not shut down TLS or close the fd. */

@@ -1,6 +1,9 @@
 /*
  * xl-relocate - the admin's command for relocd.
  *
+ *   xl-relocate migrate [opts] DOMAIN HOST[:PORT]   move a guest (via relocd)
+ *   xl-relocate list                                 migrations in flight
+ *   xl-relocate cancel ID                            stop one; guest stays
  *   xl-relocate connect [opts] HOST xl [...] migrate-receive [...]
  *       the transport for stock xl: xl migrate -s "xl-relocate connect"
  *
@@ -24,26 +27,38 @@
 #include "relocd.h"
 #include "tls.h"
 #include "xlstream.h"
+#include "xl-relocate.h"
 
-#define DEFAULT_CONF "/etc/xen/xend-config.sxp"
-
-struct opts {
-    const char *conf_path;
-    int port; /* 0 = from the config */
-    int ssl;  /* -1 = from the config */
-    int quiet;
-    int timeout_ms;
-};
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xl-relocate connect [-f FILE] [-p PORT] [--ssl|--no-ssl]"
-               " HOST xl [FLAGS] migrate-receive [FLAGS]\n"
-               "       xl migrate -s \"xl-relocate connect\" DOMAIN HOST\n"
-               "       xl-relocate --version\n");
+    fprintf(f,
+            "usage: xl-relocate migrate [OPTIONS] DOMAIN HOST[:PORT]\n"
+            "       xl-relocate list\n"
+            "       xl-relocate cancel ID\n"
+            "       xl-relocate connect [-p PORT] [--ssl|--no-ssl] HOST xl "
+            "[FLAGS] migrate-receive [FLAGS]\n"
+            "       xl migrate -s \"xl-relocate connect\" DOMAIN HOST\n"
+            "\n"
+            "migrate options:\n"
+            "  -l, --live              live migration (default)\n"
+            "      --offline           suspend first, then copy (PV guests "
+            "on Xen without\n"
+            "                          shadow paging can only move so)\n"
+            "      --max-downtime MS   stop-and-copy target (default 300)\n"
+            "      --bandwidth MBPS    cap the stream, megabytes/s\n"
+            "      --on-no-converge throttle|force|abort   (default "
+            "throttle)\n"
+            "      --timeout S         give up after S seconds; the guest "
+            "stays here\n"
+            "  -p, --port PORT         target port; --ssl / --no-ssl\n"
+            "      --json              progress as JSON lines\n"
+            "  -q, --quiet             only errors\n"
+            "  -f FILE                 xend-config.sxp (default %s)\n",
+            DEFAULT_CONF);
 }
 
-static struct relocd_conf *load_conf(const struct opts *o)
+struct relocd_conf *load_conf(const struct opts *o)
 {
     struct relocd_conf *conf = NULL;
     char err[512];
@@ -223,7 +238,7 @@ out:
     return rc;
 }
 
-static int cmd_connect(const struct opts *o, int argc, char **argv)
+int cmd_connect(const struct opts *o, int argc, char **argv)
 {
     char *flags[MSG_MAX_FLAGS];
     struct relocd_conf *conf;
@@ -249,13 +264,88 @@ static int cmd_connect(const struct opts *o, int argc, char **argv)
     return rc;
 }
 
+enum {
+    OPT_OFFLINE = 256,
+    OPT_DOWNTIME,
+    OPT_BANDWIDTH,
+    OPT_CONVERGE,
+    OPT_TIMEOUT,
+    OPT_JSON,
+};
+
 static const struct option longopts[] = {
     {"ssl", no_argument, NULL, 's'},
     {"no-ssl", no_argument, NULL, 'S'},
+    {"port", required_argument, NULL, 'p'},
+    {"live", no_argument, NULL, 'l'},
+    {"offline", no_argument, NULL, OPT_OFFLINE},
+    {"max-downtime", required_argument, NULL, OPT_DOWNTIME},
+    {"bandwidth", required_argument, NULL, OPT_BANDWIDTH},
+    {"on-no-converge", required_argument, NULL, OPT_CONVERGE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* A positive number option, or -1 after saying what is wrong. */
+static int num_arg(const char *opt, const char *arg, int max)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < 0 || v > max) {
+        fprintf(stderr, "xl-relocate: %s wants a number 0..%d, not '%s'\n",
+                opt, max, arg);
+        return -1;
+    }
+    return (int)v;
+}
+
+int converge_index(const char *name)
+{
+    int i;
+
+    for (i = 0; conf_converge_name(i); i++)
+        if (!strcmp(conf_converge_name(i), name))
+            return i;
+    return -1;
+}
+
+/* The options of migrate; 0, or -1 on a bad value. */
+static int parse_migrate_opt(int ch, struct opts *o)
+{
+    switch (ch) {
+    case 'l':
+        o->live = 1;
+        return 0;
+    case OPT_OFFLINE:
+        o->live = 0;
+        return 0;
+    case OPT_DOWNTIME:
+        o->max_downtime_ms = num_arg("--max-downtime", optarg, 600000);
+        return o->max_downtime_ms > 0 ? 0 : -1;
+    case OPT_BANDWIDTH:
+        o->bandwidth_mbps = num_arg("--bandwidth", optarg, 1000000);
+        return o->bandwidth_mbps < 0 ? -1 : 0;
+    case OPT_TIMEOUT:
+        o->timeout_s = num_arg("--timeout", optarg, 86400 * 7);
+        return o->timeout_s < 0 ? -1 : 0;
+    case OPT_CONVERGE:
+        o->on_no_converge = optarg;
+        if (converge_index(optarg) >= 0)
+            return 0;
+        fprintf(stderr, "xl-relocate: --on-no-converge is throttle, force "
+                        "or abort\n");
+        return -1;
+    case OPT_JSON:
+        o->json = 1;
+        return 0;
+    }
+    return -1;
+}
 
 /*
  * Options may stand before and after the subcommand.  "+" stops at the
@@ -266,13 +356,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "+f:p:qhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+f:p:lqhV", longopts, NULL)) !=
+           -1) {
         switch (ch) {
         case 'f':
             o->conf_path = optarg;
             break;
         case 'p':
-            o->port = atoi(optarg);
+            o->port = num_arg("-p", optarg, 65535);
+            if (o->port <= 0)
+                return 3;
             break;
         case 's':
         case 'S':
@@ -288,7 +381,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             usage(stdout);
             return 1;
         default:
-            usage(stderr);
+            if (parse_migrate_opt(ch, o) == 0)
+                break;
+            if (ch == '?')
+                usage(stderr);
             return 3;
         }
     }
@@ -297,17 +393,29 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {NULL, 0, -1, 0, 30 * 1000};
+    static const struct {
+        const char *name;
+        int (*fn)(const struct opts *o, int argc, char **argv);
+    } cmds[] = {
+        {"connect", cmd_connect},
+        {"migrate", cmd_migrate},
+        {"list", cmd_list},
+        {"cancel", cmd_cancel},
+    };
+    struct opts o = {NULL, 0, -1, 0, 30 * 1000, 1, 0, 0, 0, 0, NULL};
+    unsigned i;
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
     if ((rc = parse_opts(argc, argv, &o)))
         return rc - 1;
-    if (optind < argc && !strcmp(argv[optind], "connect")) {
+    for (i = 0; optind < argc && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if (strcmp(argv[optind], cmds[i].name))
+            continue;
         optind++;
         if ((rc = parse_opts(argc, argv, &o)))
             return rc - 1;
-        return cmd_connect(&o, argc - optind, argv + optind);
+        return cmds[i].fn(&o, argc - optind, argv + optind);
     }
     usage(stderr);
     return 2;

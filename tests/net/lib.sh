@@ -27,7 +27,11 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 skip() { echo "$*"; exit 77; }
-die() { echo "FAIL: $*"; [ -f "$T/relocd.log" ] && tail -n 30 "$T/relocd.log"; exit 1; }
+die() {
+    echo "FAIL: $*"
+    for f in "$T"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
+    exit 1
+}
 
 # addhost NS IP NAME: reverse DNS for IP inside NS (ip netns exec binds
 # /etc/netns/NS/hosts over /etc/hosts).

@@ -102,3 +102,266 @@ void xen_receive_cleanup(const char *name)
 {
     fprintf(stderr, "fake: cleanup of %s--incoming\n", name ? name : "?");
 }
+
+/* --- sending: a simulated guest ------------------------------------------
+ *
+ *   RELOCD_FAKE_DOMAINS    the guests that exist here (names)
+ *   RELOCD_FAKE_GUEST_MB   their memory (default 64)
+ *   RELOCD_FAKE_DIRTY_PPS  pages each dirties per second (default 0)
+ *   RELOCD_FAKE_ROUND_MS   extra time per pre-copy round (default 0)
+ *   RELOCD_FAKE_STATE      directory: file NAME holds the guest's state
+ *                          (running, suspended, renamed:X, destroyed);
+ *                          files NAME.pps and NAME.round_ms there override
+ *                          the two knobs above for one guest
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+
+struct xen_guest {
+    char name[128];
+    char json[512];
+    unsigned long pages;
+    int suspended, cap_pct;
+};
+
+static void fake_state(const struct xen_guest *g, const char *state)
+{
+    const char *dir = getenv("RELOCD_FAKE_STATE");
+    char path[512];
+    FILE *f;
+
+    if (!dir)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, g->name);
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%s\n", state);
+        fclose(f);
+    }
+}
+
+static long env_long(const char *name, long def)
+{
+    const char *v = getenv(name);
+
+    return v ? atol(v) : def;
+}
+
+/* A per-guest knob from the state directory, else the environment. */
+static long fake_param(const struct xen_guest *g, const char *knob,
+                       const char *env, long def)
+{
+    const char *dir = getenv("RELOCD_FAKE_STATE");
+    char path[512];
+    long v = env_long(env, def);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s.%s", dir ? dir : "", g->name, knob);
+    f = dir ? fopen(path, "r") : NULL;
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = def;
+        fclose(f);
+    }
+    return v;
+}
+
+struct xen_guest *xen_guest_open(const char *domain, char *err,
+                                 size_t errlen)
+{
+    struct xen_guest *g;
+
+    if (!name_taken(domain)) {
+        snprintf(err, errlen, "no guest domain '%s' here", domain);
+        return NULL;
+    }
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    snprintf(g->name, sizeof(g->name), "%s", domain);
+    g->pages = (unsigned long)env_long("RELOCD_FAKE_GUEST_MB", 64) * 256;
+    snprintf(g->json, sizeof(g->json),
+             "{\"c_info\":{\"type\":\"pvh\",\"name\":\"%s\"},"
+             "\"b_info\":{\"max_memkb\":%lu}}",
+             domain, g->pages * 4);
+    fake_state(g, "running");
+    return g;
+}
+
+void xen_guest_close(struct xen_guest *g)
+{
+    free(g);
+}
+
+const char *xen_guest_name(const struct xen_guest *g)
+{
+    return g->name;
+}
+
+const char *xen_guest_config(const struct xen_guest *g)
+{
+    return g->json;
+}
+
+unsigned long xen_guest_pages(const struct xen_guest *g)
+{
+    return g->pages;
+}
+
+int xen_guest_needs_libxl(const struct xen_guest *g)
+{
+    (void)g;
+    return 0;
+}
+
+static int fake_write(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    ssize_t r;
+
+    while (len) {
+        r = write(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Sends n pages as one libxc-style record per 256 pages. */
+static int fake_pages(int fd, uint64_t n)
+{
+    static char page[256 * 4096];
+    uint32_t rec[2];
+    uint64_t chunk;
+
+    for (; n; n -= chunk) {
+        chunk = n < 256 ? n : 256;
+        rec[0] = 1;
+        rec[1] = (uint32_t)(chunk * 4096);
+        if (fake_write(fd, rec, sizeof(rec)) ||
+            fake_write(fd, page, chunk * 4096))
+            return -1;
+    }
+    return 0;
+}
+
+static double fake_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* libxl header, LIBXC_CONTEXT, libxc image and domain headers. */
+static int fake_stream_start(int fd)
+{
+    static const uint8_t hdr[] = {
+        0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74, 0, 0, 0, 2, 0, 0, 0, 0,
+        1, 0, 0, 0, 0, 0, 0, 0, /* LIBXC_CONTEXT */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x58, 0x45, 0x4e,
+        0x46, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, /* image header */
+        3, 0, 0, 0, 12, 0, 0, 0, 4, 0, 17, 0 /* domain header */
+    };
+
+    return fake_write(fd, hdr, sizeof(hdr));
+}
+
+/* Pre-copy rounds as libxenguest runs them; 1 to stop, -1 aborted. */
+static int fake_precopy(struct xen_guest *g, int fd,
+                        const struct xen_save_hooks *h)
+{
+    long pps = fake_param(g, "pps", "RELOCD_FAKE_DIRTY_PPS", 0);
+    long round_ms = fake_param(g, "round_ms", "RELOCD_FAKE_ROUND_MS", 0);
+    uint64_t dirty = 1044480, written = 0;
+    double t0;
+    unsigned it;
+    int a;
+
+    for (it = 0;; it++) {
+        a = h->precopy(h->data, it, written, (long)dirty);
+        if (a == 2)
+            return -1;
+        t0 = fake_now();
+        dirty = dirty > g->pages ? g->pages : dirty;
+        if (fake_pages(fd, dirty))
+            return -1;
+        if (round_ms)
+            usleep((useconds_t)round_ms * 1000);
+        written += dirty;
+        if (a == 1)
+            return 1;
+        a = h->precopy(h->data, it + 1, written, -1);
+        if (a == 2)
+            return -1;
+        /* A CPU cap slows the guest's writes down in proportion. */
+        dirty = (uint64_t)(pps * (fake_now() - t0) *
+                           (g->cap_pct ? g->cap_pct / 100.0 : 1.0));
+        if (a == 1)
+            return 1;
+    }
+}
+
+int xen_guest_save(struct xen_guest *g, int fd, int live,
+                   const struct xen_save_hooks *hooks, char *err,
+                   size_t errlen)
+{
+    static const uint32_t end[2] = {0, 0};
+    int r = 1;
+
+    if (fake_stream_start(fd) < 0 || (live && (r = fake_precopy(g, fd,
+                                                                hooks)) < 0)) {
+        if (!err[0])
+            snprintf(err, errlen, "%s", r < 0 ? "pre-copy aborted"
+                                              : "stream write failed");
+        return -1;
+    }
+    g->suspended = 1;
+    fake_state(g, "suspended");
+    if (hooks->suspended)
+        hooks->suspended(hooks->data);
+    if (fake_pages(fd, live ? 16 : g->pages) || fake_write(fd, end, 8) ||
+        fake_write(fd, end, 8)) {
+        xen_guest_resume(g);
+        snprintf(err, errlen, "stream write failed; the guest was resumed");
+        return -1;
+    }
+    return 0;
+}
+
+int xen_guest_rename(struct xen_guest *g, const char *name)
+{
+    char state[160];
+
+    snprintf(state, sizeof(state), "renamed:%s", name);
+    fake_state(g, state);
+    return 0;
+}
+
+int xen_guest_resume(struct xen_guest *g)
+{
+    g->suspended = 0;
+    fake_state(g, "running");
+    return 0;
+}
+
+int xen_guest_destroy(struct xen_guest *g)
+{
+    fake_state(g, "destroyed");
+    return 0;
+}
+
+int xen_guest_throttle(struct xen_guest *g, int pct)
+{
+    char text[16];
+
+    snprintf(text, sizeof(text), "%d", pct);
+    fprintf(stderr, "fake: %s throttled to %s%%\n", g->name, text);
+    g->cap_pct = pct;
+    return 0;
+}

@@ -32,6 +32,13 @@ log() {
     echo "[lab ${LAB_NAME:-?}${LAB_HOSTS:+@$LAB_HOST} +$(elapsed "${LAB_T0:-$(xts)}")s] $*"
 }
 
+# log_file FILE [N]: the last N (20) lines of FILE as progress lines
+log_file() {
+    tail -n "${2:-20}" "$1" 2> /dev/null | while IFS= read -r l; do
+        log "    | $l"
+    done
+}
+
 # karg NAME: value of NAME= on the dom0 kernel command line
 karg() {
     echo " $(cat /proc/cmdline) " | sed -n "s/.* $1=\([^ ]*\) .*/\1/p"
@@ -206,7 +213,7 @@ migrate() {
     rc=$?
     result migrate_s "$(elapsed "$t0")"
     log "xl migrate rc=$rc after $(elapsed "$t0")s"
-    sed 's/^/    | /' "$LAB_DIR/migrate-$name.log" | tail -n 15
+    log_file "$LAB_DIR/migrate-$name.log" 15
     return $rc
 }
 

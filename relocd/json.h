@@ -1,0 +1,25 @@
+/*
+ * json.h - building JSON objects with yajl, for messages and events.
+ */
+#ifndef RELOCD_JSON_H
+#define RELOCD_JSON_H
+
+#include <stddef.h>
+#include <yajl/yajl_gen.h>
+
+/* A generator with an object opened, or NULL on ENOMEM (callers may pass it on). */
+yajl_gen json_begin(void);
+void json_str(yajl_gen g, const char *s);
+void json_kv_str(yajl_gen g, const char *k, const char *v);
+void json_kv_int(yajl_gen g, const char *k, long long v);
+void json_kv_num(yajl_gen g, const char *k, double v);
+void json_kv_bool(yajl_gen g, const char *k, int v);
+/*
+ * Closes the object; the text and its length point into g, valid until
+ * json_free().
+ * Returns 0, or -1 when the generator failed.
+ */
+int json_end(yajl_gen g, const unsigned char **text_r, size_t *len_r);
+void json_free(yajl_gen g);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * policy.c - stop when the expected downtime is within the target.
+ *
+ * expected downtime = pages still dirty * page size / measured link rate.
+ * The link rate is measured over each batch (between the call before and
+ * the call after it), smoothed; the dirty rate is the dirty count divided
+ * by the time of the round that produced it.  A guest "does not converge"
+ * when the expected downtime has not improved by a tenth for three rounds,
+ * or it dirties faster than the link carries; then the configured action
+ * applies: throttle (CPU cap 50, 25, 10, 5 %; forced stop when even 5 %
+ * does not help), force (stop now) or abort (guest stays here).
+ */
+#include <string.h>
+
+#include "policy.h"
+
+static const int throttle_steps[] = {50, 25, 10, 5};
+#define NTHROTTLE (sizeof(throttle_steps) / sizeof(throttle_steps[0]))
+#define STUCK_ROUNDS 3
+
+void policy_init(struct policy *p, const struct policy_cfg *cfg)
+{
+    memset(p, 0, sizeof(*p));
+    p->cfg = *cfg;
+    p->best_down_ms = -1;
+}
+
+void policy_abort(struct policy *p)
+{
+    p->forced_abort = 1;
+}
+
+const char *policy_action_name(enum policy_action a)
+{
+    return a == POLICY_STOP ? "stop-and-copy"
+           : a == POLICY_ABORT ? "abort"
+                               : "continue";
+}
+
+static enum policy_action decide(struct policy_event *ev,
+                                 enum policy_action a, const char *why)
+{
+    ev->action = a;
+    ev->why = why;
+    return a;
+}
+
+/* After a batch: measure the link over it. */
+static void policy_after(struct policy *p, double now)
+{
+    double dt = now - p->t_pre, rate;
+
+    if (dt <= 0 || !p->round_pages)
+        return;
+    rate = (double)p->round_pages * POLICY_PAGE_SIZE / dt;
+    p->rate_bps = p->rate_bps ? 0.5 * p->rate_bps + 0.5 * rate : rate;
+}
+
+/* Non-convergence: the configured answer, one step at a time. */
+static enum policy_action policy_stuck(struct policy *p,
+                                       struct policy_event *ev)
+{
+    switch (p->cfg.on_stuck) {
+    case POLICY_ON_STUCK_ABORT:
+        return decide(ev, POLICY_ABORT, "not converging: abort as asked");
+    case POLICY_ON_STUCK_FORCE:
+        return decide(ev, POLICY_STOP, "not converging: forced stop");
+    case POLICY_ON_STUCK_THROTTLE:
+        break;
+    }
+    if (p->stuck_steps >= NTHROTTLE)
+        return decide(ev, POLICY_STOP, "not converging at the lowest "
+                                       "throttle: forced stop");
+    p->throttle_pct = throttle_steps[p->stuck_steps++];
+    ev->throttle_pct = p->throttle_pct;
+    p->best_iter = ev->iteration; /* give the throttle time to act */
+    p->best_down_ms = -1;
+    return decide(ev, POLICY_CONTINUE, "not converging: throttling");
+}
+
+static int policy_is_stuck(struct policy *p, const struct policy_event *ev)
+{
+    if (p->best_down_ms < 0 || ev->expected_down_ms < p->best_down_ms * 0.9) {
+        p->best_down_ms = ev->expected_down_ms;
+        p->best_iter = ev->iteration;
+        return 0;
+    }
+    return ev->iteration - p->best_iter >= STUCK_ROUNDS ||
+           ev->dirty_pps * POLICY_PAGE_SIZE > p->rate_bps;
+}
+
+/* Before a batch: the decision. */
+static enum policy_action policy_before(struct policy *p, uint64_t dirty,
+                                        double now, struct policy_event *ev)
+{
+    double round = now - p->t_pre;
+
+    p->t_prev_pre = p->t_pre;
+    p->t_pre = now;
+    p->round_pages = dirty;
+    if (ev->iteration == 0 || !p->rate_bps)
+        return decide(ev, POLICY_CONTINUE, "first pass");
+    ev->dirty_pps = round > 0 ? (double)dirty / round : 0;
+    ev->expected_down_ms = (double)dirty * POLICY_PAGE_SIZE * 1000 /
+                           p->rate_bps;
+    if (ev->expected_down_ms <= p->cfg.max_downtime_ms)
+        return decide(ev, POLICY_STOP, "expected downtime within target");
+    if (ev->iteration >= POLICY_MAX_ITERATIONS)
+        return p->cfg.on_stuck == POLICY_ON_STUCK_ABORT
+                   ? decide(ev, POLICY_ABORT, "too many rounds: abort")
+                   : decide(ev, POLICY_STOP, "too many rounds: forced stop");
+    if (policy_is_stuck(p, ev))
+        return policy_stuck(p, ev);
+    return decide(ev, POLICY_CONTINUE, "converging");
+}
+
+enum policy_action policy_step(struct policy *p, unsigned iteration,
+                               uint64_t total_written, long dirty_count,
+                               double now, struct policy_event *ev)
+{
+    uint64_t dirty = dirty_count < 0 ? 0 : (uint64_t)dirty_count;
+
+    /* The first call counts the whole address space, holes included. */
+    if (p->cfg.guest_pages && dirty > p->cfg.guest_pages)
+        dirty = p->cfg.guest_pages;
+    memset(ev, 0, sizeof(*ev));
+    ev->iteration = iteration;
+    ev->sent_bytes = total_written * POLICY_PAGE_SIZE;
+    ev->dirty_pages = dirty;
+    ev->expected_down_ms = -1;
+    ev->throttle_pct = p->throttle_pct;
+    if (p->forced_abort)
+        return decide(ev, POLICY_ABORT, "cancelled");
+    if (dirty_count < 0) {
+        policy_after(p, now);
+        ev->rate_bps = p->rate_bps;
+        return decide(ev, POLICY_CONTINUE, "batch sent");
+    }
+    ev->rate_bps = p->rate_bps;
+    return policy_before(p, dirty, now, ev);
+}

@@ -1,0 +1,76 @@
+/*
+ * policy.h - relocd's pre-copy policy: when to stop copying a live guest's
+ * memory and suspend it, from measured link and dirty rates.
+ *
+ * libxenguest asks its precopy_policy callback before every batch (with the
+ * number of dirty pages) and after it (dirty count -1); returning
+ * STOP_AND_COPY before a batch still sends that batch live, then suspends
+ * and sends what was dirtied meanwhile (xg_sr_save.c send_memory_live()).
+ * This module is that callback's brain, without Xen: xen_send.c feeds it
+ * the stats and a clock, and applies the throttle it asks for.
+ */
+#ifndef RELOCD_POLICY_H
+#define RELOCD_POLICY_H
+
+#include <stdint.h>
+
+#define POLICY_PAGE_SIZE 4096
+/* Libxenguest's own policy gives up after 5 rounds; we allow more. */
+#define POLICY_MAX_ITERATIONS 30
+
+enum policy_action {
+    POLICY_CONTINUE, /* another live round */
+    POLICY_STOP,     /* suspend and copy the rest */
+    POLICY_ABORT,    /* give up; the guest keeps running here */
+};
+
+enum policy_converge {
+    POLICY_ON_STUCK_THROTTLE,
+    POLICY_ON_STUCK_FORCE,
+    POLICY_ON_STUCK_ABORT,
+};
+
+struct policy_cfg {
+    int max_downtime_ms;
+    enum policy_converge on_stuck;
+    uint64_t guest_pages; /* the guest's real memory, in pages */
+};
+
+/* What one call decided, for progress events and the log. */
+struct policy_event {
+    unsigned iteration;
+    uint64_t sent_bytes;     /* page data sent so far */
+    uint64_t dirty_pages;    /* to send in this round */
+    double rate_bps;         /* link rate, bytes/s (0 = not measured yet) */
+    double dirty_pps;        /* guest dirty rate, pages/s */
+    double expected_down_ms; /* downtime if we stopped now (-1 = unknown) */
+    int throttle_pct;        /* CPU cap asked for, 0 = none */
+    enum policy_action action;
+    const char *why; /* a short reason, static text */
+};
+
+struct policy {
+    struct policy_cfg cfg;
+    double t_pre, t_prev_pre; /* clock at this and the previous pre call */
+    uint64_t round_pages;     /* pages of the round in flight */
+    double rate_bps;
+    double best_down_ms;
+    unsigned best_iter, stuck_steps;
+    int throttle_pct;
+    int forced_abort; /* cancel or timeout asked to stop */
+};
+
+void policy_init(struct policy *p, const struct policy_cfg *cfg);
+/*
+ * One callback: iteration, total pages written and dirty count (-1 after
+ * a batch) as libxenguest passes them, now in seconds (any monotonic
+ * origin).  Fills ev and returns its action.
+ */
+enum policy_action policy_step(struct policy *p, unsigned iteration,
+                               uint64_t total_written, long dirty_count,
+                               double now, struct policy_event *ev);
+/* Makes the next step abort (cancel, timeout). */
+void policy_abort(struct policy *p);
+const char *policy_action_name(enum policy_action a);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * sender.c - one outgoing migration, in its own worker process.
+ *
+ * The order follows xl's migrate_domain() (tools/xl/xl_migrate.c) so that
+ * stock `xl migrate-receive` on the target accepts the stream and the
+ * commit handshake keeps exactly one running copy whatever fails:
+ *   pre-flight -> stream (guest suspended at the end) -> "ready" ->
+ *   rename NAME--migratedaway -> "go" -> target's unpause report ->
+ *   destroy here on success, or rename back and resume.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* glibc's tcp_info lacks tcpi_bytes_acked */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "chan.h"
+#include "client.h"
+#include "conf.h"
+#include "json.h"
+#include "log.h"
+#include "msg.h"
+#include "relay.h"
+#include "relocd.h"
+#include "sender.h"
+#include "tls.h"
+#include "xen.h"
+#include "xlstream.h"
+
+/* xl's commit handshake (tools/xl/xl_migrate.c), NULs included. */
+static const char msg_ready[] = "domain received, ready to unpause";
+static const char msg_go[] = "domain is yours, you are cleared to unpause";
+static const char msg_report[] = "my copy unpause results are as follows";
+
+static volatile sig_atomic_t sender_cancelled;
+
+struct send {
+    const struct relocd_conf *conf;
+    const struct sender_req *req;
+    sender_emit_fn emit;
+    void *emit_data;
+    struct xen_guest *guest;
+    struct client *client;
+    struct tls_ctx *tls;
+    struct policy policy;
+    int fd;         /* the stream: the socket, or our end of the relay */
+    int direct;     /* fd is the socket itself */
+    pid_t relay;    /* the relay process, or 0 */
+    double t_start, t_suspend, t_end;
+    uint64_t pages_sent;
+    unsigned iterations;
+    int throttled;
+    char err[1024];
+};
+
+void sender_cancel(void)
+{
+    sender_cancelled = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void emit_gen(struct send *s, yajl_gen g)
+{
+    const unsigned char *text;
+    size_t len;
+
+    if (json_end(g, &text, &len) == 0)
+        s->emit(s->emit_data, (const char *)text);
+    json_free(g);
+}
+
+/* A progress event with one message, e.g. a notice or a phase change. */
+static void emit_note(struct send *s, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void emit_note(struct send *s, const char *event, const char *fmt, ...)
+{
+    yajl_gen g = json_begin();
+    char text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    json_kv_str(g, "event", event);
+    json_kv_str(g, "message", text);
+    emit_gen(s, g);
+}
+
+/* Bytes the kernel has seen acknowledged on the socket, 0 if unknown. */
+static uint64_t wire_bytes(const struct send *s)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    if (!s->client)
+        return 0;
+    memset(&ti, 0, sizeof(ti));
+    if (getsockopt(chan_fd(client_chan(s->client)), IPPROTO_TCP, TCP_INFO,
+                   &ti, &len) < 0)
+        return 0;
+    return ti.tcpi_bytes_acked;
+}
+
+static int emit_result(struct send *s, int ok)
+{
+    yajl_gen g = json_begin();
+    uint64_t bytes = wire_bytes(s);
+
+    s->t_end = now_s();
+    json_kv_str(g, "event", "result");
+    json_kv_bool(g, "ok", ok);
+    json_kv_str(g, "domain", s->req->domain);
+    json_kv_str(g, "target", s->req->target);
+    json_kv_str(g, "message", ok ? "the guest runs on the target" : s->err);
+    json_kv_num(g, "total_s", s->t_end - s->t_start);
+    if (s->t_suspend > 0)
+        json_kv_num(g, "downtime_ms", (s->t_end - s->t_suspend) * 1000);
+    json_kv_int(g, "iterations", s->iterations);
+    json_kv_int(g, "bytes", (long long)(bytes ? bytes
+                                              : s->pages_sent * 4096));
+    json_kv_int(g, "guest_bytes",
+                s->guest ? (long long)xen_guest_pages(s->guest) * 4096 : 0);
+    emit_gen(s, g);
+    return ok ? 0 : 1;
+}
+
+static int fail(struct send *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct send *s, const char *fmt, ...)
+{
+    char text[sizeof(s->err)];
+    va_list ap;
+
+    /* Through a copy: callers may pass s->err itself as an argument. */
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    memcpy(s->err, text, sizeof(text));
+    log_warnx("sending %s to %s: %s", s->req->domain, s->req->target,
+              s->err);
+    return -1;
+}
+
+/* --- the precopy callback ------------------------------------------------ */
+
+static void emit_iteration(struct send *s, const struct policy_event *ev)
+{
+    yajl_gen g = json_begin();
+
+    json_kv_str(g, "event", "iteration");
+    json_kv_int(g, "iteration", ev->iteration);
+    json_kv_int(g, "sent_bytes", (long long)ev->sent_bytes);
+    json_kv_int(g, "guest_bytes",
+                (long long)xen_guest_pages(s->guest) * POLICY_PAGE_SIZE);
+    json_kv_int(g, "dirty_pages", (long long)ev->dirty_pages);
+    json_kv_num(g, "rate_mbps", ev->rate_bps / 1e6);
+    json_kv_num(g, "dirty_mbps", ev->dirty_pps * POLICY_PAGE_SIZE / 1e6);
+    json_kv_num(g, "expected_downtime_ms", ev->expected_down_ms);
+    json_kv_int(g, "throttle_pct", ev->throttle_pct);
+    json_kv_str(g, "decision", policy_action_name(ev->action));
+    json_kv_str(g, "why", ev->why);
+    emit_gen(s, g);
+}
+
+static int on_precopy(void *data, unsigned iteration, unsigned long written,
+                      long dirty_count)
+{
+    struct send *s = data;
+    struct policy_event ev;
+    enum policy_action a;
+
+    if (sender_cancelled)
+        policy_abort(&s->policy);
+    a = policy_step(&s->policy, iteration, written, dirty_count, now_s(),
+                    &ev);
+    s->pages_sent = written;
+    s->iterations = iteration + 1;
+    if (ev.throttle_pct != s->throttled &&
+        xen_guest_throttle(s->guest, ev.throttle_pct) == 0)
+        s->throttled = ev.throttle_pct;
+    /* The call after each batch only measures: report the decisions. */
+    if (dirty_count >= 0 || a != POLICY_CONTINUE)
+        emit_iteration(s, &ev);
+    if (a == POLICY_ABORT)
+        fail(s, "%s", sender_cancelled ? "cancelled; the guest keeps running "
+                                         "here" : ev.why);
+    return a;
+}
+
+static void on_suspended(void *data)
+{
+    struct send *s = data;
+
+    s->t_suspend = now_s();
+    emit_note(s, "suspended", "guest suspended; copying the rest");
+}
+
+/* --- connection and stream ------------------------------------------------ */
+
+static int send_connect(struct send *s)
+{
+    const struct relocd_conf *c = s->conf;
+    struct tls_opts to = {c->ssl_key_file, c->ssl_cert_file, c->ca_file,
+                          c->psk_file};
+    int ssl = s->req->ssl >= 0 ? s->req->ssl : c->ssl;
+    struct client_opts co = {NULL, ssl ? c->ssl_port : c->port, NULL, 30000,
+                             "relocd " RELOCD_VERSION};
+    char host[256];
+
+    if (s->req->port)
+        co.port = s->req->port;
+    if (client_parse_target(s->req->target, host, sizeof(host), &co.port))
+        return fail(s, "bad target '%s'", s->req->target);
+    co.host = host;
+    if (ssl && !(s->tls = tls_ctx_new(0, &to, s->err, sizeof(s->err))))
+        return fail(s, "TLS: %s", s->err);
+    co.tls = s->tls;
+    s->client = client_open(&co, NULL, s->err, sizeof(s->err));
+    return s->client ? 0 : fail(s, "%s", s->err);
+}
+
+static int send_preflight(struct send *s)
+{
+    struct msg_preflight_result r;
+    unsigned i;
+
+    if (client_preflight(s->client, xen_guest_config(s->guest), s->req->live,
+                         &r, s->err, sizeof(s->err)))
+        return fail(s, "%s", s->err);
+    for (i = 0; i < r.nchecks; i++)
+        emit_note(s, r.checks[i].ok ? "preflight-ok" : "preflight-failed",
+                  "%s: %s", r.checks[i].check, r.checks[i].message);
+    for (i = 0; i < r.nchecks; i++)
+        if (!r.checks[i].ok)
+            return fail(s, "pre-flight %s failed on the target: %s",
+                        r.checks[i].check, r.checks[i].message);
+    return 0;
+}
+
+/*
+ * The stream fd: the socket itself for plain TCP or kernel TLS (the Xen
+ * library writes straight into it), else a socketpair to a relay process
+ * that encrypts.
+ */
+static int send_stream_fd(struct send *s)
+{
+    struct chan *c = client_chan(s->client);
+    struct tls_conn *tls = chan_tls(c);
+    int sp[2];
+
+    s->direct = !tls || tls_conn_ktls_full(tls);
+    if (s->direct) {
+        /* Xen's save code wants a blocking descriptor, as libxl gives it. */
+        s->fd = chan_fd(c);
+        fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
+        return 0;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return fail(s, "socketpair: %s", strerror(errno));
+    s->relay = fork();
+    if (s->relay == 0) {
+        close(sp[1]);
+        _exit(relay_run(c, sp[0], sp[0], RELAY_IDLE_MS, NULL) ? 1 : 0);
+    }
+    close(sp[0]);
+    if (s->relay < 0) {
+        close(sp[1]);
+        return fail(s, "fork: %s", strerror(errno));
+    }
+    s->fd = sp[1];
+    return 0;
+}
+
+static int fd_read_exact(int fd, void *data, size_t len)
+{
+    char *p = data;
+    ssize_t r;
+
+    while (len) {
+        r = read(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+static int fd_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    ssize_t r;
+
+    while (len) {
+        r = write(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads one of xl's fixed messages; 0 when it came, intact. */
+static int read_fixed(int fd, const char *want, size_t len)
+{
+    char got[64];
+
+    return len <= sizeof(got) && fd_read_exact(fd, got, len) == 0 &&
+                   memcmp(got, want, len) == 0
+               ? 0
+               : -1;
+}
+
+static int set_fd_timeout(int fd, int seconds)
+{
+    struct timeval tv = {seconds, 0};
+
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* The guest is suspended and not yet handed over: bring it back here. */
+static int send_resume(struct send *s, const char *why)
+{
+    if (xen_guest_resume(s->guest) < 0)
+        return fail(s, "%s, and resuming it here FAILED: check with "
+                       "xl list", why);
+    return fail(s, "%s; the guest was resumed here", why);
+}
+
+/* xl's commit handshake, after the whole stream was written. */
+static int send_commit(struct send *s)
+{
+    char away[300], status;
+    const char *name = xen_guest_name(s->guest);
+
+    set_fd_timeout(s->fd, 300);
+    if (read_fixed(s->fd, msg_ready, sizeof(msg_ready)))
+        return send_resume(s, "the target did not take the guest");
+    snprintf(away, sizeof(away), "%s--migratedaway", name);
+    if (xen_guest_rename(s->guest, away) < 0)
+        return send_resume(s, "renaming the source failed");
+    if (fd_write_all(s->fd, msg_go, sizeof(msg_go)) < 0 ||
+        read_fixed(s->fd, msg_report, sizeof(msg_report)) ||
+        fd_read_exact(s->fd, &status, 1) < 0)
+        /* As xl: the target may or may not run it now; never guess. */
+        return fail(s, "connection lost during the final handshake: the "
+                       "guest is suspended here as %s; check the target "
+                       "before resuming at most one copy",
+                    away);
+    if (status == 0) {
+        s->t_end = now_s();
+        if (xen_guest_destroy(s->guest) < 0)
+            emit_note(s, "warning", "could not destroy %s here", away);
+        return 0;
+    }
+    /* The target destroyed its copy and gives the guest back. */
+    read_fixed(s->fd, msg_go, sizeof(msg_go));
+    xen_guest_rename(s->guest, name);
+    return send_resume(s, "the target could not start the guest");
+}
+
+static int send_stream(struct send *s)
+{
+    struct xen_save_hooks hooks = {on_precopy, on_suspended, s};
+    struct chan *c = client_chan(s->client);
+    struct buf *hdr = buf_new(XLS_HDR_LEN + XLS_MAX_OPTIONAL);
+    char banner[XLS_BANNER_LEN];
+    int rc;
+
+    /* Through the chan: the banner may sit in its buffer already. */
+    chan_set_timeout(c, 60 * 1000);
+    rc = !hdr || chan_read_exact(c, banner, sizeof(banner)) ||
+         memcmp(banner, XLS_BANNER, sizeof(banner)) ||
+         xls_put_header(hdr, xen_guest_config(s->guest)) ||
+         chan_write_all(c, buf_ptr(hdr), buf_len(hdr));
+    buf_free(hdr);
+    if (rc)
+        return fail(s, "the target's receiver did not start");
+    if (send_stream_fd(s) < 0)
+        return -1;
+    if (s->req->bandwidth_mbps) {
+        unsigned rate = (unsigned)s->req->bandwidth_mbps * 1000000u;
+
+        setsockopt(chan_fd(c), SOL_SOCKET, SO_MAX_PACING_RATE, &rate,
+                   sizeof(rate));
+    }
+    emit_note(s, "stream", "sending %s memory", s->req->live ? "live" :
+              "offline:");
+    if (xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
+                       sizeof(s->err)) < 0)
+        return fail(s, "%s", s->err[0] ? s->err : "saving failed");
+    return send_commit(s);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    sender_cancelled = 1;
+}
+
+static void send_cleanup(struct send *s)
+{
+    if (s->throttled && s->guest)
+        xen_guest_throttle(s->guest, 0);
+    if (!s->direct && s->fd >= 0)
+        close(s->fd);
+    if (s->relay > 0)
+        waitpid(s->relay, NULL, 0);
+    client_free(s->client);
+    tls_ctx_free(s->tls);
+    xen_guest_close(s->guest);
+}
+
+static int send_all(struct send *s)
+{
+    const struct sender_req *r = s->req;
+    struct policy_cfg pc = {r->max_downtime_ms, r->on_stuck, 0};
+
+    s->guest = xen_guest_open(r->domain, s->err, sizeof(s->err));
+    if (!s->guest)
+        return fail(s, "%s", s->err);
+    pc.guest_pages = xen_guest_pages(s->guest);
+    policy_init(&s->policy, &pc);
+    if (xen_guest_needs_libxl(s->guest))
+        emit_note(s, "notice", "HVM guest with a device model: libxl's own "
+                               "save is used, without relocd's policy");
+    if (send_connect(s) || send_preflight(s))
+        return -1;
+    if (client_migrate(s->client, NULL, 0, s->err, sizeof(s->err)))
+        return fail(s, "%s", s->err);
+    return send_stream(s);
+}
+
+int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
+               sender_emit_fn emit, void *emit_data)
+{
+    static struct send s;
+    int rc;
+
+    s = (struct send){.conf = conf, .req = req, .emit = emit,
+                      .emit_data = emit_data, .fd = -1};
+    s.t_start = now_s();
+    signal(SIGALRM, on_alarm);
+    signal(SIGPIPE, SIG_IGN);
+    if (req->timeout_s > 0)
+        alarm((unsigned)req->timeout_s);
+    emit_note(&s, "start", "%s %s to %s", req->live ? "live" : "offline",
+              req->domain, req->target);
+    rc = send_all(&s);
+    alarm(0);
+    if (rc == 0)
+        log_info("sent %s to %s", req->domain, req->target);
+    rc = emit_result(&s, rc == 0);
+    send_cleanup(&s);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * sender.h - sending one guest to a target relocd (or into any xl
+ * migrate-receive, given a connected stream): the worker's whole job.
+ */
+#ifndef RELOCD_SENDER_H
+#define RELOCD_SENDER_H
+
+#include <stdint.h>
+
+#include "policy.h"
+
+struct relocd_conf;
+
+struct sender_req {
+    char domain[128];
+    char target[300];
+    int port; /* 0: from the config */
+    int ssl;  /* -1: xend-relocation-ssl */
+    int live;
+    int max_downtime_ms;
+    int bandwidth_mbps; /* 0 = unlimited */
+    enum policy_converge on_stuck;
+    int timeout_s; /* 0 = none */
+};
+
+/* Where progress goes: one JSON object per call (without newline). */
+typedef void (*sender_emit_fn)(void *data, const char *json);
+
+/*
+ * Sends the guest.  Returns 0 when it runs on the target (and is gone
+ * here), 1 when it still runs here (refused, failed, cancelled); every
+ * outcome is reported through emit with a final "result" event.
+ */
+int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
+               sender_emit_fn emit, void *emit_data);
+/* Asynchronous cancel (from a signal handler): abort at the next step. */
+void sender_cancel(void);
+
+#endif

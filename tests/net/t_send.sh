@@ -1,0 +1,76 @@
+# The sender engine end to end without Xen: xl-relocate migrate on src
+# asks src's relocd, which sends a simulated guest to dst's relocd (stock
+# xl's framing, checked by fake_xl.py).  Live, offline, no convergence
+# (abort, force, throttle), cancel, and a target killed mid-stream: the
+# guest always ends up running on exactly one side.
+. "$(dirname "$0")/lib.sh"
+net_up
+mkdir -p "$T/state"
+export RELOCD_FAKE_STATE=$T/state
+start_relocd "(xend-relocation-server yes)
+(relocd-allow-insecure yes)
+(relocd-control-socket $T/dst.sock)"
+printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)\n' \
+    "$T" >"$T/src.sxp"
+RELOCD_FAKE_DOMAINS="g1 g2 hot1 hot2 hot3 slow1 cut1" \
+    nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
+SRC_PID=$!
+trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
+i=0; until [ -S "$T/src.sock" ]; do
+    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "src relocd did not start"
+done
+xlr() { nsx "$NS_SRC" "$BUILD/xl-relocate" -f "$T/src.sxp" "$@"; }
+state() { cat "$T/state/$1"; }
+
+expect_ok xlr migrate g1 10.77.0.2
+received g1 || die "g1 not received"
+[ "$(state g1)" = destroyed ] || die "g1 is '$(state g1)' on the source"
+grep -q "migrated g1 to 10.77.0.2 in .* downtime .* ms" "$T/out" ||
+    die "no summary line: $(cat "$T/out")"
+
+expect_ok xlr migrate --offline --json g2 10.77.0.2
+grep -q '"event":"result","ok":true' "$T/out" || die "no JSON result"
+received g2 || die "g2 not received"
+
+# hot: rewrites all its 64 MiB every round; rounds take 100 ms more than
+# the copy, so the link looks like ~400 MB/s and a round leaves ~150 ms of
+# downtime, over the 50 ms target, until the guest is capped to 5 %.
+for g in hot1 hot2 hot3; do
+    echo 400000 >"$T/state/$g.pps"; echo 100 >"$T/state/$g.round_ms"
+done
+hot() { xlr migrate --max-downtime 50 --on-no-converge "$@" 10.77.0.2; }
+expect_fail "not converging: abort as asked" hot abort hot1
+[ "$(state hot1)" = running ] || die "hot1 is '$(state hot1)' after abort"
+received hot1 && die "hot1 was received despite the abort"
+expect_ok hot force hot2
+grep -q "forced stop" "$T/out" || die "force: no forced stop reported"
+received hot2 || die "hot2 not received"
+expect_ok hot throttle hot3
+grep -q "(throttled)\|throttle [1-9]" "$T/out" || die "throttle: never throttled"
+grep -q "stop-and-copy (expected downtime within target)" "$T/out" ||
+    die "throttle: did not converge within the target"
+
+# Cancel during pre-copy: slow rounds, then xl-relocate cancel.
+echo 1000 >"$T/state/slow1.round_ms"; echo 20000 >"$T/state/slow1.pps"
+xlr migrate --max-downtime 1 slow1 10.77.0.2 >"$T/slow.out" 2>&1 &
+mig=$!
+sleep 3
+xlr list >"$T/list" 2>&1
+grep -q "slow1" "$T/list" || die "list lacks slow1: $(cat "$T/list")"
+id=$(awk '/slow1/ {print $1}' "$T/list")
+expect_ok xlr cancel "$id"
+wait $mig && die "a cancelled migration reported success"
+grep -q "cancelled; the guest keeps running here" "$T/slow.out" ||
+    die "no cancel message: $(cat "$T/slow.out")"
+[ "$(state slow1)" = running ] || die "slow1 is '$(state slow1)'"
+
+# The target's relocd dies mid-stream: the guest stays here, running.
+echo 1000 >"$T/state/cut1.round_ms"; echo 20000 >"$T/state/cut1.pps"
+xlr migrate --max-downtime 1 cut1 10.77.0.2 >"$T/cut.out" 2>&1 &
+mig=$!
+sleep 3
+ip netns pids "$NS_DST" | xargs -r kill -9
+wait $mig && die "migration to a killed target reported success"
+[ "$(state cut1)" = running ] || die "cut1 is '$(state cut1)'"
+grep -q "failed" "$T/cut.out" || die "no failure message"
+kill -0 $SRC_PID || die "the source relocd died"

@@ -1,0 +1,136 @@
+/*
+ * test_policy.c - the pre-copy policy against a simulated guest and link:
+ * the guest dirties dirty_pps pages/s within a working set, the link moves
+ * link_bps; a throttle scales the dirty rate by the CPU cap.  The calls
+ * come in libxenguest's order (before a batch with a count, after with -1).
+ */
+#include "policy.h"
+#include "t.h"
+
+struct sim {
+    double link_bps, dirty_pps;
+    uint64_t wss_pages, guest_pages;
+    /* results */
+    enum policy_action last;
+    unsigned rounds, max_throttle;
+    double final_down_ms;
+};
+
+static void simulate(struct sim *s, enum policy_converge on_stuck, int target)
+{
+    struct policy_cfg cfg = {target, on_stuck, s->guest_pages};
+    struct policy p;
+    struct policy_event ev;
+    double now = 100.0, dt, dirtied;
+    uint64_t total = 0, dirty = 1044480; /* p2m size, as the first call */
+    unsigned it;
+
+    policy_init(&p, &cfg);
+    for (it = 0; it < 100; it++) {
+        s->last = policy_step(&p, it, total, (long)dirty, now, &ev);
+        if (ev.throttle_pct > (int)s->max_throttle)
+            s->max_throttle = (unsigned)ev.throttle_pct;
+        if (ev.dirty_pages > s->guest_pages)
+            break; /* the cap did not hold */
+        dt = (double)ev.dirty_pages * POLICY_PAGE_SIZE / s->link_bps;
+        now += dt;
+        total += ev.dirty_pages;
+        dirtied = s->dirty_pps * dt *
+                  (p.throttle_pct ? p.throttle_pct / 100.0 : 1.0);
+        dirty = dirtied > (double)s->wss_pages ? s->wss_pages
+                                               : (uint64_t)dirtied;
+        if (s->last != POLICY_CONTINUE)
+            break;
+        s->last = policy_step(&p, it + 1, total, -1, now, &ev);
+        if (s->last != POLICY_CONTINUE)
+            break;
+    }
+    s->rounds = it;
+    /* What the stop-and-copy phase must move while the guest is down. */
+    s->final_down_ms = (double)dirty * POLICY_PAGE_SIZE * 1000 / s->link_bps;
+}
+
+static void test_idle(void)
+{
+    struct sim s = {100e6, 50, 1000, 49152, 0, 0, 0, 0};
+
+    simulate(&s, POLICY_ON_STUCK_THROTTLE, 300);
+    T_EQ_INT(s.last, POLICY_STOP);
+    T_OK(s.rounds <= 2, "idle guest took %u rounds", s.rounds);
+    T_OK(s.final_down_ms < 300, "downtime %.0f ms", s.final_down_ms);
+    T_EQ_INT(s.max_throttle, 0);
+}
+
+static void test_converging(void)
+{
+    /* 64 MiB working set, dirtied at half the link rate. */
+    struct sim s = {50e6, 6000, 16384, 49152, 0, 0, 0, 0};
+
+    simulate(&s, POLICY_ON_STUCK_ABORT, 300);
+    T_EQ_INT(s.last, POLICY_STOP);
+    T_OK(s.final_down_ms <= 300, "downtime %.0f ms", s.final_down_ms);
+    T_EQ_INT(s.max_throttle, 0);
+}
+
+/* 64 MiB rewritten faster than the link can carry it. */
+static struct sim hot(void)
+{
+    struct sim s = {20e6, 50000, 16384, 49152, 0, 0, 0, 0};
+
+    return s;
+}
+
+static void test_stuck_abort(void)
+{
+    struct sim s = hot();
+
+    simulate(&s, POLICY_ON_STUCK_ABORT, 300);
+    T_EQ_INT(s.last, POLICY_ABORT);
+    T_OK(s.rounds < 10, "abort took %u rounds", s.rounds);
+}
+
+static void test_stuck_force(void)
+{
+    struct sim s = hot();
+
+    simulate(&s, POLICY_ON_STUCK_FORCE, 300);
+    T_EQ_INT(s.last, POLICY_STOP);
+    T_OK(s.rounds < 10, "force took %u rounds", s.rounds);
+}
+
+static void test_stuck_throttle(void)
+{
+    struct sim s = hot();
+
+    simulate(&s, POLICY_ON_STUCK_THROTTLE, 300);
+    T_EQ_INT(s.last, POLICY_STOP);
+    T_OK(s.max_throttle > 0, "never throttled");
+    T_OK(s.final_down_ms <= 300, "throttled downtime %.0f ms",
+         s.final_down_ms);
+    T_OK(s.rounds < POLICY_MAX_ITERATIONS, "%u rounds", s.rounds);
+}
+
+static void test_cancel_and_cap(void)
+{
+    struct policy_cfg cfg = {300, POLICY_ON_STUCK_THROTTLE, 1000};
+    struct policy p;
+    struct policy_event ev;
+
+    policy_init(&p, &cfg);
+    T_EQ_INT(policy_step(&p, 0, 0, 1044480, 1.0, &ev), POLICY_CONTINUE);
+    T_EQ_INT(ev.dirty_pages, 1000); /* capped at the guest's pages */
+    policy_abort(&p);
+    T_EQ_INT(policy_step(&p, 1, 1000, -1, 2.0, &ev), POLICY_ABORT);
+    T_EQ_STR(policy_action_name(POLICY_STOP), "stop-and-copy");
+}
+
+int main(void)
+{
+    test_idle();
+    test_converging();
+    test_stuck_abort();
+    test_stuck_force();
+    test_stuck_throttle();
+    test_cancel_and_cap();
+    return t_done("test_policy");
+}

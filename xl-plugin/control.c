@@ -1,0 +1,345 @@
+/*
+ * control.c - xl-relocate's subcommands that talk to the local relocd over
+ * its control socket: migrate (with progress), list, cancel.
+ *
+ * The migration itself runs in relocd, so closing this terminal does not
+ * stop it; Ctrl-C asks relocd to cancel, and the guest stays here.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "buf.h"
+#include "chan.h"
+#include "conf.h"
+#include "msg.h"
+#include "sender.h"
+#include "xl-relocate.h"
+
+static volatile sig_atomic_t got_int;
+
+static void on_int(int sig)
+{
+    (void)sig;
+    got_int = 1;
+}
+
+/* A connected chan to relocd's control socket, or NULL after saying why. */
+static struct chan *ctl_connect(const struct relocd_conf *conf)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct chan *c;
+    int fd;
+
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", conf->control_socket);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        fprintf(stderr, "xl-relocate: cannot reach relocd at %s: %s (is it "
+                        "running? see relocd(8))\n",
+                conf->control_socket, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    c = chan_new(fd);
+    if (!c)
+        close(fd);
+    return c;
+}
+
+/* Sends the frame in out and receives one reply; NULL after an error. */
+static struct proto_frame *ctl_call(struct chan *c, struct buf *out,
+                                    struct proto_frame *f)
+{
+    enum proto_err e = chan_send(c, out);
+
+    if (!e)
+        e = chan_recv_frame(c, f);
+    if (e) {
+        fprintf(stderr, "xl-relocate: relocd: %s\n", proto_strerror(e));
+        return NULL;
+    }
+    return f;
+}
+
+/* An ERROR frame from relocd, printed verbatim; 1 when f was one. */
+static int ctl_error(const struct proto_frame *f)
+{
+    struct msg_error m;
+    char why[256];
+
+    if (f->type != PROTO_ERROR)
+        return 0;
+    if (msg_get_error(f, &m, why, sizeof(why)) == PERR_OK)
+        fprintf(stderr, "xl-relocate: %s: %s\n", proto_err_name(m.code),
+                m.message);
+    else
+        fprintf(stderr, "xl-relocate: relocd sent a bad error: %s\n", why);
+    return 1;
+}
+
+static const char *jstr(yajl_val root, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+
+    return v && YAJL_GET_STRING(v) ? YAJL_GET_STRING(v) : "";
+}
+
+static double jnum(yajl_val root, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(root, path, yajl_t_number);
+
+    return v ? YAJL_GET_DOUBLE(v) : 0;
+}
+
+static int jbool(yajl_val root, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(root, path, yajl_t_true);
+
+    return v != NULL;
+}
+
+struct view {
+    int tty, json, quiet, bar_shown, id;
+};
+
+static void show_iteration(struct view *v, yajl_val ev)
+{
+    double sent = jnum(ev, "sent_bytes"), mem = jnum(ev, "guest_bytes");
+    double down = jnum(ev, "expected_downtime_ms");
+    int pct = mem > 0 ? (int)(100 * (sent > mem ? 1 : sent / mem)) : 0;
+    char expect[32] = "?";
+
+    if (down >= 0)
+        snprintf(expect, sizeof(expect), "%.0f ms", down);
+    if (v->tty) {
+        fprintf(stderr,
+                "\r  round %2.0f  %4.0f MiB sent (%3d%% of memory)  %6.1f "
+                "MB/s  dirty %7.0f pages  downtime ~%s  %s%s   ",
+                jnum(ev, "iteration"), sent / 1048576, pct,
+                jnum(ev, "rate_mbps"), jnum(ev, "dirty_pages"), expect,
+                jstr(ev, "decision"),
+                jnum(ev, "throttle_pct") > 0 ? " (throttled)" : "");
+        v->bar_shown = 1;
+        return;
+    }
+    fprintf(stderr,
+            "round %.0f: %.0f MiB sent, %.1f MB/s, %.0f dirty pages, "
+            "expected downtime %s, throttle %.0f%%: %s (%s)\n",
+            jnum(ev, "iteration"), sent / 1048576, jnum(ev, "rate_mbps"),
+            jnum(ev, "dirty_pages"), expect, jnum(ev, "throttle_pct"),
+            jstr(ev, "decision"), jstr(ev, "why"));
+}
+
+static void show_result(struct view *v, yajl_val ev)
+{
+    double bytes = jnum(ev, "bytes"), mem = jnum(ev, "guest_bytes");
+
+    if (v->bar_shown)
+        fputc('\n', stderr);
+    if (!jbool(ev, "ok")) {
+        fprintf(stderr, "xl-relocate: migration of %s to %s failed: %s\n",
+                jstr(ev, "domain"), jstr(ev, "target"),
+                jstr(ev, "message"));
+        return;
+    }
+    if (v->quiet)
+        return;
+    fprintf(stderr,
+            "migrated %s to %s in %.1f s, downtime %.0f ms, %.0f MiB on the "
+            "wire (%.2fx guest memory), %.0f rounds\n",
+            jstr(ev, "domain"), jstr(ev, "target"), jnum(ev, "total_s"),
+            jnum(ev, "downtime_ms"), bytes / 1048576,
+            mem > 0 ? bytes / mem : 0, jnum(ev, "iterations"));
+}
+
+/* Shows one event; returns 1 after the final result, with *ok_r set. */
+static int show_event(struct view *v, const struct proto_frame *f, int *ok_r)
+{
+    yajl_val ev = yajl_tree_parse((const char *)f->payload, NULL, 0);
+    const char *name = ev ? jstr(ev, "event") : "";
+    int done = !strcmp(name, "result");
+
+    if (v->json)
+        printf("%s\n", (const char *)f->payload);
+    if (!strcmp(name, "accepted"))
+        v->id = (int)jnum(ev, "id");
+    if (done) {
+        *ok_r = jbool(ev, "ok");
+        if (!v->json)
+            show_result(v, ev);
+    } else if (!v->json && !v->quiet) {
+        if (!strcmp(name, "iteration"))
+            show_iteration(v, ev);
+        else if (*jstr(ev, "message"))
+            fprintf(stderr, "%s%s: %s\n", v->bar_shown ? "\n" : "", name,
+                    jstr(ev, "message"));
+        if (strcmp(name, "iteration"))
+            v->bar_shown = 0;
+    }
+    yajl_tree_free(ev);
+    return done;
+}
+
+static void request_cancel(const struct relocd_conf *conf, int id)
+{
+    struct buf *out = buf_new(256);
+    struct chan *c = ctl_connect(conf);
+
+    fprintf(stderr, "\nxl-relocate: cancelling migration %d...\n", id);
+    if (c && out && msg_put_ctl_cancel(out, id) == 0)
+        chan_send(c, out);
+    chan_free(c);
+    buf_free(out);
+}
+
+/* Follows the events of the migration until its result. */
+static int follow(const struct relocd_conf *conf, struct chan *c,
+                  struct view *v)
+{
+    static struct proto_frame f;
+    enum proto_err e;
+    int ok = 0, cancel_sent = 0;
+
+    for (;;) {
+        chan_set_timeout(c, 500);
+        e = chan_recv_frame(c, &f);
+        if (got_int && !cancel_sent && v->id) {
+            request_cancel(conf, v->id);
+            cancel_sent = 1;
+        }
+        if (e == PERR_TIMEOUT)
+            continue;
+        if (e) {
+            fprintf(stderr, "xl-relocate: lost relocd: %s\n",
+                    proto_strerror(e));
+            return 1;
+        }
+        if (ctl_error(&f))
+            return 1;
+        if (f.type == PROTO_CTL_EVENT && show_event(v, &f, &ok))
+            return ok ? 0 : 1;
+    }
+}
+
+static void fill_req(const struct relocd_conf *conf, const struct opts *o,
+                     char **argv, struct sender_req *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->domain, sizeof(r->domain), "%s", argv[0]);
+    snprintf(r->target, sizeof(r->target), "%s", argv[1]);
+    r->port = o->port;
+    r->ssl = o->ssl;
+    r->live = o->live;
+    r->max_downtime_ms = o->max_downtime_ms ? o->max_downtime_ms
+                                            : conf->max_downtime_ms;
+    r->bandwidth_mbps = o->bandwidth_mbps ? o->bandwidth_mbps
+                                          : conf->bandwidth_mbps;
+    r->on_stuck = (enum policy_converge)(o->on_no_converge
+                                             ? converge_index(o->on_no_converge)
+                                             : conf->on_no_converge);
+    r->timeout_s = o->timeout_s;
+}
+
+int cmd_migrate(const struct opts *o, int argc, char **argv)
+{
+    struct view v = {isatty(2), o->json, o->quiet, 0, 0};
+    struct relocd_conf *conf;
+    struct sender_req req;
+    struct buf *out = NULL;
+    struct chan *c = NULL;
+    int rc = 1;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: xl-relocate migrate [OPTIONS] DOMAIN "
+                        "HOST[:PORT]\n");
+        return 2;
+    }
+    if (!(conf = load_conf(o)))
+        return 1;
+    fill_req(conf, o, argv, &req);
+    signal(SIGINT, on_int);
+    out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    c = ctl_connect(conf);
+    if (c && out && msg_put_ctl_migrate(out, &req) == 0 &&
+        chan_send(c, out) == PERR_OK)
+        rc = follow(conf, c, &v);
+    chan_free(c);
+    buf_free(out);
+    conf_free(conf);
+    return rc;
+}
+
+static void print_list(const struct proto_frame *f)
+{
+    const char *path[] = {"migrations", NULL};
+    yajl_val root = yajl_tree_parse((const char *)f->payload, NULL, 0);
+    yajl_val list = root ? yajl_tree_get(root, path, yajl_t_array) : NULL;
+    size_t i, n = list ? YAJL_GET_ARRAY(list)->len : 0;
+
+    printf("%-4s %-20s %-24s %s\n", "ID", "Domain", "Target", "Last event");
+    for (i = 0; i < n; i++) {
+        yajl_val m = YAJL_GET_ARRAY(list)->values[i];
+
+        printf("%-4.0f %-20s %-24s %.80s\n", jnum(m, "id"),
+               jstr(m, "domain"), jstr(m, "target"), jstr(m, "last_event"));
+    }
+    yajl_tree_free(root);
+}
+
+/* list and cancel: one request, one reply. */
+static int simple_call(const struct opts *o, unsigned type, int id)
+{
+    static struct proto_frame f;
+    struct relocd_conf *conf = load_conf(o);
+    struct buf *out = buf_new(1024);
+    struct chan *c = conf ? ctl_connect(conf) : NULL;
+    int rc = 1;
+
+    if (c && out &&
+        (type == PROTO_CTL_CANCEL ? msg_put_ctl_cancel(out, id)
+                                  : proto_frame_put(out, type, "{}", 2)) == 0 &&
+        ctl_call(c, out, &f) && !ctl_error(&f)) {
+        if (f.type == PROTO_CTL_LIST_RESULT)
+            print_list(&f);
+        else
+            printf("cancel of migration %d requested; the guest stays "
+                   "here\n", id);
+        rc = 0;
+    }
+    chan_free(c);
+    buf_free(out);
+    conf_free(conf);
+    return rc;
+}
+
+int cmd_list(const struct opts *o, int argc, char **argv)
+{
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "usage: xl-relocate list\n");
+        return 2;
+    }
+    return simple_call(o, PROTO_CTL_LIST, 0);
+}
+
+int cmd_cancel(const struct opts *o, int argc, char **argv)
+{
+    int id = argc == 1 ? atoi(argv[0]) : 0;
+
+    if (id <= 0) {
+        fprintf(stderr, "usage: xl-relocate cancel ID (see xl-relocate "
+                        "list)\n");
+        return 2;
+    }
+    return simple_call(o, PROTO_CTL_CANCEL, id);
+}

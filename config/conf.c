@@ -431,8 +431,7 @@ static int conf_check(struct conf_ctx *ctx)
     int line = conf_seen(ctx, "xend-relocation-ssl-server");
 
     if (!c->ssl_server) return 0;
-    if (c->psk_file && !c->ssl_key_file && !c->ssl_cert_file)
-        return 0;
+    if (c->psk_file && !c->ssl_key_file && !c->ssl_cert_file) return 0;
     if (!c->ssl_key_file)
         return conf_err(ctx, line,
                         "xend-relocation-ssl-server is on but "

@@ -19,17 +19,14 @@ struct buf *buf_new(size_t max)
 {
     struct buf *b = calloc(1, sizeof(*b));
 
-    if (b)
-        b->max = max;
+    if (b) b->max = max;
     return b;
 }
 
 void buf_free(struct buf *b)
 {
-    if (!b)
-        return;
-    if (b->d)
-        explicit_bzero(b->d, b->cap);
+    if (!b) return;
+    if (b->d) explicit_bzero(b->d, b->cap);
     free(b->d);
     free(b);
 }
@@ -65,8 +62,7 @@ static int buf_make_room(struct buf *b, size_t len)
         return -1;
     }
     need = b->len + len;
-    if (b->off + need <= b->cap)
-        return 0;
+    if (b->off + need <= b->cap) return 0;
     if (need <= b->cap) {
         memmove(b->d, b->d + b->off, b->len);
         b->off = 0;
@@ -76,12 +72,9 @@ static int buf_make_room(struct buf *b, size_t len)
     while (ncap < need)
         ncap = ncap > b->max / 2 ? b->max : ncap * 2;
     nd = malloc(ncap);
-    if (!nd)
-        return -1;
-    if (b->len)
-        memcpy(nd, b->d + b->off, b->len);
-    if (b->d)
-        explicit_bzero(b->d, b->cap);
+    if (!nd) return -1;
+    if (b->len) memcpy(nd, b->d + b->off, b->len);
+    if (b->d) explicit_bzero(b->d, b->cap);
     free(b->d);
     b->d = nd;
     b->cap = ncap;
@@ -91,8 +84,7 @@ static int buf_make_room(struct buf *b, size_t len)
 
 int buf_reserve(struct buf *b, size_t len, uint8_t **p_r)
 {
-    if (buf_make_room(b, len) < 0)
-        return -1;
+    if (buf_make_room(b, len) < 0) return -1;
     *p_r = b->d + b->off + b->len;
     return 0;
 }
@@ -106,10 +98,8 @@ int buf_put(struct buf *b, const void *data, size_t len)
 {
     uint8_t *p;
 
-    if (buf_reserve(b, len, &p) < 0)
-        return -1;
-    if (len)
-        memcpy(p, data, len);
+    if (buf_reserve(b, len, &p) < 0) return -1;
+    if (len) memcpy(p, data, len);
     b->len += len;
     return 0;
 }
@@ -161,8 +151,7 @@ int buf_consume(struct buf *b, size_t len)
     }
     b->off += len;
     b->len -= len;
-    if (!b->len)
-        b->off = 0;
+    if (!b->len) b->off = 0;
     return 0;
 }
 
@@ -172,21 +161,18 @@ int buf_get(struct buf *b, void *data, size_t len)
         errno = ENODATA;
         return -1;
     }
-    if (len)
-        memcpy(data, buf_ptr(b), len);
+    if (len) memcpy(data, buf_ptr(b), len);
     return buf_consume(b, len);
 }
 
 int buf_get_u16(struct buf *b, uint16_t *v_r)
 {
-    if (buf_peek_u16(b, 0, v_r) < 0)
-        return -1;
+    if (buf_peek_u16(b, 0, v_r) < 0) return -1;
     return buf_consume(b, 2);
 }
 
 int buf_get_u32(struct buf *b, uint32_t *v_r)
 {
-    if (buf_peek_u32(b, 0, v_r) < 0)
-        return -1;
+    if (buf_peek_u32(b, 0, v_r) < 0) return -1;
     return buf_consume(b, 4);
 }

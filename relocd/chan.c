@@ -31,8 +31,7 @@ struct chan *chan_new(int fd)
 {
     struct chan *c = calloc(1, sizeof(*c));
 
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->in = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
     if (!c->in) {
         free(c);
@@ -45,14 +44,12 @@ struct chan *chan_new(int fd)
 
 void chan_free(struct chan *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     if (c->tls) {
         tls_shutdown(c->tls);
         tls_conn_free(c->tls);
     }
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) close(c->fd);
     buf_free(c->in);
     free(c);
 }
@@ -87,11 +84,9 @@ static int chan_left(const struct chan *c)
 {
     long long left;
 
-    if (c->deadline_ms < 0)
-        return -1;
+    if (c->deadline_ms < 0) return -1;
     left = c->deadline_ms - now_ms();
-    if (left <= 0)
-        return 0;
+    if (left <= 0) return 0;
     return left > 1 << 30 ? 1 << 30 : (int)left;
 }
 
@@ -108,10 +103,8 @@ static int chan_wait(struct chan *c, short events)
             return -1;
         }
         r = poll(&pfd, 1, left);
-        if (r > 0)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -1;
+        if (r > 0) return 0;
+        if (r < 0 && errno != EINTR) return -1;
     }
 }
 
@@ -122,8 +115,7 @@ static ssize_t chan_raw_read(struct chan *c, void *data, size_t len)
 
     if (c->tls)
         return tls_read(c->tls, data, len, left < 0 ? -1 : left ? left : 1);
-    if (chan_wait(c, POLLIN) < 0)
-        return -1;
+    if (chan_wait(c, POLLIN) < 0) return -1;
     do {
         r = read(c->fd, data, len);
     } while (r < 0 && errno == EINTR);
@@ -144,8 +136,7 @@ ssize_t chan_read_some(struct chan *c, void *data, size_t len)
 
 static enum proto_err io_err(ssize_t r)
 {
-    if (r == 0)
-        return PERR_EOF;
+    if (r == 0) return PERR_EOF;
     return errno == ETIMEDOUT || errno == EAGAIN ? PERR_TIMEOUT : PERR_IO;
 }
 
@@ -161,13 +152,10 @@ enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
         return r < 0 ? io_err(r) : PERR_OK;
     }
     while (len) {
-        if (chan_wait(c, POLLOUT) < 0)
-            return io_err(-1);
+        if (chan_wait(c, POLLOUT) < 0) return io_err(-1);
         r = write(c->fd, p, len);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r <= 0)
-            return PERR_IO;
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r <= 0) return PERR_IO;
         p += r;
         len -= (size_t)r;
     }
@@ -189,11 +177,9 @@ static enum proto_err chan_fill(struct chan *c)
     size_t room = buf_avail(c->in);
     ssize_t r;
 
-    if (!room || buf_reserve(c->in, room, &p) < 0)
-        return PERR_BAD_FRAME;
+    if (!room || buf_reserve(c->in, room, &p) < 0) return PERR_BAD_FRAME;
     r = chan_raw_read(c, p, room);
-    if (r <= 0)
-        return io_err(r);
+    if (r <= 0) return io_err(r);
     buf_commit(c->in, (size_t)r);
     return PERR_OK;
 }
@@ -204,11 +190,9 @@ enum proto_err chan_recv_frame(struct chan *c, struct proto_frame *f)
 
     for (;;) {
         e = proto_frame_take(c->in, f);
-        if (e != PERR_EOF)
-            return e;
+        if (e != PERR_EOF) return e;
         e = chan_fill(c);
-        if (e)
-            return e;
+        if (e) return e;
     }
 }
 
@@ -219,8 +203,7 @@ enum proto_err chan_read_exact(struct chan *c, void *data, size_t len)
 
     while (len) {
         r = chan_read_some(c, p, len);
-        if (r <= 0)
-            return io_err(r);
+        if (r <= 0) return io_err(r);
         p += r;
         len -= (size_t)r;
     }

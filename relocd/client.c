@@ -52,8 +52,7 @@ int client_parse_target(const char *target, char *host, size_t hostlen,
 
     if (target[0] == '[') {
         end = strchr(target, ']');
-        if (!end || (end[1] && end[1] != ':'))
-            goto bad;
+        if (!end || (end[1] && end[1] != ':')) goto bad;
         colon = end[1] ? end + 1 : NULL;
         target++;
     } else if (colon && strchr(target, ':') != colon) {
@@ -62,14 +61,12 @@ int client_parse_target(const char *target, char *host, size_t hostlen,
     } else {
         end = colon ? colon : target + strlen(target);
     }
-    if (end == target || (size_t)(end - target) >= hostlen)
-        goto bad;
+    if (end == target || (size_t)(end - target) >= hostlen) goto bad;
     memcpy(host, target, (size_t)(end - target));
     host[end - target] = '\0';
     if (colon) {
         port = strtol(colon + 1, &stop, 10);
-        if (!colon[1] || *stop || port < 1 || port > 65535)
-            goto bad;
+        if (!colon[1] || *stop || port < 1 || port > 65535) goto bad;
         *port_r = (int)port;
     }
     return 0;
@@ -96,10 +93,9 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-                                       SOCK_NONBLOCK, 0);
-        if (fd < 0)
-            continue;
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) continue;
         r = connect(fd, ai->ai_addr, ai->ai_addrlen);
         pfd = (struct pollfd){fd, POLLOUT, 0};
         if (r < 0 && errno == EINPROGRESS && poll(&pfd, 1, timeout_ms) == 1 &&
@@ -107,8 +103,7 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
             r = 0;
         else if (r < 0)
             soerr = errno == EINPROGRESS ? ETIMEDOUT : errno;
-        if (r == 0)
-            break;
+        if (r == 0) break;
         close(fd);
         fd = -1;
     }
@@ -132,8 +127,7 @@ static enum proto_err client_reply(struct client *cl, unsigned type, char *err,
 
     chan_set_timeout(cl->chan, cl->timeout_ms);
     e = chan_recv_frame(cl->chan, cl->frame);
-    if (e)
-        return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
+    if (e) return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
     if (cl->frame->type == PROTO_ERROR) {
         if (msg_get_error(cl->frame, &m, why, sizeof(why)))
             return fail(err, errlen, PERR_BAD_MESSAGE, "%s: bad ERROR: %s",
@@ -154,8 +148,7 @@ static enum proto_err client_send(struct client *cl, char *err, size_t errlen)
 
     chan_set_timeout(cl->chan, cl->timeout_ms);
     e = chan_send(cl->chan, cl->out);
-    if (e)
-        return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
+    if (e) return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
     return PERR_OK;
 }
 
@@ -175,13 +168,12 @@ static enum proto_err client_hello(struct client *cl, const char *software,
         (e = client_reply(cl, PROTO_HELLO, err, errlen)))
         return e;
     e = msg_get_hello(cl->frame, &srv, why, sizeof(why));
-    if (e)
-        return fail(err, errlen, e, "%s: %s", cl->target, why);
+    if (e) return fail(err, errlen, e, "%s: %s", cl->target, why);
     if (srv.min_version > PROTO_VERSION || srv.version < PROTO_MIN_VERSION)
         return fail(err, errlen, PERR_VERSION,
-                    "%s speaks protocol %d..%d, this client %d..%d",
-                    cl->target, srv.min_version, srv.version,
-                    PROTO_MIN_VERSION, PROTO_VERSION);
+                    "%s speaks protocol %d..%d, this client %d..%d", cl->target,
+                    srv.min_version, srv.version, PROTO_MIN_VERSION,
+                    PROTO_VERSION);
     snprintf(cl->server_host, sizeof(cl->server_host), "%s", srv.host);
     return PERR_OK;
 }
@@ -195,8 +187,7 @@ static enum proto_err client_start(struct client *cl,
 
     snprintf(cl->target, sizeof(cl->target), "%s:%d", o->host, o->port);
     fd = tcp_connect(o->host, o->port, o->timeout_ms, err, errlen);
-    if (fd < 0)
-        return PERR_IO;
+    if (fd < 0) return PERR_IO;
     cl->chan = chan_new(fd);
     if (!cl->chan) {
         close(fd);
@@ -204,8 +195,7 @@ static enum proto_err client_start(struct client *cl,
     }
     if (o->tls) {
         tls = tls_connect(o->tls, fd, o->timeout_ms, err, errlen);
-        if (!tls)
-            return PERR_DENIED;
+        if (!tls) return PERR_DENIED;
         chan_set_tls(cl->chan, tls);
     }
     return client_hello(cl, o->software, err, errlen);
@@ -228,8 +218,7 @@ struct client *client_open(const struct client_opts *o, enum proto_err *e_r,
     } else {
         fail(err, errlen, e, "out of memory");
     }
-    if (e_r)
-        *e_r = e;
+    if (e_r) *e_r = e;
     if (e) {
         client_free(cl);
         return NULL;
@@ -239,8 +228,7 @@ struct client *client_open(const struct client_opts *o, enum proto_err *e_r,
 
 void client_free(struct client *cl)
 {
-    if (!cl)
-        return;
+    if (!cl) return;
     chan_free(cl->chan);
     buf_free(cl->out);
     free(cl->frame);
@@ -272,8 +260,7 @@ enum proto_err client_preflight(struct client *cl, const char *config_json,
         (e = client_reply(cl, PROTO_PREFLIGHT_RESULT, err, errlen)))
         return e;
     e = msg_get_preflight_result(cl->frame, res, why, sizeof(why));
-    if (e)
-        return fail(err, errlen, e, "%s: %s", cl->target, why);
+    if (e) return fail(err, errlen, e, "%s: %s", cl->target, why);
     return PERR_OK;
 }
 

@@ -36,8 +36,7 @@ int ctl_open(struct ctl *c, const char *path, const struct ctl_ops *ops)
     snprintf(dir, sizeof(dir), "%s", path);
     mkdir(dirname(dir), 0700);
     c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (c->lfd < 0)
-        return -1;
+    if (c->lfd < 0) return -1;
     unlink(path);
     /* Only root may move guests: the socket is the only door. */
     if (bind(c->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
@@ -51,8 +50,7 @@ int ctl_open(struct ctl *c, const char *path, const struct ctl_ops *ops)
 
 static void ctl_drop(struct ctl *c, unsigned i, int close_fd)
 {
-    if (close_fd)
-        close(c->fd[i]);
+    if (close_fd) close(c->fd[i]);
     buf_free(c->in[i]);
     c->n--;
     c->fd[i] = c->fd[c->n];
@@ -65,8 +63,7 @@ void ctl_close(struct ctl *c, const char *path)
         ctl_drop(c, 0, 1);
     if (c->lfd >= 0) {
         close(c->lfd);
-        if (path)
-            unlink(path);
+        if (path) unlink(path);
     }
     c->lfd = -1;
 }
@@ -75,8 +72,7 @@ unsigned ctl_pollfds(const struct ctl *c, struct pollfd *pfd)
 {
     unsigned i;
 
-    if (c->lfd < 0)
-        return 0;
+    if (c->lfd < 0) return 0;
     pfd[0] = (struct pollfd){c->lfd, POLLIN, 0};
     for (i = 0; i < c->n; i++)
         pfd[1 + i] = (struct pollfd){c->fd[i], POLLIN, 0};
@@ -87,10 +83,9 @@ static void ctl_accept(struct ctl *c)
 {
     int fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-    if (fd < 0)
-        return;
-    if (c->n >= CTL_MAX_CONNS || !(c->in[c->n] = buf_new(PROTO_HDR_LEN +
-                                                         PROTO_MAX_FRAME))) {
+    if (fd < 0) return;
+    if (c->n >= CTL_MAX_CONNS ||
+        !(c->in[c->n] = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME))) {
         log_warnx("control socket: too many clients");
         close(fd);
         return;
@@ -106,19 +101,14 @@ static int ctl_read(struct ctl *c, unsigned i)
     ssize_t r;
     enum proto_err e;
 
-    if (buf_reserve(c->in[i], buf_avail(c->in[i]), &p) < 0)
-        return -1;
+    if (buf_reserve(c->in[i], buf_avail(c->in[i]), &p) < 0) return -1;
     r = read(c->fd[i], p, buf_avail(c->in[i]));
-    if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    if (r <= 0)
-        return -1;
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (r <= 0) return -1;
     buf_commit(c->in[i], (size_t)r);
     e = proto_frame_take(c->in[i], &f);
-    if (e == PERR_EOF)
-        return 0;
-    if (e != PERR_OK)
-        return -1;
+    if (e == PERR_EOF) return 0;
+    if (e != PERR_OK) return -1;
     return c->ops.request(c->ops.data, c->fd[i], &f) ? 1 : -1;
 }
 
@@ -127,18 +117,14 @@ void ctl_handle(struct ctl *c, const struct pollfd *pfd, unsigned n)
     unsigned i, nconn = c->n;
     int r;
 
-    if (!n)
-        return;
+    if (!n) return;
     /* Back to front, so that dropping a connection moves a done one. */
     for (i = nconn; i-- > 0;) {
-        if (1 + i >= n || !pfd[1 + i].revents)
-            continue;
+        if (1 + i >= n || !pfd[1 + i].revents) continue;
         r = ctl_read(c, i);
-        if (r)
-            ctl_drop(c, i, r < 0);
+        if (r) ctl_drop(c, i, r < 0);
     }
-    if (pfd[0].revents & POLLIN)
-        ctl_accept(c);
+    if (pfd[0].revents & POLLIN) ctl_accept(c);
 }
 
 int ctl_reply(int fd, struct buf *out)
@@ -147,13 +133,10 @@ int ctl_reply(int fd, struct buf *out)
     ssize_t r;
 
     while (buf_len(out)) {
-        if (poll(&pfd, 1, 1000) != 1)
-            return -1;
+        if (poll(&pfd, 1, 1000) != 1) return -1;
         r = write(fd, buf_ptr(out), buf_len(out));
-        if (r < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (r <= 0) return -1;
         buf_consume(out, (size_t)r);
     }
     return 0;

@@ -79,11 +79,11 @@ static void daemon_signals(void)
 }
 
 /* Opens the ports and the TLS context a configuration asks for. */
-static int daemon_listen(const struct relocd_conf *conf,
-                         struct listen_set *ls, struct tls_ctx **tls_r)
+static int daemon_listen(const struct relocd_conf *conf, struct listen_set *ls,
+                         struct tls_ctx **tls_r)
 {
-    struct tls_opts o = {conf->ssl_key_file, conf->ssl_cert_file,
-                         conf->ca_file, conf->psk_file};
+    struct tls_opts o = {conf->ssl_key_file, conf->ssl_cert_file, conf->ca_file,
+                         conf->psk_file};
     char err[512];
 
     memset(ls, 0, sizeof(*ls));
@@ -103,12 +103,10 @@ static int daemon_listen(const struct relocd_conf *conf,
     if (conf->ssl_server) {
         *tls_r = tls_ctx_new(1, &o, err, sizeof(err));
         if (!*tls_r ||
-            listen_open(ls, conf->address, conf->ssl_port, 1, err,
-                        sizeof(err)))
+            listen_open(ls, conf->address, conf->ssl_port, 1, err, sizeof(err)))
             goto fail;
     }
-    if (!ls->n)
-        log_warnx("no relocation port open: this host sends only");
+    if (!ls->n) log_warnx("no relocation port open: this host sends only");
     return 0;
 fail:
     log_warnx("%s", err);
@@ -197,12 +195,10 @@ static void daemon_status(struct child *c)
     char text[sizeof(c->status)], *nl;
     ssize_t r = read(c->slot_fd, text, sizeof(text) - 1);
 
-    if (r <= 0)
-        return;
+    if (r <= 0) return;
     text[r] = '\0';
     nl = strrchr(text, '\n');
-    if (nl)
-        *nl = '\0';
+    if (nl) *nl = '\0';
     nl = strrchr(text, '\n');
     snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
 }
@@ -266,8 +262,8 @@ static void worker_run(struct daemon *d, int ctl_fd, int status_fd,
 {
     /* ctl_close() below closes every control connection, this one too. */
     int fd = dup(ctl_fd);
-    struct worker_out w = {fd, status_fd, buf_new(PROTO_HDR_LEN +
-                                                  PROTO_MAX_FRAME)};
+    struct worker_out w = {fd, status_fd,
+                           buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME)};
     int flags = fcntl(fd, F_GETFL);
     unsigned i;
 
@@ -289,8 +285,7 @@ static int ctl_error(int fd, enum proto_err e, const char *text)
 {
     struct buf *out = buf_new(2048);
 
-    if (out && msg_put_error(out, e, "%s", text) == 0)
-        ctl_reply(fd, out);
+    if (out && msg_put_error(out, e, "%s", text) == 0) ctl_reply(fd, out);
     buf_free(out);
     return 0;
 }
@@ -306,16 +301,16 @@ static int daemon_send(struct daemon *d, int fd, const struct sender_req *req)
     if (d->running >= (unsigned)d->conf->max_migrations || d->draining ||
         d->nchild >= DAEMON_MAX_CHILDREN) {
         buf_free(out);
-        return ctl_error(fd, PERR_BUSY, "relocd-max-migrations migrations "
-                                        "are running; try again later");
+        return ctl_error(fd, PERR_BUSY,
+                         "relocd-max-migrations migrations "
+                         "are running; try again later");
     }
     if (!out || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
         buf_free(out);
         return ctl_error(fd, PERR_INTERNAL, "out of resources");
     }
     d->next_id++;
-    snprintf(ev, sizeof(ev), "{\"event\":\"accepted\",\"id\":%d}",
-             d->next_id);
+    snprintf(ev, sizeof(ev), "{\"event\":\"accepted\",\"id\":%d}", d->next_id);
     msg_put_ctl_event(out, ev);
     ctl_reply(fd, out);
     buf_free(out);
@@ -331,8 +326,10 @@ static int daemon_send(struct daemon *d, int fd, const struct sender_req *req)
     }
     close(fd);
     fcntl(sp[0], F_SETFL, O_NONBLOCK);
-    d->child[d->nchild] = (struct child){.pid = pid, .slot_fd = sp[0],
-                                         .has_slot = 1, .kind = CHILD_SENDER,
+    d->child[d->nchild] = (struct child){.pid = pid,
+                                         .slot_fd = sp[0],
+                                         .has_slot = 1,
+                                         .kind = CHILD_SENDER,
                                          .id = d->next_id};
     snprintf(d->child[d->nchild].domain, sizeof(d->child[0].domain), "%s",
              req->domain);
@@ -354,23 +351,18 @@ static int daemon_list(struct daemon *d, int fd)
     unsigned i;
 
     json_str(g, "migrations");
-    if (g)
-        yajl_gen_array_open(g);
+    if (g) yajl_gen_array_open(g);
     for (i = 0; i < d->nchild; i++) {
-        if (d->child[i].kind != CHILD_SENDER)
-            continue;
-        if (g)
-            yajl_gen_map_open(g);
+        if (d->child[i].kind != CHILD_SENDER) continue;
+        if (g) yajl_gen_map_open(g);
         json_kv_int(g, "id", d->child[i].id);
         json_kv_str(g, "domain", d->child[i].domain);
         json_kv_str(g, "target", d->child[i].target);
         json_kv_int(g, "pid", d->child[i].pid);
         json_kv_str(g, "last_event", d->child[i].status);
-        if (g)
-            yajl_gen_map_close(g);
+        if (g) yajl_gen_map_close(g);
     }
-    if (g)
-        yajl_gen_array_close(g);
+    if (g) yajl_gen_array_close(g);
     json_kv_int(g, "receiving", d->running - (d->running ? 0 : 0));
     if (out && json_end(g, &text, &len) == 0 &&
         proto_frame_put(out, PROTO_CTL_LIST_RESULT, text, len) == 0)
@@ -387,23 +379,19 @@ static int daemon_cancel(struct daemon *d, int fd, int id)
     unsigned i;
 
     for (i = 0; i < d->nchild; i++)
-        if (d->child[i].kind == CHILD_SENDER && d->child[i].id == id)
-            break;
+        if (d->child[i].kind == CHILD_SENDER && d->child[i].id == id) break;
     if (i == d->nchild)
         return ctl_error(fd, PERR_UNEXPECTED, "no such migration");
     kill(d->child[i].pid, SIGUSR1);
     log_info("migration %d: cancel requested", id);
     out = buf_new(1024);
-    snprintf(ev, sizeof(ev), "{\"event\":\"cancel-requested\",\"id\":%d}",
-             id);
-    if (out && msg_put_ctl_event(out, ev) == 0)
-        ctl_reply(fd, out);
+    snprintf(ev, sizeof(ev), "{\"event\":\"cancel-requested\",\"id\":%d}", id);
+    if (out && msg_put_ctl_event(out, ev) == 0) ctl_reply(fd, out);
     buf_free(out);
     return 0;
 }
 
-static int daemon_ctl_request(void *data, int fd,
-                              const struct proto_frame *f)
+static int daemon_ctl_request(void *data, int fd, const struct proto_frame *f)
 {
     struct daemon *d = data;
     struct sender_req req;
@@ -435,14 +423,12 @@ static void daemon_reap(struct daemon *d)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (i = 0; i < d->nchild && d->child[i].pid != pid; i++)
             ;
-        if (i == d->nchild)
-            continue;
+        if (i == d->nchild) continue;
         if (WIFSIGNALED(status))
             log_warnx("session %d died of signal %d", (int)pid,
                       WTERMSIG(status));
         close(d->child[i].slot_fd);
-        if (d->child[i].has_slot)
-            d->running--;
+        if (d->child[i].has_slot) d->running--;
         d->child[i] = d->child[--d->nchild];
     }
 }
@@ -459,8 +445,7 @@ static void daemon_reload(struct daemon *d)
     char err[512];
 
     if (conf_load(d->path, &nconf, err, sizeof(err)) < 0) {
-        log_warnx("reload failed, keeping the running configuration: %s",
-                  err);
+        log_warnx("reload failed, keeping the running configuration: %s", err);
         return;
     }
     /* Ports in use by the old listeners would not bind twice. */
@@ -493,15 +478,12 @@ static void daemon_poll(struct daemon *d)
         pfd[nl + i] = (struct pollfd){d->child[i].slot_fd, POLLIN, 0};
     nctl = d->draining ? 0 : ctl_pollfds(&d->ctl, pfd + nl + nc);
     r = poll(pfd, nl + nc + nctl, 1000);
-    if (r <= 0)
-        return;
+    if (r <= 0) return;
     for (i = 0; i < nl; i++)
-        if (pfd[i].revents & POLLIN)
-            daemon_accept(d, i);
+        if (pfd[i].revents & POLLIN) daemon_accept(d, i);
     /* daemon_accept() only appends children: the first nc are unchanged. */
     for (i = 0; i < nc; i++)
-        if (pfd[nl + i].revents & POLLIN)
-            daemon_slot(d, &d->child[i]);
+        if (pfd[nl + i].revents & POLLIN) daemon_slot(d, &d->child[i]);
     ctl_handle(&d->ctl, pfd + nl + nc, nctl);
 }
 
@@ -522,8 +504,7 @@ static void daemon_loop(struct daemon *d)
             ctl_close(&d->ctl, d->conf->control_socket);
             log_info("draining: %u migration(s) in flight", d->nchild);
         }
-        if (d->draining && !d->nchild)
-            return;
+        if (d->draining && !d->nchild) return;
         daemon_poll(d);
     }
 }
@@ -539,8 +520,7 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     log_init("relocd", debug ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
              debug);
     daemon_signals();
-    if (daemon_listen(conf, &d.ls, &d.tls) < 0)
-        return 1;
+    if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;
     if (ctl_open(&d.ctl, conf->control_socket,
                  &(struct ctl_ops){daemon_ctl_request, &d}) < 0)
         log_warn("no control socket %s: this host cannot send",

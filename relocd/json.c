@@ -20,8 +20,7 @@ yajl_gen json_begin(void)
 
 void json_str(yajl_gen g, const char *s)
 {
-    if (g)
-        yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+    if (g) yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
 void json_kv_str(yajl_gen g, const char *k, const char *v)
@@ -33,35 +32,30 @@ void json_kv_str(yajl_gen g, const char *k, const char *v)
 void json_kv_int(yajl_gen g, const char *k, long long v)
 {
     json_str(g, k);
-    if (g)
-        yajl_gen_integer(g, v);
+    if (g) yajl_gen_integer(g, v);
 }
 
 void json_kv_num(yajl_gen g, const char *k, double v)
 {
     json_str(g, k);
     /* yajl refuses NaN and infinities: report them as -1. */
-    if (g)
-        yajl_gen_double(g, isfinite(v) ? v : -1);
+    if (g) yajl_gen_double(g, isfinite(v) ? v : -1);
 }
 
 void json_kv_bool(yajl_gen g, const char *k, int v)
 {
     json_str(g, k);
-    if (g)
-        yajl_gen_bool(g, v);
+    if (g) yajl_gen_bool(g, v);
 }
 
 int json_end(yajl_gen g, const unsigned char **text_r, size_t *len_r)
 {
-    if (!g)
-        return -1;
+    if (!g) return -1;
     yajl_gen_map_close(g);
     return yajl_gen_get_buf(g, text_r, len_r) == yajl_gen_status_ok ? 0 : -1;
 }
 
 void json_free(yajl_gen g)
 {
-    if (g)
-        yajl_gen_free(g);
+    if (g) yajl_gen_free(g);
 }

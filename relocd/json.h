@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <yajl/yajl_gen.h>
 
-/* A generator with an object opened, or NULL on ENOMEM (callers may pass it on). */
+/* A generator with an object opened, or NULL on ENOMEM (callers may pass it
+ * on). */
 yajl_gen json_begin(void);
 void json_str(yajl_gen g, const char *s);
 void json_kv_str(yajl_gen g, const char *k, const char *v);

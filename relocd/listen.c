@@ -24,13 +24,11 @@ static int listen_one(struct listen_set *set, const struct sockaddr *sa,
         return -1;
     }
     fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        goto fail;
+    if (fd < 0) goto fail;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (sa->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    if (bind(fd, sa, salen) < 0 || listen(fd, 64) < 0)
-        goto fail;
+    if (bind(fd, sa, salen) < 0 || listen(fd, 64) < 0) goto fail;
     set->fd[set->n] = fd;
     set->tls[set->n++] = tls;
     return 0;
@@ -39,8 +37,7 @@ fail:
                 NI_NUMERICHOST | NI_NUMERICSERV);
     snprintf(err, errlen, "cannot listen on [%s]:%s: %s", host, serv,
              strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return -1;
 }
 
@@ -77,15 +74,17 @@ static int listen_iface(struct listen_set *set, const char *ifname, int port,
     }
     freeifaddrs(ifa);
     if (!found && rc == 0) {
-        snprintf(err, errlen, "'%s' is neither an address nor an interface "
-                 "with addresses", ifname);
+        snprintf(err, errlen,
+                 "'%s' is neither an address nor an interface "
+                 "with addresses",
+                 ifname);
         rc = -1;
     }
     return rc;
 }
 
-int listen_open(struct listen_set *set, const char *address, int port,
-                int tls, char *err, size_t errlen)
+int listen_open(struct listen_set *set, const char *address, int port, int tls,
+                char *err, size_t errlen)
 {
     struct addrinfo hints = {0}, *res, *ai;
     char serv[16];

@@ -21,8 +21,8 @@ struct listen_set {
  * address of that interface).  Appends to set.  Returns 0, or -1 with a
  * message in err.
  */
-int listen_open(struct listen_set *set, const char *address, int port,
-                int tls, char *err, size_t errlen);
+int listen_open(struct listen_set *set, const char *address, int port, int tls,
+                char *err, size_t errlen);
 void listen_close(struct listen_set *set);
 
 #endif

@@ -17,8 +17,7 @@ void log_init(const char *ident, int sinks, int debug)
 {
     log_sinks = sinks;
     log_debug_on = debug;
-    if (sinks & LOG_TO_SYSLOG)
-        openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    if (sinks & LOG_TO_SYSLOG) openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 void log_procname(const char *name)
@@ -26,11 +25,10 @@ void log_procname(const char *name)
     log_proc = name;
 }
 
-static void log_vemit(int pri, const char *suffix, const char *fmt,
-                      va_list ap) __attribute__((format(printf, 3, 0)));
+static void log_vemit(int pri, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
-static void log_vemit(int pri, const char *suffix, const char *fmt,
-                      va_list ap)
+static void log_vemit(int pri, const char *suffix, const char *fmt, va_list ap)
 {
     char msg[1024];
 
@@ -75,8 +73,7 @@ void log_debug(const char *fmt, ...)
 {
     va_list ap;
 
-    if (!log_debug_on)
-        return;
+    if (!log_debug_on) return;
     va_start(ap, fmt);
     log_vemit(LOG_DEBUG, NULL, fmt, ap);
     va_end(ap);

@@ -21,7 +21,8 @@
 
 #define MSG_MAX_DEPTH 16
 
-/* --- encoding -------------------------------------------------------------- */
+/* --- encoding --------------------------------------------------------------
+ */
 
 /* Closes the object, frames it into out and frees the generator. */
 static int gen_finish(yajl_gen g, struct buf *out, unsigned type)
@@ -127,7 +128,8 @@ int msg_put_accept(struct buf *out)
     return gen_finish(json_begin(), out, PROTO_ACCEPT);
 }
 
-/* --- decoding -------------------------------------------------------------- */
+/* --- decoding --------------------------------------------------------------
+ */
 
 static enum proto_err why_bad(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -157,8 +159,7 @@ static int json_too_deep(const uint8_t *p, size_t len)
         } else if (p[i] == '"') {
             in_str = 1;
         } else if (p[i] == '{' || p[i] == '[') {
-            if (++depth > MSG_MAX_DEPTH)
-                return 1;
+            if (++depth > MSG_MAX_DEPTH) return 1;
         } else if (p[i] == '}' || p[i] == ']') {
             depth--;
         }
@@ -184,8 +185,8 @@ static enum proto_err msg_parse(const struct proto_frame *f, unsigned type,
                        proto_type_name(type));
     root = yajl_tree_parse((const char *)f->payload, err, sizeof(err));
     if (!root)
-        return why_bad(why, whylen, "%s is not JSON: %s",
-                       proto_type_name(type), strtok(err, "\n"));
+        return why_bad(why, whylen, "%s is not JSON: %s", proto_type_name(type),
+                       strtok(err, "\n"));
     if (!YAJL_IS_OBJECT(root)) {
         yajl_tree_free(root);
         return why_bad(why, whylen, "%s is not a JSON object",
@@ -249,21 +250,18 @@ enum proto_err msg_get_hello(const struct proto_frame *f, struct msg_hello *m,
 
     memset(m, 0, sizeof(*m));
     e = msg_parse(f, PROTO_HELLO, &root, why, whylen);
-    if (e)
-        return e;
+    if (e) return e;
     if (!(e = get_str(root, "proto", proto, sizeof(proto), why, whylen)) &&
         strcmp(proto, "relocd"))
         e = why_bad(why, whylen, "not a relocd peer (proto '%s')", proto);
-    if (!e)
-        e = get_int(root, "version", 1, 65535, &m->version, why, whylen);
+    if (!e) e = get_int(root, "version", 1, 65535, &m->version, why, whylen);
     if (!e)
         e = get_int(root, "min_version", 1, m->version, &m->min_version, why,
                     whylen);
     if (!e)
         e = get_str(root, "software", m->software, sizeof(m->software), why,
                     whylen);
-    if (!e)
-        e = get_str(root, "host", m->host, sizeof(m->host), why, whylen);
+    if (!e) e = get_str(root, "host", m->host, sizeof(m->host), why, whylen);
     yajl_tree_free(root);
     return e;
 }
@@ -277,8 +275,7 @@ enum proto_err msg_get_error(const struct proto_frame *f, struct msg_error *m,
 
     memset(m, 0, sizeof(*m));
     e = msg_parse(f, PROTO_ERROR, &root, why, whylen);
-    if (e)
-        return e;
+    if (e) return e;
     e = get_str(root, "code", code, sizeof(code), why, whylen);
     if (!e)
         e = get_str(root, "message", m->message, sizeof(m->message), why,
@@ -297,19 +294,16 @@ enum proto_err msg_get_preflight(const struct proto_frame *f,
 
     memset(m, 0, sizeof(*m));
     e = msg_parse(f, PROTO_PREFLIGHT, &root, why, whylen);
-    if (e)
-        return e;
+    if (e) return e;
     v = member(root, "config");
     if (!v || !YAJL_IS_STRING(v))
         e = why_bad(why, whylen, "'config' missing or not a string");
-    if (!e)
-        e = get_bool(root, "live", &m->live, why, whylen);
+    if (!e) e = get_bool(root, "live", &m->live, why, whylen);
     if (!e) {
         const char *text = YAJL_GET_STRING(v);
 
         m->config = strdup(text ? text : "");
-        if (!m->config)
-            e = why_bad(why, whylen, "out of memory");
+        if (!m->config) e = why_bad(why, whylen, "out of memory");
     }
     yajl_tree_free(root);
     return e;
@@ -323,11 +317,9 @@ static enum proto_err get_check(yajl_val v, struct msg_check *c, char *why,
     if (!YAJL_IS_OBJECT(v))
         return why_bad(why, whylen, "a check is not an object");
     e = get_str(v, "check", c->check, sizeof(c->check), why, whylen);
+    if (!e) e = get_bool(v, "ok", &c->ok, why, whylen);
     if (!e)
-        e = get_bool(v, "ok", &c->ok, why, whylen);
-    if (!e)
-        e = get_str(v, "message", c->message, sizeof(c->message), why,
-                    whylen);
+        e = get_str(v, "message", c->message, sizeof(c->message), why, whylen);
     return e;
 }
 
@@ -341,8 +333,7 @@ enum proto_err msg_get_preflight_result(const struct proto_frame *f,
 
     memset(m, 0, sizeof(*m));
     e = msg_parse(f, PROTO_PREFLIGHT_RESULT, &root, why, whylen);
-    if (e)
-        return e;
+    if (e) return e;
     e = get_bool(root, "ok", &m->ok, why, whylen);
     checks = member(root, "checks");
     if (!e && (!checks || !YAJL_IS_ARRAY(checks)))
@@ -361,8 +352,7 @@ enum proto_err msg_get_preflight_result(const struct proto_frame *f,
 }
 
 enum proto_err msg_get_migrate(const struct proto_frame *f,
-                               struct msg_migrate *m, char *why,
-                               size_t whylen)
+                               struct msg_migrate *m, char *why, size_t whylen)
 {
     yajl_val root, flags, v;
     enum proto_err e;
@@ -370,8 +360,7 @@ enum proto_err msg_get_migrate(const struct proto_frame *f,
 
     memset(m, 0, sizeof(*m));
     e = msg_parse(f, PROTO_MIGRATE, &root, why, whylen);
-    if (e)
-        return e;
+    if (e) return e;
     e = get_str(root, "mode", m->mode, sizeof(m->mode), why, whylen);
     flags = member(root, "flags");
     if (!e && (!flags || !YAJL_IS_ARRAY(flags)))
@@ -425,8 +414,8 @@ static enum proto_err get_converge(yajl_val root, enum policy_converge *c_r,
                                    char *why, size_t whylen)
 {
     char name[16];
-    enum proto_err e = get_str(root, "on_no_converge", name, sizeof(name),
-                               why, whylen);
+    enum proto_err e =
+        get_str(root, "on_no_converge", name, sizeof(name), why, whylen);
     unsigned i;
 
     for (i = 0; !e && i < 3; i++)
@@ -446,8 +435,7 @@ enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
 
     memset(r, 0, sizeof(*r));
     e = msg_parse(f, PROTO_CTL_MIGRATE, &root, why, whylen);
-    if (e)
-        return e;
+    if (e) return e;
     if (!(e = get_str(root, "domain", r->domain, sizeof(r->domain), why,
                       whylen)) &&
         !(e = get_str(root, "target", r->target, sizeof(r->target), why,
@@ -455,8 +443,8 @@ enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
         !(e = get_int(root, "port", 0, 65535, &r->port, why, whylen)) &&
         !(e = get_int(root, "ssl", -1, 1, &r->ssl, why, whylen)) &&
         !(e = get_bool(root, "live", &r->live, why, whylen)) &&
-        !(e = get_int(root, "max_downtime_ms", 1, 600000,
-                      &r->max_downtime_ms, why, whylen)) &&
+        !(e = get_int(root, "max_downtime_ms", 1, 600000, &r->max_downtime_ms,
+                      why, whylen)) &&
         !(e = get_int(root, "bandwidth_mbps", 0, 1000000, &r->bandwidth_mbps,
                       why, whylen)) &&
         !(e = get_converge(root, &r->on_stuck, why, whylen)))
@@ -480,8 +468,7 @@ enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,
     yajl_val root;
     enum proto_err e = msg_parse(f, PROTO_CTL_CANCEL, &root, why, whylen);
 
-    if (e)
-        return e;
+    if (e) return e;
     e = get_int(root, "id", 1, 1 << 30, id_r, why, whylen);
     yajl_tree_free(root);
     return e;
@@ -504,10 +491,8 @@ void msg_check_add(struct msg_preflight_result *r, const char *check, int ok,
     struct msg_check *c;
     va_list ap;
 
-    if (!ok)
-        r->ok = 0;
-    if (r->nchecks >= MSG_MAX_CHECKS)
-        return;
+    if (!ok) r->ok = 0;
+    if (r->nchecks >= MSG_MAX_CHECKS) return;
     c = &r->checks[r->nchecks++];
     snprintf(c->check, sizeof(c->check), "%s", check);
     c->ok = ok;

@@ -71,8 +71,7 @@ enum proto_err msg_get_preflight_result(const struct proto_frame *f,
                                         struct msg_preflight_result *m,
                                         char *why, size_t whylen);
 enum proto_err msg_get_migrate(const struct proto_frame *f,
-                               struct msg_migrate *m, char *why,
-                               size_t whylen);
+                               struct msg_migrate *m, char *why, size_t whylen);
 enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
                               size_t whylen);
 

@@ -33,8 +33,7 @@ int peer_addr_text(const struct sockaddr *sa, socklen_t salen, char *ip,
         errno = EAFNOSUPPORT;
         return -1;
     }
-    if (!inet_ntop(af, src, ip, iplen))
-        return -1;
+    if (!inet_ntop(af, src, ip, iplen)) return -1;
     return 0;
 }
 
@@ -43,11 +42,9 @@ static const char *fqdn_pick(const struct hostent *he)
 {
     char **alias;
 
-    if (strchr(he->h_name, '.'))
-        return he->h_name;
+    if (strchr(he->h_name, '.')) return he->h_name;
     for (alias = he->h_aliases; alias && *alias; alias++)
-        if (strchr(*alias, '.'))
-            return *alias;
+        if (strchr(*alias, '.')) return *alias;
     return he->h_name;
 }
 
@@ -59,8 +56,7 @@ static int fqdn_lookup(const void *addr, socklen_t len, int af, char *fqdn,
     int r, herr;
 
     r = gethostbyaddr_r(addr, len, af, &he, buf, sizeof(buf), &res, &herr);
-    if (r || !res || !res->h_name)
-        return -1;
+    if (r || !res || !res->h_name) return -1;
     if (snprintf(fqdn, fqdnlen, "%s", fqdn_pick(res)) >= (int)fqdnlen)
         return -1;
     return 0;
@@ -76,8 +72,7 @@ int peer_fqdn(const char *ip, char *fqdn, size_t fqdnlen)
         done = fqdn_lookup(&a4, sizeof(a4), AF_INET, fqdn, fqdnlen);
     else if (inet_pton(AF_INET6, ip, &a6) == 1)
         done = fqdn_lookup(&a6, sizeof(a6), AF_INET6, fqdn, fqdnlen);
-    if (done < 0)
-        snprintf(fqdn, fqdnlen, "%s", ip);
+    if (done < 0) snprintf(fqdn, fqdnlen, "%s", ip);
     return 0;
 }
 
@@ -86,15 +81,12 @@ int peer_allowed(const struct acl *acl, const char *ip, const char *fqdn,
 {
     char name[NI_MAXHOST];
 
-    if (fqdn_r && fqdnlen)
-        snprintf(fqdn_r, fqdnlen, "%s", fqdn ? fqdn : ip);
-    if (!acl || acl_match(acl, ip, NULL))
-        return 1;
+    if (fqdn_r && fqdnlen) snprintf(fqdn_r, fqdnlen, "%s", fqdn ? fqdn : ip);
+    if (!acl || acl_match(acl, ip, NULL)) return 1;
     if (!fqdn) {
         peer_fqdn(ip, name, sizeof(name));
         fqdn = name;
-        if (fqdn_r && fqdnlen)
-            snprintf(fqdn_r, fqdnlen, "%s", fqdn);
+        if (fqdn_r && fqdnlen) snprintf(fqdn_r, fqdnlen, "%s", fqdn);
     }
     return acl_match(acl, ip, fqdn);
 }

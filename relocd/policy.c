@@ -32,13 +32,13 @@ void policy_abort(struct policy *p)
 
 const char *policy_action_name(enum policy_action a)
 {
-    return a == POLICY_STOP ? "stop-and-copy"
+    return a == POLICY_STOP    ? "stop-and-copy"
            : a == POLICY_ABORT ? "abort"
                                : "continue";
 }
 
-static enum policy_action decide(struct policy_event *ev,
-                                 enum policy_action a, const char *why)
+static enum policy_action decide(struct policy_event *ev, enum policy_action a,
+                                 const char *why)
 {
     ev->action = a;
     ev->why = why;
@@ -50,8 +50,7 @@ static void policy_after(struct policy *p, double now)
 {
     double dt = now - p->t_pre, rate;
 
-    if (dt <= 0 || !p->round_pages)
-        return;
+    if (dt <= 0 || !p->round_pages) return;
     rate = (double)p->round_pages * POLICY_PAGE_SIZE / dt;
     p->rate_bps = p->rate_bps ? 0.5 * p->rate_bps + 0.5 * rate : rate;
 }
@@ -69,8 +68,9 @@ static enum policy_action policy_stuck(struct policy *p,
         break;
     }
     if (p->stuck_steps >= NTHROTTLE)
-        return decide(ev, POLICY_STOP, "not converging at the lowest "
-                                       "throttle: forced stop");
+        return decide(ev, POLICY_STOP,
+                      "not converging at the lowest "
+                      "throttle: forced stop");
     p->throttle_pct = throttle_steps[p->stuck_steps++];
     ev->throttle_pct = p->throttle_pct;
     p->best_iter = ev->iteration; /* give the throttle time to act */
@@ -101,16 +101,15 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
     if (ev->iteration == 0 || !p->rate_bps)
         return decide(ev, POLICY_CONTINUE, "first pass");
     ev->dirty_pps = round > 0 ? (double)dirty / round : 0;
-    ev->expected_down_ms = (double)dirty * POLICY_PAGE_SIZE * 1000 /
-                           p->rate_bps;
+    ev->expected_down_ms =
+        (double)dirty * POLICY_PAGE_SIZE * 1000 / p->rate_bps;
     if (ev->expected_down_ms <= p->cfg.max_downtime_ms)
         return decide(ev, POLICY_STOP, "expected downtime within target");
     if (ev->iteration >= POLICY_MAX_ITERATIONS)
         return p->cfg.on_stuck == POLICY_ON_STUCK_ABORT
                    ? decide(ev, POLICY_ABORT, "too many rounds: abort")
                    : decide(ev, POLICY_STOP, "too many rounds: forced stop");
-    if (policy_is_stuck(p, ev))
-        return policy_stuck(p, ev);
+    if (policy_is_stuck(p, ev)) return policy_stuck(p, ev);
     return decide(ev, POLICY_CONTINUE, "converging");
 }
 
@@ -129,8 +128,7 @@ enum policy_action policy_step(struct policy *p, unsigned iteration,
     ev->dirty_pages = dirty;
     ev->expected_down_ms = -1;
     ev->throttle_pct = p->throttle_pct;
-    if (p->forced_abort)
-        return decide(ev, POLICY_ABORT, "cancelled");
+    if (p->forced_abort) return decide(ev, POLICY_ABORT, "cancelled");
     if (dirty_count < 0) {
         policy_after(p, now);
         ev->rate_bps = p->rate_bps;

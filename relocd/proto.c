@@ -37,8 +37,7 @@ enum proto_err proto_err_from_name(const char *name)
     unsigned i;
 
     for (i = 0; i < PERR_EOF; i++)
-        if (!strcmp(proto_errs[i].name, name))
-            return i;
+        if (!strcmp(proto_errs[i].name, name)) return i;
     return PERR_INTERNAL;
 }
 
@@ -58,8 +57,7 @@ const char *proto_type_name(unsigned type)
         [PROTO_ACCEPT] = "ACCEPT",
     };
     static const char *const ctl_names[] = {
-        "CTL_MIGRATE", "CTL_EVENT", "CTL_LIST", "CTL_LIST_RESULT",
-        "CTL_CANCEL",
+        "CTL_MIGRATE", "CTL_EVENT", "CTL_LIST", "CTL_LIST_RESULT", "CTL_CANCEL",
     };
 
     if (type < sizeof(names) / sizeof(names[0]) && names[type])
@@ -74,15 +72,12 @@ enum proto_err proto_frame_take(struct buf *in, struct proto_frame *f)
     uint32_t len;
     uint16_t type, flags;
 
-    if (buf_len(in) < PROTO_HDR_LEN)
-        return PERR_EOF;
+    if (buf_len(in) < PROTO_HDR_LEN) return PERR_EOF;
     if (buf_peek_u32(in, 0, &len) < 0 || buf_peek_u16(in, 4, &type) < 0 ||
         buf_peek_u16(in, 6, &flags) < 0)
         return PERR_EOF;
-    if (len > PROTO_MAX_FRAME || flags != 0)
-        return PERR_BAD_FRAME;
-    if (buf_len(in) - PROTO_HDR_LEN < len)
-        return PERR_EOF;
+    if (len > PROTO_MAX_FRAME || flags != 0) return PERR_BAD_FRAME;
+    if (buf_len(in) - PROTO_HDR_LEN < len) return PERR_EOF;
     buf_consume(in, PROTO_HDR_LEN);
     buf_get(in, f->payload, len);
     f->payload[len] = '\0';

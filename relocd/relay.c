@@ -29,10 +29,8 @@ static int write_fd_all(int fd, const char *p, size_t len)
 
     while (len) {
         r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }
@@ -105,8 +103,7 @@ int relay_run(struct chan *c, int rfd, int wfd, int idle_ms,
         pfd[0] = (struct pollfd){chan_fd(c), r.chan_eof ? 0 : POLLIN, 0};
         pfd[1] = (struct pollfd){rfd, r.fd_eof ? 0 : POLLIN, 0};
         n = relay_pending(&r) ? 1 : poll(pfd, 2, idle_ms);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             r.failed = 1;
             break;
@@ -114,10 +111,8 @@ int relay_run(struct chan *c, int rfd, int wfd, int idle_ms,
         chan_set_timeout(c, idle_ms);
         if (!r.chan_eof && (relay_pending(&r) || pfd[0].revents))
             relay_from_chan(&r);
-        if (!r.fd_eof && pfd[1].revents)
-            relay_from_fd(&r);
+        if (!r.fd_eof && pfd[1].revents) relay_from_fd(&r);
     }
-    if (stats_r)
-        *stats_r = r.st;
+    if (stats_r) *stats_r = r.st;
     return r.failed ? -1 : 0;
 }

@@ -52,9 +52,9 @@ struct send {
     struct client *client;
     struct tls_ctx *tls;
     struct policy policy;
-    int fd;         /* the stream: the socket, or our end of the relay */
-    int direct;     /* fd is the socket itself */
-    pid_t relay;    /* the relay process, or 0 */
+    int fd;      /* the stream: the socket, or our end of the relay */
+    int direct;  /* fd is the socket itself */
+    pid_t relay; /* the relay process, or 0 */
     double t_start, t_suspend, t_end;
     uint64_t pages_sent;
     unsigned iterations;
@@ -109,11 +109,10 @@ static uint64_t wire_bytes(const struct send *s)
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
 
-    if (!s->client)
-        return 0;
+    if (!s->client) return 0;
     memset(&ti, 0, sizeof(ti));
-    if (getsockopt(chan_fd(client_chan(s->client)), IPPROTO_TCP, TCP_INFO,
-                   &ti, &len) < 0)
+    if (getsockopt(chan_fd(client_chan(s->client)), IPPROTO_TCP, TCP_INFO, &ti,
+                   &len) < 0)
         return 0;
     return ti.tcpi_bytes_acked;
 }
@@ -133,8 +132,7 @@ static int emit_result(struct send *s, int ok)
     if (s->t_suspend > 0)
         json_kv_num(g, "downtime_ms", (s->t_end - s->t_suspend) * 1000);
     json_kv_int(g, "iterations", s->iterations);
-    json_kv_int(g, "bytes", (long long)(bytes ? bytes
-                                              : s->pages_sent * 4096));
+    json_kv_int(g, "bytes", (long long)(bytes ? bytes : s->pages_sent * 4096));
     json_kv_int(g, "guest_bytes",
                 s->guest ? (long long)xen_guest_pages(s->guest) * 4096 : 0);
     emit_gen(s, g);
@@ -154,8 +152,7 @@ static int fail(struct send *s, const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     memcpy(s->err, text, sizeof(text));
-    log_warnx("sending %s to %s: %s", s->req->domain, s->req->target,
-              s->err);
+    log_warnx("sending %s to %s: %s", s->req->domain, s->req->target, s->err);
     return -1;
 }
 
@@ -187,21 +184,20 @@ static int on_precopy(void *data, unsigned iteration, unsigned long written,
     struct policy_event ev;
     enum policy_action a;
 
-    if (sender_cancelled)
-        policy_abort(&s->policy);
-    a = policy_step(&s->policy, iteration, written, dirty_count, now_s(),
-                    &ev);
+    if (sender_cancelled) policy_abort(&s->policy);
+    a = policy_step(&s->policy, iteration, written, dirty_count, now_s(), &ev);
     s->pages_sent = written;
     s->iterations = iteration + 1;
     if (ev.throttle_pct != s->throttled &&
         xen_guest_throttle(s->guest, ev.throttle_pct) == 0)
         s->throttled = ev.throttle_pct;
     /* The call after each batch only measures: report the decisions. */
-    if (dirty_count >= 0 || a != POLICY_CONTINUE)
-        emit_iteration(s, &ev);
+    if (dirty_count >= 0 || a != POLICY_CONTINUE) emit_iteration(s, &ev);
     if (a == POLICY_ABORT)
-        fail(s, "%s", sender_cancelled ? "cancelled; the guest keeps running "
-                                         "here" : ev.why);
+        fail(s, "%s",
+             sender_cancelled ? "cancelled; the guest keeps running "
+                                "here"
+                              : ev.why);
     return a;
 }
 
@@ -225,8 +221,7 @@ static int send_connect(struct send *s)
                              "relocd " RELOCD_VERSION};
     char host[256];
 
-    if (s->req->port)
-        co.port = s->req->port;
+    if (s->req->port) co.port = s->req->port;
     if (client_parse_target(s->req->target, host, sizeof(host), &co.port))
         return fail(s, "bad target '%s'", s->req->target);
     co.host = host;
@@ -296,10 +291,8 @@ static int fd_read_exact(int fd, void *data, size_t len)
 
     while (len) {
         r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }
@@ -313,10 +306,8 @@ static int fd_write_all(int fd, const void *data, size_t len)
 
     while (len) {
         r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }
@@ -345,8 +336,10 @@ static int set_fd_timeout(int fd, int seconds)
 static int send_resume(struct send *s, const char *why)
 {
     if (xen_guest_resume(s->guest) < 0)
-        return fail(s, "%s, and resuming it here FAILED: check with "
-                       "xl list", why);
+        return fail(s,
+                    "%s, and resuming it here FAILED: check with "
+                    "xl list",
+                    why);
     return fail(s, "%s; the guest was resumed here", why);
 }
 
@@ -366,9 +359,10 @@ static int send_commit(struct send *s)
         read_fixed(s->fd, msg_report, sizeof(msg_report)) ||
         fd_read_exact(s->fd, &status, 1) < 0)
         /* As xl: the target may or may not run it now; never guess. */
-        return fail(s, "connection lost during the final handshake: the "
-                       "guest is suspended here as %s; check the target "
-                       "before resuming at most one copy",
+        return fail(s,
+                    "connection lost during the final handshake: the "
+                    "guest is suspended here as %s; check the target "
+                    "before resuming at most one copy",
                     away);
     if (status == 0) {
         s->t_end = now_s();
@@ -397,18 +391,16 @@ static int send_stream(struct send *s)
          xls_put_header(hdr, xen_guest_config(s->guest)) ||
          chan_write_all(c, buf_ptr(hdr), buf_len(hdr));
     buf_free(hdr);
-    if (rc)
-        return fail(s, "the target's receiver did not start");
-    if (send_stream_fd(s) < 0)
-        return -1;
+    if (rc) return fail(s, "the target's receiver did not start");
+    if (send_stream_fd(s) < 0) return -1;
     if (s->req->bandwidth_mbps) {
         unsigned rate = (unsigned)s->req->bandwidth_mbps * 1000000u;
 
         setsockopt(chan_fd(c), SOL_SOCKET, SO_MAX_PACING_RATE, &rate,
                    sizeof(rate));
     }
-    emit_note(s, "stream", "sending %s memory", s->req->live ? "live" :
-              "offline:");
+    emit_note(s, "stream", "sending %s memory",
+              s->req->live ? "live" : "offline:");
     if (xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
                        sizeof(s->err)) < 0)
         return fail(s, "%s", s->err[0] ? s->err : "saving failed");
@@ -423,12 +415,9 @@ static void on_alarm(int sig)
 
 static void send_cleanup(struct send *s)
 {
-    if (s->throttled && s->guest)
-        xen_guest_throttle(s->guest, 0);
-    if (!s->direct && s->fd >= 0)
-        close(s->fd);
-    if (s->relay > 0)
-        waitpid(s->relay, NULL, 0);
+    if (s->throttled && s->guest) xen_guest_throttle(s->guest, 0);
+    if (!s->direct && s->fd >= 0) close(s->fd);
+    if (s->relay > 0) waitpid(s->relay, NULL, 0);
     client_free(s->client);
     tls_ctx_free(s->tls);
     xen_guest_close(s->guest);
@@ -440,15 +429,14 @@ static int send_all(struct send *s)
     struct policy_cfg pc = {r->max_downtime_ms, r->on_stuck, 0};
 
     s->guest = xen_guest_open(r->domain, s->err, sizeof(s->err));
-    if (!s->guest)
-        return fail(s, "%s", s->err);
+    if (!s->guest) return fail(s, "%s", s->err);
     pc.guest_pages = xen_guest_pages(s->guest);
     policy_init(&s->policy, &pc);
     if (xen_guest_needs_libxl(s->guest))
-        emit_note(s, "notice", "HVM guest with a device model: libxl's own "
-                               "save is used, without relocd's policy");
-    if (send_connect(s) || send_preflight(s))
-        return -1;
+        emit_note(s, "notice",
+                  "HVM guest with a device model: libxl's own "
+                  "save is used, without relocd's policy");
+    if (send_connect(s) || send_preflight(s)) return -1;
     if (client_migrate(s->client, NULL, 0, s->err, sizeof(s->err)))
         return fail(s, "%s", s->err);
     return send_stream(s);
@@ -460,19 +448,20 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
     static struct send s;
     int rc;
 
-    s = (struct send){.conf = conf, .req = req, .emit = emit,
-                      .emit_data = emit_data, .fd = -1};
+    s = (struct send){.conf = conf,
+                      .req = req,
+                      .emit = emit,
+                      .emit_data = emit_data,
+                      .fd = -1};
     s.t_start = now_s();
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
-    if (req->timeout_s > 0)
-        alarm((unsigned)req->timeout_s);
+    if (req->timeout_s > 0) alarm((unsigned)req->timeout_s);
     emit_note(&s, "start", "%s %s to %s", req->live ? "live" : "offline",
               req->domain, req->target);
     rc = send_all(&s);
     alarm(0);
-    if (rc == 0)
-        log_info("sent %s to %s", req->domain, req->target);
+    if (rc == 0) log_info("sent %s to %s", req->domain, req->target);
     rc = emit_result(&s, rc == 0);
     send_cleanup(&s);
     return rc;

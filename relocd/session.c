@@ -42,12 +42,11 @@ struct session {
 };
 
 /* Sends ERROR and logs the same text once; returns 1 for session_serve(). */
-static int session_fail(struct session *s, enum proto_err code,
-                        const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int session_fail(struct session *s, enum proto_err code, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 
-static int session_fail(struct session *s, enum proto_err code,
-                        const char *fmt, ...)
+static int session_fail(struct session *s, enum proto_err code, const char *fmt,
+                        ...)
 {
     char text[1024];
     va_list ap;
@@ -79,8 +78,7 @@ static int session_recv(struct session *s)
     struct msg_error err;
     char why[256];
 
-    if (e)
-        return session_fail(s, e, "receiving: %s", proto_strerror(e));
+    if (e) return session_fail(s, e, "receiving: %s", proto_strerror(e));
     if (s->frame->type == PROTO_ERROR) {
         if (msg_get_error(s->frame, &err, why, sizeof(why)) == PERR_OK)
             log_warnx("%s (%s): peer error %s: %s", s->fqdn, s->ip,
@@ -96,19 +94,16 @@ static int session_hello(struct session *s)
     char why[256];
     enum proto_err e;
 
-    if (session_recv(s))
-        return 1;
+    if (session_recv(s)) return 1;
     e = msg_get_hello(s->frame, &h, why, sizeof(why));
-    if (e)
-        return session_fail(s, e, "%s", why);
+    if (e) return session_fail(s, e, "%s", why);
     if (h.version < PROTO_MIN_VERSION || h.min_version > PROTO_VERSION)
         return session_fail(s, PERR_VERSION,
                             "client speaks versions %d..%d, this relocd "
                             "%d..%d",
                             h.min_version, h.version, PROTO_MIN_VERSION,
                             PROTO_VERSION);
-    snprintf(mine.software, sizeof(mine.software), "relocd %s",
-             RELOCD_VERSION);
+    snprintf(mine.software, sizeof(mine.software), "relocd %s", RELOCD_VERSION);
     snprintf(mine.host, sizeof(mine.host), "%s", s->env->hostname);
     log_info("%s (%s): HELLO from %s on %s", s->fqdn, s->ip, h.software,
              h.host);
@@ -126,8 +121,7 @@ static int session_preflight(struct session *s)
     unsigned i;
 
     e = msg_get_preflight(s->frame, &req, why, sizeof(why));
-    if (e)
-        return session_fail(s, e, "%s", why);
+    if (e) return session_fail(s, e, "%s", why);
     /* On loopback the running source holds the guest's name and UUID. */
     req.local = !strncmp(s->ip, "127.", 4) || !strcmp(s->ip, "::1");
     xen_preflight(&req, &res, s->guest, sizeof(s->guest));
@@ -155,8 +149,7 @@ static int flag_allowed(const char *f)
     if (f[0] == '-' && f[1] == 'v' && strspn(f + 1, "v") == strlen(f + 1))
         return strlen(f) <= 6;
     for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (!strcmp(f, ok[i]))
-            return 1;
+        if (!strcmp(f, ok[i])) return 1;
     return 0;
 }
 
@@ -184,11 +177,9 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
     unsigned i;
 
     e = msg_get_migrate(s->frame, m, why, sizeof(why));
-    if (e)
-        return session_fail(s, e, "%s", why);
+    if (e) return session_fail(s, e, "%s", why);
     if (strcmp(m->mode, "xl-stream"))
-        return session_fail(s, PERR_BAD_MESSAGE, "unknown mode '%s'",
-                            m->mode);
+        return session_fail(s, PERR_BAD_MESSAGE, "unknown mode '%s'", m->mode);
     for (i = 0; i < m->nflags; i++)
         if (!flag_allowed(m->flags[i]))
             return session_fail(s, PERR_BAD_FLAGS,
@@ -218,11 +209,9 @@ static int session_stream(struct session *s, struct msg_migrate *m)
                             strerror(errno));
     fd = direct ? chan_fd(s->chan) : pair[1];
     pid = xen_receive_start(fd, flags, m->nflags);
-    if (!direct)
-        close(pair[1]);
+    if (!direct) close(pair[1]);
     if (pid < 0) {
-        if (!direct)
-            close(pair[0]);
+        if (!direct) close(pair[0]);
         return session_fail(s, PERR_INTERNAL, "cannot start the receiver");
     }
     if (msg_put_accept(s->out) < 0 || session_send(s)) {
@@ -231,8 +220,7 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         chan_set_timeout(s->chan, -1);
         relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
     }
-    if (!direct)
-        close(pair[0]);
+    if (!direct) close(pair[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
@@ -252,12 +240,13 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
         /* xend's words, so existing log watches keep working. */
         log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
         if (!s->env->tls)
-            session_fail(s, PERR_DENIED, "%s is not in "
-                         "xend-relocation-hosts-allow of this host", s->ip);
+            session_fail(s, PERR_DENIED,
+                         "%s is not in "
+                         "xend-relocation-hosts-allow of this host",
+                         s->ip);
         return 1;
     }
-    if (!s->env->tls)
-        return 0;
+    if (!s->env->tls) return 0;
     tls = tls_accept(s->env->tls, chan_fd(s->chan),
                      conf->handshake_timeout * 1000, err, sizeof(err));
     if (!tls) {
@@ -273,15 +262,12 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
 /* HELLO, then any number of PREFLIGHTs, then MIGRATE. */
 static int session_negotiate(struct session *s, struct msg_migrate *m)
 {
-    if (session_hello(s))
-        return 1;
+    if (session_hello(s)) return 1;
     for (;;) {
-        if (session_recv(s))
-            return 1;
+        if (session_recv(s)) return 1;
         switch (s->frame->type) {
         case PROTO_PREFLIGHT:
-            if (session_preflight(s))
-                return 1;
+            if (session_preflight(s)) return 1;
             break;
         case PROTO_MIGRATE:
             return session_migrate(s, m);
@@ -298,15 +284,14 @@ static int session_run(struct session *s, const struct sockaddr *sa,
     struct msg_migrate m;
 
     chan_set_timeout(s->chan, s->env->conf->handshake_timeout * 1000);
-    if (session_admit(s, sa, salen) || session_negotiate(s, &m))
-        return 1;
+    if (session_admit(s, sa, salen) || session_negotiate(s, &m)) return 1;
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
     if (session_stream(s, &m) == 0) {
         log_info("%s (%s): received %s", s->fqdn, s->ip, s->guest);
         return 0;
     }
-    log_warnx("%s (%s): receiving %s failed; it stays on the source",
-              s->fqdn, s->ip, s->guest);
+    log_warnx("%s (%s): receiving %s failed; it stays on the source", s->fqdn,
+              s->ip, s->guest);
     xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
     return 1;
 }
@@ -324,8 +309,7 @@ int session_serve(const struct session_env *env, int fd,
     s.frame = malloc(sizeof(*s.frame));
     if (!s.chan || !s.out || !s.frame) {
         log_warnx("session: out of memory");
-        if (!s.chan)
-            close(fd);
+        if (!s.chan) close(fd);
     } else {
         rc = session_run(&s, sa, salen);
     }

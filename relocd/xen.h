@@ -16,8 +16,9 @@ struct msg_preflight_result;
  * Target-side checks for a guest described by its libxl JSON config,
  * touching nothing: free memory, Xen capabilities, guest type support
  * (live PV needs shadow paging), name/UUID clash, disks and bridges.
- * Fills res (res->ok is 0 when any check failed) and the guest's name.  Returns 0, or -1 when
- * the checks could not run at all (message in res as check "internal").
+ * Fills res (res->ok is 0 when any check failed) and the guest's name.  Returns
+ * 0, or -1 when the checks could not run at all (message in res as check
+ * "internal").
  */
 int xen_preflight(const struct msg_preflight *req,
                   struct msg_preflight_result *res, char *name_r,
@@ -55,8 +56,7 @@ struct xen_save_hooks {
  * Opens the domain (name or domid) for sending: its libxl config as JSON
  * (as xl sends it), its name, size and type.  Returns NULL with a reason.
  */
-struct xen_guest *xen_guest_open(const char *domain, char *err,
-                                 size_t errlen);
+struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen);
 void xen_guest_close(struct xen_guest *g);
 const char *xen_guest_name(const struct xen_guest *g);
 const char *xen_guest_config(const struct xen_guest *g);

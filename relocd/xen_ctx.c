@@ -15,8 +15,7 @@ libxl_ctx *xen_ctx_new(void)
 
     if (!xen_logger)
         xen_logger = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
-    if (!xen_logger)
-        return NULL;
+    if (!xen_logger) return NULL;
     if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0,
                         (xentoollog_logger *)xen_logger))
         return NULL;
@@ -25,6 +24,5 @@ libxl_ctx *xen_ctx_new(void)
 
 void xen_ctx_free(libxl_ctx *ctx)
 {
-    if (ctx)
-        libxl_ctx_free(ctx);
+    if (ctx) libxl_ctx_free(ctx);
 }

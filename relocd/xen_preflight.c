@@ -57,10 +57,9 @@ static void check_memory(libxl_ctx *ctx, libxl_domain_config *dc,
         msg_check_add(res, "memory", 0, "cannot compute the memory needed");
         return;
     }
-    msg_check_add(res, "memory", need <= free_kb,
-                  "needs %llu MiB, %llu MiB free in Xen",
-                  (unsigned long long)need / 1024,
-                  (unsigned long long)free_kb / 1024);
+    msg_check_add(
+        res, "memory", need <= free_kb, "needs %llu MiB, %llu MiB free in Xen",
+        (unsigned long long)need / 1024, (unsigned long long)free_kb / 1024);
 }
 
 /* The domid of the domain with this UUID, or -1. */
@@ -92,12 +91,16 @@ static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
 
     snprintf(incoming, sizeof(incoming), "%s--incoming", name);
     if (!libxl_name_to_domid(ctx, incoming, &domid))
-        msg_check_add(res, "name", 0, "%s is being received already "
-                      "(domid %u)", incoming, domid);
+        msg_check_add(res, "name", 0,
+                      "%s is being received already "
+                      "(domid %u)",
+                      incoming, domid);
     else if (!libxl_name_to_domid(ctx, name, &domid) &&
              !(local && same == (int)domid))
-        msg_check_add(res, "name", 0, "a domain named %s already runs here "
-                      "(domid %u)", name, domid);
+        msg_check_add(res, "name", 0,
+                      "a domain named %s already runs here "
+                      "(domid %u)",
+                      name, domid);
     else if (same >= 0 && !local)
         msg_check_add(res, "name", 0, "domain %d here has %s's UUID", same,
                       name);
@@ -119,7 +122,8 @@ static void check_devices(const libxl_domain_config *dc,
         if (!d->pdev_path || !*d->pdev_path || d->is_cdrom || d->script)
             continue;
         if (stat(d->pdev_path, &st) < 0) {
-            msg_check_add(res, "disk", 0, "%s: %s is not on this host "
+            msg_check_add(res, "disk", 0,
+                          "%s: %s is not on this host "
                           "(shared storage or block migration needed)",
                           d->vdev, d->pdev_path);
             return;
@@ -130,8 +134,10 @@ static void check_devices(const libxl_domain_config *dc,
 
         snprintf(path, sizeof(path), "/sys/class/net/%s", br ? br : "");
         if (br && *br && stat(path, &st) < 0) {
-            msg_check_add(res, "bridge", 0, "vif %d wants bridge %s, which "
-                          "does not exist here", i, br);
+            msg_check_add(res, "bridge", 0,
+                          "vif %d wants bridge %s, which "
+                          "does not exist here",
+                          i, br);
             return;
         }
     }

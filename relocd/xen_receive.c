@@ -23,27 +23,22 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
     unsigned i, n = 0;
     pid_t pid;
 
-    if (nflags > 8)
-        return -1;
+    if (nflags > 8) return -1;
     argv[n++] = "xl";
     for (i = 0; i < nflags; i++)
-        if (flag_is_global(flags[i]))
-            argv[n++] = flags[i];
+        if (flag_is_global(flags[i])) argv[n++] = flags[i];
     argv[n++] = "migrate-receive";
     for (i = 0; i < nflags; i++)
-        if (!flag_is_global(flags[i]))
-            argv[n++] = flags[i];
+        if (!flag_is_global(flags[i])) argv[n++] = flags[i];
     argv[n] = NULL;
     pid = fork();
     if (pid == 0) {
-        if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
-            _exit(127);
+        if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) _exit(127);
         execvp("xl", argv);
         log_warn("exec xl");
         _exit(127);
     }
-    if (pid < 0)
-        log_warn("fork");
+    if (pid < 0) log_warn("fork");
     return pid;
 }
 
@@ -53,11 +48,9 @@ void xen_receive_cleanup(const char *name)
     libxl_ctx *ctx;
     uint32_t domid;
 
-    if (!name)
-        return;
+    if (!name) return;
     ctx = xen_ctx_new();
-    if (!ctx)
-        return;
+    if (!ctx) return;
     /* xl migrate-receive can leave its paused copy when the sender dies. */
     snprintf(incoming, sizeof(incoming), "%s--incoming", name);
     if (!libxl_name_to_domid(ctx, incoming, &domid)) {

@@ -45,8 +45,10 @@ static int guest_config(struct xen_guest *g, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read domain %u's configuration",
                  g->domid);
     } else if (dc.b_info.num_vnuma_nodes) {
-        snprintf(err, errlen, "%s has a vNUMA layout, which libxl cannot "
-                 "migrate", dc.c_info.name);
+        snprintf(err, errlen,
+                 "%s has a vNUMA layout, which libxl cannot "
+                 "migrate",
+                 dc.c_info.name);
     } else {
         /* Every HVM guest of 4.17 has a device model whose state only
          * libxl knows how to save; PV and PVH have none. */
@@ -57,15 +59,13 @@ static int guest_config(struct xen_guest *g, char *err, size_t errlen)
         g->name = strdup(dc.c_info.name);
         g->json = libxl_domain_config_to_json(g->ctx, &dc);
         rc = g->name && g->json ? 0 : -1;
-        if (rc)
-            snprintf(err, errlen, "out of memory");
+        if (rc) snprintf(err, errlen, "out of memory");
     }
     libxl_domain_config_dispose(&dc);
     return rc;
 }
 
-struct xen_guest *xen_guest_open(const char *domain, char *err,
-                                 size_t errlen)
+struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
 {
     struct xen_guest *g = calloc(1, sizeof(*g));
     libxl_dominfo info;
@@ -87,8 +87,7 @@ struct xen_guest *xen_guest_open(const char *domain, char *err,
     }
     g->pages = (unsigned long)(info.current_memkb / 4);
     libxl_dominfo_dispose(&info);
-    if (guest_config(g, err, errlen) < 0)
-        goto fail;
+    if (guest_config(g, err, errlen) < 0) goto fail;
     return g;
 fail:
     xen_guest_close(g);
@@ -97,10 +96,8 @@ fail:
 
 void xen_guest_close(struct xen_guest *g)
 {
-    if (!g)
-        return;
-    if (g->xch)
-        xc_interface_close(g->xch);
+    if (!g) return;
+    if (g->xch) xc_interface_close(g->xch);
     free(g->json);
     free(g->name);
     xen_ctx_free(g->ctx);
@@ -136,7 +133,7 @@ static int cb_precopy(struct precopy_stats st, void *data)
                               st.dirty_count);
 
     /* enum policy_action: 0 continue, 1 stop, 2 abort. */
-    return a == 1 ? XGS_POLICY_STOP_AND_COPY
+    return a == 1   ? XGS_POLICY_STOP_AND_COPY
            : a == 2 ? XGS_POLICY_ABORT
                     : XGS_POLICY_CONTINUE_PRECOPY;
 }
@@ -146,11 +143,9 @@ static int cb_suspend(void *data)
 {
     struct xen_guest *g = data;
 
-    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL))
-        return 0;
+    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) return 0;
     g->suspended = 1;
-    if (g->hooks->suspended)
-        g->hooks->suspended(g->hooks->data);
+    if (g->hooks->suspended) g->hooks->suspended(g->hooks->data);
     return 1; /* libxenguest's convention for success */
 }
 
@@ -170,10 +165,8 @@ static int write_all(int fd, const void *data, size_t len)
 
     while (len) {
         r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }
@@ -215,8 +208,10 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
     if (xc_domain_save(g->xch, fd, g->domid, live ? XCFLAGS_LIVE : 0, &cb,
                        XC_STREAM_PLAIN, -1)) {
         if (!err[0])
-            snprintf(err, errlen, "libxenguest could not save the guest "
-                     "(%s)", strerror(errno));
+            snprintf(err, errlen,
+                     "libxenguest could not save the guest "
+                     "(%s)",
+                     strerror(errno));
         return -1;
     }
     if (put_record(fd, LIBXL_REC_END)) {
@@ -227,15 +222,13 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
 }
 
 int xen_guest_save(struct xen_guest *g, int fd, int live,
-                   const struct xen_save_hooks *hooks, char *err,
-                   size_t errlen)
+                   const struct xen_save_hooks *hooks, char *err, size_t errlen)
 {
     int flags = fcntl(fd, F_GETFL), rc;
 
     g->hooks = hooks;
     /* libxenguest expects a blocking descriptor, as libxl gives it. */
-    if (flags >= 0)
-        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     if (g->needs_libxl)
         rc = libxl_domain_suspend(g->ctx, g->domid, fd,
                                   live ? LIBXL_SUSPEND_LIVE : 0, NULL);
@@ -243,8 +236,7 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
         rc = save_with_libxc(g, fd, live, err, errlen);
     if (rc && g->suspended && xen_guest_resume(g) == 0 && !err[0])
         snprintf(err, errlen, "saving failed; the guest was resumed here");
-    if (rc && !err[0])
-        snprintf(err, errlen, "saving failed");
+    if (rc && !err[0]) snprintf(err, errlen, "saving failed");
     return rc ? -1 : 0;
 }
 
@@ -257,8 +249,7 @@ int xen_guest_rename(struct xen_guest *g, const char *name)
 
 int xen_guest_resume(struct xen_guest *g)
 {
-    if (libxl_domain_resume(g->ctx, g->domid, 1, NULL))
-        return -1;
+    if (libxl_domain_resume(g->ctx, g->domid, 1, NULL)) return -1;
     g->suspended = 0;
     return 0;
 }

@@ -39,12 +39,13 @@ int xls_parse_header(const uint8_t *p, struct xls_header *h, char *err,
     }
     if (!(h->mandatory_flags & XLS_MANDATORY_JSON) ||
         !(h->mandatory_flags & XLS_MANDATORY_STREAMV2)) {
-        snprintf(err, errlen, "xl stream without a JSON config or in the "
-                 "legacy format (flags 0x%x)", h->mandatory_flags);
+        snprintf(err, errlen,
+                 "xl stream without a JSON config or in the "
+                 "legacy format (flags 0x%x)",
+                 h->mandatory_flags);
         return -1;
     }
-    if (h->optional_data_len < 4 ||
-        h->optional_data_len > XLS_MAX_OPTIONAL) {
+    if (h->optional_data_len < 4 || h->optional_data_len > XLS_MAX_OPTIONAL) {
         snprintf(err, errlen, "xl stream config of %u bytes (limit %u)",
                  h->optional_data_len, XLS_MAX_OPTIONAL);
         return -1;
@@ -64,8 +65,10 @@ int xls_parse_config(const uint8_t *opt, size_t optlen, const char **json_r,
     len = get_le32(opt);
     if (len < 1 || len > optlen - 4 || opt[4 + len - 1] != '\0' ||
         memchr(opt + 4, '\0', len - 1)) {
-        snprintf(err, errlen, "xl stream config length %u inconsistent "
-                 "(optional data %zu bytes)", len, optlen);
+        snprintf(err, errlen,
+                 "xl stream config length %u inconsistent "
+                 "(optional data %zu bytes)",
+                 len, optlen);
         return -1;
     }
     *json_r = (const char *)opt + 4;
@@ -84,8 +87,7 @@ int xls_put_header(struct buf *out, const char *json)
 {
     size_t len = strlen(json) + 1;
 
-    if (len > XLS_MAX_OPTIONAL - 4)
-        return -1;
+    if (len > XLS_MAX_OPTIONAL - 4) return -1;
     if (buf_put(out, XLS_MAGIC, XLS_MAGIC_LEN) < 0 ||
         put_le32(out, XLS_BYTEORDER) < 0 ||
         put_le32(out, XLS_MANDATORY_STREAMV2 | XLS_MANDATORY_JSON) < 0 ||

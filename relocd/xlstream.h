@@ -23,7 +23,7 @@ struct buf;
 #define XLS_MANDATORY_STREAMV2 0x1u
 #define XLS_MANDATORY_JSON 0x2u
 /* Larger configs are refused: they could not travel in one PREFLIGHT. */
-#define XLS_MAX_OPTIONAL (200 * 1024)
+#define XLS_MAX_OPTIONAL (200u * 1024)
 
 struct xls_header {
     uint32_t mandatory_flags, optional_flags, optional_data_len;

@@ -40,16 +40,15 @@ static struct chan *ctl_connect(const struct relocd_conf *conf)
     snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", conf->control_socket);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        fprintf(stderr, "xl-relocate: cannot reach relocd at %s: %s (is it "
-                        "running? see relocd(8))\n",
+        fprintf(stderr,
+                "xl-relocate: cannot reach relocd at %s: %s (is it "
+                "running? see relocd(8))\n",
                 conf->control_socket, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         return NULL;
     }
     c = chan_new(fd);
-    if (!c)
-        close(fd);
+    if (!c) close(fd);
     return c;
 }
 
@@ -59,8 +58,7 @@ static struct proto_frame *ctl_call(struct chan *c, struct buf *out,
 {
     enum proto_err e = chan_send(c, out);
 
-    if (!e)
-        e = chan_recv_frame(c, f);
+    if (!e) e = chan_recv_frame(c, f);
     if (e) {
         fprintf(stderr, "xl-relocate: relocd: %s\n", proto_strerror(e));
         return NULL;
@@ -74,8 +72,7 @@ static int ctl_error(const struct proto_frame *f)
     struct msg_error m;
     char why[256];
 
-    if (f->type != PROTO_ERROR)
-        return 0;
+    if (f->type != PROTO_ERROR) return 0;
     if (msg_get_error(f, &m, why, sizeof(why)) == PERR_OK)
         fprintf(stderr, "xl-relocate: %s: %s\n", proto_err_name(m.code),
                 m.message);
@@ -119,8 +116,7 @@ static void show_iteration(struct view *v, yajl_val ev)
     int pct = mem > 0 ? (int)(100 * (sent > mem ? 1 : sent / mem)) : 0;
     char expect[32] = "?";
 
-    if (down >= 0)
-        snprintf(expect, sizeof(expect), "%.0f ms", down);
+    if (down >= 0) snprintf(expect, sizeof(expect), "%.0f ms", down);
     if (v->tty) {
         fprintf(stderr,
                 "\r  round %2.0f  %4.0f MiB sent (%3d%% of memory)  %6.1f "
@@ -144,22 +140,19 @@ static void show_result(struct view *v, yajl_val ev)
 {
     double bytes = jnum(ev, "bytes"), mem = jnum(ev, "guest_bytes");
 
-    if (v->bar_shown)
-        fputc('\n', stderr);
+    if (v->bar_shown) fputc('\n', stderr);
     if (!jbool(ev, "ok")) {
         fprintf(stderr, "xl-relocate: migration of %s to %s failed: %s\n",
-                jstr(ev, "domain"), jstr(ev, "target"),
-                jstr(ev, "message"));
+                jstr(ev, "domain"), jstr(ev, "target"), jstr(ev, "message"));
         return;
     }
-    if (v->quiet)
-        return;
+    if (v->quiet) return;
     fprintf(stderr,
             "migrated %s to %s in %.1f s, downtime %.0f ms, %.0f MiB on the "
             "wire (%.2fx guest memory), %.0f rounds\n",
             jstr(ev, "domain"), jstr(ev, "target"), jnum(ev, "total_s"),
-            jnum(ev, "downtime_ms"), bytes / 1048576,
-            mem > 0 ? bytes / mem : 0, jnum(ev, "iterations"));
+            jnum(ev, "downtime_ms"), bytes / 1048576, mem > 0 ? bytes / mem : 0,
+            jnum(ev, "iterations"));
 }
 
 /* Shows one event; returns 1 after the final result, with *ok_r set. */
@@ -169,22 +162,18 @@ static int show_event(struct view *v, const struct proto_frame *f, int *ok_r)
     const char *name = ev ? jstr(ev, "event") : "";
     int done = !strcmp(name, "result");
 
-    if (v->json)
-        printf("%s\n", (const char *)f->payload);
-    if (!strcmp(name, "accepted"))
-        v->id = (int)jnum(ev, "id");
+    if (v->json) printf("%s\n", (const char *)f->payload);
+    if (!strcmp(name, "accepted")) v->id = (int)jnum(ev, "id");
     if (done) {
         *ok_r = jbool(ev, "ok");
-        if (!v->json)
-            show_result(v, ev);
+        if (!v->json) show_result(v, ev);
     } else if (!v->json && !v->quiet) {
         if (!strcmp(name, "iteration"))
             show_iteration(v, ev);
         else if (*jstr(ev, "message"))
             fprintf(stderr, "%s%s: %s\n", v->bar_shown ? "\n" : "", name,
                     jstr(ev, "message"));
-        if (strcmp(name, "iteration"))
-            v->bar_shown = 0;
+        if (strcmp(name, "iteration")) v->bar_shown = 0;
     }
     yajl_tree_free(ev);
     return done;
@@ -196,8 +185,7 @@ static void request_cancel(const struct relocd_conf *conf, int id)
     struct chan *c = ctl_connect(conf);
 
     fprintf(stderr, "\nxl-relocate: cancelling migration %d...\n", id);
-    if (c && out && msg_put_ctl_cancel(out, id) == 0)
-        chan_send(c, out);
+    if (c && out && msg_put_ctl_cancel(out, id) == 0) chan_send(c, out);
     chan_free(c);
     buf_free(out);
 }
@@ -217,15 +205,13 @@ static int follow(const struct relocd_conf *conf, struct chan *c,
             request_cancel(conf, v->id);
             cancel_sent = 1;
         }
-        if (e == PERR_TIMEOUT)
-            continue;
+        if (e == PERR_TIMEOUT) continue;
         if (e) {
             fprintf(stderr, "xl-relocate: lost relocd: %s\n",
                     proto_strerror(e));
             return 1;
         }
-        if (ctl_error(&f))
-            return 1;
+        if (ctl_error(&f)) return 1;
         if (f.type == PROTO_CTL_EVENT && show_event(v, &f, &ok))
             return ok ? 0 : 1;
     }
@@ -240,10 +226,10 @@ static void fill_req(const struct relocd_conf *conf, const struct opts *o,
     r->port = o->port;
     r->ssl = o->ssl;
     r->live = o->live;
-    r->max_downtime_ms = o->max_downtime_ms ? o->max_downtime_ms
-                                            : conf->max_downtime_ms;
-    r->bandwidth_mbps = o->bandwidth_mbps ? o->bandwidth_mbps
-                                          : conf->bandwidth_mbps;
+    r->max_downtime_ms =
+        o->max_downtime_ms ? o->max_downtime_ms : conf->max_downtime_ms;
+    r->bandwidth_mbps =
+        o->bandwidth_mbps ? o->bandwidth_mbps : conf->bandwidth_mbps;
     r->on_stuck = (enum policy_converge)(o->on_no_converge
                                              ? converge_index(o->on_no_converge)
                                              : conf->on_no_converge);
@@ -264,8 +250,7 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
                         "HOST[:PORT]\n");
         return 2;
     }
-    if (!(conf = load_conf(o)))
-        return 1;
+    if (!(conf = load_conf(o))) return 1;
     fill_req(conf, o, argv, &req);
     signal(SIGINT, on_int);
     out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
@@ -290,8 +275,8 @@ static void print_list(const struct proto_frame *f)
     for (i = 0; i < n; i++) {
         yajl_val m = YAJL_GET_ARRAY(list)->values[i];
 
-        printf("%-4.0f %-20s %-24s %.80s\n", jnum(m, "id"),
-               jstr(m, "domain"), jstr(m, "target"), jstr(m, "last_event"));
+        printf("%-4.0f %-20s %-24s %.80s\n", jnum(m, "id"), jstr(m, "domain"),
+               jstr(m, "target"), jstr(m, "last_event"));
     }
     yajl_tree_free(root);
 }
@@ -313,7 +298,8 @@ static int simple_call(const struct opts *o, unsigned type, int id)
             print_list(&f);
         else
             printf("cancel of migration %d requested; the guest stays "
-                   "here\n", id);
+                   "here\n",
+                   id);
         rc = 0;
     }
     chan_free(c);

@@ -29,7 +29,6 @@
 #include "xlstream.h"
 #include "xl-relocate.h"
 
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -88,8 +87,7 @@ static struct client *open_target(const struct relocd_conf *conf,
     char host[256], err[1024];
     struct client *cl;
 
-    if (o->port)
-        co.port = o->port;
+    if (o->port) co.port = o->port;
     if (client_parse_target(target, host, sizeof(host), &co.port) < 0) {
         fprintf(stderr, "xl-relocate: bad target '%s'\n", target);
         return NULL;
@@ -102,8 +100,7 @@ static struct client *open_target(const struct relocd_conf *conf,
     }
     co.tls = *tls_r;
     cl = client_open(&co, NULL, err, sizeof(err));
-    if (!cl)
-        fprintf(stderr, "xl-relocate: %s\n", err);
+    if (!cl) fprintf(stderr, "xl-relocate: %s\n", err);
     return cl;
 }
 
@@ -116,15 +113,13 @@ static int rune_flags(int argc, char **argv, char *flags[], unsigned *n_r)
     int i, seen_sub = 0;
     unsigned n = 0;
 
-    if (argc < 2 || strcmp(argv[0], "xl"))
-        return -1;
+    if (argc < 2 || strcmp(argv[0], "xl")) return -1;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "migrate-receive") && !seen_sub) {
             seen_sub = 1;
             continue;
         }
-        if (argv[i][0] != '-' || n >= MSG_MAX_FLAGS)
-            return -1;
+        if (argv[i][0] != '-' || n >= MSG_MAX_FLAGS) return -1;
         flags[n++] = argv[i];
     }
     *n_r = n;
@@ -138,10 +133,8 @@ static int read_all(int fd, void *data, size_t len)
 
     while (len) {
         r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }
@@ -185,12 +178,14 @@ static int report_preflight(const struct msg_preflight_result *r,
 
     for (i = 0; i < r->nchecks; i++)
         if (!r->checks[i].ok || !quiet)
-            fprintf(stderr, "xl-relocate: %s: pre-flight %s %s: %s\n",
-                    target, r->checks[i].check,
-                    r->checks[i].ok ? "ok" : "FAILED", r->checks[i].message);
+            fprintf(stderr, "xl-relocate: %s: pre-flight %s %s: %s\n", target,
+                    r->checks[i].check, r->checks[i].ok ? "ok" : "FAILED",
+                    r->checks[i].message);
     if (!r->ok)
-        fprintf(stderr, "xl-relocate: %s refused the guest; it keeps "
-                        "running here\n", target);
+        fprintf(stderr,
+                "xl-relocate: %s refused the guest; it keeps "
+                "running here\n",
+                target);
     return r->ok ? 0 : -1;
 }
 
@@ -206,8 +201,7 @@ static int transport_stream(struct client *cl, struct buf *hdr)
         fprintf(stderr, "xl-relocate: the receiver did not start\n");
         return -1;
     }
-    if (chan_write_all(c, buf_ptr(hdr), buf_len(hdr)) != PERR_OK)
-        return -1;
+    if (chan_write_all(c, buf_ptr(hdr), buf_len(hdr)) != PERR_OK) return -1;
     return relay_run(c, 0, 1, RELAY_IDLE_MS, NULL);
 }
 
@@ -220,14 +214,12 @@ static int transport(struct client *cl, const char *target, int quiet,
     char err[1024];
     int rc = -1;
 
-    if (!hdr || take_xl_header(hdr, &json) < 0)
-        goto out;
+    if (!hdr || take_xl_header(hdr, &json) < 0) goto out;
     if (client_preflight(cl, json, 1, &res, err, sizeof(err))) {
         fprintf(stderr, "xl-relocate: %s\n", err);
         goto out;
     }
-    if (report_preflight(&res, target, quiet) < 0)
-        goto out;
+    if (report_preflight(&res, target, quiet) < 0) goto out;
     if (client_migrate(cl, flags, nflags, err, sizeof(err))) {
         fprintf(stderr, "xl-relocate: %s\n", err);
         goto out;
@@ -253,11 +245,9 @@ int cmd_connect(const struct opts *o, int argc, char **argv)
         return 2;
     }
     conf = load_conf(o);
-    if (!conf)
-        return 1;
+    if (!conf) return 1;
     cl = open_target(conf, o, argv[0], &tls);
-    if (cl && transport(cl, argv[0], o->quiet, flags, nflags) == 0)
-        rc = 0;
+    if (cl && transport(cl, argv[0], o->quiet, flags, nflags) == 0) rc = 0;
     client_free(cl);
     tls_ctx_free(tls);
     conf_free(conf);
@@ -297,8 +287,8 @@ static int num_arg(const char *opt, const char *arg, int max)
     long v = strtol(arg, &end, 10);
 
     if (!*arg || *end || v < 0 || v > max) {
-        fprintf(stderr, "xl-relocate: %s wants a number 0..%d, not '%s'\n",
-                opt, max, arg);
+        fprintf(stderr, "xl-relocate: %s wants a number 0..%d, not '%s'\n", opt,
+                max, arg);
         return -1;
     }
     return (int)v;
@@ -309,8 +299,7 @@ int converge_index(const char *name)
     int i;
 
     for (i = 0; conf_converge_name(i); i++)
-        if (!strcmp(conf_converge_name(i), name))
-            return i;
+        if (!strcmp(conf_converge_name(i), name)) return i;
     return -1;
 }
 
@@ -335,8 +324,7 @@ static int parse_migrate_opt(int ch, struct opts *o)
         return o->timeout_s < 0 ? -1 : 0;
     case OPT_CONVERGE:
         o->on_no_converge = optarg;
-        if (converge_index(optarg) >= 0)
-            return 0;
+        if (converge_index(optarg) >= 0) return 0;
         fprintf(stderr, "xl-relocate: --on-no-converge is throttle, force "
                         "or abort\n");
         return -1;
@@ -356,16 +344,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "+f:p:lqhV", longopts, NULL)) !=
-           -1) {
+    while ((ch = getopt_long(argc, argv, "+f:p:lqhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f':
             o->conf_path = optarg;
             break;
         case 'p':
             o->port = num_arg("-p", optarg, 65535);
-            if (o->port <= 0)
-                return 3;
+            if (o->port <= 0) return 3;
             break;
         case 's':
         case 'S':
@@ -381,10 +367,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             usage(stdout);
             return 1;
         default:
-            if (parse_migrate_opt(ch, o) == 0)
-                break;
-            if (ch == '?')
-                usage(stderr);
+            if (parse_migrate_opt(ch, o) == 0) break;
+            if (ch == '?') usage(stderr);
             return 3;
         }
     }
@@ -407,14 +391,11 @@ int main(int argc, char **argv)
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
-    if ((rc = parse_opts(argc, argv, &o)))
-        return rc - 1;
+    if ((rc = parse_opts(argc, argv, &o))) return rc - 1;
     for (i = 0; optind < argc && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        if (strcmp(argv[optind], cmds[i].name))
-            continue;
+        if (strcmp(argv[optind], cmds[i].name)) continue;
         optind++;
-        if ((rc = parse_opts(argc, argv, &o)))
-            return rc - 1;
+        if ((rc = parse_opts(argc, argv, &o))) return rc - 1;
         return cmds[i].fn(&o, argc - optind, argv + optind);
     }
     usage(stderr);

@@ -39,8 +39,7 @@ static int name_taken(const char *name)
     snprintf(copy, sizeof(copy), "%s", list ? list : "");
     for (tok = strtok_r(copy, " ", &save); tok;
          tok = strtok_r(NULL, " ", &save))
-        if (!strcmp(tok, name))
-            return 1;
+        if (!strcmp(tok, name)) return 1;
     return 0;
 }
 
@@ -131,8 +130,7 @@ static void fake_state(const struct xen_guest *g, const char *state)
     char path[512];
     FILE *f;
 
-    if (!dir)
-        return;
+    if (!dir) return;
     snprintf(path, sizeof(path), "%s/%s", dir, g->name);
     f = fopen(path, "w");
     if (f) {
@@ -160,15 +158,13 @@ static long fake_param(const struct xen_guest *g, const char *knob,
     snprintf(path, sizeof(path), "%s/%s.%s", dir ? dir : "", g->name, knob);
     f = dir ? fopen(path, "r") : NULL;
     if (f) {
-        if (fscanf(f, "%ld", &v) != 1)
-            v = def;
+        if (fscanf(f, "%ld", &v) != 1) v = def;
         fclose(f);
     }
     return v;
 }
 
-struct xen_guest *xen_guest_open(const char *domain, char *err,
-                                 size_t errlen)
+struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
 {
     struct xen_guest *g;
 
@@ -177,8 +173,7 @@ struct xen_guest *xen_guest_open(const char *domain, char *err,
         return NULL;
     }
     g = calloc(1, sizeof(*g));
-    if (!g)
-        return NULL;
+    if (!g) return NULL;
     snprintf(g->name, sizeof(g->name), "%s", domain);
     g->pages = (unsigned long)env_long("RELOCD_FAKE_GUEST_MB", 64) * 256;
     snprintf(g->json, sizeof(g->json),
@@ -222,10 +217,8 @@ static int fake_write(int fd, const void *data, size_t len)
 
     while (len) {
         r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }
@@ -262,11 +255,14 @@ static double fake_now(void)
 static int fake_stream_start(int fd)
 {
     static const uint8_t hdr[] = {
-        0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74, 0, 0, 0, 2, 0, 0, 0, 0,
-        1, 0, 0, 0, 0, 0, 0, 0, /* LIBXC_CONTEXT */
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x58, 0x45, 0x4e,
-        0x46, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, /* image header */
-        3, 0, 0, 0, 12, 0, 0, 0, 4, 0, 17, 0 /* domain header */
+        0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74,
+        0,    0,    0,    2,    0,    0,    0,    0,
+        1,    0,    0,    0,    0,    0,    0,    0, /* LIBXC_CONTEXT */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0x58, 0x45, 0x4e, 0x46, 0,    0,    0,    3,
+        0,    0,    0,    0,    0,    0,    0,    0, /* image header */
+        3,    0,    0,    0,    12,   0,    0,    0,
+        4,    0,    17,   0 /* domain header */
     };
 
     return fake_write(fd, hdr, sizeof(hdr));
@@ -285,46 +281,38 @@ static int fake_precopy(struct xen_guest *g, int fd,
 
     for (it = 0;; it++) {
         a = h->precopy(h->data, it, written, (long)dirty);
-        if (a == 2)
-            return -1;
+        if (a == 2) return -1;
         t0 = fake_now();
         dirty = dirty > g->pages ? g->pages : dirty;
-        if (fake_pages(fd, dirty))
-            return -1;
-        if (round_ms)
-            usleep((useconds_t)round_ms * 1000);
+        if (fake_pages(fd, dirty)) return -1;
+        if (round_ms) usleep((useconds_t)round_ms * 1000);
         written += dirty;
-        if (a == 1)
-            return 1;
+        if (a == 1) return 1;
         a = h->precopy(h->data, it + 1, written, -1);
-        if (a == 2)
-            return -1;
+        if (a == 2) return -1;
         /* A CPU cap slows the guest's writes down in proportion. */
         dirty = (uint64_t)(pps * (fake_now() - t0) *
                            (g->cap_pct ? g->cap_pct / 100.0 : 1.0));
-        if (a == 1)
-            return 1;
+        if (a == 1) return 1;
     }
 }
 
 int xen_guest_save(struct xen_guest *g, int fd, int live,
-                   const struct xen_save_hooks *hooks, char *err,
-                   size_t errlen)
+                   const struct xen_save_hooks *hooks, char *err, size_t errlen)
 {
     static const uint32_t end[2] = {0, 0};
     int r = 1;
 
-    if (fake_stream_start(fd) < 0 || (live && (r = fake_precopy(g, fd,
-                                                                hooks)) < 0)) {
+    if (fake_stream_start(fd) < 0 ||
+        (live && (r = fake_precopy(g, fd, hooks)) < 0)) {
         if (!err[0])
-            snprintf(err, errlen, "%s", r < 0 ? "pre-copy aborted"
-                                              : "stream write failed");
+            snprintf(err, errlen, "%s",
+                     r < 0 ? "pre-copy aborted" : "stream write failed");
         return -1;
     }
     g->suspended = 1;
     fake_state(g, "suspended");
-    if (hooks->suspended)
-        hooks->suspended(hooks->data);
+    if (hooks->suspended) hooks->suspended(hooks->data);
     if (fake_pages(fd, live ? 16 : g->pages) || fake_write(fd, end, 8) ||
         fake_write(fd, end, 8)) {
         xen_guest_resume(g);

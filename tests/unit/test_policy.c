@@ -30,20 +30,17 @@ static void simulate(struct sim *s, enum policy_converge on_stuck, int target)
         s->last = policy_step(&p, it, total, (long)dirty, now, &ev);
         if (ev.throttle_pct > (int)s->max_throttle)
             s->max_throttle = (unsigned)ev.throttle_pct;
-        if (ev.dirty_pages > s->guest_pages)
-            break; /* the cap did not hold */
+        if (ev.dirty_pages > s->guest_pages) break; /* the cap did not hold */
         dt = (double)ev.dirty_pages * POLICY_PAGE_SIZE / s->link_bps;
         now += dt;
         total += ev.dirty_pages;
-        dirtied = s->dirty_pps * dt *
-                  (p.throttle_pct ? p.throttle_pct / 100.0 : 1.0);
-        dirty = dirtied > (double)s->wss_pages ? s->wss_pages
-                                               : (uint64_t)dirtied;
-        if (s->last != POLICY_CONTINUE)
-            break;
+        dirtied =
+            s->dirty_pps * dt * (p.throttle_pct ? p.throttle_pct / 100.0 : 1.0);
+        dirty =
+            dirtied > (double)s->wss_pages ? s->wss_pages : (uint64_t)dirtied;
+        if (s->last != POLICY_CONTINUE) break;
         s->last = policy_step(&p, it + 1, total, -1, now, &ev);
-        if (s->last != POLICY_CONTINUE)
-            break;
+        if (s->last != POLICY_CONTINUE) break;
     }
     s->rounds = it;
     /* What the stop-and-copy phase must move while the guest is down. */
@@ -105,8 +102,7 @@ static void test_stuck_throttle(void)
     simulate(&s, POLICY_ON_STUCK_THROTTLE, 300);
     T_EQ_INT(s.last, POLICY_STOP);
     T_OK(s.max_throttle > 0, "never throttled");
-    T_OK(s.final_down_ms <= 300, "throttled downtime %.0f ms",
-         s.final_down_ms);
+    T_OK(s.final_down_ms <= 300, "throttled downtime %.0f ms", s.final_down_ms);
     T_OK(s.rounds < POLICY_MAX_ITERATIONS, "%u rounds", s.rounds);
 }
 

@@ -26,8 +26,8 @@ static void test_round_trip(void)
     T_EQ_INT(xls_parse_header(p, &h, err, sizeof(err)), 0);
     T_EQ_INT(h.mandatory_flags, 3);
     T_EQ_INT(h.optional_data_len, 4 + 25);
-    T_EQ_INT(xls_parse_config(p + XLS_HDR_LEN, h.optional_data_len, &json,
-                              &len, err, sizeof(err)),
+    T_EQ_INT(xls_parse_config(p + XLS_HDR_LEN, h.optional_data_len, &json, &len,
+                              err, sizeof(err)),
              0);
     T_EQ_INT(len, 24);
     T_EQ_STR(json, "{\"c_info\":{\"name\":\"g1\"}}");

@@ -407,6 +407,8 @@ int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r)
     json_kv_int(g, "bandwidth_mbps", r->bandwidth_mbps);
     json_kv_str(g, "on_no_converge", converge_names[r->on_stuck]);
     json_kv_int(g, "timeout_s", r->timeout_s);
+    if (r->via_set)
+        json_kv_str(g, "via", r->via);
     return gen_finish(g, out, PROTO_CTL_MIGRATE);
 }
 
@@ -450,6 +452,10 @@ enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
         !(e = get_converge(root, &r->on_stuck, why, whylen)))
         e = get_int(root, "timeout_s", 0, 86400 * 7, &r->timeout_s, why,
                     whylen);
+    if (!e && member(root, "via")) {
+        r->via_set = 1;
+        e = get_str(root, "via", r->via, sizeof(r->via), why, whylen);
+    }
     yajl_tree_free(root);
     return e;
 }

@@ -376,31 +376,78 @@ static int send_commit(struct send *s)
     return send_resume(s, "the target could not start the guest");
 }
 
+/* -s: the stream goes into a command, xl migrate -s style. */
+static int send_spawn_via(struct send *s)
+{
+    char rune[700];
+    int sp[2];
+
+    if (s->req->via[0])
+        snprintf(rune, sizeof(rune), "exec %s %s xl migrate-receive",
+                 s->req->via, s->req->target);
+    else
+        snprintf(rune, sizeof(rune), "%s", s->req->target);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return fail(s, "socketpair: %s", strerror(errno));
+    s->relay = fork();
+    if (s->relay == 0) {
+        dup2(sp[0], 0);
+        dup2(sp[0], 1);
+        execl("/bin/sh", "sh", "-c", rune, (char *)NULL);
+        _exit(127);
+    }
+    close(sp[0]);
+    s->fd = sp[1];
+    if (s->relay < 0)
+        return fail(s, "fork: %s", strerror(errno));
+    emit_note(s, "notice", "no relocd on the target: sending through "
+                           "'%s'", rune);
+    return 0;
+}
+
+/* Reads xl's banner and writes the xl header: into the chan, or the fd. */
+static int send_preamble(struct send *s)
+{
+    struct buf *hdr = buf_new(XLS_HDR_LEN + XLS_MAX_OPTIONAL);
+    struct chan *c = s->client ? client_chan(s->client) : NULL;
+    char banner[XLS_BANNER_LEN];
+    int rc = !hdr || xls_put_header(hdr, xen_guest_config(s->guest));
+
+    if (c) {
+        /* Through the chan: the banner may sit in its buffer already. */
+        chan_set_timeout(c, 60 * 1000);
+        rc = rc || chan_read_exact(c, banner, sizeof(banner)) ||
+             memcmp(banner, XLS_BANNER, sizeof(banner)) ||
+             chan_write_all(c, buf_ptr(hdr), buf_len(hdr));
+    } else {
+        set_fd_timeout(s->fd, 60);
+        rc = rc || fd_read_exact(s->fd, banner, sizeof(banner)) ||
+             memcmp(banner, XLS_BANNER, sizeof(banner)) ||
+             fd_write_all(s->fd, buf_ptr(hdr), buf_len(hdr));
+        set_fd_timeout(s->fd, 0);
+    }
+    buf_free(hdr);
+    return rc ? fail(s, "the target's receiver did not start") : 0;
+}
+
+static void send_pacing(struct send *s)
+{
+    unsigned rate = (unsigned)s->req->bandwidth_mbps * 1000000u;
+
+    if (rate && s->client)
+        setsockopt(chan_fd(client_chan(s->client)), SOL_SOCKET,
+                   SO_MAX_PACING_RATE, &rate, sizeof(rate));
+}
+
 static int send_stream(struct send *s)
 {
     struct xen_save_hooks hooks = {on_precopy, on_suspended, s};
-    struct chan *c = client_chan(s->client);
-    struct buf *hdr = buf_new(XLS_HDR_LEN + XLS_MAX_OPTIONAL);
-    char banner[XLS_BANNER_LEN];
-    int rc;
 
-    /* Through the chan: the banner may sit in its buffer already. */
-    chan_set_timeout(c, 60 * 1000);
-    rc = !hdr || chan_read_exact(c, banner, sizeof(banner)) ||
-         memcmp(banner, XLS_BANNER, sizeof(banner)) ||
-         xls_put_header(hdr, xen_guest_config(s->guest)) ||
-         chan_write_all(c, buf_ptr(hdr), buf_len(hdr));
-    buf_free(hdr);
-    if (rc) return fail(s, "the target's receiver did not start");
-    if (send_stream_fd(s) < 0) return -1;
-    if (s->req->bandwidth_mbps) {
-        unsigned rate = (unsigned)s->req->bandwidth_mbps * 1000000u;
-
-        setsockopt(chan_fd(c), SOL_SOCKET, SO_MAX_PACING_RATE, &rate,
-                   sizeof(rate));
-    }
-    emit_note(s, "stream", "sending %s memory",
-              s->req->live ? "live" : "offline:");
+    if (send_preamble(s) || (s->client && send_stream_fd(s) < 0))
+        return -1;
+    send_pacing(s);
+    emit_note(s, "stream", "sending memory %s",
+              s->req->live ? "live" : "with the guest suspended (offline)");
     if (xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
                        sizeof(s->err)) < 0)
         return fail(s, "%s", s->err[0] ? s->err : "saving failed");
@@ -413,11 +460,26 @@ static void on_alarm(int sig)
     sender_cancelled = 1;
 }
 
+/* Waits for a helper process, killing it after secs seconds. */
+static void reap_within(pid_t pid, int secs)
+{
+    int i;
+
+    for (i = 0; i < secs * 10; i++) {
+        if (waitpid(pid, NULL, WNOHANG) != 0)
+            return;
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
 static void send_cleanup(struct send *s)
 {
     if (s->throttled && s->guest) xen_guest_throttle(s->guest, 0);
     if (!s->direct && s->fd >= 0) close(s->fd);
-    if (s->relay > 0) waitpid(s->relay, NULL, 0);
+    if (s->relay > 0)
+        reap_within(s->relay, 10);
     client_free(s->client);
     tls_ctx_free(s->tls);
     xen_guest_close(s->guest);
@@ -436,6 +498,8 @@ static int send_all(struct send *s)
         emit_note(s, "notice",
                   "HVM guest with a device model: libxl's own "
                   "save is used, without relocd's policy");
+    if (r->via_set)
+        return send_spawn_via(s) ? -1 : send_stream(s);
     if (send_connect(s) || send_preflight(s)) return -1;
     if (client_migrate(s->client, NULL, 0, s->err, sizeof(s->err)))
         return fail(s, "%s", s->err);

@@ -21,6 +21,13 @@ struct sender_req {
     int bandwidth_mbps; /* 0 = unlimited */
     enum policy_converge on_stuck;
     int timeout_s; /* 0 = none */
+    /*
+     * Like xl migrate -s: when via_set, no relocd on the target; the
+     * stream goes to `sh -c "exec VIA TARGET xl migrate-receive"`, or to
+     * `sh -c TARGET` when via is "" (stock xl migrate-receive at the end).
+     */
+    int via_set;
+    char via[256];
 };
 
 /* Where progress goes: one JSON object per call (without newline). */

@@ -234,6 +234,10 @@ static void fill_req(const struct relocd_conf *conf, const struct opts *o,
                                              ? converge_index(o->on_no_converge)
                                              : conf->on_no_converge);
     r->timeout_s = o->timeout_s;
+    if (o->via) {
+        r->via_set = 1;
+        snprintf(r->via, sizeof(r->via), "%s", o->via);
+    }
 }
 
 int cmd_migrate(const struct opts *o, int argc, char **argv)

@@ -51,6 +51,11 @@ static void usage(FILE *f)
             "      --timeout S         give up after S seconds; the guest "
             "stays here\n"
             "  -p, --port PORT         target port; --ssl / --no-ssl\n"
+            "  -s CMD                  no relocd on the target: as xl "
+            "migrate -s, run\n"
+            "                          'CMD HOST xl migrate-receive' "
+            "(-s \"\": HOST is the\n"
+            "                          command) and send into it\n"
             "      --json              progress as JSON lines\n"
             "  -q, --quiet             only errors\n"
             "  -f FILE                 xend-config.sxp (default %s)\n",
@@ -261,10 +266,11 @@ enum {
     OPT_CONVERGE,
     OPT_TIMEOUT,
     OPT_JSON,
+    OPT_SSL,
 };
 
 static const struct option longopts[] = {
-    {"ssl", no_argument, NULL, 's'},
+    {"ssl", no_argument, NULL, OPT_SSL},
     {"no-ssl", no_argument, NULL, 'S'},
     {"port", required_argument, NULL, 'p'},
     {"live", no_argument, NULL, 'l'},
@@ -344,7 +350,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "+f:p:lqhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+f:p:s:lqhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f':
             o->conf_path = optarg;
@@ -353,9 +359,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->port = num_arg("-p", optarg, 65535);
             if (o->port <= 0) return 3;
             break;
-        case 's':
+        case OPT_SSL:
         case 'S':
-            o->ssl = ch == 's';
+            o->ssl = ch == OPT_SSL;
+            break;
+        case 's':
+            o->via = optarg;
             break;
         case 'q':
             o->quiet = 1;
@@ -386,7 +395,7 @@ int main(int argc, char **argv)
         {"list", cmd_list},
         {"cancel", cmd_cancel},
     };
-    struct opts o = {NULL, 0, -1, 0, 30 * 1000, 1, 0, 0, 0, 0, NULL};
+    struct opts o = {NULL, 0, -1, 0, 30 * 1000, 1, 0, 0, 0, 0, NULL, NULL};
     unsigned i;
     int rc;
 

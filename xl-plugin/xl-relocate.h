@@ -17,6 +17,7 @@ struct opts {
     /* migrate */
     int live, json, max_downtime_ms, bandwidth_mbps, timeout_s;
     const char *on_no_converge; /* NULL = from the config */
+    const char *via;            /* -s CMD, as xl migrate -s; NULL: relocd */
 };
 
 /* xl-relocate.c: xend-config.sxp (or xend's defaults); NULL after saying

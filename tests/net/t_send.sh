@@ -12,7 +12,7 @@ start_relocd "(xend-relocation-server yes)
 (relocd-control-socket $T/dst.sock)"
 printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)\n' \
     "$T" >"$T/src.sxp"
-RELOCD_FAKE_DOMAINS="g1 g2 hot1 hot2 hot3 slow1 cut1" \
+RELOCD_FAKE_DOMAINS="g1 g2 hot1 hot2 hot3 slow1 cut1 raw1" \
     nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
 SRC_PID=$!
 trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
@@ -74,3 +74,8 @@ wait $mig && die "migration to a killed target reported success"
 [ "$(state cut1)" = running ] || die "cut1 is '$(state cut1)'"
 grep -q "failed" "$T/cut.out" || die "no failure message"
 kill -0 $SRC_PID || die "the source relocd died"
+
+# -s "": our engine into a bare xl migrate-receive (fake xl's), no relocd.
+expect_ok xlr migrate -s "" raw1 "$NETDIR/fake_xl.py receive"
+received raw1 || die "raw1 not received by a bare receiver"
+[ "$(state raw1)" = destroyed ] || die "raw1 is '$(state raw1)' on the source"

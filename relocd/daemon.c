@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ struct daemon {
     int draining, next_id;
     struct ctl ctl;
     char hostname[256];
+    char incoming_dir[300]; /* next to the control socket */
 };
 
 static volatile sig_atomic_t got_hup, got_term, got_chld;
@@ -135,7 +137,8 @@ static void daemon_refuse(int fd, int tls, const char *why)
 static void daemon_spawn(struct daemon *d, int fd, int tls,
                          struct sockaddr_storage *ss, socklen_t sslen)
 {
-    struct session_env env = {d->conf, tls ? d->tls : NULL, -1, d->hostname};
+    struct session_env env = {d->conf, tls ? d->tls : NULL, -1, d->hostname,
+                              d->incoming_dir};
     int sp[2];
     pid_t pid;
     unsigned i;
@@ -509,6 +512,16 @@ static void daemon_loop(struct daemon *d)
     }
 }
 
+/* relocd's run-time state lives beside its control socket. */
+static void daemon_rundir(struct daemon *d)
+{
+    char dir[sizeof(d->incoming_dir)];
+
+    snprintf(dir, sizeof(dir), "%s", d->conf->control_socket);
+    snprintf(d->incoming_dir, sizeof(d->incoming_dir), "%s/incoming",
+             dirname(dir));
+}
+
 int relocd_main(struct relocd_conf *conf, const char *path, int debug)
 {
     static struct daemon d;
@@ -520,6 +533,8 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     log_init("relocd", debug ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
              debug);
     daemon_signals();
+    daemon_rundir(&d);
+    session_recover(d.incoming_dir);
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;
     if (ctl_open(&d.ctl, conf->control_socket,
                  &(struct ctl_ops){daemon_ctl_request, &d}) < 0)

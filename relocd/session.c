@@ -6,7 +6,9 @@
  * has said HELLO and asked to MIGRATE with valid flags; pre-flight only
  * reads.  Every reply to a bad peer is a typed ERROR frame.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -278,22 +281,69 @@ static int session_negotiate(struct session *s, struct msg_migrate *m)
     }
 }
 
+/* The marker of a receive in flight: dir/NAME (names never hold '/'). */
+static int marker_path(const char *dir, const char *name, char *path,
+                       size_t len)
+{
+    if (!dir || !name[0] || strchr(name, '/') || name[0] == '.') return -1;
+    return snprintf(path, len, "%s/%s", dir, name) < (int)len ? 0 : -1;
+}
+
+static void marker_set(const struct session *s, int on)
+{
+    char path[512];
+    int fd;
+
+    if (marker_path(s->env->incoming_dir, s->guest, path, sizeof(path))) return;
+    if (!on) {
+        unlink(path);
+        return;
+    }
+    mkdir(s->env->incoming_dir, 0700);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+}
+
+int session_recover(const char *dir)
+{
+    char path[512];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        if (marker_path(dir, e->d_name, path, sizeof(path))) continue;
+        log_warnx("a receive of %s was cut short by relocd's death; "
+                  "cleaning up",
+                  e->d_name);
+        xen_receive_cleanup(e->d_name);
+        unlink(path);
+        n++;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
 static int session_run(struct session *s, const struct sockaddr *sa,
                        socklen_t salen)
 {
     struct msg_migrate m;
+    int rc;
 
     chan_set_timeout(s->chan, s->env->conf->handshake_timeout * 1000);
     if (session_admit(s, sa, salen) || session_negotiate(s, &m)) return 1;
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
-    if (session_stream(s, &m) == 0) {
+    marker_set(s, 1);
+    rc = session_stream(s, &m);
+    if (rc == 0) {
         log_info("%s (%s): received %s", s->fqdn, s->ip, s->guest);
-        return 0;
+    } else {
+        log_warnx("%s (%s): receiving %s failed; it stays on the source",
+                  s->fqdn, s->ip, s->guest);
+        xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
     }
-    log_warnx("%s (%s): receiving %s failed; it stays on the source", s->fqdn,
-              s->ip, s->guest);
-    xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
-    return 1;
+    marker_set(s, 0);
+    return rc ? 1 : 0;
 }
 
 int session_serve(const struct session_env *env, int fd,

@@ -15,7 +15,15 @@ struct session_env {
     struct tls_ctx *tls; /* NULL on the plain port */
     int slot_fd;         /* pipe to the parent: asks for a migration slot */
     const char *hostname;
+    const char *incoming_dir; /* receives in flight leave a marker here */
 };
+
+/*
+ * At start-up: guests a previous relocd was receiving when it died (their
+ * markers are in dir) are half-restored NAME--incoming domains; destroy
+ * them and drop the markers.  Returns how many markers were found.
+ */
+int session_recover(const char *dir);
 
 /*
  * Serves the connection on fd (peer address sa) and returns the process

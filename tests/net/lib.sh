@@ -63,6 +63,9 @@ net_up() {
 # in dst and waits for its port.
 start_relocd() {
     printf '%s\n' "$1" >"$T/xend-config.sxp"
+    # Each test's own control socket (and run directory beside it).
+    grep -q relocd-control-socket "$T/xend-config.sxp" ||
+        echo "(relocd-control-socket $T/relocd.sock)" >>"$T/xend-config.sxp"
     ip netns exec "$NS_DST" "$BUILD/relocd-fake" -d -f "$T/xend-config.sxp" \
         >>"$T/relocd.log" 2>&1 &
     RELOCD_PID=$!

@@ -74,6 +74,14 @@ wait $mig && die "migration to a killed target reported success"
 [ "$(state cut1)" = running ] || die "cut1 is '$(state cut1)'"
 grep -q "failed" "$T/cut.out" || die "no failure message"
 kill -0 $SRC_PID || die "the source relocd died"
+# Restarted, the target cleans up the receive its predecessor left behind.
+[ -e "$T/incoming/cut1" ] || die "no marker of the receive in flight"
+start_relocd "(xend-relocation-server yes)
+(relocd-allow-insecure yes)
+(relocd-control-socket $T/dst.sock)"
+grep -q "a receive of cut1 was cut short by relocd's death; cleaning up" \
+    "$T/relocd.log" || die "no recovery at start-up"
+[ -e "$T/incoming/cut1" ] && die "the marker survived the recovery"
 
 # -s "": our engine into a bare xl migrate-receive (fake xl's), no relocd.
 expect_ok xlr migrate -s "" raw1 "$NETDIR/fake_xl.py receive"

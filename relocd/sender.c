@@ -42,6 +42,9 @@ static const char msg_go[] = "domain is yours, you are cleared to unpause";
 static const char msg_report[] = "my copy unpause results are as follows";
 
 static volatile sig_atomic_t sender_cancelled;
+/* The stream a cancel may cut: set while pre-copy runs, -1 from the commit
+ * handshake on, when cutting could leave the guest nowhere. */
+static volatile sig_atomic_t cancel_fd = -1;
 
 struct send {
     const struct relocd_conf *conf;
@@ -65,6 +68,10 @@ struct send {
 void sender_cancel(void)
 {
     sender_cancelled = 1;
+    /* libxenguest asks the policy once a round, which may take minutes:
+     * a cut stream stops it now (shutdown(2) is async-signal-safe). */
+    if (cancel_fd >= 0)
+        shutdown(cancel_fd, SHUT_RDWR);
 }
 
 static double now_s(void)
@@ -352,6 +359,10 @@ static int send_commit(struct send *s)
     set_fd_timeout(s->fd, 300);
     if (read_fixed(s->fd, msg_ready, sizeof(msg_ready)))
         return send_resume(s, "the target did not take the guest");
+    /* The last moment to cancel: without "go", xl on the target destroys
+     * its copy (xl_migrate.c migrate_receive()). */
+    if (sender_cancelled)
+        return send_resume(s, "cancelled before the hand-over");
     snprintf(away, sizeof(away), "%s--migratedaway", name);
     if (xen_guest_rename(s->guest, away) < 0)
         return send_resume(s, "renaming the source failed");
@@ -442,14 +453,22 @@ static void send_pacing(struct send *s)
 static int send_stream(struct send *s)
 {
     struct xen_save_hooks hooks = {on_precopy, on_suspended, s};
+    int rc;
 
     if (send_preamble(s) || (s->client && send_stream_fd(s) < 0))
         return -1;
     send_pacing(s);
     emit_note(s, "stream", "sending memory %s",
               s->req->live ? "live" : "with the guest suspended (offline)");
-    if (xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
-                       sizeof(s->err)) < 0)
+    cancel_fd = s->fd;
+    if (sender_cancelled)
+        sender_cancel();
+    rc = xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
+                        sizeof(s->err));
+    cancel_fd = -1;
+    if (rc < 0 && sender_cancelled)
+        return fail(s, "cancelled; the guest keeps running here");
+    if (rc < 0)
         return fail(s, "%s", s->err[0] ? s->err : "saving failed");
     return send_commit(s);
 }
@@ -457,7 +476,7 @@ static int send_stream(struct send *s)
 static void on_alarm(int sig)
 {
     (void)sig;
-    sender_cancelled = 1;
+    sender_cancel();
 }
 
 /* Waits for a helper process, killing it after secs seconds. */

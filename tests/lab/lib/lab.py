@@ -485,6 +485,7 @@ def describe(r):
     for key, label, fmt in (("migrate_s", "migrate", "%.1fs"),
                             ("downtime_ms", "downtime", "%.0fms"),
                             ("bytes_sent", "sent", "%s B"),
+                            ("link_mb_s", "link", "%.2f MB/s"),
                             ("create_s", "create", "%.1fs"),
                             ("duration_s", "total", "%.0fs")):
         v = r.get(key)

@@ -235,7 +235,6 @@ struct worker_out {
     struct buf *out;
 };
 
-static volatile sig_atomic_t got_cancel;
 
 static void on_cancel(int sig)
 {

@@ -246,6 +246,7 @@ build_project() {
     install -m 755 "$LAB/dom0/init" "$d/init"
     install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
     install -m 644 "$LAB/dom0/lib.sh" "$d/lab/lib.sh"
+    install -m 644 "$LAB/dom0/relocd.sh" "$d/lab/relocd.sh"
     for f in "$LAB"/scenarios/*; do
         [ -f "$f" ] && install -m 755 "$f" "$d/lab/scenarios/"
     done

@@ -356,7 +356,8 @@ static void test_certs(void)
     T_OK(s.body && c.body, "bulk transfer or host check failed: %s", c.err);
     T_EQ_STR(s.peer, "CN=host-b");
     T_EQ_STR(c.peer, "CN=host-a");
-    T_EQ_STR(c.cipher, "TLS_AES_256_GCM_SHA384");
+    /* AES-128-GCM with AES instructions, else ChaCha20: SHA-256 either way. */
+    T_OK(strstr(c.cipher, "_SHA256") != NULL, "cipher %s", c.cipher);
     T_OK(!s.nonblock && !c.nonblock, "O_NONBLOCK left on the socket");
     /* The other way round: the server end in this process. */
     srv = (struct end){1, host("host-b", "ca.pem", NULL), body_bulk};
@@ -411,7 +412,7 @@ static void test_psk(void)
          s.err, c.err);
     T_EQ_STR(s.peer, "psk:relocd");
     T_EQ_STR(c.peer, "psk:relocd");
-    T_EQ_STR(s.cipher, "TLS_AES_256_GCM_SHA384");
+    T_OK(strstr(s.cipher, "_SHA256") != NULL, "cipher %s", s.cipher);
     /* Another key: both ends fail and say why. */
     cli.o.psk_file = tpath("psk2");
     run_pair(&srv, &cli, &s, &c);

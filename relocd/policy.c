@@ -50,6 +50,7 @@ static void policy_after(struct policy *p, double now)
 {
     double dt = now - p->t_pre, rate;
 
+    p->sent_pages += p->round_pages;
     if (dt <= 0 || !p->round_pages) return;
     rate = (double)p->round_pages * POLICY_PAGE_SIZE / dt;
     p->rate_bps = p->rate_bps ? 0.5 * p->rate_bps + 0.5 * rate : rate;
@@ -124,16 +125,18 @@ enum policy_action policy_step(struct policy *p, unsigned iteration,
         dirty = p->cfg.guest_pages;
     memset(ev, 0, sizeof(*ev));
     ev->iteration = iteration;
-    ev->sent_bytes = total_written * POLICY_PAGE_SIZE;
+    (void)total_written;
     ev->dirty_pages = dirty;
     ev->expected_down_ms = -1;
     ev->throttle_pct = p->throttle_pct;
     if (p->forced_abort) return decide(ev, POLICY_ABORT, "cancelled");
     if (dirty_count < 0) {
         policy_after(p, now);
+        ev->sent_bytes = p->sent_pages * POLICY_PAGE_SIZE;
         ev->rate_bps = p->rate_bps;
         return decide(ev, POLICY_CONTINUE, "batch sent");
     }
     ev->rate_bps = p->rate_bps;
+    ev->sent_bytes = p->sent_pages * POLICY_PAGE_SIZE;
     return policy_before(p, dirty, now, ev);
 }

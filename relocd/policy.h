@@ -39,7 +39,7 @@ struct policy_cfg {
 /* What one call decided, for progress events and the log. */
 struct policy_event {
     unsigned iteration;
-    uint64_t sent_bytes;     /* page data sent so far */
+    uint64_t sent_bytes;     /* page data sent so far (real pages only) */
     uint64_t dirty_pages;    /* to send in this round */
     double rate_bps;         /* link rate, bytes/s (0 = not measured yet) */
     double dirty_pps;        /* guest dirty rate, pages/s */
@@ -53,6 +53,7 @@ struct policy {
     struct policy_cfg cfg;
     double t_pre, t_prev_pre; /* clock at this and the previous pre call */
     uint64_t round_pages;     /* pages of the round in flight */
+    uint64_t sent_pages;      /* pages of the finished rounds */
     double rate_bps;
     double best_down_ms;
     unsigned best_iter, stuck_steps;
@@ -64,7 +65,9 @@ void policy_init(struct policy *p, const struct policy_cfg *cfg);
 /*
  * One callback: iteration, total pages written and dirty count (-1 after
  * a batch) as libxenguest passes them, now in seconds (any monotonic
- * origin).  Fills ev and returns its action.
+ * origin).  Fills ev and returns its action.  libxenguest's total counts
+ * the holes of the first pass too, so the policy counts sent pages itself
+ * (capped at the guest's size) and total_written is only informative.
  */
 enum policy_action policy_step(struct policy *p, unsigned iteration,
                                uint64_t total_written, long dirty_count,

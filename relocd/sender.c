@@ -193,7 +193,8 @@ static int on_precopy(void *data, unsigned iteration, unsigned long written,
 
     if (sender_cancelled) policy_abort(&s->policy);
     a = policy_step(&s->policy, iteration, written, dirty_count, now_s(), &ev);
-    s->pages_sent = written;
+    s->pages_sent = ev.sent_bytes / POLICY_PAGE_SIZE;
+    (void)written;
     s->iterations = iteration + 1;
     if (ev.throttle_pct != s->throttled &&
         xen_guest_throttle(s->guest, ev.throttle_pct) == 0)

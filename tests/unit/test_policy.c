@@ -115,8 +115,10 @@ static void test_cancel_and_cap(void)
     policy_init(&p, &cfg);
     T_EQ_INT(policy_step(&p, 0, 0, 1044480, 1.0, &ev), POLICY_CONTINUE);
     T_EQ_INT(ev.dirty_pages, 1000); /* capped at the guest's pages */
+    T_EQ_INT(policy_step(&p, 1, 1044480, -1, 2.0, &ev), POLICY_CONTINUE);
+    T_EQ_INT(ev.sent_bytes, 1000 * 4096); /* not the p2m size */
     policy_abort(&p);
-    T_EQ_INT(policy_step(&p, 1, 1000, -1, 2.0, &ev), POLICY_ABORT);
+    T_EQ_INT(policy_step(&p, 1, 1044480, 10, 3.0, &ev), POLICY_ABORT);
     T_EQ_STR(policy_action_name(POLICY_STOP), "stop-and-copy");
 }
 

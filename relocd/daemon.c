@@ -235,7 +235,6 @@ struct worker_out {
     struct buf *out;
 };
 
-
 static void on_cancel(int sig)
 {
     (void)sig;

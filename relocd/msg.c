@@ -407,8 +407,7 @@ int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r)
     json_kv_int(g, "bandwidth_mbps", r->bandwidth_mbps);
     json_kv_str(g, "on_no_converge", converge_names[r->on_stuck]);
     json_kv_int(g, "timeout_s", r->timeout_s);
-    if (r->via_set)
-        json_kv_str(g, "via", r->via);
+    if (r->via_set) json_kv_str(g, "via", r->via);
     return gen_finish(g, out, PROTO_CTL_MIGRATE);
 }
 

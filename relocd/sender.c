@@ -55,9 +55,10 @@ struct send {
     struct client *client;
     struct tls_ctx *tls;
     struct policy policy;
-    int fd;      /* the stream: the socket, or our end of the relay */
-    int direct;  /* fd is the socket itself */
-    pid_t relay; /* the relay process, or 0 */
+    int fd;          /* the stream: the socket, or our end of the relay */
+    int direct;      /* fd is the socket itself */
+    struct chan *hs; /* the handshake goes through it when not NULL */
+    pid_t relay;     /* the relay process, or 0 */
     double t_start, t_suspend, t_end;
     uint64_t pages_sent;
     unsigned iterations;
@@ -70,8 +71,7 @@ void sender_cancel(void)
     sender_cancelled = 1;
     /* libxenguest asks the policy once a round, which may take minutes:
      * a cut stream stops it now (shutdown(2) is async-signal-safe). */
-    if (cancel_fd >= 0)
-        shutdown(cancel_fd, SHUT_RDWR);
+    if (cancel_fd >= 0) shutdown(cancel_fd, SHUT_RDWR);
 }
 
 static double now_s(void)
@@ -269,11 +269,21 @@ static int send_stream_fd(struct send *s)
     struct tls_conn *tls = chan_tls(c);
     int sp[2];
 
-    s->direct = !tls || tls_conn_ktls_full(tls);
+    int tx = 0, rx = 0;
+
+    /*
+     * Plain TCP, or the kernel encrypting what we send (kTLS TX, which
+     * Debian's OpenSSL 3.0 offers): libxenguest writes straight into the
+     * socket, and the few bytes of xl's handshake go through the chan.
+     */
+    if (tls) tls_conn_ktls(tls, &tx, &rx);
+    s->direct = !tls || tx;
     if (s->direct) {
         /* Xen's save code wants a blocking descriptor, as libxl gives it. */
         s->fd = chan_fd(c);
+        s->hs = c;
         fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
+        if (tls) emit_note(s, "notice", "kernel TLS encrypts the stream");
         return 0;
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -322,22 +332,37 @@ static int fd_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* Reads one of xl's fixed messages; 0 when it came, intact. */
-static int read_fixed(int fd, const char *want, size_t len)
-{
-    char got[64];
-
-    return len <= sizeof(got) && fd_read_exact(fd, got, len) == 0 &&
-                   memcmp(got, want, len) == 0
-               ? 0
-               : -1;
-}
-
 static int set_fd_timeout(int fd, int seconds)
 {
     struct timeval tv = {seconds, 0};
 
     return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* xl's handshake after the stream: through the chan or the stream fd. */
+static int hs_read(struct send *s, void *data, size_t len)
+{
+    if (!s->hs) return fd_read_exact(s->fd, data, len);
+    chan_set_timeout(s->hs, 300 * 1000);
+    return chan_read_exact(s->hs, data, len) ? -1 : 0;
+}
+
+static int hs_write(struct send *s, const void *data, size_t len)
+{
+    if (!s->hs) return fd_write_all(s->fd, data, len);
+    chan_set_timeout(s->hs, 60 * 1000);
+    return chan_write_all(s->hs, data, len) ? -1 : 0;
+}
+
+/* Reads one of xl's fixed messages; 0 when it came, intact. */
+static int read_fixed(struct send *s, const char *want, size_t len)
+{
+    char got[64];
+
+    return len <= sizeof(got) && hs_read(s, got, len) == 0 &&
+                   memcmp(got, want, len) == 0
+               ? 0
+               : -1;
 }
 
 /* The guest is suspended and not yet handed over: bring it back here. */
@@ -358,7 +383,7 @@ static int send_commit(struct send *s)
     const char *name = xen_guest_name(s->guest);
 
     set_fd_timeout(s->fd, 300);
-    if (read_fixed(s->fd, msg_ready, sizeof(msg_ready)))
+    if (read_fixed(s, msg_ready, sizeof(msg_ready)))
         return send_resume(s, "the target did not take the guest");
     /* The last moment to cancel: without "go", xl on the target destroys
      * its copy (xl_migrate.c migrate_receive()). */
@@ -367,9 +392,9 @@ static int send_commit(struct send *s)
     snprintf(away, sizeof(away), "%s--migratedaway", name);
     if (xen_guest_rename(s->guest, away) < 0)
         return send_resume(s, "renaming the source failed");
-    if (fd_write_all(s->fd, msg_go, sizeof(msg_go)) < 0 ||
-        read_fixed(s->fd, msg_report, sizeof(msg_report)) ||
-        fd_read_exact(s->fd, &status, 1) < 0)
+    if (hs_write(s, msg_go, sizeof(msg_go)) < 0 ||
+        read_fixed(s, msg_report, sizeof(msg_report)) ||
+        hs_read(s, &status, 1) < 0)
         /* As xl: the target may or may not run it now; never guess. */
         return fail(s,
                     "connection lost during the final handshake: the "
@@ -383,7 +408,7 @@ static int send_commit(struct send *s)
         return 0;
     }
     /* The target destroyed its copy and gives the guest back. */
-    read_fixed(s->fd, msg_go, sizeof(msg_go));
+    read_fixed(s, msg_go, sizeof(msg_go));
     xen_guest_rename(s->guest, name);
     return send_resume(s, "the target could not start the guest");
 }
@@ -410,10 +435,11 @@ static int send_spawn_via(struct send *s)
     }
     close(sp[0]);
     s->fd = sp[1];
-    if (s->relay < 0)
-        return fail(s, "fork: %s", strerror(errno));
-    emit_note(s, "notice", "no relocd on the target: sending through "
-                           "'%s'", rune);
+    if (s->relay < 0) return fail(s, "fork: %s", strerror(errno));
+    emit_note(s, "notice",
+              "no relocd on the target: sending through "
+              "'%s'",
+              rune);
     return 0;
 }
 
@@ -456,21 +482,18 @@ static int send_stream(struct send *s)
     struct xen_save_hooks hooks = {on_precopy, on_suspended, s};
     int rc;
 
-    if (send_preamble(s) || (s->client && send_stream_fd(s) < 0))
-        return -1;
+    if (send_preamble(s) || (s->client && send_stream_fd(s) < 0)) return -1;
     send_pacing(s);
     emit_note(s, "stream", "sending memory %s",
               s->req->live ? "live" : "with the guest suspended (offline)");
     cancel_fd = s->fd;
-    if (sender_cancelled)
-        sender_cancel();
+    if (sender_cancelled) sender_cancel();
     rc = xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
                         sizeof(s->err));
     cancel_fd = -1;
     if (rc < 0 && sender_cancelled)
         return fail(s, "cancelled; the guest keeps running here");
-    if (rc < 0)
-        return fail(s, "%s", s->err[0] ? s->err : "saving failed");
+    if (rc < 0) return fail(s, "%s", s->err[0] ? s->err : "saving failed");
     return send_commit(s);
 }
 
@@ -486,8 +509,7 @@ static void reap_within(pid_t pid, int secs)
     int i;
 
     for (i = 0; i < secs * 10; i++) {
-        if (waitpid(pid, NULL, WNOHANG) != 0)
-            return;
+        if (waitpid(pid, NULL, WNOHANG) != 0) return;
         usleep(100000);
     }
     kill(pid, SIGKILL);
@@ -498,8 +520,7 @@ static void send_cleanup(struct send *s)
 {
     if (s->throttled && s->guest) xen_guest_throttle(s->guest, 0);
     if (!s->direct && s->fd >= 0) close(s->fd);
-    if (s->relay > 0)
-        reap_within(s->relay, 10);
+    if (s->relay > 0) reap_within(s->relay, 10);
     client_free(s->client);
     tls_ctx_free(s->tls);
     xen_guest_close(s->guest);
@@ -518,8 +539,7 @@ static int send_all(struct send *s)
         emit_note(s, "notice",
                   "HVM guest with a device model: libxl's own "
                   "save is used, without relocd's policy");
-    if (r->via_set)
-        return send_spawn_via(s) ? -1 : send_stream(s);
+    if (r->via_set) return send_spawn_via(s) ? -1 : send_stream(s);
     if (send_connect(s) || send_preflight(s)) return -1;
     if (client_migrate(s->client, NULL, 0, s->err, sizeof(s->err)))
         return fail(s, "%s", s->err);

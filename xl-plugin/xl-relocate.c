@@ -350,7 +350,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "+f:p:s:lqhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+f:p:s:lqhV", longopts, NULL)) !=
+           -1) {
         switch (ch) {
         case 'f':
             o->conf_path = optarg;

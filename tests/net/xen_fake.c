@@ -110,8 +110,10 @@ void xen_receive_cleanup(const char *name)
  *   RELOCD_FAKE_ROUND_MS   extra time per pre-copy round (default 0)
  *   RELOCD_FAKE_STATE      directory: file NAME holds the guest's state
  *                          (running, suspended, renamed:X, destroyed);
- *                          files NAME.pps and NAME.round_ms there override
- *                          the two knobs above for one guest
+ *                          files NAME.pps, NAME.round_ms and NAME.link_mbps
+ *                          there override the knobs for one guest
+ *   RELOCD_FAKE_LINK_MBPS  simulated link: each round lasts at least its
+ *                          pages / this rate (default 0 = as fast as it goes)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -274,6 +276,8 @@ static int fake_precopy(struct xen_guest *g, int fd,
 {
     long pps = fake_param(g, "pps", "RELOCD_FAKE_DIRTY_PPS", 0);
     long round_ms = fake_param(g, "round_ms", "RELOCD_FAKE_ROUND_MS", 0);
+    long link = fake_param(g, "link_mbps", "RELOCD_FAKE_LINK_MBPS", 0);
+    double want;
     uint64_t dirty = 1044480, written = 0;
     double t0;
     unsigned it;
@@ -286,6 +290,9 @@ static int fake_precopy(struct xen_guest *g, int fd,
         dirty = dirty > g->pages ? g->pages : dirty;
         if (fake_pages(fd, dirty)) return -1;
         if (round_ms) usleep((useconds_t)round_ms * 1000);
+        want = link ? (double)dirty * 4096 / (link * 1e6) : 0;
+        if (fake_now() - t0 < want)
+            usleep((useconds_t)((want - (fake_now() - t0)) * 1e6));
         written += dirty;
         if (a == 1) return 1;
         a = h->precopy(h->data, it + 1, written, -1);

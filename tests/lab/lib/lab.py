@@ -73,7 +73,8 @@ class Scenario:
             for i, line in enumerate(f):
                 if i > 40:
                     break
-                m = re.match(r"#\s*([a-z-]+):\s*(.*?)\s*$", line)
+                m = re.match(r"#\s*(suite|hosts|topology|timeout):\s*"
+                             r"(.*?)\s*$", line)
                 if m:
                     self.meta[m.group(1)] = m.group(2)
                 elif (not self.title and line.startswith("# ")

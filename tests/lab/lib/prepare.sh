@@ -245,8 +245,10 @@ build_project() {
     cp "$h/xts" "$d/usr/bin/xts"
     install -m 755 "$LAB/dom0/init" "$d/init"
     install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
-    install -m 644 "$LAB/dom0/lib.sh" "$d/lab/lib.sh"
-    install -m 644 "$LAB/dom0/relocd.sh" "$d/lab/relocd.sh"
+    # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
+    for f in "$LAB"/dom0/*.sh; do
+        install -m 644 "$f" "$d/lab/${f##*/}"
+    done
     for f in "$LAB"/scenarios/*; do
         [ -f "$f" ] && install -m 755 "$f" "$d/lab/scenarios/"
     done
@@ -292,4 +294,5 @@ main() {
     esac
 }
 
-main "$@"
+# one line: bash reads scripts as it runs them, and the tree may change
+{ main "$@"; exit $?; }

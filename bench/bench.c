@@ -107,12 +107,9 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } bench_cmds[] = {
-    {"ktls", ktls_main},
-    {"listen", xlrecv_listen_main},
-    {"quiesce", cpu_quiesce_main},
-    {"receive", xlrecv_receive_main},
-    {"run", cpu_run_main},
-    {"send", xlsend_main},
+    {"ktls", ktls_main},           {"listen", xlrecv_listen_main},
+    {"quiesce", cpu_quiesce_main}, {"receive", xlrecv_receive_main},
+    {"run", cpu_run_main},         {"send", xlsend_main},
 };
 
 static int usage(void)

@@ -137,8 +137,7 @@ int cpu_quiesce_main(int argc, char **argv)
     pid = atol(argv[2]);
     while (has_children(pid)) {
         if (bench_now() > deadline)
-            return bench_err("quiesce", "process %ld still has children",
-                             pid);
+            return bench_err("quiesce", "process %ld still has children", pid);
         usleep(20000);
     }
     return 0;

@@ -1,7 +1,7 @@
 # transport-report.awk - the table and the JSON file of bench/transport.sh.
 #
 # Input (tab-separated, one line per run):
-#   transport run wall_s bytes cpu_send_s cpu_recv_s ok wire_bytes
+#   transport run wall_s bytes cpu_send_s cpu_recv_s ok wire_bytes error
 # Variables (-v): json stamp mib runs load ncpu kernel cpu openssl openssh
 #   ssh_ok ssh_why ssh_cipher tls_suite ktls ktls_detail
 # MB/s are 10^6 bytes per second of wall time of the sending command; CPU
@@ -49,7 +49,7 @@ BEGIN {
     nrun[t]++
     k = nrun[t]
     wall[t, k] = $3; bytes[t, k] = $4; cs[t, k] = $5; cr[t, k] = $6
-    ok[t, k] = $7 == 1 && $3 > 0 && $4 > 0; wire[t, k] = $8
+    ok[t, k] = $7 == 1 && $3 > 0 && $4 > 0; wire[t, k] = $8; err[t, k] = $9
 }
 
 # Statistics of transport t over its good runs.
@@ -67,6 +67,13 @@ function stats(t,    k, n, a, b, c, d) {
     if (!n) return
     med[t] = median(a, n); lo[t] = a[1]; hi[t] = a[n]
     csend[t] = median(b, n); crecv[t] = median(c, n); ctot[t] = median(d, n)
+}
+
+# The error of the last failed run of t.
+function lasterr(t,    k, e) {
+    for (k = 1; k <= nrun[t]; k++)
+        if (!ok[t, k]) e = err[t, k] != "" ? err[t, k] : "no details"
+    return e
 }
 
 function ratio(a, b) {
@@ -110,13 +117,14 @@ END {
             continue
         }
         if (!good[t]) {
-            printf("%-38s all %d runs failed\n", label[t], nrun[t])
+            printf("%-38s all %d runs failed: %s\n", label[t], nrun[t],
+                   lasterr(t))
             continue
         }
         printf("%-38s %7.0f %7.0f %7.0f   %8.2f %8.2f %8.2f%s\n", label[t],
                lo[t], med[t], hi[t], csend[t], crecv[t], ctot[t],
-               good[t] < nrun[t] ? sprintf("  (%d of %d runs failed)",
-                                           nrun[t] - good[t], nrun[t]) : "")
+               good[t] < nrun[t] ? sprintf("  (+%d failed: %s)",
+                                           nrun[t] - good[t], lasterr(t)) : "")
     }
     printf("%-38s %s\n\n", "relocd kTLS", ktls_text())
 
@@ -181,10 +189,11 @@ END {
         for (k = 1; k <= nrun[t]; k++)
             printf("%s\n       {\"ok\": %s, \"wall_s\": %s, \"bytes\": %s, " \
                    "\"wire_bytes\": %s, \"cpu_sender_s\": %s, " \
-                   "\"cpu_receiver_s\": %s}", k > 1 ? "," : "",
+                   "\"cpu_receiver_s\": %s%s}", k > 1 ? "," : "",
                    ok[t, k] ? "true" : "false", num(wall[t, k]),
-                   sprintf("%.0f", bytes[t, k]), sprintf("%.0f", wire[t, k]), num(cs[t, k]),
-                   num(cr[t, k])) > json
+                   sprintf("%.0f", bytes[t, k]), sprintf("%.0f", wire[t, k]),
+                   num(cs[t, k]), num(cr[t, k]),
+                   ok[t, k] ? "" : ", \"error\": " jstr(err[t, k])) > json
         printf("]}") > json
         sep = ","
     }

@@ -10,7 +10,7 @@
 #            -> TCP or TLS 1.3 PSK -> relocd-fake -> relocd-bench receive
 #
 # Each is run BENCH_RUNS times, round-robin so that other load on the host
-# spreads over all of them.  Prints a table on stdout and writes
+# spreads over all of them; a failed run is reported and tried once more.  Prints a table on stdout and writes
 # bench/results/transport-<timestamp>.json.  It reports numbers; it never
 # passes or fails.  See bench/README.md.
 #
@@ -108,18 +108,29 @@ bytes_of() {
 }
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a + b }'; }
 
-# record TRANSPORT RUN WALL BYTES CPU_SEND CPU_RECV OK [WIRE_BYTES]
+# record TRANSPORT RUN WALL BYTES CPU_SEND CPU_RECV OK WIRE_BYTES ERROR
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" \
-        "$6" "$7" "${8:-0}" >>"$T/runs.tsv"
+    local err
+    err=$(printf '%s' "$9" | tr '\t\n' '  ')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" \
+        "$5" "$6" "$7" "$8" "$err" >>"$T/runs.tsv"
     say "$(printf '%-11s run %s: %6.2f s, %s bytes%s' "$1" "$2" "$3" "$4" \
-        "$([ "$7" = 1 ] || echo ', FAILED')")"
+        "$([ "$7" = 1 ] || echo ", FAILED: $err")")"
+    LAST_OK=$7
+}
+
+# attempt RUN-FUNCTION ARGS...: a failed run is recorded and tried once more.
+attempt() {
+    "$@"
+    [ "$LAST_OK" = 1 ] || "$@"
 }
 
 # --- set-up -----------------------------------------------------------------
 
 [ -x "$TOOL" ] || die "$TOOL missing: run 'make bench-transport'"
-[ -x "$B/relocd-fake" ] && [ -x "$B/xl-relocate" ] || die "run 'make' first"
+for f in relocd-fake xl-relocate; do
+    [ -x "$B/$f" ] || die "$B/$f missing: run 'make' first"
+done
 command -v ss >/dev/null || die "ss (iproute2) is needed"
 for p in $PORT_TCP $PORT_TLS $PORT_RAW $PORT_SSH; do
     listening "$p" && die "port $p is in use: set BENCH_PORT_BASE"
@@ -224,7 +235,7 @@ EOF
 
 run_raw() {
     local r=$1 ok=1 log=$T/recv-raw-$1.log
-    start raw-recv-$r env BENCH_RECV_LOG="$log" "$TOOL" listen 127.0.0.1 \
+    start "raw-recv-$r" env BENCH_RECV_LOG="$log" "$TOOL" listen 127.0.0.1 \
         "$PORT_RAW"
     local rpid=$LAST
     wait_for "listening $PORT_RAW" "$rpid" "raw receiver"
@@ -233,7 +244,9 @@ run_raw() {
     "$TOOL" quiesce 10 "$rpid" || true
     stop "$rpid"
     record raw "$r" "$(wall_of "$T/raw-send-$r.cpu")" "$(bytes_of "$log")" \
-        "$(cpu_of "$T/raw-send-$r.cpu")" "$(cpu_of "$T/raw-recv-$r.cpu")" $ok
+        "$(cpu_of "$T/raw-send-$r.cpu")" "$(cpu_of "$T/raw-recv-$r.cpu")" $ok \
+        0 "$(grep -h '^relocd-bench' "$T/raw-send-$r.log" "$T/raw-recv-$r.log" |
+            head -n 1)"
 }
 
 # run_ssh NAME RUN [ssh options]: stock xl's way, `ssh HOST xl
@@ -252,7 +265,8 @@ run_ssh() {
     stop "$rpid"
     record "$name" "$r" "$(wall_of "$T/$name-send-$r.cpu")" \
         "$(bytes_of "$log")" "$(cpu_of "$T/$name-send-$r.cpu")" \
-        "$(cpu_of "$T/$name-recv-$r.cpu")" $ok
+        "$(cpu_of "$T/$name-recv-$r.cpu")" $ok 0 \
+        "$(grep -hv '^sent ' "$T/$name-send-$r.log" | head -n 1)"
 }
 
 # run_relocd MODE RUN: xl-relocate asks the source relocd to send g1.
@@ -278,7 +292,9 @@ run_relocd() {
     record "relocd-$m" "$r" "$(wall_of "$T/xlr-$m-$r.cpu")" \
         "$(bytes_of "$log")" \
         "$(sum "$(cpu_of "$T/src-$m-$r.cpu")" "$(cpu_of "$T/xlr-$m-$r.cpu")")" \
-        "$(cpu_of "$T/dst-$m-$r.cpu")" $ok "${wire:-0}"
+        "$(cpu_of "$T/dst-$m-$r.cpu")" $ok "${wire:-0}" \
+        "$([ $ok = 1 ] || sed -n 's/.*"ok":false.*"message":"\([^"]*\)".*/\1/p' \
+            "$T/xlr-$m-$r.log")"
 }
 
 # --- main -------------------------------------------------------------------
@@ -288,18 +304,20 @@ SSH_CIPHER=
 setup_relocd
 "$TOOL" ktls "$T/psk" >"$T/ktls.txt" 2>&1 || true
 KTLS=$(sed -n 's/^ktls=//p' "$T/ktls.txt")
-KTLS_DETAIL="$(sed -n 's/^kernel=//p' "$T/ktls.txt"); tcp_available_ulp: $(sed -n 's/^tcp_available_ulp=//p' "$T/ktls.txt")"
+KTLS_DETAIL="$(sed -n 's/^kernel=no: //p' "$T/ktls.txt")"
+KTLS_DETAIL="${KTLS_DETAIL:+$KTLS_DETAIL; }tcp_available_ulp: $(sed -n \
+    's/^tcp_available_ulp=//p' "$T/ktls.txt")"
 TLS_SUITE=$(sed -n 's/.* cipher=//p' "$T/ktls.txt")
 : >"$T/runs.tsv"
 say "$MIB MiB per run, $RUNS runs of each transport, load average $LOAD"
 for r in $(seq 1 "$RUNS"); do
-    run_raw "$r"
+    attempt run_raw "$r"
     if [ $SSH_OK = 1 ]; then
-        run_ssh ssh "$r"
-        run_ssh ssh-aes "$r" -c aes128-gcm@openssh.com
+        attempt run_ssh ssh "$r"
+        attempt run_ssh ssh-aes "$r" -c aes128-gcm@openssh.com
     fi
-    run_relocd tcp "$r"
-    run_relocd tls "$r"
+    attempt run_relocd tcp "$r"
+    attempt run_relocd tls "$r"
 done
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

@@ -184,8 +184,8 @@ int xlsend_main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[0], "tcp")) {
         x.rfd = x.wfd = bench_tcp_connect(argv[1], argv[2]);
         if (x.rfd < 0)
-            return bench_err("send", "connect %s port %s: %s", argv[1],
-                             argv[2], strerror(errno));
+            return bench_err("send", "connect %s port %s: %s", argv[1], argv[2],
+                             strerror(errno));
     } else if (argc == 2 && !strcmp(argv[0], "cmd")) {
         if (spawn(&x, argv[1]) < 0)
             return bench_err("send", "cannot run '%s'", argv[1]);

@@ -5,10 +5,11 @@
  * The link rate is measured over each batch (between the call before and
  * the call after it), smoothed; the dirty rate is the dirty count divided
  * by the time of the round that produced it.  A guest "does not converge"
- * when the expected downtime has not improved by a tenth for three rounds,
- * or it dirties faster than the link carries; then the configured action
- * applies: throttle (CPU cap 50, 25, 10, 5 %; forced stop when even 5 %
- * does not help), force (stop now) or abort (guest stays here).
+ * when two rounds in a row leave more than half of what the round before
+ * sent (QEMU's auto-converge test); then the configured action applies:
+ * throttle (CPU cap 50, 25, 10, 5 %, one step per further slow round;
+ * forced stop when even 5 % does not help), force (stop now) or abort
+ * (guest stays here).
  */
 #include <string.h>
 
@@ -16,13 +17,12 @@
 
 static const int throttle_steps[] = {50, 25, 10, 5};
 #define NTHROTTLE (sizeof(throttle_steps) / sizeof(throttle_steps[0]))
-#define STUCK_ROUNDS 3
+#define STUCK_ROUNDS 2
 
 void policy_init(struct policy *p, const struct policy_cfg *cfg)
 {
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
-    p->best_down_ms = -1;
 }
 
 void policy_abort(struct policy *p)
@@ -74,20 +74,22 @@ static enum policy_action policy_stuck(struct policy *p,
                       "throttle: forced stop");
     p->throttle_pct = throttle_steps[p->stuck_steps++];
     ev->throttle_pct = p->throttle_pct;
-    p->best_iter = ev->iteration; /* give the throttle time to act */
-    p->best_down_ms = -1;
     return decide(ev, POLICY_CONTINUE, "not converging: throttling");
 }
 
-static int policy_is_stuck(struct policy *p, const struct policy_event *ev)
+/*
+ * QEMU's auto-converge test: a round whose dirty set is more than half of
+ * what the previous round sent is not converging.  Two such rounds in a
+ * row are the verdict; each further one counts again (one more throttle
+ * step).
+ */
+static int policy_is_stuck(struct policy *p, uint64_t prev, uint64_t dirty)
 {
-    if (p->best_down_ms < 0 || ev->expected_down_ms < p->best_down_ms * 0.9) {
-        p->best_down_ms = ev->expected_down_ms;
-        p->best_iter = ev->iteration;
+    if (dirty * 2 <= prev) {
+        p->slow_rounds = 0;
         return 0;
     }
-    return ev->iteration - p->best_iter >= STUCK_ROUNDS ||
-           ev->dirty_pps * POLICY_PAGE_SIZE > p->rate_bps;
+    return ++p->slow_rounds >= STUCK_ROUNDS;
 }
 
 /* Before a batch: the decision. */
@@ -95,6 +97,7 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
                                         double now, struct policy_event *ev)
 {
     double round = now - p->t_pre;
+    uint64_t prev = p->round_pages;
 
     p->t_prev_pre = p->t_pre;
     p->t_pre = now;
@@ -110,7 +113,7 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
         return p->cfg.on_stuck == POLICY_ON_STUCK_ABORT
                    ? decide(ev, POLICY_ABORT, "too many rounds: abort")
                    : decide(ev, POLICY_STOP, "too many rounds: forced stop");
-    if (policy_is_stuck(p, ev)) return policy_stuck(p, ev);
+    if (policy_is_stuck(p, prev, dirty)) return policy_stuck(p, ev);
     return decide(ev, POLICY_CONTINUE, "converging");
 }
 

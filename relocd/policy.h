@@ -55,8 +55,8 @@ struct policy {
     uint64_t round_pages;     /* pages of the round in flight */
     uint64_t sent_pages;      /* pages of the finished rounds */
     double rate_bps;
-    double best_down_ms;
-    unsigned best_iter, stuck_steps;
+    unsigned slow_rounds; /* rounds in a row that did not halve */
+    unsigned stuck_steps; /* throttle steps taken */
     int throttle_pct;
     int forced_abort; /* cancel or timeout asked to stop */
 };

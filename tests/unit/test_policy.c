@@ -69,10 +69,10 @@ static void test_converging(void)
     T_EQ_INT(s.max_throttle, 0);
 }
 
-/* 64 MiB rewritten faster than the link can carry it. */
+/* 64 MiB rewritten at 8x the link rate. */
 static struct sim hot(void)
 {
-    struct sim s = {20e6, 50000, 16384, 49152, 0, 0, 0, 0};
+    struct sim s = {20e6, 40000, 16384, 49152, 0, 0, 0, 0};
 
     return s;
 }

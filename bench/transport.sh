@@ -10,7 +10,8 @@
 #            -> TCP or TLS 1.3 PSK -> relocd-fake -> relocd-bench receive
 #
 # Each is run BENCH_RUNS times, round-robin so that other load on the host
-# spreads over all of them; a failed run is reported and tried once more.  Prints a table on stdout and writes
+# spreads over all of them; a failed run is reported and tried once more.
+# Prints a table on stdout and writes
 # bench/results/transport-<timestamp>.json.  It reports numbers; it never
 # passes or fails.  See bench/README.md.
 #
@@ -30,6 +31,7 @@ PORT_TCP=$((BASE + 2)) PORT_TLS=$((BASE + 3))
 PORT_RAW=$((BASE + 10)) PORT_SSH=$((BASE + 22))
 T=$(mktemp -d /tmp/relocd-bench.XXXXXX)
 BG=          # runners started in the background (each leads its own group)
+FG=          # the measured command now running
 MADE_PRIVSEP=
 
 say() { echo "bench-transport: $*" >&2; }
@@ -60,10 +62,11 @@ stop() {
 cleanup() {
     local p
     trap - EXIT INT TERM HUP
+    [ -z "$FG" ] || kill -TERM "$FG" 2>/dev/null || true
     for p in $BG; do kill -TERM -- "-$p" 2>/dev/null || true; done
     sleep 0.2
     for p in $BG; do kill -KILL -- "-$p" 2>/dev/null || true; done
-    [ -n "$MADE_PRIVSEP" ] && rmdir /run/sshd 2>/dev/null
+    [ -z "$MADE_PRIVSEP" ] || rmdir /run/sshd 2>/dev/null || true
     if [ -n "${BENCH_KEEP:-}" ]; then say "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -80,6 +83,17 @@ start() {
         >"$T/$name.log" 2>&1 &
     LAST=$!
     BG="$BG $LAST"
+}
+
+# measure CMD...: a measured command, waited for so that a signal to this
+# script is handled at once, not when the command ends.
+measure() {
+    local rc=0
+    "$@" &
+    FG=$!
+    wait "$FG" || rc=$?
+    FG=
+    return $rc
 }
 
 # wait_for TEST RUNNER WHAT: until TEST succeeds, while the runner lives.
@@ -104,7 +118,7 @@ cpu_of() {
 # Bytes of the last stream a receiver logged, 0 when none.
 bytes_of() {
     [ -f "$1" ] || { echo 0; return; }
-    sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$1" | tail -n 1
+    sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$1" | tail -n 1 | grep . || echo 0
 }
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a + b }'; }
 
@@ -139,8 +153,9 @@ LOAD=$(cut -d' ' -f1 /proc/loadavg)
 openssl rand -hex 32 >"$T/psk"
 chmod 600 "$T/psk"
 
-# OpenSSH: installed when missing (as the brief of `make deps` does), run
-# from $T only; nothing under /etc is read or changed.
+# OpenSSH: installed with apt-get when missing (as tests/deps.sh installs
+# the build's packages); sshd runs from $T only: no system ssh
+# configuration is used, nothing in /etc is changed.
 SSH_OK=1 SSH_WHY=
 if ! [ -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null; then
     if [ "$(id -u)" -eq 0 ]; then
@@ -199,7 +214,8 @@ EOF
     SSH_CIPHER=$($SSH -v root@127.0.0.1 true 2>&1 |
         sed -n 's/.*kex: client->server cipher: \([^ ]*\).*/\1/p' | head -n 1)
     stop "$LAST"
-    [ -n "$SSH_CIPHER" ] || die "ssh to the bench sshd failed: $(cat "$T/sshd-probe.log")"
+    [ -n "$SSH_CIPHER" ] ||
+        die "ssh to the bench sshd failed: $(cat "$T/sshd-probe.log")"
 }
 
 # The two relocds of each mode: plain TCP and TLS with a pre-shared key.
@@ -239,8 +255,8 @@ run_raw() {
         "$PORT_RAW"
     local rpid=$LAST
     wait_for "listening $PORT_RAW" "$rpid" "raw receiver"
-    "$TOOL" run "$T/raw-send-$r.cpu" "$TOOL" send -m "$MIB" tcp 127.0.0.1 \
-        "$PORT_RAW" >"$T/raw-send-$r.log" 2>&1 || ok=0
+    measure "$TOOL" run "$T/raw-send-$r.cpu" "$TOOL" send -m "$MIB" \
+        tcp 127.0.0.1 "$PORT_RAW" >"$T/raw-send-$r.log" 2>&1 || ok=0
     "$TOOL" quiesce 10 "$rpid" || true
     stop "$rpid"
     record raw "$r" "$(wall_of "$T/raw-send-$r.cpu")" "$(bytes_of "$log")" \
@@ -257,7 +273,7 @@ run_ssh() {
     start "$name-recv-$r" /usr/sbin/sshd -f "$T/ssh/sshd_config" -D -e
     local rpid=$LAST
     wait_for "listening $PORT_SSH" "$rpid" sshd
-    "$TOOL" run "$T/$name-send-$r.cpu" "$TOOL" send -m "$MIB" cmd \
+    measure "$TOOL" run "$T/$name-send-$r.cpu" "$TOOL" send -m "$MIB" cmd \
         "exec $SSH $* root@127.0.0.1 BENCH_RECV_LOG=$log $TOOL receive" \
         >"$T/$name-send-$r.log" 2>&1 || ok=0
     # sshd's session processes end after the client: wait for them.
@@ -281,7 +297,7 @@ run_relocd() {
     local spid=$LAST
     wait_for "listening $port" "$dpid" "target relocd"
     wait_for "[ -S $T/src-$m.sock ]" "$spid" "source relocd"
-    "$TOOL" run "$T/xlr-$m-$r.cpu" "$B/xl-relocate" -f "$T/src-$m.sxp" \
+    measure "$TOOL" run "$T/xlr-$m-$r.cpu" "$B/xl-relocate" -f "$T/src-$m.sxp" \
         migrate --offline --json g1 127.0.0.1 >"$T/xlr-$m-$r.log" 2>&1 || ok=0
     "$TOOL" quiesce 10 "$(cat "$T/src-$m-$r.pid")" || true
     "$TOOL" quiesce 10 "$(cat "$T/dst-$m-$r.pid")" || true
@@ -293,8 +309,8 @@ run_relocd() {
         "$(bytes_of "$log")" \
         "$(sum "$(cpu_of "$T/src-$m-$r.cpu")" "$(cpu_of "$T/xlr-$m-$r.cpu")")" \
         "$(cpu_of "$T/dst-$m-$r.cpu")" $ok "${wire:-0}" \
-        "$([ $ok = 1 ] || sed -n 's/.*"ok":false.*"message":"\([^"]*\)".*/\1/p' \
-            "$T/xlr-$m-$r.log")"
+        "$([ $ok = 1 ] || sed -n \
+            's/.*"ok":false.*"message":"\([^"]*\)".*/\1/p' "$T/xlr-$m-$r.log")"
 }
 
 # --- main -------------------------------------------------------------------

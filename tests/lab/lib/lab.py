@@ -528,22 +528,75 @@ class Reporter:
             out(line.rstrip())
 
 
+class Slots:
+    """One lock file per CPU in the cache: concurrent lab runs on one
+    machine (a developer's and CI's, say) queue for cores instead of
+    oversubscribing them, which would slow every boot past its timeouts."""
+
+    def __init__(self, n):
+        import fcntl
+        self.fcntl = fcntl
+        d = os.path.join(os.environ.get("LAB_CACHE", "/var/tmp/relocd-lab"),
+                         "slots")
+        os.makedirs(d, exist_ok=True)
+        self.files = [open(os.path.join(d, "cpu%d" % i), "w")
+                      for i in range(n)]
+        self.held = set()
+
+    def take(self, k):
+        """Take k free slots, all or none; returns the list or None."""
+        got = []
+        for i, f in enumerate(self.files):
+            if len(got) == k:
+                break
+            if i in self.held:
+                continue
+            try:
+                self.fcntl.flock(f, self.fcntl.LOCK_EX | self.fcntl.LOCK_NB)
+                got.append(i)
+            except OSError:
+                pass
+        if len(got) < k:
+            self.give(got)
+            return None
+        self.held.update(got)
+        return got
+
+    def give(self, got):
+        for i in got:
+            self.fcntl.flock(self.files[i], self.fcntl.LOCK_UN)
+            self.held.discard(i)
+
+
 def run_boots(boots, capacity, args):
-    """Run boots, at most `capacity` QEMUs at a time (one per core)."""
+    """Run boots, at most `capacity` QEMUs at a time (one per core), and
+    only on cores no other lab run on this machine holds."""
     pending = list(boots)
     running = []
+    slots = Slots(max(os.cpu_count() or 1, 2))
+    waiting = False
     while pending or running:
-        running = [(b, th) for b, th in running if th.is_alive()]
-        used = sum(b.cost for b, _ in running)
+        for b, th, got in running:
+            if not th.is_alive():
+                slots.give(got)
+        running = [(b, th, got) for b, th, got in running if th.is_alive()]
+        used = sum(b.cost for b, _, _ in running)
         while pending and not stopping.is_set() and (
                 not running or used + pending[0].cost <= capacity):
+            got = slots.take(pending[0].cost)
+            if got is None:
+                if not running and not waiting:
+                    out("lab: waiting for a free core (another lab run on "
+                        "this machine holds them)")
+                    waiting = True
+                break
             b = pending.pop(0)
             out("lab: boot %s: %s host%s, %s" % (
                 b.id, b.hosts, "s" if b.hosts > 1 else "",
                 " ".join(s.name for s in b.scenarios)))
             th = threading.Thread(target=boot_thread, args=(b, args))
             th.start()
-            running.append((b, th))
+            running.append((b, th, got))
             used += b.cost
         if stopping.is_set():
             for b in pending:

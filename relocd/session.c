@@ -210,20 +210,31 @@ static int session_stream(struct session *s, struct msg_migrate *m)
     if (!direct && socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
         return session_fail(s, PERR_INTERNAL, "socketpair: %s",
                             strerror(errno));
+    /*
+     * ACCEPT goes first: a receiver writing to the socket itself would
+     * otherwise race its banner ahead of the frame.  If it then fails to
+     * start, the client times out waiting for the banner, as with xl.
+     */
+    if (msg_put_accept(s->out) < 0 || session_send(s)) {
+        if (!direct) {
+            close(pair[0]);
+            close(pair[1]);
+        }
+        return -1;
+    }
     fd = direct ? chan_fd(s->chan) : pair[1];
     pid = xen_receive_start(fd, flags, m->nflags);
     if (!direct) close(pair[1]);
     if (pid < 0) {
         if (!direct) close(pair[0]);
-        return session_fail(s, PERR_INTERNAL, "cannot start the receiver");
+        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
+        return -1;
     }
-    if (msg_put_accept(s->out) < 0 || session_send(s)) {
-        kill(pid, SIGTERM);
-    } else if (!direct) {
+    if (!direct) {
         chan_set_timeout(s->chan, -1);
         relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
+        close(pair[0]);
     }
-    if (!direct) close(pair[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;

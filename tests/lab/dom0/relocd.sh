@@ -68,6 +68,8 @@ xlr_migrate() {
     rc=$?
     log "xl-relocate rc=$rc after $(elapsed "$t0")s"
     log_file "$LAB_DIR/xlr-$name.log" 40
+    # A failure is explained by relocd's side too.
+    [ $rc -eq 0 ] || log_file "$LAB_DIR/relocd.log" 25
     return $rc
 }
 

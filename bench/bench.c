@@ -22,36 +22,6 @@ double bench_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int bench_read_exact(int fd, void *data, size_t len)
-{
-    char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = read(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-int bench_write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 /* The first address of host:port that takes a socket and op; -1 if none. */
 static int bench_tcp(const char *host, const char *port, int listening)
 {

@@ -34,10 +34,6 @@
 
 /* bench.c */
 double bench_now(void);
-/* 0 when all len bytes were read; -1 at EOF or on error (errno). */
-int bench_read_exact(int fd, void *data, size_t len);
-/* 0 when all len bytes were written, else -1 with errno set. */
-int bench_write_all(int fd, const void *data, size_t len);
 /* A TCP socket bound to host:port, or connected to it; -1 with errno. */
 int bench_tcp_listen(const char *host, const char *port);
 int bench_tcp_connect(const char *host, const char *port);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "fdio.h"
 #include "bench.h"
 #include "xlstream.h"
 
@@ -191,16 +192,16 @@ static int receive(int rfd, int wfd)
     x.wfd = wfd;
     x.body = malloc(BENCH_MAX_RECORD + 8);
     if (!x.body) return bad("out of memory");
-    if (bench_write_all(wfd, XLS_BANNER, XLS_BANNER_LEN))
+    if (fdio_write_all(wfd, XLS_BANNER, XLS_BANNER_LEN))
         return bad("cannot write the banner");
     if (read_stream(&x)) return 1;
     /* What was read ahead of the END record is xl's "go", not stream. */
     x.stream_bytes = x.in.total - (x.in.len - x.in.off);
-    if (bench_write_all(wfd, BENCH_READY, sizeof(BENCH_READY)) ||
+    if (fdio_write_all(wfd, BENCH_READY, sizeof(BENCH_READY)) ||
         rd_exact(&x.in, go, sizeof(go)) || memcmp(go, BENCH_GO, sizeof(go)))
         return bad("no permission to unpause");
-    if (bench_write_all(wfd, BENCH_REPORT, sizeof(BENCH_REPORT)) ||
-        bench_write_all(wfd, &ok, 1))
+    if (fdio_write_all(wfd, BENCH_REPORT, sizeof(BENCH_REPORT)) ||
+        fdio_write_all(wfd, &ok, 1))
         return bad("cannot report the result");
     log_result(&x, bench_now() - t0);
     free(x.body);

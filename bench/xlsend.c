@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "bench.h"
 #include "buf.h"
 #include "xlstream.h"
@@ -54,7 +55,7 @@ static int writev_all(int fd, struct iovec *iov, int n)
 static int put(struct xlsend *x, const void *data, size_t len)
 {
     x->bytes += len;
-    return bench_write_all(x->wfd, data, len);
+    return fdio_write_all(x->wfd, data, len);
 }
 
 /* The xl header with the domain's JSON config, as xl's save_domain_core. */
@@ -113,7 +114,7 @@ static int read_fixed(int fd, const char *want, size_t len)
 {
     char got[64];
 
-    if (len > sizeof(got) || bench_read_exact(fd, got, len) < 0) return -1;
+    if (len > sizeof(got) || fdio_read_exact(fd, got, len) < 0) return -1;
     return memcmp(got, want, len) ? -1 : 0;
 }
 
@@ -122,7 +123,7 @@ static int send_migration(struct xlsend *x, const char *name, unsigned mib)
 {
     char banner[XLS_BANNER_LEN], status = 1;
 
-    if (bench_read_exact(x->rfd, banner, sizeof(banner)) < 0 ||
+    if (fdio_read_exact(x->rfd, banner, sizeof(banner)) < 0 ||
         memcmp(banner, XLS_BANNER, sizeof(banner)))
         return bench_err("send", "no receiver banner");
     if (send_xl_header(x, name, mib) || send_stream_start(x) ||
@@ -130,9 +131,9 @@ static int send_migration(struct xlsend *x, const char *name, unsigned mib)
         return bench_err("send", "stream write failed: %s", strerror(errno));
     if (read_fixed(x->rfd, BENCH_READY, sizeof(BENCH_READY)))
         return bench_err("send", "the receiver did not report ready");
-    if (bench_write_all(x->wfd, BENCH_GO, sizeof(BENCH_GO)) ||
+    if (fdio_write_all(x->wfd, BENCH_GO, sizeof(BENCH_GO)) ||
         read_fixed(x->rfd, BENCH_REPORT, sizeof(BENCH_REPORT)) ||
-        bench_read_exact(x->rfd, &status, 1))
+        fdio_read_exact(x->rfd, &status, 1))
         return bench_err("send", "lost the receiver in the handshake");
     return status ? bench_err("send", "the receiver reported failure") : 0;
 }

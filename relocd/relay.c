@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "chan.h"
 #include "relay.h"
 #include "tls.h"
@@ -22,20 +23,6 @@ struct relay {
     struct relay_stats st;
     char data[RELAY_CHUNK];
 };
-
-static int write_fd_all(int fd, const char *p, size_t len)
-{
-    ssize_t r;
-
-    while (len) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
 
 static void relay_from_chan(struct relay *r)
 {
@@ -52,7 +39,7 @@ static void relay_from_chan(struct relay *r)
         }
         return;
     }
-    if (write_fd_all(r->wfd, r->data, (size_t)n) < 0) {
+    if (fdio_write_all(r->wfd, r->data, (size_t)n) < 0) {
         r->failed = 1;
         return;
     }

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "buf.h"
 #include "chan.h"
 #include "client.h"
@@ -302,36 +303,6 @@ static int send_stream_fd(struct send *s)
     return 0;
 }
 
-static int fd_read_exact(int fd, void *data, size_t len)
-{
-    char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = read(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-static int fd_write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 static int set_fd_timeout(int fd, int seconds)
 {
     struct timeval tv = {seconds, 0};
@@ -342,14 +313,14 @@ static int set_fd_timeout(int fd, int seconds)
 /* xl's handshake after the stream: through the chan or the stream fd. */
 static int hs_read(struct send *s, void *data, size_t len)
 {
-    if (!s->hs) return fd_read_exact(s->fd, data, len);
+    if (!s->hs) return fdio_read_exact(s->fd, data, len);
     chan_set_timeout(s->hs, 300 * 1000);
     return chan_read_exact(s->hs, data, len) ? -1 : 0;
 }
 
 static int hs_write(struct send *s, const void *data, size_t len)
 {
-    if (!s->hs) return fd_write_all(s->fd, data, len);
+    if (!s->hs) return fdio_write_all(s->fd, data, len);
     chan_set_timeout(s->hs, 60 * 1000);
     return chan_write_all(s->hs, data, len) ? -1 : 0;
 }
@@ -459,9 +430,9 @@ static int send_preamble(struct send *s)
              chan_write_all(c, buf_ptr(hdr), buf_len(hdr));
     } else {
         set_fd_timeout(s->fd, 60);
-        rc = rc || fd_read_exact(s->fd, banner, sizeof(banner)) ||
+        rc = rc || fdio_read_exact(s->fd, banner, sizeof(banner)) ||
              memcmp(banner, XLS_BANNER, sizeof(banner)) ||
-             fd_write_all(s->fd, buf_ptr(hdr), buf_len(hdr));
+             fdio_write_all(s->fd, buf_ptr(hdr), buf_len(hdr));
         set_fd_timeout(s->fd, 0);
     }
     buf_free(hdr);

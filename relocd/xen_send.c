@@ -15,6 +15,7 @@
 #include <xenctrl.h>
 #include <xenguest.h>
 
+#include "fdio.h"
 #include "xen.h"
 #include "xen_ctx.h"
 
@@ -158,26 +159,11 @@ static int cb_logdirty(uint32_t domid, unsigned enable, void *data)
     return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 static int put_record(int fd, uint32_t type)
 {
     uint32_t rec[2] = {type, 0}; /* little-endian host, length 0 */
 
-    return write_all(fd, rec, sizeof(rec));
+    return fdio_write_all(fd, rec, sizeof(rec));
 }
 
 static int put_stream_header(int fd)
@@ -188,7 +174,7 @@ static int put_stream_header(int fd)
     for (i = 0; i < 8; i++)
         h[i] = (uint8_t)(LIBXL_STREAM_IDENT >> (56 - 8 * i));
     h[11] = 2; /* version, big-endian; options 0 */
-    return write_all(fd, h, sizeof(h));
+    return fdio_write_all(fd, h, sizeof(h));
 }
 
 static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,

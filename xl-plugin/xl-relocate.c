@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "buf.h"
 #include "chan.h"
 #include "client.h"
@@ -131,21 +132,6 @@ static int rune_flags(int argc, char **argv, char *flags[], unsigned *n_r)
     return seen_sub ? 0 : -1;
 }
 
-static int read_all(int fd, void *data, size_t len)
-{
-    char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = read(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 /*
  * Plays xl's receiver just long enough to learn the guest's config: sends
  * the banner and reads the xl save header and its optional data into hdr.
@@ -159,12 +145,12 @@ static int take_xl_header(struct buf *hdr, const char **json_r)
     char err[256];
 
     if (write(1, XLS_BANNER, XLS_BANNER_LEN) != (ssize_t)XLS_BANNER_LEN ||
-        read_all(0, raw, sizeof(raw)) < 0) {
+        fdio_read_exact(0, raw, sizeof(raw)) < 0) {
         fprintf(stderr, "xl-relocate: xl closed the stream early\n");
         return -1;
     }
     if (xls_parse_header(raw, &h, err, sizeof(err)) < 0 ||
-        read_all(0, opt, h.optional_data_len) < 0 ||
+        fdio_read_exact(0, opt, h.optional_data_len) < 0 ||
         xls_parse_config(opt, h.optional_data_len, json_r, &jsonlen, err,
                          sizeof(err)) < 0) {
         fprintf(stderr, "xl-relocate: %s\n", err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "fdio.h"
 #include "msg.h"
 #include "xen.h"
 
@@ -212,21 +213,6 @@ int xen_guest_needs_libxl(const struct xen_guest *g)
     return 0;
 }
 
-static int fake_write(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    ssize_t r;
-
-    while (len) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 /* Sends n pages as one libxc-style record per 256 pages. */
 static int fake_pages(int fd, uint64_t n)
 {
@@ -238,8 +224,8 @@ static int fake_pages(int fd, uint64_t n)
         chunk = n < 256 ? n : 256;
         rec[0] = 1;
         rec[1] = (uint32_t)(chunk * 4096);
-        if (fake_write(fd, rec, sizeof(rec)) ||
-            fake_write(fd, page, chunk * 4096))
+        if (fdio_write_all(fd, rec, sizeof(rec)) ||
+            fdio_write_all(fd, page, chunk * 4096))
             return -1;
     }
     return 0;
@@ -267,7 +253,7 @@ static int fake_stream_start(int fd)
         4,    0,    17,   0 /* domain header */
     };
 
-    return fake_write(fd, hdr, sizeof(hdr));
+    return fdio_write_all(fd, hdr, sizeof(hdr));
 }
 
 /* Pre-copy rounds as libxenguest runs them; 1 to stop, -1 aborted. */
@@ -320,8 +306,8 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
     g->suspended = 1;
     fake_state(g, "suspended");
     if (hooks->suspended) hooks->suspended(hooks->data);
-    if (fake_pages(fd, live ? 16 : g->pages) || fake_write(fd, end, 8) ||
-        fake_write(fd, end, 8)) {
+    if (fake_pages(fd, live ? 16 : g->pages) || fdio_write_all(fd, end, 8) ||
+        fdio_write_all(fd, end, 8)) {
         xen_guest_resume(g);
         snprintf(err, errlen, "stream write failed; the guest was resumed");
         return -1;

@@ -92,6 +92,8 @@ int etherip_spawn(const struct etherip_opts *o, pid_t *pid_r, char *why,
 #define ETHERIP_VNET_HLEN ((int)sizeof(struct virtio_net_hdr))
 /* Ethernet + two VLAN tags + IPv6 with extension headers + TCP options. */
 #define ETHERIP_SEG_HDR_MAX 192
+/* At most this many iovecs reach an emit function (one super-frame). */
+#define ETHERIP_GRO_SEGS 64
 
 /* One segment to send: rewritten headers, then a slice of the frame. */
 struct etherip_seg {

@@ -114,7 +114,8 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
                    ? decide(ev, POLICY_ABORT, "too many rounds: abort")
                    : decide(ev, POLICY_STOP, "too many rounds: forced stop");
     if (policy_is_stuck(p, prev, dirty)) return policy_stuck(p, ev);
-    return decide(ev, POLICY_CONTINUE, "converging");
+    return decide(ev, POLICY_CONTINUE,
+                  p->slow_rounds ? "dirty set not halving" : "converging");
 }
 
 enum policy_action policy_step(struct policy *p, unsigned iteration,

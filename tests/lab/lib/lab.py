@@ -581,16 +581,18 @@ def run_boots(boots, capacity, args):
                 slots.give(got)
         running = [(b, th, got) for b, th, got in running if th.is_alive()]
         used = sum(b.cost for b, _, _ in running)
-        while pending and not stopping.is_set() and (
-                not running or used + pending[0].cost <= capacity):
-            got = slots.take(pending[0].cost)
+        for b in list(pending):
+            if stopping.is_set() or (running and
+                                     used + b.cost > capacity):
+                continue
+            got = slots.take(b.cost)
             if got is None:
                 if not running and not waiting:
                     out("lab: waiting for a free core (another lab run on "
                         "this machine holds them)")
                     waiting = True
-                break
-            b = pending.pop(0)
+                continue
+            pending.remove(b)
             out("lab: boot %s: %s host%s, %s" % (
                 b.id, b.hosts, "s" if b.hosts > 1 else "",
                 " ".join(s.name for s in b.scenarios)))

@@ -75,8 +75,8 @@ class Scenario:
                     break
                 m = re.match(r"#\s*(suite|hosts|topology|timeout):\s*"
                              r"(.*?)\s*$", line)
-                if m:
-                    self.meta[m.group(1)] = m.group(2)
+                if m:       # "# timeout: 300   # a comment" is allowed
+                    self.meta[m.group(1)] = m.group(2).split("#")[0].strip()
                 elif (not self.title and line.startswith("# ")
                       and i > 0):
                     self.title = line[2:].strip()

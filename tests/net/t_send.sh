@@ -13,7 +13,7 @@ start_relocd "(xend-relocation-server yes)
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
 printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)
 (relocd-psk-file %s/psk)\n' "$T" "$T" >"$T/src.sxp"
-RELOCD_FAKE_DOMAINS="g1 g2 hot1 hot2 hot3 slow1 cut1 raw1 tls1" \
+RELOCD_FAKE_DOMAINS="g1 g2 hot1 hot2 hot3 slow1 slow2 slow3 cut1 raw1 tls1" \
     nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
 SRC_PID=$!
 trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
@@ -64,6 +64,21 @@ wait $mig && die "a cancelled migration reported success"
 grep -q "cancelled; the guest keeps running here" "$T/slow.out" ||
     die "no cancel message: $(cat "$T/slow.out")"
 [ "$(state slow1)" = running ] || die "slow1 is '$(state slow1)'"
+
+# --timeout and Ctrl-C cancel the same way.
+for g in slow2 slow3; do
+    echo 1000 >"$T/state/$g.round_ms"; echo 20000 >"$T/state/$g.pps"
+done
+expect_fail "cancelled; the guest keeps running here" \
+    xlr migrate --timeout 2 --max-downtime 1 slow2 10.77.0.2
+[ "$(state slow2)" = running ] || die "slow2 is '$(state slow2)' after --timeout"
+xlr migrate --max-downtime 1 slow3 10.77.0.2 >"$T/int.out" 2>&1 &
+mig=$!
+sleep 3
+pkill -INT -f "xl-relocate .*migrate --max-downtime 1 slow3"
+wait $mig && die "an interrupted migration reported success"
+grep -q "cancelling migration" "$T/int.out" || die "Ctrl-C did not cancel: $(cat "$T/int.out")"
+[ "$(state slow3)" = running ] || die "slow3 is '$(state slow3)' after Ctrl-C"
 
 # The target's relocd dies mid-stream: the guest stays here, running.
 echo 1000 >"$T/state/cut1.round_ms"; echo 20000 >"$T/state/cut1.pps"

@@ -43,6 +43,7 @@
     "TLS_AES_256_GCM_SHA384"
 #define TLS_PSK_ID "relocd"
 #define TLS_PSK_SUITE 0x1301 /* TLS_AES_128_GCM_SHA256: SHA-256 binders */
+#define TLS_PSK_LIFETIME (24L * 3600) /* per handshake: see tls_psk_fresh */
 #define TLS_PSK_MIN 32
 #define TLS_PSK_MAX 512 /* what OpenSSL 3.0 takes as a session key */
 #define TLS_PSK_FILE_MAX 4096
@@ -273,6 +274,18 @@ static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * An SSL_SESSION expires after OpenSSL's default timeout (about 300 s from
+ * its creation), and an expired one is not offered or accepted as a PSK:
+ * a relocd up for five minutes refused every PSK peer.  The external PSK
+ * never expires, so each handshake gets it with a fresh time.
+ */
+static int tls_psk_fresh(struct tls_ctx *t)
+{
+    return SSL_SESSION_set_time(t->psk_sess, (long)time(NULL)) &&
+           SSL_SESSION_set_timeout(t->psk_sess, TLS_PSK_LIFETIME);
+}
+
 /* --- OpenSSL callbacks --------------------------------------------------- */
 
 static struct tls_ctx *tls_ctx_of(SSL *ssl)
@@ -293,7 +306,7 @@ static int tls_psk_use_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
     if (md && EVP_MD_get_type(md) !=
                   EVP_MD_get_type(SSL_CIPHER_get_handshake_digest(suite)))
         return 1;
-    if (!SSL_SESSION_up_ref(t->psk_sess)) return 0;
+    if (!tls_psk_fresh(t) || !SSL_SESSION_up_ref(t->psk_sess)) return 0;
     *sess = t->psk_sess;
     *id = (const unsigned char *)TLS_PSK_ID;
     *idlen = strlen(TLS_PSK_ID);
@@ -312,7 +325,7 @@ static int tls_psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen,
     if (idlen != strlen(TLS_PSK_ID) || memcmp(id, TLS_PSK_ID, idlen)) return 1;
     c->psk_offered = 1;
     if (t->certs) return 1;
-    if (!SSL_SESSION_up_ref(t->psk_sess)) return 0;
+    if (!tls_psk_fresh(t) || !SSL_SESSION_up_ref(t->psk_sess)) return 0;
     *sess = t->psk_sess;
     return 1;
 }

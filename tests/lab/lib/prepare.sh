@@ -175,6 +175,10 @@ build_base() {
         else copy_elf "$d" "$f" "/usr/bin/${f##*/}"; fi
     done
     copy_elf "$d" "$r/sbin/dmsetup" /usr/sbin/dmsetup
+    # OpenSSH from the host, for stock `xl migrate` over ssh (bench-migrate)
+    for f in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen; do
+        if [ -x "$f" ]; then copy_elf "$d" "$f" "$f"; fi
+    done
     # glibc dlopen()s libgcc_s for pthread_cancel (used by libxl); ldd
     # cannot see it, and without it `xl create` aborts
     cp -L /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 \

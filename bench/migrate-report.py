@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""bench/migrate-report.py - the table and JSON of `make bench`.
+
+usage: migrate-report.py JSON-OUT [SERIAL-LOG...] < /dev/null
+
+Reads the `BENCH {json}` lines that tests/lab/scenarios/bench-migrate
+printed on the lab's serial logs, prints the table on stdout and writes
+every migration, the statistics and the ratios to JSON-OUT.
+"""
+import json
+import os
+import re
+import statistics
+import sys
+import time
+
+CASES = {
+    "ssh": ("stock xl, ssh", 'xl migrate g localhost'),
+    "nc": ("stock xl, nc TCP", 'xl migrate -s "" g "nc 127.0.0.1 8002"'),
+    "pipe": ("stock xl, pipe", 'xl migrate -s "" g "xl migrate-receive"'),
+    "xlr-tls": ("xl-relocate TLS", "xl-relocate migrate g 127.0.0.1"),
+    "xlr-md100": ("xlr TLS md=100", "xl-relocate migrate --max-downtime 100 g 127.0.0.1"),
+    "xlr-pipe": ("xl-relocate, pipe", 'xl-relocate migrate -s "" g "xl migrate-receive"'),
+}
+BASE = "ssh"
+
+
+def read_lines(paths):
+    recs, bad = [], 0
+    for p in paths:
+        with open(p, errors="replace") as f:
+            for line in f:
+                i = line.find("BENCH {")
+                if i < 0:
+                    continue
+                try:
+                    recs.append(json.loads(line[i + 6:].strip()))
+                except ValueError:
+                    bad += 1
+    return recs, bad
+
+
+def stats(vals):
+    vals = [v for v in vals if isinstance(v, (int, float))]
+    if not vals:
+        return None
+    return {"min": min(vals), "median": statistics.median(vals),
+            "max": max(vals), "n": len(vals)}
+
+
+def fmt3(s, f="%.1f"):
+    if not s:
+        return "-"
+    if s["n"] == 1:
+        return f % s["median"]
+    return "/".join(f % s[k] for k in ("min", "median", "max"))
+
+
+def ratio(a, b):
+    if not a or not b or not b["median"]:
+        return None
+    return a["median"] / b["median"]
+
+
+def main():
+    out = sys.argv[1]
+    recs, bad = read_lines(sys.argv[2:])
+    setup = next((r for r in recs if r.get("kind") == "setup"), {})
+    link = next((r for r in recs if r.get("kind") == "link"), {})
+    migs = [r for r in recs if r.get("kind") == "migration"]
+    errors = [r for r in recs if r.get("kind") == "error"]
+    done = any(r.get("kind") == "done" for r in recs)
+    mem = setup.get("mem_mib", 192)
+    loads = [l for l in (setup.get("loads") or "").split() if l] or \
+        sorted({m["load"] for m in migs})
+    cases = [c for c in (setup.get("cases") or "").split() if c] or \
+        sorted({m["case"] for m in migs})
+
+    res = {"benchmark": "migrate",
+           "timestamp": os.environ.get("BENCH_TS") or
+           time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+           "lab_results": os.environ.get("BENCH_LAB_RESULTS"),
+           "complete": done, "setup": setup, "link": link,
+           "host": {"loadavg_start": os.environ.get("BENCH_LOADAVG"),
+                    "cpu": os.environ.get("BENCH_CPU")},
+           "loads": [], "migrations": migs, "errors": errors,
+           "unparsed_lines": bad}
+
+    print("relocd migration benchmark: PVH guest of %s MiB, localhost in one "
+          "lab dom0 (Xen %s under QEMU TCG), %s rep(s)"
+          % (mem, setup.get("xen", "?"), setup.get("reps", "?")))
+    if res["host"]["loadavg_start"]:
+        print("host load average at start: %s" % res["host"]["loadavg_start"])
+    rates = [("pipe", link.get("pipe_mbps")),
+             ("busybox nc over loopback TCP", link.get("tcp_nc_mbps")),
+             ("ssh", link.get("ssh_mbps"))]
+    print("dom0 link rates (dd, MB/s): " + ", ".join(
+        "%s %s" % (n, "%.1f" % v if isinstance(v, (int, float)) else "-")
+        for n, v in rates))
+    limits = {}
+    for n, v in rates:
+        if isinstance(v, (int, float)) and v > 0:
+            limits[n] = mem * 1048576 / (v * 1e6)
+    if limits:
+        print("physical limit (guest memory / rate, one full copy): " + ", ".join(
+            "%s %.1f s" % (n, s) for n, s in limits.items()))
+    res["physical_limit_s"] = limits
+    print()
+
+    hdr = ("%-18s %-20s %-20s %-10s %-9s %-6s %-7s %-9s %s"
+           % ("case", "total s", "downtime ms", "bytes/mem", "src", "rounds",
+              "ok", "t/ssh", "down/ssh"))
+    for load in loads:
+        rows = []
+        print("load %s" % load)
+        print(hdr)
+        per = {}
+        for c in cases:
+            ms = [m for m in migs if m["load"] == load and m["case"] == c]
+            good = [m for m in ms if m.get("ok")]
+            st = {"total_s": stats([m.get("total_s") for m in good]),
+                  "downtime_ms": stats([m.get("downtime_ms") for m in good]),
+                  "rounds": stats([m.get("rounds") for m in good])}
+            if c in ("xlr-tls", "xlr-md100", "ssh", "nc"):
+                src = "lo"
+                st["bytes_per_mem"] = stats(
+                    [m["lo_bytes"] / (mem * 1048576.0) for m in good
+                     if isinstance(m.get("lo_bytes"), (int, float))])
+            elif c == "xlr-pipe":
+                src = "xlr"
+                st["bytes_per_mem"] = None
+            else:
+                src = "-"
+                st["bytes_per_mem"] = None
+            st["xlr_wire_per_mem"] = stats(
+                [m["wire_mib"] / float(mem) for m in good
+                 if isinstance(m.get("wire_mib"), (int, float))])
+            if src == "xlr":
+                st["bytes_per_mem"] = st["xlr_wire_per_mem"]
+            per[c] = st
+            rows.append((c, ms, good, st, src))
+        base = per.get(BASE, {})
+        for c, ms, good, st, src in rows:
+            rt = ratio(st["total_s"], base.get("total_s"))
+            rd = ratio(st["downtime_ms"], base.get("downtime_ms"))
+            skipped = ms and all(m.get("skipped") for m in ms)
+            okcol = "skipped" if skipped else "%d/%d" % (len(good), len(ms))
+            print("%-18s %-20s %-20s %-10s %-9s %-6s %-7s %-9s %s"
+                  % (CASES.get(c, (c,))[0], fmt3(st["total_s"]),
+                     fmt3(st["downtime_ms"], "%.0f"),
+                     fmt3(st["bytes_per_mem"], "%.2f"), src,
+                     fmt3(st["rounds"], "%.0f"), okcol,
+                     "%.2f" % rt if rt else "-", "%.2f" % rd if rd else "-"))
+            for m in ms:
+                if not m.get("ok") and not m.get("skipped"):
+                    print("    rep %s failed: %s" % (m.get("rep"), m.get("error", "?")))
+            res["loads"].append({"load": load, "case": c,
+                                 "label": CASES.get(c, (c, c))[0],
+                                 "command": CASES.get(c, (c, c))[1],
+                                 "runs": len(ms), "ok": len(good),
+                                 "skipped": bool(skipped), "bytes_source": src,
+                                 **st, "ratio_total_vs_ssh": rt,
+                                 "ratio_downtime_vs_ssh": rd})
+        print()
+    for e in errors:
+        print("error: load %s: %s" % (e.get("load"), e.get("error")))
+    if not done:
+        print("warning: the scenario did not finish (no 'done' line): "
+              "the table is partial")
+    if bad:
+        print("warning: %d BENCH lines could not be parsed (serial noise)" % bad)
+    print("cases:")
+    for c in cases:
+        print("  %-18s %s" % CASES.get(c, (c, c)))
+    print("total s: wall time of the migrating command; downtime ms: longest "
+          "stall the guest saw (its tick gaps)")
+    print("bytes/mem: lo = loopback tx bytes during the migration (IP/TCP "
+          "headers, ACKs, ssh/TLS overhead included) over guest memory;")
+    print("           xlr = xl-relocate's own 'MiB on the wire'; - = a pipe, "
+          "not counted.  rounds: xl-relocate's rounds, stock xl's 'Frames "
+          "iteration' count")
+    print("min/median/max when more than one rep; ratios are medians over "
+          "stock xl over ssh")
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    print("json: %s" % out)
+    return 0 if migs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -32,13 +34,14 @@
 #include "etherip.h"
 #include "log.h"
 
-#define TX_FRAMES 8   /* TAP reads per batch */
-#define TX_SEGS 1024  /* segments per batch (sendmmsg caps at 1024) */
-#define RX_BATCH 64   /* datagrams per recvmmsg */
-#define RX_ROUNDS 8   /* recvmmsg calls per wake-up */
-#define RX_BUF 65536  /* a reassembled outer datagram fits */
+#define TX_FRAMES 8  /* TAP reads per batch */
+#define TX_SEGS 1024 /* segments per batch (sendmmsg caps at 1024) */
+#define RX_BATCH 64  /* datagrams per recvmmsg */
+#define RX_ROUNDS 8  /* recvmmsg calls per wake-up */
+#define RX_BUF 65536 /* a reassembled outer datagram fits */
 #define TAP_BUF (ETHERIP_VNET_HLEN + 65536)
 #define SPAWN_WAIT_MS 5000
+#define ETHERIP_NICE (-10)
 
 struct eip {
     const struct etherip_opts *o;
@@ -48,8 +51,8 @@ struct eip {
     time_t mtu_at;
     /* TAP -> network */
     uint8_t *tbuf[TX_FRAMES];
-    int tx_frames;     /* tbuf[0..tx_frames) hold the batch's frames */
-    size_t defer_len;  /* tbuf[tx_frames] waits for an empty batch */
+    int tx_frames;    /* tbuf[0..tx_frames) hold the batch's frames */
+    size_t defer_len; /* tbuf[tx_frames] waits for an empty batch */
     size_t tx_n, tx_off;
     struct etherip_seg *segs;
     struct mmsghdr *tmsg;
@@ -72,8 +75,8 @@ void etherip_hdr(uint8_t hdr[ETHERIP_HLEN], unsigned flags)
     hdr[1] = 0;
 }
 
-int etherip_decap(const uint8_t *pkt, size_t len, unsigned flags,
-                  size_t *off_r, size_t *len_r)
+int etherip_decap(const uint8_t *pkt, size_t len, unsigned flags, size_t *off_r,
+                  size_t *len_r)
 {
     size_t ihl, tot;
     const uint8_t *eh;
@@ -135,8 +138,8 @@ static int sock_open(struct eip *e, char *why, size_t whylen)
     struct sockaddr_in r = {.sin_family = AF_INET, .sin_addr = e->o->peer};
     int sz = 8 << 20, pmtu = IP_PMTUDISC_DONT;
 
-    e->sk = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                   ETHERIP_PROTO);
+    e->sk =
+        socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, ETHERIP_PROTO);
     if (e->sk < 0) {
         snprintf(why, whylen, "raw socket: %s", strerror(errno));
         return -1;
@@ -240,6 +243,9 @@ static int eip_open(struct eip *e, const struct etherip_opts *o, char *why,
     if (tap_open(e, why, whylen) < 0 || sock_open(e, why, whylen) < 0)
         return -1;
     mtu_refresh(e);
+    /* A switch in user space: ahead of ordinary work, as ovs-vswitchd
+     * (ovs-ctl's default -10), so that a busy dom0 does not starve it. */
+    setpriority(PRIO_PROCESS, 0, ETHERIP_NICE);
     if (drop_privs(o) < 0) {
         snprintf(why, whylen, "dropping privileges: %s", strerror(errno));
         return -1;
@@ -493,10 +499,13 @@ int etherip_run(const struct etherip_opts *o, int ready_fd,
         return -1;
     }
     ready(ready_fd, 0, NULL);
-    log_info("etherip %s: to %s, underlay frames up to %zu bytes",
-             o->ifname, inet_ntoa(o->peer), e.max_frame);
+    log_info("%s: EtherIP to %s, underlay frames up to %zu bytes", o->ifname,
+             inet_ntoa(o->peer), e.max_frame);
     rc = eip_loop(&e, stop);
     saved = errno;
+    log_info("%s: stopped: %llu frames out, %llu in, %llu dropped", o->ifname,
+             e.st.tap_rx, e.st.tap_tx,
+             e.st.tx_err + e.st.rx_bad + e.st.tap_tx_err);
     if (st_r) *st_r = e.st;
     eip_close(&e);
     errno = saved;
@@ -534,7 +543,9 @@ spawn_run(const struct etherip_opts *o, int fd)
         dup2(null, 0);
         dup2(null, 1);
     }
-    /* Keep stderr (the daemon's log), drop the daemon's other fds. */
+    /* Keep stderr (the daemon's log), drop the daemon's other fds --
+     * syslog's first, or its next send() could use a reused number. */
+    closelog();
     if (dup2(fd, 3) < 0) _exit(1);
     close_range(4, ~0U, 0);
     snprintf(name, sizeof(name), "eip-%.11s", o->ifname);
@@ -544,8 +555,7 @@ spawn_run(const struct etherip_opts *o, int fd)
 }
 
 /* Parses "ok PID" or "error ERRNO why" from the tunnel process. */
-static int spawn_answer(const char *msg, pid_t *pid_r, char *why,
-                        size_t whylen)
+static int spawn_answer(const char *msg, pid_t *pid_r, char *why, size_t whylen)
 {
     long v;
     int off = 0;
@@ -555,8 +565,7 @@ static int spawn_answer(const char *msg, pid_t *pid_r, char *why,
         return 0;
     }
     if (sscanf(msg, "error %ld %n", &v, &off) == 1 && off > 0 && v > 0) {
-        snprintf(why, whylen, "%.*s", (int)strcspn(msg + off, "\n"),
-                 msg + off);
+        snprintf(why, whylen, "%.*s", (int)strcspn(msg + off, "\n"), msg + off);
         errno = (int)v;
         return -1;
     }
@@ -568,7 +577,7 @@ static int spawn_answer(const char *msg, pid_t *pid_r, char *why,
 static int spawn_wait(int fd, pid_t *pid_r, char *why, size_t whylen)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    char msg[512];
+    char msg[512] = "";
     ssize_t n = 0, r;
 
     while ((size_t)n < sizeof(msg) - 1 && !memchr(msg, '\n', (size_t)n)) {

@@ -67,8 +67,8 @@ void etherip_hdr(uint8_t hdr[ETHERIP_HLEN], unsigned flags);
  * and length, or -1 with errno EINVAL (not a well-formed EtherIP packet)
  * or EPROTO (an EtherIP version or reserved bits we do not accept).
  */
-int etherip_decap(const uint8_t *pkt, size_t len, unsigned flags,
-                  size_t *off_r, size_t *len_r);
+int etherip_decap(const uint8_t *pkt, size_t len, unsigned flags, size_t *off_r,
+                  size_t *len_r);
 /*
  * Creates the TAP device and the raw socket, reports "ok" (or "error:
  * why") on ready_fd when it is >= 0 and closes it, then forwards frames

@@ -242,7 +242,7 @@ static void tso_fix(struct etherip_seg *s, const struct tcp_at *t, size_t i,
         csum_store(ip + 10, csum_fold(csum_add(0, ip, t->l4 - t->l3)));
     }
     wr32(th + 4, seq);
-    if (i + 1 < n) th[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+    if (i + 1 < n) th[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
     if (i > 0) th[13] &= (uint8_t)~TCP_CWR;
     wr16(th + 16, 0);
     sum = csum_pseudo(ip, t->v6, l4len);
@@ -353,7 +353,8 @@ static int tcp_csum_ok(const struct gro_seg *s)
 /*
  * Whether a frame may join a super-frame: plain IPv4 (no options) or IPv6
  * TCP carrying data, no SYN/RST/URG/CWR, no Ethernet padding, good
- * checksum.  *csum_ok_r tells emit_one() whether the checksum was checked.
+ * checksum.  Returns 0 if so; -1 for other TCP frames (s describes them,
+ * *csum_ok_r tells whether the checksum was good); -2 for anything else.
  */
 static int gro_seg_parse(uint8_t *f, size_t len, struct gro_seg *s,
                          int *csum_ok_r)
@@ -361,10 +362,10 @@ static int gro_seg_parse(uint8_t *f, size_t len, struct gro_seg *s,
     const uint8_t bad = TCP_SYN | TCP_RST | TCP_URG | TCP_CWR;
 
     *csum_ok_r = 0;
-    if (tcp_find(f, len, 0, &s->t) < 0 || s->t.end != len) return -1;
-    if (s->t.l3 != ETHERIP_ETH_HLEN) return -1;
-    if (!s->t.v6 && s->t.l4 != s->t.l3 + 20) return -1;
-    if (s->t.v6 && s->t.l4 != s->t.l3 + 40) return -1;
+    if (tcp_find(f, len, 0, &s->t) < 0 || s->t.end != len) return -2;
+    if (s->t.l3 != ETHERIP_ETH_HLEN) return -2;
+    if (!s->t.v6 && s->t.l4 != s->t.l3 + 20) return -2;
+    if (s->t.v6 && s->t.l4 != s->t.l3 + 40) return -2;
     s->f = f;
     s->len = len;
     s->plen = len - s->t.hlen;
@@ -437,7 +438,8 @@ static void gro_fix_hdrs(struct gro_flow *fl, struct virtio_net_hdr *vh)
     memcpy(th + 16, &sum, 2);
     memset(vh, 0, sizeof(*vh));
     vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    vh->gso_type = s->t.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    vh->gso_type =
+        s->t.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
     vh->hdr_len = (uint16_t)s->t.hlen;
     vh->gso_size = (uint16_t)fl->mss;
     vh->csum_start = (uint16_t)s->t.l4;
@@ -519,12 +521,13 @@ static int gro_find(struct etherip_gro *g, const struct gro_seg *s)
 int etherip_gro_add(struct etherip_gro *g, uint8_t *frame, size_t len)
 {
     struct gro_seg s;
-    int i, csum_ok;
+    int i, r, csum_ok;
 
     g->err = 0;
-    if (gro_seg_parse(frame, len, &s, &csum_ok) < 0) {
+    r = gro_seg_parse(frame, len, &s, &csum_ok);
+    if (r < 0) {
         /* Keep the order within a flow: what it holds goes first. */
-        if (csum_ok && (i = gro_find(g, &s)) >= 0) gro_flush_flow(g, i);
+        if (r == -1 && (i = gro_find(g, &s)) >= 0) gro_flush_flow(g, i);
         gro_emit_one(g, frame, len, csum_ok);
         return g->err ? -1 : 0;
     }

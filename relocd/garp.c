@@ -46,8 +46,8 @@ bad:
 }
 
 /* Ethernet header and the fixed part of an ARP packet for IPv4. */
-static uint8_t *frame_start(uint8_t *buf, const uint8_t mac[6],
-                            uint16_t type, uint16_t op)
+static uint8_t *frame_start(uint8_t *buf, const uint8_t mac[6], uint16_t type,
+                            uint16_t op)
 {
     memset(buf, 0, GARP_FRAME_LEN);
     memcpy(buf, bcast, 6);

@@ -207,7 +207,8 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         flags[i] = m->flags[i];
     /* Plain TCP and kernel TLS let xl read the socket itself: no copy. */
     direct = !chan_tls(s->chan) || tls_conn_ktls_full(chan_tls(s->chan));
-    if (!direct && socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+    /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
+    if (!direct && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
         return session_fail(s, PERR_INTERNAL, "socketpair: %s",
                             strerror(errno));
     /*

@@ -108,8 +108,7 @@ static int ifname_ok(const char *s)
     if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
         return 0;
     for (i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || s[i] > '~')
-            return 0;
+        if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || s[i] > '~') return 0;
     return 1;
 }
 
@@ -298,11 +297,13 @@ int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
                      const char *const *vals, size_t n, char *why,
                      size_t whylen)
 {
-    struct cfg_parse p = {cfg, 0};
+    struct cfg_parse p;
     const struct cfg_keyword *kw;
     size_t i, nkw = sizeof(cfg_keywords) / sizeof(cfg_keywords[0]);
 
     memset(cfg, 0, sizeof(*cfg));
+    p.c = cfg;
+    p.seen = 0;
     cfg->dstport = TUNNEL_VXLAN_PORT;
     cfg->on_demand = 1;
     cfg->etherip_flags = ETHERIP_F_ACCEPT_REV;
@@ -435,8 +436,8 @@ static int state_append(struct tunnel_state *st, struct tunnel *t)
 static int state_nums(struct tunnel *t, char **f)
 {
     unsigned long long v[6];
-    static const unsigned long long max[6] = {
-        UINT32_MAX, 65535, MTU_MAX, 0xff, INT_MAX, ULLONG_MAX};
+    static const unsigned long long max[6] = {UINT32_MAX, 65535,   MTU_MAX,
+                                              0xff,       INT_MAX, ULLONG_MAX};
     int i;
 
     for (i = 0; i < 6; i++)
@@ -563,8 +564,9 @@ int tunnel_state_format(const struct tunnel_state *st, char **text_r,
     int rc = 0;
 
     if (!f) return -1;
-    fprintf(f, "# relocd tunnels: written by relocd, do not edit\n"
-               "relocd-tunnels %d\n",
+    fprintf(f,
+            "# relocd tunnels: written by relocd, do not edit\n"
+            "relocd-tunnels %d\n",
             STATE_VERSION);
     for (i = 0; i < st->n && rc == 0; i++)
         rc = format_tunnel(f, &st->v[i]);
@@ -609,8 +611,8 @@ static int read_all(int fd, char **text_r, size_t *len_r)
     return 0;
 }
 
-static int state_load(struct tunnel_mgr *m, struct tunnel_state *st,
-                      char *why, size_t whylen)
+static int state_load(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
+                      size_t whylen)
 {
     char *text;
     size_t len;
@@ -738,8 +740,7 @@ static int mgr_end(struct tunnel_mgr *m, struct tunnel_state *st, int rc,
     int err = errno;
 
     /* After a failure, why keeps the failure's reason. */
-    if (save && state_save(m, st, rc < 0 ? NULL : why, whylen) < 0 &&
-        rc == 0) {
+    if (save && state_save(m, st, rc < 0 ? NULL : why, whylen) < 0 && rc == 0) {
         rc = -1;
         err = errno;
     }
@@ -877,8 +878,7 @@ static int acq_fill(struct tunnel_mgr *m, const struct tunnel_state *st,
     t->dstport = t->kind == TUNNEL_VXLAN ? cfg->dstport : 0;
     t->etherip_flags = t->kind == TUNNEL_ETHERIP ? cfg->etherip_flags : 0;
     t->local = cfg->local;
-    if (!t->local.s_addr &&
-        m->ops->source(t->peer, &t->local, why, whylen) < 0)
+    if (!t->local.s_addr && m->ops->source(t->peer, &t->local, why, whylen) < 0)
         return -1;
     if ((o = state_clash(st, t)))
         return fail(why, whylen, EEXIST,
@@ -894,8 +894,8 @@ static int acq_fill(struct tunnel_mgr *m, const struct tunnel_state *st,
 
 static int acq_new(struct tunnel_mgr *m, struct tunnel_state *st,
                    struct in_addr peer, const char *bridge,
-                   const struct tunnel_cfg *cfg, const char *holder,
-                   char *why, size_t whylen)
+                   const struct tunnel_cfg *cfg, const char *holder, char *why,
+                   size_t whylen)
 {
     struct tunnel t;
 
@@ -951,8 +951,8 @@ static int acq_existing(struct tunnel_mgr *m, struct tunnel *t,
 }
 
 int tunnel_acquire(struct tunnel_mgr *m, const char *peer, const char *bridge,
-                   const struct tunnel_cfg *cfg, const char *holder,
-                   char *why, size_t whylen)
+                   const struct tunnel_cfg *cfg, const char *holder, char *why,
+                   size_t whylen)
 {
     struct tunnel_state st;
     struct in_addr pa;
@@ -994,8 +994,8 @@ int tunnel_release(struct tunnel_mgr *m, const char *peer, const char *bridge,
     if (!t)
         rc = fail(why, whylen, ENOENT, "no tunnel to %s on %s", peer, bridge);
     else if (holder_del(t, holder) < 0)
-        rc = fail(why, whylen, ENOENT, "%s does not hold %s", holder,
-                  t->ifname);
+        rc =
+            fail(why, whylen, ENOENT, "%s does not hold %s", holder, t->ifname);
     else
         rc = drop_if_unheld(m, &st, (size_t)(t - st.v), why, whylen);
     return mgr_end(m, &st, rc, t != NULL, why, whylen);
@@ -1023,8 +1023,8 @@ static int release_where(struct tunnel_mgr *m, const char *holder,
     return mgr_end(m, &st, rc, 1, why, whylen);
 }
 
-int tunnel_release_holder(struct tunnel_mgr *m, const char *holder,
-                          char *why, size_t whylen)
+int tunnel_release_holder(struct tunnel_mgr *m, const char *holder, char *why,
+                          size_t whylen)
 {
     if (!holder_ok(holder))
         return fail(why, whylen, EINVAL, "bad holder name '%s'", holder);
@@ -1037,8 +1037,8 @@ int tunnel_prune(struct tunnel_mgr *m, int (*alive)(const char *, void *),
     return release_where(m, NULL, alive, arg, why, whylen);
 }
 
-int tunnel_restore_state(struct tunnel_mgr *m, unsigned *repaired_r,
-                         char *why, size_t whylen)
+int tunnel_restore_state(struct tunnel_mgr *m, unsigned *repaired_r, char *why,
+                         size_t whylen)
 {
     struct tunnel_state st;
     unsigned repaired = 0;

@@ -41,13 +41,13 @@ struct tunnel_cfg {
     struct in_addr peer_net; /* peers this entry is for: */
     unsigned peer_plen;      /* peer_net/peer_plen, 0 = every peer */
     enum tunnel_kind kind;
-    char bridge[IFNAMSIZ];   /* "" = whichever bridge the guest uses */
-    uint32_t id;             /* VXLAN VNI (required), GRE key (0 = none) */
-    uint16_t dstport;        /* VXLAN UDP port */
-    unsigned mtu;            /* TUNNEL_MTU_AUTO, or fixed */
-    struct in_addr local;    /* INADDR_ANY: the route's source address */
-    int on_demand;           /* relocd may create it for a migration */
-    unsigned etherip_flags;  /* ETHERIP_F_ACCEPT_REV, ETHERIP_F_SEND_REV */
+    char bridge[IFNAMSIZ];  /* "" = whichever bridge the guest uses */
+    uint32_t id;            /* VXLAN VNI (required), GRE key (0 = none) */
+    uint16_t dstport;       /* VXLAN UDP port */
+    unsigned mtu;           /* TUNNEL_MTU_AUTO, or fixed */
+    struct in_addr local;   /* INADDR_ANY: the route's source address */
+    int on_demand;          /* relocd may create it for a migration */
+    unsigned etherip_flags; /* ETHERIP_F_ACCEPT_REV, ETHERIP_F_SEND_REV */
 };
 
 /* One tunnel as the state file records it. */
@@ -148,8 +148,8 @@ int tunnel_probe(struct tunnel_mgr *m, enum tunnel_kind kind, char *why,
  * one per VNI and port).
  */
 int tunnel_acquire(struct tunnel_mgr *m, const char *peer, const char *bridge,
-                   const struct tunnel_cfg *cfg, const char *holder,
-                   char *why, size_t whylen);
+                   const struct tunnel_cfg *cfg, const char *holder, char *why,
+                   size_t whylen);
 /*
  * Drops holder from the tunnel to peer on bridge, and removes the tunnel
  * when it was the last.  ENOENT: no such tunnel or holder.
@@ -157,15 +157,15 @@ int tunnel_acquire(struct tunnel_mgr *m, const char *peer, const char *bridge,
 int tunnel_release(struct tunnel_mgr *m, const char *peer, const char *bridge,
                    const char *holder, char *why, size_t whylen);
 /* Drops holder from every tunnel (a guest destroyed or gone). */
-int tunnel_release_holder(struct tunnel_mgr *m, const char *holder,
-                          char *why, size_t whylen);
+int tunnel_release_holder(struct tunnel_mgr *m, const char *holder, char *why,
+                          size_t whylen);
 /*
  * At start-up: removes tunnels nobody holds, re-creates those whose
  * device or EtherIP process has vanished (e.g. relocd or its host was
  * killed in between).  *repaired_r (may be NULL) counts the re-created.
  */
-int tunnel_restore_state(struct tunnel_mgr *m, unsigned *repaired_r,
-                         char *why, size_t whylen);
+int tunnel_restore_state(struct tunnel_mgr *m, unsigned *repaired_r, char *why,
+                         size_t whylen);
 /* Drops every holder for which alive(holder, arg) returns 0. */
 int tunnel_prune(struct tunnel_mgr *m, int (*alive)(const char *, void *),
                  void *arg, char *why, size_t whylen);
@@ -203,13 +203,13 @@ int tunnel_nl_get(const char *ifname, struct tunnel_nl_link *l_r, char *why,
 /* Creates and deletes a throw-away device of kind (not EtherIP). */
 int tunnel_nl_probe(enum tunnel_kind kind, char *why, size_t whylen);
 /* The largest MTU of bridge and its ports, except the port except. */
-int tunnel_nl_port_mtu(const char *bridge, const char *except,
-                       unsigned *mtu_r, char *why, size_t whylen);
+int tunnel_nl_port_mtu(const char *bridge, const char *except, unsigned *mtu_r,
+                       char *why, size_t whylen);
 /*
  * Deletes the dynamic entries for mac from bridge's forwarding database,
  * whichever port they point to; *n_r (may be NULL) counts them.
  */
-int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6],
-                        unsigned *n_r, char *why, size_t whylen);
+int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6], unsigned *n_r,
+                        char *why, size_t whylen);
 
 #endif

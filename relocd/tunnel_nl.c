@@ -100,7 +100,8 @@ static int nl_data_cb(const struct nlmsghdr *nlh, void *arg)
 /* Sends nlh and reads until its ACK, error or the end of a dump. */
 static int nl_talk(struct nl *nl, struct nlmsghdr *nlh)
 {
-    mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = nl_err_cb};
+    /* libmnl's defaults handle the types past the end (DONE, OVERRUN). */
+    mnl_cb_t ctl[NLMSG_ERROR + 1] = {[NLMSG_ERROR] = nl_err_cb};
     char *buf = malloc(NL_BUF);
     int r = -1;
 
@@ -110,7 +111,7 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *nlh)
             r = (int)mnl_socket_recvfrom(nl->sk, buf, NL_BUF);
             if (r <= 0) break;
             r = mnl_cb_run2(buf, (size_t)r, nlh->nlmsg_seq, nl->portid,
-                            nl_data_cb, nl, ctl, NLMSG_MIN_TYPE);
+                            nl_data_cb, nl, ctl, NLMSG_ERROR + 1);
         } while (r > 0);
     }
     if (r < 0 && !nl->err) nl->err = errno ? errno : EIO;
@@ -142,8 +143,7 @@ static int nl_do(struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
     return -1;
 }
 
-static struct nlmsghdr *link_msg(char *buf, int type, int flags,
-                                 int ifindex)
+static struct nlmsghdr *link_msg(char *buf, int type, int flags, int ifindex)
 {
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     struct ifinfomsg *ifm;
@@ -164,8 +164,7 @@ static void link_up(struct nlmsghdr *nlh)
     ifm->ifi_change = IFF_UP;
 }
 
-static int bridge_index(const char *bridge, int *ix_r, char *why,
-                        size_t whylen)
+static int bridge_index(const char *bridge, int *ix_r, char *why, size_t whylen)
 {
     *ix_r = (int)if_nametoindex(bridge);
     if (*ix_r) return 0;
@@ -230,8 +229,7 @@ int tunnel_nl_create(const struct tunnel *t, char *why, size_t whylen)
         return -1;
     }
     if (bridge_index(t->bridge, &br, why, whylen) < 0) return -1;
-    nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
-                   0);
+    nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
     link_up(nlh);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, t->ifname);
     mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br);
@@ -375,8 +373,8 @@ static int port_mtu_cb(const struct nlmsghdr *nlh, void *data)
     return MNL_CB_OK;
 }
 
-int tunnel_nl_port_mtu(const char *bridge, const char *except,
-                       unsigned *mtu_r, char *why, size_t whylen)
+int tunnel_nl_port_mtu(const char *bridge, const char *except, unsigned *mtu_r,
+                       char *why, size_t whylen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct port_mtu p = {0, except, 0};
@@ -457,15 +455,14 @@ static int fdb_cb(const struct nlmsghdr *nlh, void *data)
     /* Local and static entries are someone's configuration. */
     if (ndm->ndm_state & (NUD_PERMANENT | NUD_NOARP)) return MNL_CB_OK;
     m->e[m->n].ifindex = ndm->ndm_ifindex;
-    m->e[m->n].has_vlan = tb[NDA_VLAN] &&
-                          !mnl_attr_validate(tb[NDA_VLAN], MNL_TYPE_U16);
+    m->e[m->n].has_vlan =
+        tb[NDA_VLAN] && !mnl_attr_validate(tb[NDA_VLAN], MNL_TYPE_U16);
     if (m->e[m->n].has_vlan) m->e[m->n].vlan = mnl_attr_get_u16(tb[NDA_VLAN]);
     m->n++;
     return MNL_CB_OK;
 }
 
-static struct nlmsghdr *neigh_msg(char *buf, int type, int flags,
-                                  int ifindex)
+static struct nlmsghdr *neigh_msg(char *buf, int type, int flags, int ifindex)
 {
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     struct ndmsg *ndm;
@@ -493,8 +490,8 @@ static int fdb_del(const struct fdb_match *m, unsigned i, char *why,
     return nl_do(nlh, NULL, NULL, "deleting a forwarding entry", why, whylen);
 }
 
-int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6],
-                        unsigned *n_r, char *why, size_t whylen)
+int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6], unsigned *n_r,
+                        char *why, size_t whylen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct fdb_match *m = calloc(1, sizeof(*m));

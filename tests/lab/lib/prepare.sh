@@ -268,6 +268,10 @@ build_project() {
         install -m 755 "$REPO/xl-plugin/xm" "$d/usr/sbin/xm"
         echo xm >> "$d/lab/project-files"
     fi
+    if [ -f "$REPO/etc/init.d/relocd" ]; then
+        install -D -m 755 "$REPO/etc/init.d/relocd" "$d/etc/init.d/relocd"
+        echo init.d/relocd >> "$d/lab/project-files"
+    fi
     if [ -f "$REPO/etc/xend-config.sxp" ]; then
         install -m 644 "$REPO/etc/xend-config.sxp" "$d/etc/xen/"
         echo xend-config.sxp >> "$d/lab/project-files"

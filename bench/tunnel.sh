@@ -21,6 +21,7 @@ RESULTS=$here/results
 export BUILD T TUN_LOG
 # tunnel_lib.sh finds the sources relative to $0.
 . "$here/../tests/net/tunnel_lib.sh"
+# shellcheck disable=SC2034 # used by tun_build
 TUN_SRC=$(cd "$here/.." && pwd)
 
 die() {

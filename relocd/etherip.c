@@ -538,6 +538,8 @@ spawn_run(const struct etherip_opts *o, int fd)
     sigaction(SIGPIPE, &sa, NULL);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    /* The pipe goes out of the way first: stdio may have been closed. */
+    if ((fd = fcntl(fd, F_DUPFD, 10)) < 0) _exit(1);
     null = open("/dev/null", O_RDWR);
     if (null >= 0) {
         dup2(null, 0);

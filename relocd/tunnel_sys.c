@@ -106,8 +106,18 @@ static int eip_create(struct tunnel *t, char *why, size_t whylen)
 
 static int sys_create(struct tunnel *t, char *why, size_t whylen)
 {
+    int rc;
+
     if (t->kind == TUNNEL_ETHERIP) return eip_create(t, why, whylen);
-    return tunnel_nl_create(t, why, whylen);
+    rc = tunnel_nl_create(t, why, whylen);
+    /* Our own name taken: a relocd died between creating the device and
+     * writing the state file.  (A clash of VNIs is EEXIST too, but then
+     * no device has our name.) */
+    if (rc < 0 && errno == EEXIST && if_nametoindex(t->ifname)) {
+        tunnel_nl_delete(t->ifname, why, whylen);
+        rc = tunnel_nl_create(t, why, whylen);
+    }
+    return rc;
 }
 
 static int sys_destroy(const struct tunnel *t, char *why, size_t whylen)

@@ -27,7 +27,7 @@ for l in "$NS_A a-r" "$NS_R r-a" "$NS_R r-b" "$NS_B b-r"; do
     ip -n "$1" link set "$2" mtu 1500
 done
 sleep 1.2 # the tunnel reads the path MTU once a second
-pings "$NS_GA" "$IP_GB" -M do -s 1472 || die "outer fragments"
+pings "$NS_GA" "$IP_GB" -M "do" -s 1472 || die "outer fragments"
 tcp_check "$NS_GA" "$NS_GB" "$IP_GB" 32 || die "TCP over 1500"
 tcp_check "$NS_GB" "$NS_GA" "$IP_GA" 8 || die "TCP back over 1500"
 tun_down || die "down"

@@ -20,18 +20,18 @@ warm() {
 
 # pingers: gb and gc ping ga every 10 ms, with timestamps.
 pingers() {
-    for g in gb gc; do
-        eval ns=\$NS_$(echo $g | tr a-z A-Z)
-        ip netns exec "$ns" ping -D -O -i 0.01 -W 0.1 "$IP_GA" \
-            >"$T/ping-$g.log" 2>&1 &
-        eval PID_$g=$!
-    done
+    ip netns exec "$NS_GB" ping -D -O -i 0.01 -W 0.1 "$IP_GA" \
+        >"$T/ping-gb.log" 2>&1 &
+    PID_GB=$!
+    ip netns exec "$NS_GC" ping -D -O -i 0.01 -W 0.1 "$IP_GA" \
+        >"$T/ping-gc.log" 2>&1 &
+    PID_GC=$!
     sleep 0.5
 }
 
 stop_pingers() {
-    kill "$PID_gb" "$PID_gc" 2>/dev/null
-    wait "$PID_gb" "$PID_gc" 2>/dev/null
+    kill "$PID_GB" "$PID_GC" 2>/dev/null
+    wait "$PID_GB" "$PID_GC" 2>/dev/null
 }
 
 # first LOG T0: ms from T0 to the first answer after it, 99999 for none.

@@ -36,6 +36,13 @@ tun_down g2 || die "down g2"
 [ -z "$(tun_dev "$NS_A")" ] || die "outlived its last holder"
 [ "$(tunnels)" -eq 0 ] || die "state: $(tctl "$NS_A" list)"
 
+# A relocd died between creating the device and writing the state file.
+ip -n "$NS_A" link add "$dev" type vxlan id 4242 dstport 4789 local 10.1.0.2
+tun_up vxlan 4242 g3 || die "up over a leftover device"
+pings "$NS_GA" "$IP_GB" || die "traffic after replacing the leftover"
+tun_down g3 || die "down g3"
+[ -z "$(tun_dev "$NS_A")" ] || die "the replaced device is left"
+
 # --- EtherIP: the process survives a relocd restart, or is started again -----
 tun_up etherip "" g1 || die "etherip up"
 dev=$(tun_dev "$NS_A")

@@ -101,7 +101,7 @@ for kind in vxlan gretap etherip; do
     ip -n "$NS_A" -d link show "$(tun_dev "$NS_A")" | sed -n 3p
     pings "$NS_GA" "$IP_GB" || die "$kind ga->gb"
     pings "$NS_GB" "$IP_GA" || die "$kind gb->ga"
-    pings "$NS_GC" "$IP_GB" -M do -s 1472 || die "$kind full frames"
+    pings "$NS_GC" "$IP_GB" -M "do" -s 1472 || die "$kind full frames"
     tcp_check "$NS_GA" "$NS_GB" "$IP_GB" 32 || die "$kind tcp ga->gb"
     tcp_check "$NS_GB" "$NS_GA" "$IP_GA" 32 || die "$kind tcp gb->ga"
     ip netns exec "$NS_GB" ping -c 150 -i 0.01 -W 0.1 -D -O "$IP_GA" \
@@ -126,7 +126,7 @@ for l in "$NS_A a-r" "$NS_R r-a" "$NS_R r-b" "$NS_B b-r"; do
 done
 tun_up etherip || die "etherip up"
 sleep 1.2
-pings "$NS_GA" "$IP_GB" -M do -s 1472 || die "etherip: outer fragments"
+pings "$NS_GA" "$IP_GB" -M "do" -s 1472 || die "etherip: outer fragments"
 tcp_check "$NS_GA" "$NS_GB" "$IP_GB" 32 || die "etherip: tcp over 1500"
 echo "VMOK etherip over an underlay of 1500"
 echo VMDONE

@@ -33,18 +33,22 @@ tun_cleanup() {
     done
 }
 
-# Builds tunnelctl from the sources when it is missing or older.
+# Builds tunnelctl from the sources when it is missing or older, and
+# checks for the tools the tests need.
 tun_build() {
+    ping -V 2>&1 | grep -q iputils ||
+        tun_skip "iputils-ping is not installed (ping -D -O -M)"
+    command -v python3 >/dev/null || tun_skip "python3 is not installed"
     srcs="$TUN_SRC/tests/net/tunnelctl.c $TUN_SRC/relocd/tunnel.c
           $TUN_SRC/relocd/tunnel_nl.c $TUN_SRC/relocd/tunnel_sys.c
           $TUN_SRC/relocd/etherip.c $TUN_SRC/relocd/etherip_gso.c
           $TUN_SRC/relocd/garp.c $TUN_SRC/relocd/log.c"
-    stale=
-    for s in $srcs "$TUN_SRC"/relocd/tunnel.h "$TUN_SRC"/relocd/etherip.h \
-        "$TUN_SRC"/relocd/garp.h; do
-        [ "$s" -nt "$TUNNELCTL" ] && stale=1
-    done
-    [ -x "$TUNNELCTL" ] && [ -z "$stale" ] && return 0
+    # shellcheck disable=SC2086
+    if [ -x "$TUNNELCTL" ] && [ -z "$(find $srcs "$TUN_SRC"/relocd/tunnel.h \
+        "$TUN_SRC"/relocd/etherip.h "$TUN_SRC"/relocd/garp.h \
+        -newer "$TUNNELCTL" 2>/dev/null)" ]; then
+        return 0
+    fi
     [ -f /usr/include/libmnl/libmnl.h ] ||
         tun_skip "libmnl-dev is not installed"
     command -v "${CC:-cc}" >/dev/null || tun_skip "no C compiler"
@@ -186,7 +190,7 @@ tun_traffic() {
         die "$dev: $(ip -n "$NS_A" -o link show "$dev")"
     pings "$NS_GA" "$IP_GB" || die "$1: ga -> gb"
     pings "$NS_GB" "$IP_GA" || die "$1: gb -> ga"
-    pings "$NS_GC" "$IP_GB" -M do -s 1472 || die "$1: full-size frames"
+    pings "$NS_GC" "$IP_GB" -M "do" -s 1472 || die "$1: full-size frames"
     tcp_check "$NS_GA" "$NS_GB" "$IP_GB" 32 || die "$1: TCP ga -> gb"
     tcp_check "$NS_GB" "$NS_GA" "$IP_GA" 32 || die "$1: TCP gb -> ga"
 }

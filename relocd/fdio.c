@@ -13,11 +13,9 @@ int fdio_read_exact(int fd, void *data, size_t len)
 
     while (len) {
         r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
-            if (r == 0)
-                errno = 0;
+            if (r == 0) errno = 0;
             return -1;
         }
         p += r;
@@ -33,10 +31,8 @@ int fdio_write_all(int fd, const void *data, size_t len)
 
     while (len) {
         r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
         p += r;
         len -= (size_t)r;
     }

@@ -35,12 +35,12 @@
 struct state {
     uint64_t *buf;
     size_t npages;
-    size_t next;     /* next page to write */
-    uint64_t pass;   /* completed passes over the buffer */
+    size_t next;   /* next page to write */
+    uint64_t pass; /* completed passes over the buffer */
     uint64_t errors;
-    double last;     /* last clock check */
-    double maxgap;   /* since the last report */
-    double maxall;   /* since start */
+    double last;   /* last clock check */
+    double maxgap; /* since the last report */
+    double maxall; /* since start */
 };
 
 static double now(void)
@@ -55,10 +55,8 @@ static void check_clock(struct state *s)
 {
     double t = now();
 
-    if (t - s->last > s->maxgap)
-        s->maxgap = t - s->last;
-    if (t - s->last > s->maxall)
-        s->maxall = t - s->last;
+    if (t - s->last > s->maxgap) s->maxgap = t - s->last;
+    if (t - s->last > s->maxall) s->maxall = t - s->last;
     s->last = t;
 }
 
@@ -88,8 +86,7 @@ static void dirty_pages(struct state *s, size_t npages)
             s->next = 0;
             s->pass++;
         }
-        if (i % CHECK_PAGES == 0)
-            check_clock(s);
+        if (i % CHECK_PAGES == 0) check_clock(s);
     }
 }
 
@@ -97,8 +94,7 @@ static void sleep_ms(double ms)
 {
     struct timespec ts;
 
-    if (ms <= 0)
-        return;
+    if (ms <= 0) return;
     ts.tv_sec = (time_t)(ms / 1000);
     ts.tv_nsec = (long)((ms - ts.tv_sec * 1000.0) * 1e6);
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -121,14 +117,20 @@ int main(int argc, char **argv)
 
     while ((c = getopt(argc, argv, "m:r:i:")) != -1) {
         switch (c) {
-        case 'm': mib = atol(optarg); break;
-        case 'r': rate = atof(optarg); break;
-        case 'i': report_ms = atol(optarg); break;
-        default: usage();
+        case 'm':
+            mib = atol(optarg);
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 'i':
+            report_ms = atol(optarg);
+            break;
+        default:
+            usage();
         }
     }
-    if (mib < 0 || rate < 0 || report_ms <= 0)
-        usage();
+    if (mib < 0 || rate < 0 || report_ms <= 0) usage();
     setvbuf(stdout, NULL, _IOLBF, 0);
     memset(&s, 0, sizeof(s));
     s.npages = ((size_t)mib << 20) / PAGE;
@@ -162,8 +164,7 @@ int main(int argc, char **argv)
             printf("LAB-TICK %lu rt=%.3f maxgap_ms=%.1f max_ms=%.1f "
                    "passes=%llu errors=%llu\n",
                    ++tick, t, s.maxgap * 1000, s.maxall * 1000,
-                   (unsigned long long)s.pass,
-                   (unsigned long long)s.errors);
+                   (unsigned long long)s.pass, (unsigned long long)s.errors);
             s.maxgap = 0;
             lastrep = t;
         }

@@ -16,7 +16,8 @@ import time
 
 CASES = {
     "ssh": ("stock xl, ssh", 'xl migrate g localhost'),
-    "nc": ("stock xl, nc TCP", 'xl migrate -s "" g "nc 127.0.0.1 8002"'),
+    "tcp": ("stock xl, raw TCP", 'xl migrate -s "" g "socat - TCP:127.0.0.1:8004"'),
+    "nc": ("stock xl, busybox nc", 'xl migrate -s "" g "nc 127.0.0.1 8002"'),
     "pipe": ("stock xl, pipe", 'xl migrate -s "" g "xl migrate-receive"'),
     "xlr-tls": ("xl-relocate TLS", "xl-relocate migrate g 127.0.0.1"),
     "xlr-md100": ("xlr TLS md=100", "xl-relocate migrate --max-downtime 100 g 127.0.0.1"),
@@ -92,7 +93,8 @@ def main():
     if res["host"]["loadavg_start"]:
         print("host load average at start: %s" % res["host"]["loadavg_start"])
     rates = [("pipe", link.get("pipe_mbps")),
-             ("busybox nc over loopback TCP", link.get("tcp_nc_mbps")),
+             ("raw TCP (socat)", link.get("tcp_mbps")),
+             ("busybox nc", link.get("tcp_nc_mbps")),
              ("ssh", link.get("ssh_mbps"))]
     print("dom0 link rates (dd, MB/s): " + ", ".join(
         "%s %s" % (n, "%.1f" % v if isinstance(v, (int, float)) else "-")
@@ -121,7 +123,7 @@ def main():
             st = {"total_s": stats([m.get("total_s") for m in good]),
                   "downtime_ms": stats([m.get("downtime_ms") for m in good]),
                   "rounds": stats([m.get("rounds") for m in good])}
-            if c in ("xlr-tls", "xlr-md100", "ssh", "nc"):
+            if c in ("xlr-tls", "xlr-md100", "ssh", "tcp", "nc"):
                 src = "lo"
                 st["bytes_per_mem"] = stats(
                     [m["lo_bytes"] / (mem * 1048576.0) for m in good

@@ -6,7 +6,7 @@
 #
 # Environment:
 #   BENCH_REPS=3            migrations of each case per load
-#   BENCH_CASES="ssh nc pipe xlr-tls xlr-md100 xlr-pipe"
+#   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc)
 #   BENCH_LOADS="idle dirty16 dirty64"     idle | dirtyN | rateN
 #   BENCH_MEM=192           guest memory, MiB
 #   BENCH_STREAM=1          show dom0's progress live (tests/lab/run --stream)
@@ -21,7 +21,7 @@ LAB_CACHE=${LAB_CACHE:-/var/tmp/relocd-lab}
 TS=$(date -u +%Y%m%dT%H%M%SZ)
 list() { echo "$1" | tr ' ' ',' | tr -s ',' | sed 's/^,//; s/,$//'; }
 REPS=${BENCH_REPS:-3}
-CASES=$(list "${BENCH_CASES:-ssh nc pipe xlr-tls xlr-md100 xlr-pipe}")
+CASES=$(list "${BENCH_CASES:-ssh tcp pipe xlr-tls xlr-md100 xlr-pipe}")
 LOADS=$(list "${BENCH_LOADS:-idle dirty16 dirty64}")
 MEM=${BENCH_MEM:-192}
 OUT=$HERE/results/migrate-$TS.json
@@ -29,8 +29,8 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 case $REPS in '' | *[!0-9]*) echo "bench: BENCH_REPS must be a number" >&2; exit 2 ;; esac
 for c in ${CASES//,/ }; do
-    case $c in ssh | nc | pipe | xlr-tls | xlr-md100 | xlr-pipe) ;;
-    *) echo "bench: unknown case $c (ssh nc pipe xlr-tls xlr-md100 xlr-pipe)" >&2; exit 2 ;;
+    case $c in ssh | tcp | nc | pipe | xlr-tls | xlr-md100 | xlr-pipe) ;;
+    *) echo "bench: unknown case $c (ssh tcp nc pipe xlr-tls xlr-md100 xlr-pipe)" >&2; exit 2 ;;
     esac
 done
 for l in ${LOADS//,/ }; do

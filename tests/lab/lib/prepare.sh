@@ -175,8 +175,9 @@ build_base() {
         else copy_elf "$d" "$f" "/usr/bin/${f##*/}"; fi
     done
     copy_elf "$d" "$r/sbin/dmsetup" /usr/sbin/dmsetup
-    # OpenSSH from the host, for stock `xl migrate` over ssh (bench-migrate)
-    for f in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen; do
+    # OpenSSH from the host, for stock `xl migrate` over ssh, and socat, a
+    # raw TCP relay that keeps up with the stream (busybox nc moves ~1 MB/s)
+    for f in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/socat; do
         if [ -x "$f" ]; then copy_elf "$d" "$f" "$f"; fi
     done
     # glibc dlopen()s libgcc_s for pthread_cancel (used by libxl); ldd

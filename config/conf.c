@@ -95,6 +95,7 @@ static const struct conf_key conf_keys[] = {
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 #define CONF_OWN_PREFIX "relocd-"
+#define CONF_TUNNEL_KEY "relocd-tunnel"
 
 struct conf_ctx {
     const char *file;
@@ -369,6 +370,74 @@ static int conf_stray(struct conf_ctx *ctx, const struct sxp_node *node)
     return 0;
 }
 
+static void conf_tunnel_clear(struct conf_tunnel *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        free(t->keys[i]);
+        free(t->vals[i]);
+    }
+    t->n = 0;
+}
+
+/* One (key value) pair of a relocd-tunnel entry into t. */
+static int conf_tunnel_pair(struct conf_ctx *ctx, struct conf_tunnel *t,
+                            const struct sxp_node *pair)
+{
+    const char *key = pair->type == SXP_LIST ? sxp_name(pair) : NULL;
+    const struct sxp_node *val = key ? sxp_children(pair) : NULL;
+    char vis[64];
+    size_t i;
+
+    if (!key || !val || val->type == SXP_LIST || val->next)
+        return conf_err(ctx, pair->line,
+                        "%s: expected (key value) pairs, e.g. (peer 10.2.0.2)",
+                        CONF_TUNNEL_KEY);
+    for (i = 0; i < t->n; i++)
+        if (!strcmp(t->keys[i], key))
+            return conf_err(ctx, pair->line, "%s: '%s' given twice",
+                            CONF_TUNNEL_KEY, conf_vis(key, vis, sizeof(vis)));
+    if (t->n == CONF_TUNNEL_MAX_PAIRS)
+        return conf_err(ctx, pair->line, "%s: more than %d pairs",
+                        CONF_TUNNEL_KEY, CONF_TUNNEL_MAX_PAIRS);
+    t->keys[t->n] = strdup(key);
+    t->vals[t->n] = strdup(val->text);
+    t->lines[t->n] = pair->line;
+    if (!t->keys[t->n] || !t->vals[t->n]) {
+        t->n++;
+        return conf_nomem(ctx, pair->line);
+    }
+    t->n++;
+    return 0;
+}
+
+/*
+ * (relocd-tunnel (peer P) (kind K) ...): an entry of its own each time it
+ * appears; only its shape is checked here.
+ */
+static int conf_tunnel_form(struct conf_ctx *ctx, const struct sxp_node *form)
+{
+    struct relocd_conf *c = ctx->conf;
+    const struct sxp_node *pair = sxp_children(form);
+    struct conf_tunnel *t, *v;
+
+    if (!pair)
+        return conf_err(ctx, form->line, "%s: empty entry", CONF_TUNNEL_KEY);
+    if (c->ntunnels == CONF_MAX_TUNNELS)
+        return conf_err(ctx, form->line, "%s: more than %d entries",
+                        CONF_TUNNEL_KEY, CONF_MAX_TUNNELS);
+    v = realloc(c->tunnels, (c->ntunnels + 1) * sizeof(*v));
+    if (!v) return conf_nomem(ctx, form->line);
+    c->tunnels = v;
+    t = &v[c->ntunnels++];
+    memset(t, 0, sizeof(*t));
+    t->line = form->line;
+    for (; pair; pair = pair->next)
+        if (conf_tunnel_pair(ctx, t, pair) < 0) return -1;
+    return 0;
+}
+
 /*
  * One top-level form.  sxp.child_value() returns the first value of the
  * first form with the name, so a repeated key's first occurrence wins,
@@ -382,6 +451,7 @@ static int conf_form(struct conf_ctx *ctx, const struct sxp_node *form)
     size_t k;
 
     if (!name) return conf_stray(ctx, form);
+    if (!strcmp(name, CONF_TUNNEL_KEY)) return conf_tunnel_form(ctx, form);
     key = conf_key_find(name);
     if (!key && !strncmp(name, CONF_OWN_PREFIX, strlen(CONF_OWN_PREFIX))) {
         char vis[128];
@@ -491,7 +561,7 @@ int conf_parse_opts(const char *text, size_t len, const char *filename,
     if (sxp_parse_opts(text, len, ctx.file, &sxp_warn, &root, err, errlen) < 0)
         return -1;
     ctx.conf = calloc(1, sizeof(*ctx.conf));
-    if (!ctx.conf)
+    if (!ctx.conf || !(ctx.conf->file = strdup(ctx.file)))
         conf_nomem(&ctx, 0);
     else if (conf_build(&ctx, root) == 0)
         rc = 0;
@@ -585,6 +655,10 @@ void conf_free(struct relocd_conf *conf)
     for (i = 0; i < CONF_NKEYS; i++)
         if (conf_keys[i].type == CT_STR || conf_keys[i].type == CT_XENPATH)
             free(*(char **)((char *)conf + conf_keys[i].off));
+    for (i = 0; i < conf->ntunnels; i++)
+        conf_tunnel_clear(&conf->tunnels[i]);
+    free(conf->tunnels);
+    free(conf->file);
     acl_free(conf->acl);
     free(conf);
 }
@@ -624,5 +698,15 @@ void conf_print(FILE *f, const struct relocd_conf *conf)
 
             if (own == pass) conf_print_key(f, conf, &conf_keys[i]);
         }
+    }
+    /* After relocd-ssl-ca-file: the last relocd-* key in name order. */
+    for (i = 0; i < conf->ntunnels; i++) {
+        const struct conf_tunnel *t = &conf->tunnels[i];
+        size_t k;
+
+        fprintf(f, "%s", CONF_TUNNEL_KEY);
+        for (k = 0; k < t->n; k++)
+            fprintf(f, " (%s %s)", t->keys[k], t->vals[k]);
+        fprintf(f, "\n");
     }
 }

@@ -28,6 +28,20 @@ enum conf_converge {
     CONF_CONVERGE_ABORT,    /* give up, guest keeps running here */
 };
 
+/*
+ * One (relocd-tunnel (key value) ...) entry, as written: relocd/tunconf.c
+ * gives the pairs their meaning (config/ knows nothing of tunnels).
+ * Unlike the other keys the form may repeat: every entry counts.
+ */
+#define CONF_TUNNEL_MAX_PAIRS 16
+#define CONF_MAX_TUNNELS 64
+struct conf_tunnel {
+    int line; /* of the entry */
+    size_t n;
+    char *keys[CONF_TUNNEL_MAX_PAIRS], *vals[CONF_TUNNEL_MAX_PAIRS];
+    int lines[CONF_TUNNEL_MAX_PAIRS];
+};
+
 /* Strings are NULL when unset; bools are 0 or 1. */
 struct relocd_conf {
     /* xend keys, xend's defaults */
@@ -51,6 +65,9 @@ struct relocd_conf {
     int max_downtime_ms;   /* relocd-max-downtime, ms, 1..600000, 300 */
     int on_no_converge;    /* relocd-on-no-converge, enum conf_converge */
     int bandwidth_mbps;    /* relocd-bandwidth, MB/s, 0 = unlimited */
+    struct conf_tunnel *tunnels; /* relocd-tunnel entries, in file order */
+    size_t ntunnels;
+    char *file;            /* the file's name, for FILE:LINE messages */
     struct acl *acl;       /* compiled hosts_allow, NULL = everyone */
     unsigned warnings;     /* warnings given while loading */
 };

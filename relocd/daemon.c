@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -27,6 +28,7 @@
 #include "sender.h"
 #include "session.h"
 #include "tls.h"
+#include "tunconf.h"
 
 #define DAEMON_MAX_CHILDREN 1024
 
@@ -52,6 +54,7 @@ struct daemon {
     struct ctl ctl;
     char hostname[256];
     char incoming_dir[300]; /* next to the control socket */
+    time_t tunnels_checked; /* CLOCK_MONOTONIC s of the last tunconf_tick */
 };
 
 static volatile sig_atomic_t got_hup, got_term, got_chld;
@@ -445,8 +448,10 @@ static void daemon_reload(struct daemon *d)
     struct tls_ctx *ntls;
     char err[512];
 
-    if (conf_load(d->path, &nconf, err, sizeof(err)) < 0) {
+    if (conf_load(d->path, &nconf, err, sizeof(err)) < 0 ||
+        tunconf_check(nconf, err, sizeof(err)) < 0) {
         log_warnx("reload failed, keeping the running configuration: %s", err);
+        conf_free(nconf);
         return;
     }
     /* Ports in use by the old listeners would not bind twice. */
@@ -488,9 +493,31 @@ static void daemon_poll(struct daemon *d)
     ctl_handle(&d->ctl, pfd + nl + nc, nctl);
 }
 
+static time_t mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/*
+ * Tunnel upkeep (a dead EtherIP process, a guest gone) only while no
+ * child runs: a session may hold a tunnel for a guest not created yet.
+ */
+static void daemon_tunnels(struct daemon *d)
+{
+    if (d->nchild || !d->conf->ntunnels ||
+        mono_s() - d->tunnels_checked < TUNCONF_TICK_S)
+        return;
+    d->tunnels_checked = mono_s();
+    tunconf_tick(d->conf);
+}
+
 static void daemon_loop(struct daemon *d)
 {
     for (;;) {
+        daemon_tunnels(d);
         if (got_chld) {
             got_chld = 0;
             daemon_reap(d);
@@ -533,6 +560,8 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_signals();
     daemon_rundir(&d);
     session_recover(d.incoming_dir);
+    tunconf_start(conf);
+    d.tunnels_checked = mono_s();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;
     if (ctl_open(&d.ctl, conf->control_socket,
                  &(struct ctl_ops){daemon_ctl_request, &d}) < 0)

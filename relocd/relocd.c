@@ -14,6 +14,7 @@
 #include "log.h"
 #include "peer.h"
 #include "relocd.h"
+#include "tunconf.h"
 
 #define RELOCD_DEFAULT_CONF "/etc/xen/xend-config.sxp"
 
@@ -48,7 +49,8 @@ static struct relocd_conf *load_conf(const char *path, int explicit)
             fatalx("%s", err);
         return conf;
     }
-    if (conf_load(path, &conf, err, sizeof(err)) < 0) {
+    if (conf_load(path, &conf, err, sizeof(err)) < 0 ||
+        tunconf_check(conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         exit(1);
     }

@@ -27,9 +27,12 @@
 #include "chan.h"
 #include "client.h"
 #include "conf.h"
+#include "guestnet.h"
 #include "json.h"
 #include "log.h"
+#include "migtun.h"
 #include "msg.h"
+#include "peer.h"
 #include "relay.h"
 #include "relocd.h"
 #include "sender.h"
@@ -64,6 +67,7 @@ struct send {
     uint64_t pages_sent;
     unsigned iterations;
     int throttled;
+    struct migtun *tunnels; /* held from pre-flight to the outcome */
     char err[1024];
 };
 
@@ -256,6 +260,31 @@ static int send_preflight(struct send *s)
         if (!r.checks[i].ok)
             return fail(s, "pre-flight %s failed on the target: %s",
                         r.checks[i].check, r.checks[i].message);
+    return 0;
+}
+
+/*
+ * A target on another subnet: the tunnels the guest's bridges need, up
+ * before the target can resume it (migtun.h).
+ */
+static int send_tunnels(struct send *s)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    struct guestnet gn;
+    const char *json = xen_guest_config(s->guest);
+    char ip[64], why[512];
+
+    if (!s->conf->ntunnels) return 0;
+    if (getpeername(chan_fd(client_chan(s->client)), (struct sockaddr *)&ss,
+                    &len) < 0 ||
+        peer_addr_text((struct sockaddr *)&ss, len, ip, sizeof(ip)) < 0)
+        return fail(s, "the target's address: %s", strerror(errno));
+    if (guestnet_parse(json, strlen(json), &gn, why, sizeof(why)) < 0 ||
+        migtun_prepare(s->conf, MIGTUN_SOURCE, ip, &gn, &s->tunnels, why,
+                       sizeof(why)) < 0)
+        return fail(s, "%s", why);
+    if (s->tunnels) emit_note(s, "notice", "L2 tunnel to %s is up", ip);
     return 0;
 }
 
@@ -511,7 +540,7 @@ static int send_all(struct send *s)
                   "HVM guest with a device model: libxl's own "
                   "save is used, without relocd's policy");
     if (r->via_set) return send_spawn_via(s) ? -1 : send_stream(s);
-    if (send_connect(s) || send_preflight(s)) return -1;
+    if (send_connect(s) || send_preflight(s) || send_tunnels(s)) return -1;
     if (client_migrate(s->client, NULL, 0, s->err, sizeof(s->err)))
         return fail(s, "%s", s->err);
     return send_stream(s);
@@ -536,6 +565,8 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
               req->domain, req->target);
     rc = send_all(&s);
     alarm(0);
+    migtun_finish(s.tunnels, rc == 0);
+    s.tunnels = NULL;
     if (rc == 0) log_info("sent %s to %s", req->domain, req->target);
     rc = emit_result(&s, rc == 0);
     send_cleanup(&s);

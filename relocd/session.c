@@ -24,7 +24,9 @@
 #include "buf.h"
 #include "chan.h"
 #include "conf.h"
+#include "guestnet.h"
 #include "log.h"
+#include "migtun.h"
 #include "msg.h"
 #include "peer.h"
 #include "relay.h"
@@ -42,6 +44,8 @@ struct session {
     char fqdn[NI_MAXHOST];
     int preflight_ok;
     char guest[128];
+    struct guestnet net;  /* the guest's vifs, from its PREFLIGHT config */
+    struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
 };
 
 /* Sends ERROR and logs the same text once; returns 1 for session_serve(). */
@@ -128,6 +132,9 @@ static int session_preflight(struct session *s)
     /* On loopback the running source holds the guest's name and UUID. */
     req.local = !strncmp(s->ip, "127.", 4) || !strcmp(s->ip, "::1");
     xen_preflight(&req, &res, s->guest, sizeof(s->guest));
+    if (guestnet_parse(req.config, strlen(req.config), &s->net, why,
+                       sizeof(why)) < 0)
+        msg_check_add(&res, "network", 0, "%s", why);
     msg_preflight_clear(&req);
     s->preflight_ok = res.ok;
     for (i = 0; i < res.nchecks; i++)
@@ -192,7 +199,12 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
     if (!s->preflight_ok)
         return session_fail(s, PERR_UNEXPECTED,
                             "MIGRATE needs a successful PREFLIGHT first");
-    return session_take_slot(s);
+    if (session_take_slot(s)) return 1;
+    /* Before the receiver starts: the guest may resume as soon as it ends. */
+    if (migtun_prepare(s->env->conf, MIGTUN_TARGET, s->ip, &s->net,
+                       &s->tunnels, why, sizeof(why)) < 0)
+        return session_fail(s, PERR_PREFLIGHT, "%s", why);
+    return 0;
 }
 
 /* Runs the receiver on the stream and waits for it; 0 when it succeeded. */
@@ -347,6 +359,8 @@ static int session_run(struct session *s, const struct sockaddr *sa,
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
     marker_set(s, 1);
     rc = session_stream(s, &m);
+    migtun_finish(s->tunnels, rc == 0);
+    s->tunnels = NULL;
     if (rc == 0) {
         log_info("%s (%s): received %s", s->fqdn, s->ip, s->guest);
     } else {

@@ -36,6 +36,12 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags);
  */
 void xen_receive_cleanup(const char *name);
 
+/*
+ * Whether a domain with this UUID ("xxxxxxxx-xxxx-...") exists here: 1, 0,
+ * or -1 when Xen cannot be asked (callers then keep what they have).
+ */
+int xen_domain_uuid_exists(const char *uuid);
+
 #endif
 
 /* --- sending ------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <xentoollog.h>
 
+#include "xen.h"
 #include "xen_ctx.h"
 
 static xentoollog_logger_stdiostream *xen_logger;
@@ -25,4 +26,22 @@ libxl_ctx *xen_ctx_new(void)
 void xen_ctx_free(libxl_ctx *ctx)
 {
     if (ctx) libxl_ctx_free(ctx);
+}
+
+int xen_domain_uuid_exists(const char *uuid)
+{
+    libxl_ctx *ctx = xen_ctx_new();
+    libxl_dominfo *info;
+    libxl_uuid want;
+    int i, n, found = -1;
+
+    if (!ctx) return -1;
+    if (libxl_uuid_from_string(&want, uuid) == 0 &&
+        (info = libxl_list_domain(ctx, &n))) {
+        for (found = 0, i = 0; i < n && !found; i++)
+            found = libxl_uuid_compare(&info[i].uuid, &want) == 0;
+        libxl_dominfo_list_free(info, n);
+    }
+    xen_ctx_free(ctx);
+    return found;
 }

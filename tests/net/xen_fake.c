@@ -6,6 +6,9 @@
  *   RELOCD_FAKE_DOMAINS   space-separated names already running here
  *   RELOCD_FAKE_RECEIVER  program run as "xl migrate-receive" (default
  *                         tests/net/fake_xl.py receive); gets the flags
+ *   RELOCD_FAKE_NICS      the sent guest's vifs: "BRIDGE,MAC,IP;..."
+ *   RELOCD_FAKE_UUIDS     UUIDs of the domains here (see below); the sent
+ *                         guest's UUID is fake_uuid() of its name
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +79,19 @@ int xen_preflight(const struct msg_preflight *req,
     return 0;
 }
 
+/* RELOCD_FAKE_UUIDS: space-separated UUIDs of the domains here; unset:
+ * unknown, as when Xen cannot be asked. */
+int xen_domain_uuid_exists(const char *uuid)
+{
+    const char *list = getenv("RELOCD_FAKE_UUIDS");
+    const char *p;
+
+    if (!list) return -1;
+    p = strstr(list, uuid);
+    return p && (p == list || p[-1] == ' ') &&
+           (p[strlen(uuid)] == ' ' || !p[strlen(uuid)]);
+}
+
 pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
 {
     const char *prog = getenv("RELOCD_FAKE_RECEIVER");
@@ -122,7 +138,7 @@ void xen_receive_cleanup(const char *name)
 
 struct xen_guest {
     char name[128];
-    char json[512];
+    char json[2048];
     unsigned long pages;
     int suspended, cap_pct;
 };
@@ -167,9 +183,45 @@ static long fake_param(const struct xen_guest *g, const char *knob,
     return v;
 }
 
+/* A stable UUID per name: 00000000-0000-4000-8000-<12 hex of a hash>. */
+static void fake_uuid(const char *name, char *out, size_t len)
+{
+    unsigned long long h = 1469598103934665603ULL;
+
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+    snprintf(out, len, "00000000-0000-4000-8000-%012llx", h & 0xffffffffffffULL);
+}
+
+/* RELOCD_FAKE_NICS as libxl's "nics" array, appended to json. */
+static void fake_nics(char *json, size_t len)
+{
+    const char *env = getenv("RELOCD_FAKE_NICS");
+    char copy[1024], *nic, *save, *br, *mac, *ip;
+    size_t n = strlen(json);
+    int first = 1;
+
+    snprintf(copy, sizeof(copy), "%s", env ? env : "");
+    n += (size_t)snprintf(json + n, len - n, ",\"nics\":[");
+    for (nic = strtok_r(copy, ";", &save); nic && n < len;
+         nic = strtok_r(NULL, ";", &save)) {
+        br = strtok(nic, ",");
+        mac = strtok(NULL, ",");
+        ip = strtok(NULL, ",");
+        n += (size_t)snprintf(json + n, len - n,
+                              "%s{\"bridge\":\"%s\",\"mac\":\"%s\"%s%s%s}",
+                              first ? "" : ",", br ? br : "", mac ? mac : "",
+                              ip ? ",\"ip\":\"" : "", ip ? ip : "",
+                              ip ? "\"" : "");
+        first = 0;
+    }
+    if (n < len) snprintf(json + n, len - n, "]");
+}
+
 struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
 {
     struct xen_guest *g;
+    char uuid[40];
 
     if (!name_taken(domain)) {
         snprintf(err, errlen, "no guest domain '%s' here", domain);
@@ -179,10 +231,13 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
     if (!g) return NULL;
     snprintf(g->name, sizeof(g->name), "%s", domain);
     g->pages = (unsigned long)env_long("RELOCD_FAKE_GUEST_MB", 64) * 256;
+    fake_uuid(domain, uuid, sizeof(uuid));
     snprintf(g->json, sizeof(g->json),
-             "{\"c_info\":{\"type\":\"pvh\",\"name\":\"%s\"},"
-             "\"b_info\":{\"max_memkb\":%lu}}",
-             domain, g->pages * 4);
+             "{\"c_info\":{\"type\":\"pvh\",\"name\":\"%s\","
+             "\"uuid\":\"%s\"},\"b_info\":{\"max_memkb\":%lu}",
+             domain, uuid, g->pages * 4);
+    fake_nics(g->json, sizeof(g->json) - 1);
+    strcat(g->json, "}");
     fake_state(g, "running");
     return g;
 }

@@ -646,9 +646,46 @@ static void test_api_edges(void)
     T_OK(conf_key_name(1000) == NULL, "past the end");
 }
 
+/* relocd-tunnel: an entry per form, its pairs kept as written. */
+static void test_tunnels(void)
+{
+    struct relocd_conf *c;
+
+    c = parse("(relocd-tunnel (peer 10.2.0.2) (kind vxlan) (vni 42))\n"
+              "(relocd-max-migrations 3)\n"
+              "(relocd-tunnel (peer 10.3.0.0/16) (kind 'gretap'))\n");
+    T_OK(c != NULL, "%s", lasterr);
+    if (!c) return;
+    T_EQ_INT(c->ntunnels, 2);
+    T_EQ_INT(c->warnings, 0);
+    T_EQ_INT(c->tunnels[0].line, 1);
+    T_EQ_INT(c->tunnels[0].n, 3);
+    T_EQ_STR(c->tunnels[0].keys[2], "vni");
+    T_EQ_STR(c->tunnels[0].vals[2], "42");
+    T_EQ_INT(c->tunnels[1].line, 3);
+    T_EQ_STR(c->tunnels[1].vals[1], "gretap");
+    T_EQ_STR(c->file, "t.sxp");
+    T_EQ_STR(printed(c, "relocd-tunnel"),
+             "(peer 10.2.0.2) (kind vxlan) (vni 42)");
+    conf_free(c);
+    T_EQ_STR(error("(relocd-tunnel)"), "t.sxp:1: relocd-tunnel: empty entry");
+    T_EQ_STR(error("\n(relocd-tunnel (peer 1.2.3.4) kind)"),
+             "t.sxp:2: relocd-tunnel: expected (key value) pairs, e.g. "
+             "(peer 10.2.0.2)");
+    T_EQ_STR(error("(relocd-tunnel (peer 1.2.3.4 5.6.7.8))"),
+             "t.sxp:1: relocd-tunnel: expected (key value) pairs, e.g. "
+             "(peer 10.2.0.2)");
+    T_EQ_STR(error("(relocd-tunnel (peer (1.2.3.4)))"),
+             "t.sxp:1: relocd-tunnel: expected (key value) pairs, e.g. "
+             "(peer 10.2.0.2)");
+    T_EQ_STR(error("(relocd-tunnel (peer a)\n (peer b))"),
+             "t.sxp:2: relocd-tunnel: 'peer' given twice");
+}
+
 int main(void)
 {
     test_defaults();
+    test_tunnels();
     test_print();
     test_xen44_sample();
     test_all_keys();

@@ -143,7 +143,9 @@ static int hold_all(struct migtun *mt, const struct tunnel_cfg *cfgs,
         any = 1;
         log_info("%s tunnel to %s on %s held for %s%s",
                  tunnel_kind_name(cfg->kind), mt->peer, h->bridge, mt->mine,
-                 h->homecoming ? " (the guest comes back)" : "");
+                 !h->homecoming             ? ""
+                 : mt->role == MIGTUN_TARGET ? " (the guest comes home)"
+                                             : " (the guest goes home)");
     }
     return any;
 }

@@ -4,6 +4,9 @@
  *
  *   RELOCD_FAKE_FREE_MB   free memory the fake host has (default 4096)
  *   RELOCD_FAKE_DOMAINS   space-separated names already running here
+ *   RELOCD_FAKE_HERE      names the pre-flight sees as running here
+ *                         (default RELOCD_FAKE_DOMAINS): a guest both
+ *                         sides can send and receive
  *   RELOCD_FAKE_RECEIVER  program run as "xl migrate-receive" (default
  *                         tests/net/fake_xl.py receive); gets the flags
  *   RELOCD_FAKE_NICS      the sent guest's vifs: "BRIDGE,MAC,IP;..."
@@ -35,9 +38,10 @@ static const char *jstr(yajl_val v)
     return s ? s : "";
 }
 
-static int name_taken(const char *name)
+/* name is in the space-separated list of the environment variable var */
+static int name_listed(const char *var, const char *name)
 {
-    const char *list = getenv("RELOCD_FAKE_DOMAINS");
+    const char *list = getenv(var);
     char copy[1024], *tok, *save;
 
     snprintf(copy, sizeof(copy), "%s", list ? list : "");
@@ -45,6 +49,13 @@ static int name_taken(const char *name)
          tok = strtok_r(NULL, " ", &save))
         if (!strcmp(tok, name)) return 1;
     return 0;
+}
+
+/* A domain of that name runs here: for the pre-flight's clash check. */
+static int name_taken(const char *name)
+{
+    return getenv("RELOCD_FAKE_HERE") ? name_listed("RELOCD_FAKE_HERE", name)
+                                      : name_listed("RELOCD_FAKE_DOMAINS", name);
 }
 
 int xen_preflight(const struct msg_preflight *req,
@@ -223,7 +234,7 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
     struct xen_guest *g;
     char uuid[40];
 
-    if (!name_taken(domain)) {
+    if (!name_listed("RELOCD_FAKE_DOMAINS", domain)) {
         snprintf(err, errlen, "no guest domain '%s' here", domain);
         return NULL;
     }

@@ -94,9 +94,12 @@ void tunconf_start(const struct relocd_conf *conf)
 {
     struct tunnel_cfg *cfgs;
     struct tunnel_mgr *m;
-    char err[512];
+    char err[512], path[600];
     size_t n;
 
+    /* No entries and nothing left from an earlier configuration. */
+    tunconf_state_path(conf, path, sizeof(path));
+    if (!conf->ntunnels && access(path, F_OK) < 0) return;
     if (tunconf_parse(conf, &cfgs, &n, err, sizeof(err)) < 0) {
         log_warnx("%s", err);
         return;

@@ -55,21 +55,21 @@ struct relocd_conf {
     char *ssl_cert_file;   /* xend-relocation-server-ssl-cert-file */
     int ssl;               /* xend-relocation-ssl (client default), no */
     /* relocd-* */
-    char *ca_file;         /* relocd-ssl-ca-file: CA for mutual TLS */
-    char *psk_file;        /* relocd-psk-file: TLS 1.3 external PSK */
-    int allow_insecure;    /* relocd-allow-insecure: plain TCP, no auth */
-    int max_migrations;    /* relocd-max-migrations, 1..64, 2 */
-    int max_pending;       /* relocd-max-pending, 1..1024, 16 */
-    int handshake_timeout; /* relocd-handshake-timeout, s, 1..3600, 10 */
-    char *control_socket;  /* relocd-control-socket */
-    int max_downtime_ms;   /* relocd-max-downtime, ms, 1..600000, 300 */
-    int on_no_converge;    /* relocd-on-no-converge, enum conf_converge */
-    int bandwidth_mbps;    /* relocd-bandwidth, MB/s, 0 = unlimited */
+    char *ca_file;               /* relocd-ssl-ca-file: CA for mutual TLS */
+    char *psk_file;              /* relocd-psk-file: TLS 1.3 external PSK */
+    int allow_insecure;          /* relocd-allow-insecure: plain TCP, no auth */
+    int max_migrations;          /* relocd-max-migrations, 1..64, 2 */
+    int max_pending;             /* relocd-max-pending, 1..1024, 16 */
+    int handshake_timeout;       /* relocd-handshake-timeout, s, 1..3600, 10 */
+    char *control_socket;        /* relocd-control-socket */
+    int max_downtime_ms;         /* relocd-max-downtime, ms, 1..600000, 300 */
+    int on_no_converge;          /* relocd-on-no-converge, enum conf_converge */
+    int bandwidth_mbps;          /* relocd-bandwidth, MB/s, 0 = unlimited */
     struct conf_tunnel *tunnels; /* relocd-tunnel entries, in file order */
     size_t ntunnels;
-    char *file;            /* the file's name, for FILE:LINE messages */
-    struct acl *acl;       /* compiled hosts_allow, NULL = everyone */
-    unsigned warnings;     /* warnings given while loading */
+    char *file;        /* the file's name, for FILE:LINE messages */
+    struct acl *acl;   /* compiled hosts_allow, NULL = everyone */
+    unsigned warnings; /* warnings given while loading */
 };
 
 /* conf.c */

@@ -82,8 +82,8 @@ static int nics_parse(yajl_val root, struct guestnet *gn, char *why,
     return 0;
 }
 
-int guestnet_parse(const char *json, size_t len, struct guestnet *gn,
-                   char *why, size_t whylen)
+int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *why,
+                   size_t whylen)
 {
     const char *upath[] = {"c_info", "uuid", NULL};
     char *text, err[128];

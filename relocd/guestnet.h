@@ -39,7 +39,7 @@ struct guestnet {
  * a bridge name is all that decides.  Returns 0, or -1 with a reason in
  * why (not JSON, a bad MAC, a bridge name too long, too many vifs).
  */
-int guestnet_parse(const char *json, size_t len, struct guestnet *gn,
-                   char *why, size_t whylen);
+int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *why,
+                   size_t whylen);
 
 #endif

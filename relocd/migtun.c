@@ -19,8 +19,8 @@
 /* One bridge of the guest that a tunnel joins to the peer's. */
 struct migtun_hold {
     char bridge[IFNAMSIZ];
-    int tunnelled; /* an entry covers it: we hold a tunnel */
-    int fresh;     /* our hold is new with this migration */
+    int tunnelled;  /* an entry covers it: we hold a tunnel */
+    int fresh;      /* our hold is new with this migration */
     int homecoming; /* the other role was held: the guest comes back */
 };
 
@@ -143,7 +143,7 @@ static int hold_all(struct migtun *mt, const struct tunnel_cfg *cfgs,
         any = 1;
         log_info("%s tunnel to %s on %s held for %s%s",
                  tunnel_kind_name(cfg->kind), mt->peer, h->bridge, mt->mine,
-                 !h->homecoming             ? ""
+                 !h->homecoming              ? ""
                  : mt->role == MIGTUN_TARGET ? " (the guest comes home)"
                                              : " (the guest goes home)");
     }

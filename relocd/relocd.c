@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "usage: relocd [-d] [-f FILE]\n"
             "       relocd -n [-f FILE]\n"
             "       relocd [-f FILE] --check-peer IP [HOSTNAME]\n"
+            "       relocd [-f FILE] --tunnels | --tunnel-release HOLDER\n"
             "\n"
             "  -d            stay in the foreground, debug output on stderr\n"
             "  -f FILE       configuration (default %s)\n"
@@ -31,6 +32,10 @@ static void usage(FILE *f)
             "                relocation settings and exit\n"
             "  --check-peer  print allow or deny for a peer address; with\n"
             "                HOSTNAME no reverse DNS lookup is made\n"
+            "  --tunnels     list the L2 tunnels to other dom0s and who\n"
+            "                holds them\n"
+            "  --tunnel-release HOLDER\n"
+            "                drop a holder (e.g. away:UUID) from every tunnel\n"
             "  -V            print the version\n",
             RELOCD_DEFAULT_CONF);
 }
@@ -67,18 +72,32 @@ static int check_peer(const struct relocd_conf *conf, const char *ip,
     return allowed ? 0 : 1;
 }
 
-enum { OPT_CHECK_PEER = 256 };
+enum { OPT_CHECK_PEER = 256, OPT_TUNNELS, OPT_TUNNEL_RELEASE };
+
+/* --tunnels (holder NULL) and --tunnel-release HOLDER */
+static int tunnels_cmd(const struct relocd_conf *conf, const char *holder)
+{
+    char err[512];
+    int rc = holder ? tunconf_release(conf, holder, err, sizeof(err))
+                    : tunconf_list(conf, stdout, err, sizeof(err));
+
+    if (rc < 0) fprintf(stderr, "relocd: %s\n", err);
+    return rc < 0 ? 1 : 0;
+}
 
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"check-peer", no_argument, NULL, OPT_CHECK_PEER},
+        {"tunnels", no_argument, NULL, OPT_TUNNELS},
+        {"tunnel-release", required_argument, NULL, OPT_TUNNEL_RELEASE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *path = RELOCD_DEFAULT_CONF;
-    int ch, debug = 0, check = 0, want_peer = 0, explicit = 0;
+    int ch, debug = 0, check = 0, want_peer = 0, explicit = 0, tunnels = 0;
+    const char *release = NULL;
     struct relocd_conf *conf;
 
     while ((ch = getopt_long(argc, argv, "df:hnV", longopts, NULL)) != -1) {
@@ -95,6 +114,12 @@ int main(int argc, char **argv)
             break;
         case OPT_CHECK_PEER:
             want_peer = 1;
+            break;
+        case OPT_TUNNELS:
+            tunnels = 1;
+            break;
+        case OPT_TUNNEL_RELEASE:
+            release = optarg;
             break;
         case 'V':
             printf("relocd %s\n", RELOCD_VERSION);
@@ -120,6 +145,11 @@ int main(int argc, char **argv)
         conf_print(stdout, conf);
         conf_free(conf);
         return 0;
+    }
+    if (tunnels || release) {
+        int rc = tunnels_cmd(conf, release);
+        conf_free(conf);
+        return rc;
     }
     if (want_peer) {
         int rc = check_peer(conf, argv[0], argc > 1 ? argv[1] : NULL);

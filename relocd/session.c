@@ -44,7 +44,7 @@ struct session {
     char fqdn[NI_MAXHOST];
     int preflight_ok;
     char guest[128];
-    struct guestnet net;  /* the guest's vifs, from its PREFLIGHT config */
+    struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
 };
 
@@ -201,8 +201,8 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
                             "MIGRATE needs a successful PREFLIGHT first");
     if (session_take_slot(s)) return 1;
     /* Before the receiver starts: the guest may resume as soon as it ends. */
-    if (migtun_prepare(s->env->conf, MIGTUN_TARGET, s->ip, &s->net,
-                       &s->tunnels, why, sizeof(why)) < 0)
+    if (migtun_prepare(s->env->conf, MIGTUN_TARGET, s->ip, &s->net, &s->tunnels,
+                       why, sizeof(why)) < 0)
         return session_fail(s, PERR_PREFLIGHT, "%s", why);
     return 0;
 }

@@ -8,6 +8,7 @@
 #define RELOCD_TUNCONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct relocd_conf;
 struct tunnel_cfg;
@@ -26,8 +27,7 @@ int tunconf_parse(const struct relocd_conf *conf, struct tunnel_cfg **cfgs_r,
 int tunconf_check(const struct relocd_conf *conf, char *err, size_t errlen);
 
 /* The tunnel state file: "tunnels" beside the control socket. */
-void tunconf_state_path(const struct relocd_conf *conf, char *path,
-                        size_t len);
+void tunconf_state_path(const struct relocd_conf *conf, char *path, size_t len);
 
 /* --- tunkeep.c ----------------------------------------------------------- */
 
@@ -41,5 +41,16 @@ void tunconf_start(const struct relocd_conf *conf);
 
 /* Every TUNCONF_TICK_S while no migration runs: repair and prune. */
 void tunconf_tick(const struct relocd_conf *conf);
+
+/*
+ * For the admin (relocd --tunnels, --tunnel-release): prints the tunnels
+ * and their holders, one tunnel a line; drops a holder (e.g. "away:UUID"
+ * of a guest destroyed on the peer) from every tunnel, removing those it
+ * was the last of.  Return 0, or -1 with a message in err.
+ */
+int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
+                 size_t errlen);
+int tunconf_release(const struct relocd_conf *conf, const char *holder,
+                    char *err, size_t errlen);
 
 #endif

@@ -126,3 +126,48 @@ void tunconf_tick(const struct relocd_conf *conf)
     upkeep(m, 1);
     tunnel_mgr_free(m);
 }
+
+int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
+                 size_t errlen)
+{
+    char peer[INET_ADDRSTRLEN], why[256];
+    struct tunnel_state st;
+    struct tunnel_mgr *m = mgr_open(conf);
+    size_t i, k;
+
+    if (!m || tunnel_list(m, &st, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "tunnels: %s", m ? why : "out of memory");
+        tunnel_mgr_free(m);
+        return -1;
+    }
+    for (i = 0; i < st.n; i++) {
+        const struct tunnel *t = &st.v[i];
+
+        inet_ntop(AF_INET, &t->peer, peer, sizeof(peer));
+        fprintf(f, "%s %s peer %s bridge %s id %u mtu %u held by", t->ifname,
+                tunnel_kind_name(t->kind), peer, t->bridge, t->id, t->mtu);
+        for (k = 0; k < t->nholders; k++)
+            fprintf(f, " %s", t->holders[k]);
+        fprintf(f, "\n");
+    }
+    tunnel_state_clear(&st);
+    tunnel_mgr_free(m);
+    return 0;
+}
+
+int tunconf_release(const struct relocd_conf *conf, const char *holder,
+                    char *err, size_t errlen)
+{
+    struct tunnel_mgr *m = mgr_open(conf);
+    char why[256];
+    int rc;
+
+    if (!m) {
+        snprintf(err, errlen, "tunnels: out of memory");
+        return -1;
+    }
+    rc = tunnel_release_holder(m, holder, why, sizeof(why));
+    if (rc < 0) snprintf(err, errlen, "tunnels: %s", why);
+    tunnel_mgr_free(m);
+    return rc;
+}

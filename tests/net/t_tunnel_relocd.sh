@@ -88,6 +88,10 @@ UUID=$(holders a | sed -n 's/^away:\([^ ]*\) $/\1/p')
 [ -n "$UUID" ] || die "a's holders: '$(holders a)'"
 [ "$(holders b)" = "here:$UUID " ] || die "b's holders: '$(holders b)'"
 grep -q "held for here:$UUID" "$T/b.log" || die "b logged no hold"
+ip netns exec "$NS_A" "$BUILD/relocd-fake" -f "$T/a.sxp" --tunnels >"$T/list" 2>&1 ||
+    die "relocd --tunnels: $(cat "$T/list")"
+grep -q "^$dev_a vxlan peer 10.2.0.2 bridge br0 id 4242 mtu [0-9]* held by away:$UUID\$" \
+    "$T/list" || die "relocd --tunnels: $(cat "$T/list")"
 # The vif follows the guest; gc, left on a's bridge, reaches it.
 tun_move vif-ga "$NS_A" "$NS_B"
 pings "$NS_GC" "$IP_GA" || die "gc -> ga across the tunnel"
@@ -107,6 +111,12 @@ done
 [ -z "$(tun_dev "$NS_B")" ] || die "b kept its tunnel: '$(holders b)'"
 grep -q "is home, holds dropped" "$T/a.log" || die "a: no homecoming"
 pings "$NS_GC" "$IP_GA" || die "gc -> ga at home"
+# Sent again, then destroyed over there: the admin drops a's stale hold.
+expect_ok xlr A migrate g1 10.2.0.2
+[ -n "$(tun_dev "$NS_A")" ] || die "no tunnel on a for the second move"
+ip netns exec "$NS_A" "$BUILD/relocd-fake" -f "$T/a.sxp" \
+    --tunnel-release "away:$UUID" || die "relocd --tunnel-release failed"
+[ -z "$(tun_dev "$NS_A")" ] || die "a kept its tunnel after the release"
 for s in a b; do
     kill -0 "$(cat "$T/$s.pid")" 2>/dev/null || die "relocd $s died"
     kill "$(cat "$T/$s.pid")"

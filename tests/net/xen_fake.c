@@ -54,8 +54,9 @@ static int name_listed(const char *var, const char *name)
 /* A domain of that name runs here: for the pre-flight's clash check. */
 static int name_taken(const char *name)
 {
-    return getenv("RELOCD_FAKE_HERE") ? name_listed("RELOCD_FAKE_HERE", name)
-                                      : name_listed("RELOCD_FAKE_DOMAINS", name);
+    return getenv("RELOCD_FAKE_HERE")
+               ? name_listed("RELOCD_FAKE_HERE", name)
+               : name_listed("RELOCD_FAKE_DOMAINS", name);
 }
 
 int xen_preflight(const struct msg_preflight *req,
@@ -201,7 +202,8 @@ static void fake_uuid(const char *name, char *out, size_t len)
 
     for (; *name; name++)
         h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-    snprintf(out, len, "00000000-0000-4000-8000-%012llx", h & 0xffffffffffffULL);
+    snprintf(out, len, "00000000-0000-4000-8000-%012llx",
+             h & 0xffffffffffffULL);
 }
 
 /* RELOCD_FAKE_NICS as libxl's "nics" array, appended to json. */
@@ -219,11 +221,10 @@ static void fake_nics(char *json, size_t len)
         br = strtok(nic, ",");
         mac = strtok(NULL, ",");
         ip = strtok(NULL, ",");
-        n += (size_t)snprintf(json + n, len - n,
-                              "%s{\"bridge\":\"%s\",\"mac\":\"%s\"%s%s%s}",
-                              first ? "" : ",", br ? br : "", mac ? mac : "",
-                              ip ? ",\"ip\":\"" : "", ip ? ip : "",
-                              ip ? "\"" : "");
+        n += (size_t)snprintf(
+            json + n, len - n, "%s{\"bridge\":\"%s\",\"mac\":\"%s\"%s%s%s}",
+            first ? "" : ",", br ? br : "", mac ? mac : "",
+            ip ? ",\"ip\":\"" : "", ip ? ip : "", ip ? "\"" : "");
         first = 0;
     }
     if (n < len) snprintf(json + n, len - n, "]");

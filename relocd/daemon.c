@@ -555,7 +555,11 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     d.path = path;
     if (gethostname(d.hostname, sizeof(d.hostname)) < 0)
         snprintf(d.hostname, sizeof(d.hostname), "unknown");
-    log_init("relocd", debug ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
+    /* Under systemd stderr is the journal already, as syslog is. */
+    log_init("relocd",
+             debug                      ? LOG_TO_STDERR
+             : getenv("JOURNAL_STREAM") ? LOG_TO_SYSLOG
+                                        : LOG_TO_SYSLOG | LOG_TO_STDERR,
              debug);
     daemon_signals();
     daemon_rundir(&d);

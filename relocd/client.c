@@ -246,10 +246,12 @@ const char *client_server_host(const struct client *cl)
 }
 
 enum proto_err client_preflight(struct client *cl, const char *config_json,
-                                int live, struct msg_preflight_result *res,
-                                char *err, size_t errlen)
+                                int live, const struct msg_cpu_policy *cpu,
+                                struct msg_preflight_result *res, char *err,
+                                size_t errlen)
 {
-    struct msg_preflight m = {(char *)config_json, live, 0};
+    struct msg_preflight m = {(char *)config_json, live, 0,
+                              (struct msg_cpu_policy *)cpu};
     char why[256];
     enum proto_err e;
 

@@ -13,6 +13,7 @@
 #include "proto.h"
 
 struct chan;
+struct msg_cpu_policy;
 struct msg_preflight_result;
 struct tls_ctx;
 
@@ -37,10 +38,14 @@ struct chan *client_chan(struct client *cl);
 /* The server's host name from its HELLO. */
 const char *client_server_host(const struct client *cl);
 
-/* Sends PREFLIGHT and waits for the result (res->ok tells the verdict). */
+/*
+ * Sends PREFLIGHT and waits for the result (res->ok tells the verdict).
+ * cpu (may be NULL) is the guest's CPU policy, for the target's check.
+ */
 enum proto_err client_preflight(struct client *cl, const char *config_json,
-                                int live, struct msg_preflight_result *res,
-                                char *err, size_t errlen);
+                                int live, const struct msg_cpu_policy *cpu,
+                                struct msg_preflight_result *res, char *err,
+                                size_t errlen);
 /* Sends MIGRATE and waits for ACCEPT; then the stream phase begins. */
 enum proto_err client_migrate(struct client *cl, char *const flags[],
                               unsigned nflags, char *err, size_t errlen);

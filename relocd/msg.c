@@ -74,6 +74,50 @@ int msg_put_error(struct buf *out, enum proto_err code, const char *fmt, ...)
     return gen_finish(g, out, PROTO_ERROR);
 }
 
+/* One array of unsigned 32-bit numbers. */
+static void gen_u32s(yajl_gen g, const uint32_t *v, size_t n)
+{
+    size_t i;
+
+    yajl_gen_array_open(g);
+    for (i = 0; i < n; i++)
+        yajl_gen_integer(g, v[i]);
+    yajl_gen_array_close(g);
+}
+
+/*
+ * "cpu": {"cpuid": [[leaf, subleaf, a, b, c, d], ...],
+ *         "msr": [[index, flags, value >> 32, value & 0xffffffff], ...]}
+ * (JSON numbers are not safe beyond 2^53: 64-bit values go in halves).
+ */
+static void gen_cpu_policy(yajl_gen g, const struct msg_cpu_policy *p)
+{
+    unsigned i;
+
+    json_str(g, "cpu");
+    yajl_gen_map_open(g);
+    json_str(g, "cpuid");
+    yajl_gen_array_open(g);
+    for (i = 0; i < p->nleaves; i++) {
+        const struct msg_cpuid_leaf *l = &p->leaves[i];
+        uint32_t v[6] = {l->leaf, l->subleaf, l->a, l->b, l->c, l->d};
+
+        gen_u32s(g, v, 6);
+    }
+    yajl_gen_array_close(g);
+    json_str(g, "msr");
+    yajl_gen_array_open(g);
+    for (i = 0; i < p->nmsrs; i++) {
+        const struct msg_msr *m = &p->msrs[i];
+        uint32_t v[4] = {m->idx, m->flags, (uint32_t)(m->val >> 32),
+                         (uint32_t)m->val};
+
+        gen_u32s(g, v, 4);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+}
+
 int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
 {
     yajl_gen g = json_begin();
@@ -81,6 +125,7 @@ int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
     if (g) {
         json_kv_str(g, "config", m->config ? m->config : "");
         json_kv_bool(g, "live", m->live);
+        if (m->cpu) gen_cpu_policy(g, m->cpu);
     }
     return gen_finish(g, out, PROTO_PREFLIGHT);
 }
@@ -285,6 +330,78 @@ enum proto_err msg_get_error(const struct proto_frame *f, struct msg_error *m,
     return e;
 }
 
+/* An array of exactly n numbers in 0..2^32-1. */
+static int get_u32s(yajl_val v, uint32_t *out, size_t n)
+{
+    size_t i;
+
+    if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len != n) return -1;
+    for (i = 0; i < n; i++) {
+        yajl_val x = YAJL_GET_ARRAY(v)->values[i];
+
+        if (!YAJL_IS_INTEGER(x) || YAJL_GET_INTEGER(x) < 0 ||
+            YAJL_GET_INTEGER(x) > 0xffffffffLL)
+            return -1;
+        out[i] = (uint32_t)YAJL_GET_INTEGER(x);
+    }
+    return 0;
+}
+
+/* The "cpuid" (6 numbers each) or "msr" (4) array of "cpu"; *n_r entries. */
+static enum proto_err get_rows(yajl_val cpu, const char *key, size_t width,
+                               size_t max, uint32_t *rows, unsigned *n_r,
+                               char *why, size_t whylen)
+{
+    yajl_val v = member(cpu, key);
+    size_t i;
+
+    if (!v || !YAJL_IS_ARRAY(v))
+        return why_bad(why, whylen, "'cpu.%s' missing or not an array", key);
+    if (YAJL_GET_ARRAY(v)->len > max)
+        return why_bad(why, whylen, "'cpu.%s' has more than %zu entries", key,
+                       max);
+    for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++)
+        if (get_u32s(YAJL_GET_ARRAY(v)->values[i], rows + i * width, width))
+            return why_bad(why, whylen,
+                           "'cpu.%s' entry %zu is not %zu numbers "
+                           "of 32 bits",
+                           key, i, width);
+    *n_r = (unsigned)i;
+    return PERR_OK;
+}
+
+static enum proto_err get_cpu_policy(yajl_val cpu, struct msg_preflight *m,
+                                     char *why, size_t whylen)
+{
+    uint32_t *leaves = malloc(MSG_MAX_CPUID_LEAVES * 6 * sizeof(uint32_t));
+    uint32_t *msrs = malloc(MSG_MAX_MSRS * 4 * sizeof(uint32_t));
+    struct msg_cpu_policy *p = calloc(1, sizeof(*p));
+    enum proto_err e = PERR_OK;
+    unsigned i;
+
+    m->cpu = p;
+    if (!leaves || !msrs || !p)
+        e = why_bad(why, whylen, "out of memory");
+    else if (!YAJL_IS_OBJECT(cpu))
+        e = why_bad(why, whylen, "'cpu' is not an object");
+    if (!e)
+        e = get_rows(cpu, "cpuid", 6, MSG_MAX_CPUID_LEAVES, leaves, &p->nleaves,
+                     why, whylen);
+    if (!e)
+        e = get_rows(cpu, "msr", 4, MSG_MAX_MSRS, msrs, &p->nmsrs, why, whylen);
+    for (i = 0; !e && i < p->nleaves; i++)
+        p->leaves[i] = (struct msg_cpuid_leaf){
+            leaves[i * 6],     leaves[i * 6 + 1], leaves[i * 6 + 2],
+            leaves[i * 6 + 3], leaves[i * 6 + 4], leaves[i * 6 + 5]};
+    for (i = 0; !e && i < p->nmsrs; i++)
+        p->msrs[i] =
+            (struct msg_msr){msrs[i * 4], msrs[i * 4 + 1],
+                             (uint64_t)msrs[i * 4 + 2] << 32 | msrs[i * 4 + 3]};
+    free(leaves);
+    free(msrs);
+    return e;
+}
+
 enum proto_err msg_get_preflight(const struct proto_frame *f,
                                  struct msg_preflight *m, char *why,
                                  size_t whylen)
@@ -305,7 +422,9 @@ enum proto_err msg_get_preflight(const struct proto_frame *f,
         m->config = strdup(text ? text : "");
         if (!m->config) e = why_bad(why, whylen, "out of memory");
     }
+    if (!e && (v = member(root, "cpu"))) e = get_cpu_policy(v, m, why, whylen);
     yajl_tree_free(root);
+    if (e) msg_preflight_clear(m);
     return e;
 }
 
@@ -488,6 +607,8 @@ void msg_preflight_clear(struct msg_preflight *m)
 {
     free(m->config);
     m->config = NULL;
+    free(m->cpu);
+    m->cpu = NULL;
 }
 
 void msg_check_add(struct msg_preflight_result *r, const char *check, int ok,

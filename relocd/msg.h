@@ -9,6 +9,7 @@
 #define RELOCD_MSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto.h"
 
@@ -25,10 +26,32 @@ struct msg_error {
     char message[1024];
 };
 
+/*
+ * The guest's CPU policy as libxenguest serialises it (xen_cpuid_leaf_t,
+ * xen_msr_entry_t), for the target to hold against what its Xen can offer
+ * before anything moves.  Bounds: Xen 4.17 serialises ~100 leaves, 1 MSR.
+ */
+#define MSG_MAX_CPUID_LEAVES 512
+#define MSG_MAX_MSRS 64
+struct msg_cpuid_leaf {
+    uint32_t leaf, subleaf, a, b, c, d;
+};
+struct msg_msr {
+    uint32_t idx, flags;
+    uint64_t val;
+};
+struct msg_cpu_policy {
+    unsigned nleaves, nmsrs;
+    struct msg_cpuid_leaf leaves[MSG_MAX_CPUID_LEAVES];
+    struct msg_msr msrs[MSG_MAX_MSRS];
+};
+
 struct msg_preflight {
     char *config; /* libxl JSON text, malloc'd: msg_preflight_clear() */
     int live;
     int local; /* not on the wire: the peer is this host (loopback) */
+    /* NULL when the sender sent none; malloc'd: msg_preflight_clear() */
+    struct msg_cpu_policy *cpu;
 };
 
 #define MSG_MAX_CHECKS 16

@@ -245,14 +245,30 @@ static int send_connect(struct send *s)
     return s->client ? 0 : fail(s, "%s", s->err);
 }
 
+/* The guest's CPU policy for the target's check; NULL: it goes unchecked. */
+static struct msg_cpu_policy *send_cpu_policy(struct send *s)
+{
+    struct msg_cpu_policy *p = calloc(1, sizeof(*p));
+    char why[256];
+
+    if (p && xen_guest_cpu_policy(s->guest, p, why, sizeof(why)) == 0) return p;
+    emit_note(s, "notice", "the target cannot check CPU features: %s",
+              p ? why : "out of memory");
+    free(p);
+    return NULL;
+}
+
 static int send_preflight(struct send *s)
 {
+    struct msg_cpu_policy *cpu = send_cpu_policy(s);
     struct msg_preflight_result r;
     unsigned i;
+    enum proto_err e;
 
-    if (client_preflight(s->client, xen_guest_config(s->guest), s->req->live,
-                         &r, s->err, sizeof(s->err)))
-        return fail(s, "%s", s->err);
+    e = client_preflight(s->client, xen_guest_config(s->guest), s->req->live,
+                         cpu, &r, s->err, sizeof(s->err));
+    free(cpu);
+    if (e) return fail(s, "%s", s->err);
     for (i = 0; i < r.nchecks; i++)
         emit_note(s, r.checks[i].ok ? "preflight-ok" : "preflight-failed",
                   "%s: %s", r.checks[i].check, r.checks[i].message);

@@ -67,6 +67,13 @@ void xen_guest_close(struct xen_guest *g);
 const char *xen_guest_name(const struct xen_guest *g);
 const char *xen_guest_config(const struct xen_guest *g);
 unsigned long xen_guest_pages(const struct xen_guest *g);
+/*
+ * The guest's CPU policy as Xen holds it (what the target must be able to
+ * offer), into p.  Returns 0, or -1 with a reason.
+ */
+struct msg_cpu_policy;
+int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
+                         char *err, size_t errlen);
 /* 1 for a guest our engine cannot save itself (HVM with a device model). */
 int xen_guest_needs_libxl(const struct xen_guest *g);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <libxl_utils.h>
+#include <xenctrl.h>
+#include <xenguest.h>
 
 #include "msg.h"
 #include "xen.h"
@@ -145,6 +147,66 @@ static void check_devices(const libxl_domain_config *dc,
                   dc->num_disks, dc->num_nics);
 }
 
+/* The sent policy as libxenguest's object; NULL with errno on failure. */
+static xc_cpu_policy_t *guest_policy(xc_interface *xch,
+                                     const struct msg_cpu_policy *p)
+{
+    xen_cpuid_leaf_t leaves[MSG_MAX_CPUID_LEAVES];
+    xen_msr_entry_t msrs[MSG_MAX_MSRS];
+    xc_cpu_policy_t *pol = xc_cpu_policy_init();
+    unsigned i;
+
+    for (i = 0; i < p->nleaves; i++)
+        leaves[i] = (xen_cpuid_leaf_t){p->leaves[i].leaf, p->leaves[i].subleaf,
+                                       p->leaves[i].a,    p->leaves[i].b,
+                                       p->leaves[i].c,    p->leaves[i].d};
+    for (i = 0; i < p->nmsrs; i++)
+        msrs[i] =
+            (xen_msr_entry_t){p->msrs[i].idx, p->msrs[i].flags, p->msrs[i].val};
+    if (pol && !xc_cpu_policy_update_cpuid(xch, pol, leaves, p->nleaves) &&
+        !xc_cpu_policy_update_msrs(xch, pol, msrs, p->nmsrs))
+        return pol;
+    xc_cpu_policy_destroy(pol);
+    return NULL;
+}
+
+/*
+ * The guest's CPU policy against the most this Xen offers a guest of its
+ * type: what restore would find out only after the whole copy (Xen refuses
+ * xc_set_domain_cpu_policy() with the same x86_cpu_policies_are_compatible
+ * rule), here before anything moves.
+ */
+static void check_cpu(const libxl_domain_config *dc,
+                      const struct msg_cpu_policy *p,
+                      struct msg_preflight_result *res)
+{
+    unsigned idx = dc->c_info.type == LIBXL_DOMAIN_TYPE_PV
+                       ? XEN_SYSCTL_cpu_policy_pv_max
+                       : XEN_SYSCTL_cpu_policy_hvm_max;
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    xc_cpu_policy_t *host = xc_cpu_policy_init(), *guest = NULL;
+
+    if (!xch || !host || xc_cpu_policy_get_system(xch, idx, host))
+        msg_check_add(res, "cpu", 0, "cannot read this Xen's CPU policy");
+    else if (!(guest = guest_policy(xch, p)))
+        msg_check_add(res, "cpu", 0,
+                      "the guest's CPU policy (%u CPUID leaves, %u MSRs) "
+                      "does not load here",
+                      p->nleaves, p->nmsrs);
+    else if (!xc_cpu_policy_is_compatible(xch, host, guest))
+        msg_check_add(res, "cpu", 0,
+                      "the guest runs with CPU features this host's Xen "
+                      "cannot offer a %s guest (relocd's log names the "
+                      "leaf): its restore would fail",
+                      type_name(dc->c_info.type));
+    else
+        msg_check_add(res, "cpu", 1,
+                      "this host offers the guest's CPU features");
+    xc_cpu_policy_destroy(guest);
+    xc_cpu_policy_destroy(host);
+    if (xch) xc_interface_close(xch);
+}
+
 int xen_preflight(const struct msg_preflight *req,
                   struct msg_preflight_result *res, char *name_r,
                   size_t namelen)
@@ -166,6 +228,7 @@ int xen_preflight(const struct msg_preflight *req,
         check_type(ctx, &dc, req->live, res);
         check_clash(ctx, &dc, req->local, res);
         check_devices(&dc, res);
+        if (req->cpu) check_cpu(&dc, req->cpu, res);
         /* Last: libxl_domain_need_memory() fills in defaults in dc. */
         check_memory(ctx, &dc, res);
     }

@@ -16,6 +16,7 @@
 #include <xenguest.h>
 
 #include "fdio.h"
+#include "msg.h"
 #include "xen.h"
 #include "xen_ctx.h"
 
@@ -118,6 +119,36 @@ const char *xen_guest_config(const struct xen_guest *g)
 unsigned long xen_guest_pages(const struct xen_guest *g)
 {
     return g->pages;
+}
+
+int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
+                         char *err, size_t errlen)
+{
+    xen_cpuid_leaf_t leaves[MSG_MAX_CPUID_LEAVES];
+    xen_msr_entry_t msrs[MSG_MAX_MSRS];
+    uint32_t nl = MSG_MAX_CPUID_LEAVES, nm = MSG_MAX_MSRS, i;
+    xc_cpu_policy_t *pol = xc_cpu_policy_init();
+    int rc = -1;
+
+    if (!pol)
+        snprintf(err, errlen, "out of memory");
+    else if (xc_cpu_policy_get_domain(g->xch, g->domid, pol) ||
+             xc_cpu_policy_serialise(g->xch, pol, leaves, &nl, msrs, &nm))
+        snprintf(err, errlen, "reading domain %u's CPU policy: %s", g->domid,
+                 strerror(errno));
+    else
+        rc = 0;
+    xc_cpu_policy_destroy(pol);
+    if (rc) return -1;
+    p->nleaves = nl;
+    p->nmsrs = nm;
+    for (i = 0; i < nl; i++)
+        p->leaves[i] = (struct msg_cpuid_leaf){
+            leaves[i].leaf, leaves[i].subleaf, leaves[i].a,
+            leaves[i].b,    leaves[i].c,       leaves[i].d};
+    for (i = 0; i < nm; i++)
+        p->msrs[i] = (struct msg_msr){msrs[i].idx, msrs[i].flags, msrs[i].val};
+    return 0;
 }
 
 int xen_guest_needs_libxl(const struct xen_guest *g)

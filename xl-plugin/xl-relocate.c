@@ -206,7 +206,7 @@ static int transport(struct client *cl, const char *target, int quiet,
     int rc = -1;
 
     if (!hdr || take_xl_header(hdr, &json) < 0) goto out;
-    if (client_preflight(cl, json, 1, &res, err, sizeof(err))) {
+    if (client_preflight(cl, json, 1, NULL, &res, err, sizeof(err))) {
         fprintf(stderr, "xl-relocate: %s\n", err);
         goto out;
     }

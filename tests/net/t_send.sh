@@ -13,7 +13,7 @@ start_relocd "(xend-relocation-server yes)
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
 printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)
 (relocd-psk-file %s/psk)\n' "$T" "$T" >"$T/src.sxp"
-RELOCD_FAKE_DOMAINS="g1 g2 hot1 hot2 hot3 slow1 slow2 slow3 cut1 raw1 tls1" \
+RELOCD_FAKE_DOMAINS="g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 cut1 raw1 tls1" \
     nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
 SRC_PID=$!
 trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
@@ -32,6 +32,14 @@ grep -q "migrated g1 to 10.77.0.2 in .* downtime .* ms" "$T/out" ||
 expect_ok xlr migrate --offline --json g2 10.77.0.2
 grep -q '"event":"result","ok":true' "$T/out" || die "no JSON result"
 received g2 || die "g2 not received"
+
+# A guest using CPUID leaves this host cannot offer: refused before any
+# byte of memory moves, and it keeps running.
+echo 64 >"$T/state/cpu1.cpu_leaf"
+expect_fail "pre-flight cpu failed on the target: the guest's CPUID goes to leaf 0x40" \
+    xlr migrate cpu1 10.77.0.2
+[ "$(state cpu1)" = running ] || die "cpu1 is '$(state cpu1)' after the refusal"
+received cpu1 && die "cpu1 was received despite the CPU refusal"
 
 # hot: dirties 400000 pages/s (1.6 GB/s) over a simulated 200 MB/s link:
 # never within the 50 ms target, until a CPU cap of 5 % brings it to

@@ -10,6 +10,10 @@
  *   RELOCD_FAKE_RECEIVER  program run as "xl migrate-receive" (default
  *                         tests/net/fake_xl.py receive); gets the flags
  *   RELOCD_FAKE_NICS      the sent guest's vifs: "BRIDGE,MAC,IP;..."
+ *   RELOCD_FAKE_CPU_LEAF  the sent guest's highest basic CPUID leaf (13;
+ *                         knob cpu_leaf)
+ *   RELOCD_FAKE_HOST_LEAF the highest one this host offers (0x16): more is
+ *                         a CPU policy this host cannot run
  *   RELOCD_FAKE_UUIDS     UUIDs of the domains here (see below); the sent
  *                         guest's UUID is fake_uuid() of its name
  */
@@ -51,6 +55,8 @@ static int name_listed(const char *var, const char *name)
     return 0;
 }
 
+static long env_long(const char *name, long def);
+
 /* A domain of that name runs here: for the pre-flight's clash check. */
 static int name_taken(const char *name)
 {
@@ -84,6 +90,15 @@ int xen_preflight(const struct msg_preflight *req,
                       "which this Xen was built without; migrate it offline");
     msg_check_add(res, "name", !name_taken(name_r), "%s %s", name_r,
                   name_taken(name_r) ? "already runs here" : "is free");
+    if (req->cpu) {
+        long host = env_long("RELOCD_FAKE_HOST_LEAF", 0x16);
+        long guest = req->cpu->nleaves ? (long)req->cpu->leaves[0].a : 0;
+
+        msg_check_add(res, "cpu", guest <= host,
+                      "the guest's CPUID goes to leaf %#lx, this host's to "
+                      "%#lx",
+                      guest, host);
+    }
     need = json_int(root, "b_info", "max_memkb") / 1024;
     msg_check_add(res, "memory", need <= free_mb,
                   "needs %lld MiB, %lld MiB free in Xen", need, free_mb);
@@ -272,6 +287,27 @@ const char *xen_guest_config(const struct xen_guest *g)
 unsigned long xen_guest_pages(const struct xen_guest *g)
 {
     return g->pages;
+}
+
+/* Two leaves, as a real policy starts: 0 (the highest leaf), 1. */
+int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
+                         char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    p->nleaves = 2;
+    p->leaves[0] = (struct msg_cpuid_leaf){
+        0,
+        0xffffffffu,
+        (uint32_t)fake_param(g, "cpu_leaf", "RELOCD_FAKE_CPU_LEAF", 0xd),
+        0x756e6547,
+        0x6c65746e,
+        0x49656e69};
+    p->leaves[1] = (struct msg_cpuid_leaf){1,          0xffffffffu, 0x000306c3,
+                                           0x00100800, 0x7ffafbff,  0xbfebfbff};
+    p->nmsrs = 1;
+    p->msrs[0] = (struct msg_msr){0xce, 0, 0x80000000ULL};
+    return 0;
 }
 
 int xen_guest_needs_libxl(const struct xen_guest *g)

@@ -136,7 +136,7 @@ static void test_error_and_result(void)
 static void test_migrate_and_preflight(void)
 {
     struct msg_migrate m = {"xl-stream", 2, {"-e", "-p"}}, m2;
-    struct msg_preflight p = {"{\"c_info\":{}}", 1, 0}, p2;
+    struct msg_preflight p = {"{\"c_info\":{}}", 1, 0, NULL}, p2;
     struct buf *b = buf_new(PROTO_MAX_FRAME);
 
     msg_put_migrate(b, &m);
@@ -165,8 +165,67 @@ static void test_migrate_and_preflight(void)
     buf_free(b);
 }
 
+/* The guest's CPU policy in PREFLIGHT: exact round trip, strict bounds. */
+static void test_cpu_policy(void)
+{
+    static struct msg_cpu_policy cpu;
+    struct msg_preflight p = {"{}", 1, 0, &cpu}, p2;
+    struct buf *b = buf_new(PROTO_MAX_FRAME);
+    unsigned i;
+
+    cpu.nleaves = MSG_MAX_CPUID_LEAVES;
+    for (i = 0; i < cpu.nleaves; i++)
+        cpu.leaves[i] = (struct msg_cpuid_leaf){i, 0xffffffffu, 0xdeadbeef,
+                                                i, 0,           0x80000000u};
+    cpu.nmsrs = 2;
+    cpu.msrs[0] = (struct msg_msr){0xce, 0, 0x8000000000000001ULL};
+    cpu.msrs[1] = (struct msg_msr){0x10a, 1, 0xffffffffffffffffULL};
+    T_EQ_INT(msg_put_preflight(b, &p), 0);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_preflight(&frame, &p2, why, sizeof(why)), PERR_OK);
+    T_OK(p2.cpu != NULL, "no policy");
+    if (p2.cpu) {
+        T_EQ_INT(p2.cpu->nleaves, MSG_MAX_CPUID_LEAVES);
+        T_EQ_INT(p2.cpu->leaves[7].leaf, 7);
+        T_OK(p2.cpu->leaves[7].subleaf == 0xffffffffu, "subleaf");
+        T_OK(p2.cpu->leaves[300].a == 0xdeadbeef, "a");
+        T_EQ_INT(p2.cpu->nmsrs, 2);
+        T_OK(p2.cpu->msrs[0].val == 0x8000000000000001ULL, "msr value");
+        T_OK(p2.cpu->msrs[1].val == 0xffffffffffffffffULL, "msr value");
+    }
+    msg_preflight_clear(&p2);
+    T_OK(p2.cpu == NULL && p2.config == NULL, "cleared");
+    buf_free(b);
+
+    raw(PROTO_PREFLIGHT, "{\"config\":\"{}\",\"live\":true}");
+    T_EQ_INT(msg_get_preflight(&frame, &p2, why, sizeof(why)), PERR_OK);
+    T_OK(p2.cpu == NULL, "no cpu member, no policy");
+    msg_preflight_clear(&p2);
+    static const char *const bad[] = {
+        "\"cpu\":7",
+        "\"cpu\":{\"msr\":[]}",
+        "\"cpu\":{\"cpuid\":[],\"msr\":{}}",
+        "\"cpu\":{\"cpuid\":[[0,0,0,0,0]],\"msr\":[]}",
+        "\"cpu\":{\"cpuid\":[[0,0,0,0,0,4294967296]],\"msr\":[]}",
+        "\"cpu\":{\"cpuid\":[[0,0,0,0,0,-1]],\"msr\":[]}",
+        "\"cpu\":{\"cpuid\":[[0,0,0,0,0,\"0\"]],\"msr\":[]}",
+        "\"cpu\":{\"cpuid\":[],\"msr\":[[1,2,3]]}",
+    };
+    char text[256];
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "{\"config\":\"{}\",\"live\":true,%s}",
+                 bad[i]);
+        raw(PROTO_PREFLIGHT, text);
+        T_EQ_INT(msg_get_preflight(&frame, &p2, why, sizeof(why)),
+                 PERR_BAD_MESSAGE);
+        T_OK(p2.cpu == NULL && p2.config == NULL, "freed on error: %s", bad[i]);
+    }
+    T_EQ_STR(why, "'cpu.msr' entry 0 is not 4 numbers of 32 bits");
+}
+
 int main(void)
 {
+    test_cpu_policy();
     test_frames();
     test_hello();
     test_depth_and_nul();

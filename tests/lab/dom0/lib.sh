@@ -72,13 +72,19 @@ skip() { verdict SKIP "$*"; exit 0; }
 # ---- guests --------------------------------------------------------------
 
 # guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
-#                [--vcpus N] [--tick-ms MS]
+#                [--vcpus N] [--tick-ms MS] [--vif SPEC]
 # Write $LAB_DIR/NAME.cfg. Lab guests boot the Debian kernel with the lab's
 # initramfs; they run `dirty` (src/dirty.c). on_reboot=destroy and
 # on_crash=preserve make a crash or triple fault visible instead of xl
 # restarting the guest silently.
+# --vif bridge=BR[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR][,KEY=VAL...]: one
+# network interface (netfront eth0 in the guest) on dom0's bridge BR,
+# hotplugged by /lab/vif-lab (dom0/vif-lab; bridge_up creates BR). ip and
+# gw go to the guest's command line (guest/init configures eth0), the
+# rest to xl's vif spec as given.
 guest_cfg() {
-    local name=$1 mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000
+    local name=$1 mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
+    local spec= net= kv
     shift
     while [ $# -gt 0 ]; do
         case $1 in
@@ -88,10 +94,21 @@ guest_cfg() {
         --type) type=$2 ;;
         --vcpus) vcpus=$2 ;;
         --tick-ms) tick=$2 ;;
+        --vif) vif=$2 ;;
         *) fail "guest_cfg: unknown option $1" ;;
         esac
         shift 2
     done
+    if [ -n "$vif" ]; then
+        for kv in $(echo "$vif" | tr ',' ' '); do
+            case $kv in
+            ip=*) net="$net lab.ip=${kv#ip=}" ;;
+            gw=*) net="$net lab.gw=${kv#gw=}" ;;
+            *) spec="$spec${spec:+,}$kv" ;;
+            esac
+        done
+        case $spec in *script=*) ;; *) spec="$spec,script=/lab/vif-lab" ;; esac
+    fi
     cat > "$LAB_DIR/$name.cfg" << EOF
 name="$name"
 type="$type"
@@ -99,11 +116,13 @@ memory=$mem
 vcpus=$vcpus
 kernel="/guest/vmlinuz"
 ramdisk="/guest/initrd.gz"
-extra="console=hvc0 quiet lab.dirty=$dirty lab.rate=$rate lab.tick_ms=$tick"
+extra="console=hvc0 quiet lab.dirty=$dirty lab.rate=$rate lab.tick_ms=$tick$net"
 on_poweroff="destroy"
 on_reboot="destroy"
 on_crash="preserve"
 EOF
+    [ -n "$spec" ] && echo "vif=['$spec']" >> "$LAB_DIR/$name.cfg"
+    return 0
 }
 
 # guest_log NAME: everything guest NAME printed, on this host, in order of
@@ -165,7 +184,7 @@ create_guest() {
         shift 2
     done
     guest_cfg "$name" $o
-    log "creating guest $name ($(grep -E '^(type|memory|extra)' \
+    log "creating guest $name ($(grep -E '^(type|memory|extra|vif)' \
         "$LAB_DIR/$name.cfg" | tr '\n' ' '))"
     t0=$(xts)
     xl create "$LAB_DIR/$name.cfg" > "$LAB_DIR/create-$name.log" 2>&1 ||

@@ -30,7 +30,9 @@ XEN_PKGS="xen-hypervisor-$XENV-amd64 xen-utils-$XENV xen-utils-common xenstore-u
     libyajl2 dmsetup libdevmapper1.02.1"
 # loaded at boot by dom0's /init, in this order (with their dependencies)
 DOM0_MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback
-    xen-netback loop virtio_pci virtio_net e1000 bridge tun veth"
+    xen-netback loop virtio_pci virtio_net e1000 bridge tun veth vxlan ip_gre"
+# guests' eth0 (copied into the guest initramfs, loaded by guest/init)
+GUEST_MODS="xen-netfront"
 # present in dom0 but loaded only by scenarios that need them
 EXTRA_MODS="dm-mod dm-era dm-mirror dm-snapshot nbd"
 
@@ -180,6 +182,11 @@ build_base() {
     for f in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/socat; do
         if [ -x "$f" ]; then copy_elf "$d" "$f" "$f"; fi
     done
+    # iproute2 (busybox ip has no netns, vxlan, gretap or bridge fdb); in
+    # /usr/sbin, ahead of busybox's /usr/bin/ip in PATH
+    for f in ip bridge; do
+        copy_elf "$d" "$(command -v $f)" "/usr/sbin/$f"
+    done
     # glibc dlopen()s libgcc_s for pthread_cancel (used by libxl); ldd
     # cannot see it, and without it `xl create` aborts
     cp -L /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 \
@@ -239,9 +246,15 @@ build_project() {
     build_helpers
     mkdir -p "$out"
     rm -rf "$d" "$g" && mkdir -p "$d" "$g"
-    # guest initramfs: busybox + workload
+    # guest initramfs: busybox + workload + network driver
     stage_skeleton "$g"
     cp "$h/dirty" "$h/xts" "$g/usr/bin/"
+    mkdir -p "$g/usr/lib/modules"
+    for m in $GUEST_MODS; do
+        modprobe -d "$LAB_CACHE/root" -S "$(cat "$LAB_CACHE/root/KVER")" \
+            --show-depends "$m" | awk '$1=="insmod"{print $2}' |
+            while read -r ko; do cp "$ko" "$g/usr/lib/modules/"; done
+    done
     install -m 755 "$LAB/guest/init" "$g/init"
     mkdir -p "$d/guest"
     cpio_pack "$g" "$d/guest/initrd.gz"
@@ -250,6 +263,7 @@ build_project() {
     cp "$h/xts" "$d/usr/bin/xts"
     install -m 755 "$LAB/dom0/init" "$d/init"
     install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
+    install -m 755 "$LAB/dom0/vif-lab" "$d/lab/vif-lab"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
     for f in "$LAB"/dom0/*.sh; do
         install -m 644 "$f" "$d/lab/${f##*/}"
@@ -259,7 +273,7 @@ build_project() {
     done
     # the project's binaries, whatever exists of them
     export BASE_FILES=$LAB_CACHE/base/files
-    for p in relocd xl-relocate; do
+    for p in relocd xl-relocate tunnelctl; do
         if [ -f "$BUILD/$p" ] && file -L "$BUILD/$p" | grep -q ELF; then
             copy_elf "$d" "$BUILD/$p" "/usr/sbin/$p"
             echo "$p" >> "$d/lab/project-files"

@@ -67,17 +67,20 @@ mode_up() {
     case $1 in
     routed) DST=172.16.2.2 ;;
     raw-ceiling) return 0 ;;
-    etherip-O)
+    etherip-O | etherip-F)
+        # tunnelctl's own EtherIP loop in the foreground: -O offloads off,
+        # -F super-frames whole (ETHERIP_F_FRAGMENT), both ends alike.
         DST=$IP_GB
+        flag=-${1#etherip-}
         for s in "$NS_A 10.1.0.2 10.2.0.2" "$NS_B 10.2.0.2 10.1.0.2"; do
             # shellcheck disable=SC2086
             set -- $s
-            ip netns exec "$1" "$TUNNELCTL" etherip -O -K eipO "$2" "$3" \
-                2>>"$TUN_LOG" &
+            ip netns exec "$1" "$TUNNELCTL" etherip "$flag" -K eipX "$2" \
+                "$3" 2>>"$TUN_LOG" &
         done
         sleep 0.5
         for ns in $NS_A $NS_B; do
-            ip -n "$ns" link set eipO master br0 up
+            ip -n "$ns" link set eipX master br0 up
         done
         ;;
     *)
@@ -91,7 +94,7 @@ mode_up() {
 mode_down() {
     case $1 in
     routed | raw-ceiling) ;;
-    etherip-O)
+    etherip-O | etherip-F)
         for ns in $NS_A $NS_B; do
             ip netns pids "$ns" | xargs -r kill
         done
@@ -217,8 +220,14 @@ foreign_load() {
 
 MODES="routed vxlan"
 tctl "$NS_A" probe gretap >/dev/null 2>&1 && MODES="$MODES gretap"
-MODES="$MODES etherip etherip-O"
+MODES="$MODES etherip etherip-F etherip-O"
 rawblast_build 2>/dev/null && MODES="$MODES raw-ceiling"
+# ONLY="vxlan etherip-F": a subset, for quick looks (vxlan is the yardstick)
+if [ -n "${ONLY:-}" ]; then
+    MODES=$(for m in $MODES; do
+        case " $ONLY " in *" $m "*) echo "$m" ;; esac
+    done | tr '\n' ' ')
+fi
 routed_addrs
 load_before=$(foreign_load)
 for r in $(seq 1 "$ROUNDS"); do

@@ -160,9 +160,13 @@ static int sock_open(struct eip *e, char *why, size_t whylen)
     return 0;
 }
 
-/* The underlay path MTU decides how big a segment may be. */
+/*
+ * The underlay path MTU decides how big a segment may be; the TAP's MTU
+ * how a super-frame that the peer sent whole is cut on its way in.
+ */
 static void mtu_refresh(struct eip *e)
 {
+    struct ifreq ifr;
     int mtu = 0;
     socklen_t l = sizeof(mtu);
 
@@ -170,6 +174,10 @@ static void mtu_refresh(struct eip *e)
     if (getsockopt(e->sk, IPPROTO_IP, IP_MTU, &mtu, &l) == 0 &&
         mtu > ETHERIP_OVERHEAD + 576)
         e->max_frame = (size_t)mtu - ETHERIP_OVERHEAD;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", e->o->ifname);
+    if (ioctl(e->sk, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+        etherip_gro_set_mtu(e->gro, (size_t)ifr.ifr_mtu);
 }
 
 static int bufs_alloc(struct eip *e)
@@ -288,7 +296,15 @@ static int tx_frame(struct eip *e, uint8_t *b, size_t n)
     size_t len = n - ETHERIP_VNET_HLEN, k = 1;
 
     memcpy(&vh, b, sizeof(vh));
-    if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+    if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+        (e->o->flags & ETHERIP_F_FRAGMENT) && len <= ETHERIP_FRAME_MAX &&
+        e->tx_n < TX_SEGS && etherip_tso_whole(&vh, f, len) == 0) {
+        /* One datagram; the kernel cuts it into outer fragments. */
+        e->st.tap_rx_gso++;
+        e->segs[e->tx_n].hdr_len = 0;
+        e->segs[e->tx_n].data = f;
+        e->segs[e->tx_n].data_len = len;
+    } else if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
         if (etherip_tso(&vh, f, len, e->max_frame, e->segs + e->tx_n,
                         TX_SEGS - e->tx_n, &k) < 0) {
             if (errno == ENOSPC && e->tx_n) return -1;

@@ -11,7 +11,9 @@
  *
  * Speed comes from the TAP's virtio-net header (IFF_VNET_HDR): the kernel
  * hands us TCP super-frames of up to 64 KiB (TSO) that we cut into
- * segments sized for the underlay (no outer fragmentation), and we glue
+ * segments sized for the underlay (no outer fragmentation) -- or, with
+ * ETHERIP_F_FRAGMENT, send whole as one datagram that the kernel cuts into
+ * outer IPv4 fragments and the peer's kernel reassembles -- and we glue
  * consecutive received segments of one TCP flow back into a super-frame
  * before writing it to the TAP (GRO).  Segments leave with sendmmsg() and
  * arrive with recvmmsg(), so a syscall carries tens of frames.
@@ -44,6 +46,10 @@
 #define ETHERIP_F_SEND_REV 0x2   /* send 0x03 0x00, for such old peers */
 #define ETHERIP_F_NO_OFFLOAD 0x4 /* one frame per read/write, no TSO/GRO */
 #define ETHERIP_F_KEEP_PRIVS 0x8 /* do not switch to nobody after set-up */
+/* Send TCP super-frames whole, one datagram each, as outer IPv4 fragments
+ * (for a relocd peer: see etherip_gro_add); without it they are cut into
+ * segments that fit the underlay. */
+#define ETHERIP_F_FRAGMENT 0x10
 
 struct etherip_opts {
     char ifname[IFNAMSIZ]; /* the TAP device to create */
@@ -124,13 +130,26 @@ int etherip_csum_complete(uint8_t *frame, size_t len,
 int etherip_tso(const struct virtio_net_hdr *vh, const uint8_t *frame,
                 size_t len, size_t max_frame, struct etherip_seg *segs,
                 size_t nsegs, size_t *n_r);
+/*
+ * Readies a TCP super-frame to leave whole (ETHERIP_F_FRAGMENT): the IP
+ * length and header checksum and the TCP checksum over all of it, as a
+ * NIC without TSO would send a jumbo frame.  Returns 0, or -1 with errno
+ * EINVAL (malformed) or ENOTSUP (VLAN tags, IPv4 options, IPv6 extension
+ * headers, too long: the receiving coalescer would not take it; segment
+ * it instead).
+ */
+int etherip_tso_whole(const struct virtio_net_hdr *vh, uint8_t *frame,
+                      size_t len);
 
 /*
  * Receive-side coalescing.  Frames handed to etherip_gro_add() must stay
  * in place until the next etherip_gro_flush(); their headers may be
  * rewritten.  Output goes to emit(arg, vnet header, iov, iovcnt) -- one
  * frame, possibly a TCP super-frame described by the vnet header; emit
- * returns 0 or -1 (counted, not fatal).
+ * returns 0 or -1 (counted, not fatal).  A frame longer than the TAP's
+ * MTU allows is a super-frame that a peer sent whole: a TCP one with a
+ * good checksum goes on at once with a GSO header that cuts it for that
+ * MTU; others go on as they are.
  */
 struct etherip_gro;
 typedef int (*etherip_emit_fn)(void *arg, const struct virtio_net_hdr *vh,
@@ -139,6 +158,8 @@ typedef int (*etherip_emit_fn)(void *arg, const struct virtio_net_hdr *vh,
 /* A new coalescer, NULL on ENOMEM; etherip_gro_free(NULL) is a no-op. */
 struct etherip_gro *etherip_gro_new(etherip_emit_fn emit, void *arg);
 void etherip_gro_free(struct etherip_gro *g);
+/* The TAP's MTU (1280..65535; 1500 until set); others are ignored. */
+void etherip_gro_set_mtu(struct etherip_gro *g, size_t mtu);
 /* Takes one frame.  Returns 0, or -1 when emit failed for some frame. */
 int etherip_gro_add(struct etherip_gro *g, uint8_t *frame, size_t len);
 /* Emits everything held.  Returns 0, or -1 when emit failed. */

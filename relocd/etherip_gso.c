@@ -293,6 +293,38 @@ int etherip_tso(const struct virtio_net_hdr *vh, const uint8_t *frame,
     return 0;
 }
 
+int etherip_tso_whole(const struct virtio_net_hdr *vh, uint8_t *frame,
+                      size_t len)
+{
+    struct tcp_at t;
+    uint8_t *ip, *th;
+    uint64_t sum;
+
+    if (tso_check(vh, frame, len, &t) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* What the receiving side's coalescer takes (gro_seg_parse). */
+    if (t.l3 != ETHERIP_ETH_HLEN || t.l4 != t.l3 + (t.v6 ? 40u : 20u) ||
+        len - t.l3 > IP_MAX + (t.v6 ? 40u : 0u)) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    ip = frame + t.l3;
+    th = frame + t.l4;
+    if (t.v6) {
+        wr16(ip + 4, (uint16_t)(len - t.l3 - 40));
+    } else {
+        wr16(ip + 2, (uint16_t)(len - t.l3));
+        wr16(ip + 10, 0);
+        csum_store(ip + 10, csum_fold(csum_add(0, ip, t.l4 - t.l3)));
+    }
+    wr16(th + 16, 0);
+    sum = csum_pseudo(ip, t.v6, len - t.l4);
+    csum_store(th + 16, csum_fold(csum_add(sum, th, len - t.l4)));
+    return 0;
+}
+
 /* --- coalescing (GRO) --------------------------------------------------- */
 
 #define GRO_FLOWS 8
@@ -321,6 +353,7 @@ struct etherip_gro {
     struct gro_flow fl[GRO_FLOWS];
     int used[GRO_FLOWS];
     unsigned clock;
+    size_t frame_max; /* longer frames are super-frames sent whole */
     etherip_emit_fn emit;
     void *arg;
     int err;
@@ -333,7 +366,14 @@ struct etherip_gro *etherip_gro_new(etherip_emit_fn emit, void *arg)
     if (!g) return NULL;
     g->emit = emit;
     g->arg = arg;
+    g->frame_max = ETHERIP_ETH_HLEN + 1500;
     return g;
+}
+
+void etherip_gro_set_mtu(struct etherip_gro *g, size_t mtu)
+{
+    /* Below IPv6's minimum a GSO size would make no sense. */
+    if (mtu >= 1280 && mtu <= IP_MAX) g->frame_max = ETHERIP_ETH_HLEN + mtu;
 }
 
 void etherip_gro_free(struct etherip_gro *g)
@@ -352,15 +392,13 @@ static int tcp_csum_ok(const struct gro_seg *s)
 
 /*
  * Whether a frame may join a super-frame: plain IPv4 (no options) or IPv6
- * TCP carrying data, no SYN/RST/URG/CWR, no Ethernet padding, good
+ * TCP carrying data, none of the flags in bad, no Ethernet padding, good
  * checksum.  Returns 0 if so; -1 for other TCP frames (s describes them,
  * *csum_ok_r tells whether the checksum was good); -2 for anything else.
  */
-static int gro_seg_parse(uint8_t *f, size_t len, struct gro_seg *s,
+static int gro_seg_parse(uint8_t *f, size_t len, uint8_t bad, struct gro_seg *s,
                          int *csum_ok_r)
 {
-    const uint8_t bad = TCP_SYN | TCP_RST | TCP_URG | TCP_CWR;
-
     *csum_ok_r = 0;
     if (tcp_find(f, len, 0, &s->t) < 0 || s->t.end != len) return -2;
     if (s->t.l3 != ETHERIP_ETH_HLEN) return -2;
@@ -417,12 +455,16 @@ static int gro_emit_one(struct etherip_gro *g, uint8_t *f, size_t len,
     return 0;
 }
 
-/* Rewrites the first segment's headers to describe the whole flow. */
-static void gro_fix_hdrs(struct gro_flow *fl, struct virtio_net_hdr *vh)
+/*
+ * Rewrites a segment's headers to describe a super-frame of bytes payload
+ * bytes to be cut at mss, and fills its virtio-net header.
+ */
+static void gro_fix_hdrs(const struct gro_seg *s, size_t bytes,
+                         uint8_t flags_or, size_t mss,
+                         struct virtio_net_hdr *vh)
 {
-    struct gro_seg *s = &fl->first;
     uint8_t *ip = s->f + s->t.l3, *th = s->f + s->t.l4;
-    size_t l4len = s->t.hlen - s->t.l4 + fl->bytes;
+    size_t l4len = s->t.hlen - s->t.l4 + bytes;
     uint16_t sum;
 
     if (s->t.v6) {
@@ -432,7 +474,7 @@ static void gro_fix_hdrs(struct gro_flow *fl, struct virtio_net_hdr *vh)
         wr16(ip + 10, 0);
         csum_store(ip + 10, csum_fold(csum_add(0, ip, 20)));
     }
-    th[13] |= fl->flags_or;
+    th[13] |= flags_or;
     /* CHECKSUM_PARTIAL: the field holds the pseudo-header's sum. */
     sum = csum_fold(csum_pseudo(ip, s->t.v6, l4len));
     memcpy(th + 16, &sum, 2);
@@ -440,8 +482,9 @@ static void gro_fix_hdrs(struct gro_flow *fl, struct virtio_net_hdr *vh)
     vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     vh->gso_type =
         s->t.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    if (th[13] & TCP_CWR) vh->gso_type |= VIRTIO_NET_HDR_GSO_ECN;
     vh->hdr_len = (uint16_t)s->t.hlen;
-    vh->gso_size = (uint16_t)fl->mss;
+    vh->gso_size = (uint16_t)mss;
     vh->csum_start = (uint16_t)s->t.l4;
     vh->csum_offset = 16;
 }
@@ -456,7 +499,7 @@ static void gro_flush_flow(struct etherip_gro *g, int i)
         gro_emit_one(g, fl->first.f, fl->first.len, 1);
         return;
     }
-    gro_fix_hdrs(fl, &vh);
+    gro_fix_hdrs(&fl->first, fl->bytes, fl->flags_or, fl->mss, &vh);
     if (g->emit(g->arg, &vh, fl->iov, fl->nseg) < 0) g->err = 1;
 }
 
@@ -518,13 +561,43 @@ static int gro_find(struct etherip_gro *g, const struct gro_seg *s)
     return -1;
 }
 
+/*
+ * A frame longer than the TAP takes: a TCP super-frame that a peer sent
+ * whole (ETHERIP_F_FRAGMENT).  With a good checksum it goes on with a GSO
+ * header that cuts it for the TAP's MTU; anything else as it is (the
+ * bridge drops what does not fit).
+ */
+static void gro_whole(struct etherip_gro *g, uint8_t *f, size_t len)
+{
+    struct virtio_net_hdr vh;
+    struct iovec iov = {f, len};
+    struct gro_seg s;
+    size_t mss = 0;
+    int i, r, csum_ok;
+
+    r = gro_seg_parse(f, len, TCP_SYN | TCP_RST | TCP_URG, &s, &csum_ok);
+    if (r != -2 && (i = gro_find(g, &s)) >= 0) gro_flush_flow(g, i);
+    if (r == 0 && s.t.hlen + 64 <= g->frame_max) mss = g->frame_max - s.t.hlen;
+    if (mss == 0 || s.plen <= mss) {
+        gro_emit_one(g, f, len, csum_ok);
+        return;
+    }
+    gro_fix_hdrs(&s, s.plen, 0, mss, &vh);
+    if (g->emit(g->arg, &vh, &iov, 1) < 0) g->err = 1;
+}
+
 int etherip_gro_add(struct etherip_gro *g, uint8_t *frame, size_t len)
 {
+    const uint8_t bad = TCP_SYN | TCP_RST | TCP_URG | TCP_CWR;
     struct gro_seg s;
     int i, r, csum_ok;
 
     g->err = 0;
-    r = gro_seg_parse(frame, len, &s, &csum_ok);
+    if (len > g->frame_max) {
+        gro_whole(g, frame, len);
+        return g->err ? -1 : 0;
+    }
+    r = gro_seg_parse(frame, len, bad, &s, &csum_ok);
     if (r < 0) {
         /* Keep the order within a flow: what it holds goes first. */
         if (r == -1 && (i = gro_find(g, &s)) >= 0) gro_flush_flow(g, i);

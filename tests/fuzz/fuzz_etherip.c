@@ -2,9 +2,12 @@
  * fuzz_etherip.c - the EtherIP receive and offload parsers on untrusted
  * bytes: datagrams as a peer sends them (etherip_decap), frames as a guest
  * hands them to the TAP with a virtio-net header (etherip_tso,
- * etherip_csum_complete), and runs of frames to coalesce (etherip_gro_*).
+ * etherip_csum_complete, etherip_tso_whole), and runs of frames to
+ * coalesce (etherip_gro_*, the TAP's MTU low enough that some frames are
+ * super-frames sent whole).
  *
- * Input: byte 0 picks flags and the underlay frame limit; the rest is one
+ * Input: byte 0 picks flags, the underlay frame limit and the TAP's MTU
+ * (1280..1532); the rest is one
  * datagram, one vnet header + frame, and a run of frames each prefixed by
  * a 2-byte length -- all three readings are tried on every input.
  */
@@ -57,14 +60,16 @@ static void one_frame(const uint8_t *p, size_t n, size_t max_frame)
                 segs[i].data + segs[i].data_len > f + (n - sizeof(vh)))
                 abort();
     etherip_csum_complete(f, n - sizeof(vh), &vh);
+    etherip_tso_whole(&vh, f, n - sizeof(vh));
     free(f);
 }
 
-static void run_of_frames(const uint8_t *p, size_t n)
+static void run_of_frames(const uint8_t *p, size_t n, size_t mtu)
 {
     struct etherip_gro *g = etherip_gro_new(sink, NULL);
     size_t len, i = 0;
 
+    if (g) etherip_gro_set_mtu(g, mtu);
     while (g && n >= 2 && i < 64) {
         len = (size_t)(p[0] << 8 | p[1]) % sizeof(frames[0]);
         p += 2;
@@ -88,6 +93,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (off + len > size - 1 || len < ETHERIP_ETH_HLEN))
         abort();
     one_frame(data + 1, size - 1, (size_t)data[0] * 64);
-    run_of_frames(data + 1, size - 1);
+    run_of_frames(data + 1, size - 1, 1280 + (size_t)(data[0] >> 2) * 4);
     return 0;
 }

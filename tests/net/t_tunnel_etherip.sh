@@ -3,7 +3,9 @@
 # and a raw socket per tunnel, in a process of its own.  Guests talk both
 # ways; over an underlay of 1600 bytes frames go whole, over 1500 the
 # super-frames are cut to fit and the rest is fragmented outside; the
-# reversed header of old BSD gif is accepted unless refused.
+# reversed header of old BSD gif is accepted unless refused; super-frames
+# sent whole (ETHERIP_F_FRAGMENT) cross as outer fragments and are taken
+# by a peer in the default mode.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
@@ -48,4 +50,26 @@ tctl "$NS_B" -c etherip-reversed=send up etherip 10.1.0.2 - br0 ||
     die "up b"
 pings "$NS_GA" "$IP_GB" && die "reversed header accepted by a strict peer"
 tun_down cli || die "down"
+
+# a sends TCP super-frames whole (tunnelctl -F), cut into outer fragments
+# over the 1500-byte underlay; b, in relocd's default mode, reassembles
+# them and hands them to its bridge cut for its MTU.
+ip netns exec "$NS_A" "$TUNNELCTL" etherip -F eipF 10.1.0.2 10.2.0.2 \
+    2>"$T/eipF.log" &
+eipf=$!
+tctl "$NS_B" up etherip 10.1.0.2 - br0 || die "up b"
+sleep 0.5
+ip -n "$NS_A" link set eipF master br0 up || die "eipF: $(cat "$T/eipF.log")"
+pings "$NS_GA" "$IP_GB" || die "fragment mode: ga -> gb"
+pings "$NS_GC" "$IP_GB" -M "do" -s 1472 || die "fragment mode: full size"
+tcp_check "$NS_GA" "$NS_GB" "$IP_GB" 32 || die "fragment mode: TCP a -> b"
+tcp_check "$NS_GB" "$NS_GA" "$IP_GA" 8 || die "fragment mode: TCP b -> a"
+kill "$eipf"
+wait "$eipf" || die "eipF: $(cat "$T/eipF.log")"
+# One datagram per frame read from the TAP, super-frames among them.
+awk '/^etherip: tap_rx/ { n = $3; g = $5; s = $7
+        ok = (g + 0 > 0 && n == s) }
+     END { exit !ok }' "$T/eipF.log" ||
+    die "super-frames not sent whole: $(tail -n 1 "$T/eipF.log")"
+tctl "$NS_B" -H cli down 10.1.0.2 br0 || die "down b"
 exit 0

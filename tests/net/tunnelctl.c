@@ -11,7 +11,9 @@
  *     probe KIND                             tunnel_probe
  *     garp BRIDGE MAC [IP]                   garp_forget, garp_announce x3
  *     forget BRIDGE MAC                      garp_forget
- *     etherip [-ROSK] IFNAME LOCAL PEER      the EtherIP loop, foreground
+ *     etherip [-ROSKF] IFNAME LOCAL PEER     the EtherIP loop, foreground
+ *       (-R accept reversed, -S send reversed, -O offloads off, -K keep
+ *       root, -F send TCP super-frames whole as outer fragments)
  *
  * Exit status 0 on success, 1 on failure (the reason on stderr), 2 usage.
  */
@@ -52,7 +54,7 @@ static int usage(void)
             "  up KIND PEER LOCAL BRIDGE [ID] [MTU] | down PEER BRIDGE |\n"
             "  release-holder HOLDER | restore | list | probe KIND |\n"
             "  garp BRIDGE MAC [IP] | forget BRIDGE MAC |\n"
-            "  etherip [-R] [-S] [-O] [-K] IFNAME LOCAL PEER\n");
+            "  etherip [-R] [-S] [-O] [-K] [-F] IFNAME LOCAL PEER\n");
     return 2;
 }
 
@@ -184,11 +186,12 @@ static int cmd_etherip(int argc, char **argv)
     memset(&e, 0, sizeof(e));
     memset(&st, 0, sizeof(st));
     optind = 1;
-    while ((c = getopt(argc, argv, "ROSK")) != -1) {
+    while ((c = getopt(argc, argv, "ROSKF")) != -1) {
         if (c == 'R') e.flags |= ETHERIP_F_ACCEPT_REV;
         if (c == 'S') e.flags |= ETHERIP_F_SEND_REV;
         if (c == 'O') e.flags |= ETHERIP_F_NO_OFFLOAD;
         if (c == 'K') e.flags |= ETHERIP_F_KEEP_PRIVS;
+        if (c == 'F') e.flags |= ETHERIP_F_FRAGMENT;
         if (c == '?') return usage();
     }
     if (argc - optind != 3 || strlen(argv[optind]) >= IFNAMSIZ ||

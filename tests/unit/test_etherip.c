@@ -361,6 +361,8 @@ static void test_gro_roundtrip(int v6, size_t plen, size_t mss)
     size_t lens[MAXSEG], n, i, k, m, total = 0;
     int same = 1;
 
+    etherip_gro_set_mtu(g, 9000);
+
     n = cut(v6, 5000, 0x18, plen, mss, lens, 40000);
     for (i = 0; i < n; i++)
         memcpy(keep[i], seg_frame[i], lens[i]);
@@ -463,6 +465,105 @@ static void test_gro_flows(void)
     etherip_gro_free(g);
 }
 
+/* --- super-frames sent whole (ETHERIP_F_FRAGMENT) ----------------------- */
+
+/* The sender's side: lengths and checksums over the whole super-frame. */
+static void test_whole_send(void)
+{
+    struct virtio_net_hdr vh;
+    size_t len, l3 = 14;
+    int v6;
+
+    for (v6 = 0; v6 < 2; v6++) {
+        len = mk_tcp(frame, v6, 5000, 0x18, 60000, 3, 40000);
+        /* As the TAP hands it over: a partial checksum. */
+        if (!v6) put16(frame + l3 + 10, 0x2222);
+        put16(frame + l3 + (v6 ? 40 : 20) + 16, 0x1111);
+        vh_gso(&vh, v6, 1448);
+        T_EQ_INT(etherip_tso_whole(&vh, frame, len), 0);
+        T_OK(l4_ok(frame, len, l3, v6, 6), "TCP checksum (v6 %d)", v6);
+        if (v6) {
+            T_EQ_INT(get16(frame + l3 + 4), len - l3 - 40);
+        } else {
+            T_EQ_INT(get16(frame + l3 + 2), len - l3);
+            T_OK(ip4_ok(frame, l3), "IPv4 header checksum");
+        }
+    }
+    /* What the receiving coalescer would not take: segment it instead. */
+    len = mk_tcp(frame, 0, 5000, 0x10, 3000, 1, 40000);
+    frame[l3] = 0x46;
+    T_EQ_INT(etherip_tso_whole(&vh, frame, len), -1);
+    vh_gso(&vh, 0, 1448);
+    T_EQ_INT(etherip_tso_whole(&vh, frame, len), -1);
+    T_EQ_INT(errno, ENOTSUP);
+    vh.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    T_EQ_INT(etherip_tso_whole(&vh, frame, len), -1);
+    T_EQ_INT(errno, EINVAL);
+}
+
+/* The receiver's side: cut at the TAP's MTU, the same bytes as segments. */
+static void test_whole_recv(int v6, size_t mtu)
+{
+    struct etherip_gro *g = etherip_gro_new(collect, NULL);
+    static uint8_t whole[MAXF], keep[MAXSEG][9300];
+    size_t lens[MAXSEG], n, m, i, len, mss = mtu - (v6 ? 72 : 52);
+    struct virtio_net_hdr vh;
+    int same = 1;
+
+    etherip_gro_set_mtu(g, mtu);
+    n = cut(v6, 5000, 0x18, 50000, mss, lens, 40000);
+    for (i = 0; i < n; i++)
+        memcpy(keep[i], seg_frame[i], lens[i]);
+    len = mk_tcp(whole, v6, 5000, 0x18, 50000, 9, 40000);
+    vh_gso(&vh, v6, 1448);
+    T_EQ_INT(etherip_tso_whole(&vh, whole, len), 0);
+    T_EQ_INT(etherip_gro_add(g, whole, len), 0);
+    T_EQ_INT(nem, 1);
+    T_EQ_INT(em[0].vh.gso_size, mss);
+    T_EQ_INT(em[0].vh.hdr_len, 14 + (v6 ? 40 : 20) + 32);
+    T_EQ_INT(em[0].vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    T_EQ_INT(etherip_tso(&em[0].vh, em[0].f, em[0].len, 0, segs, MAXSEG, &m),
+             0);
+    T_EQ_INT(m, n);
+    for (i = 0; i < m && i < n; i++)
+        same &=
+            seg_flat(i) == lens[i] && !memcmp(seg_frame[i], keep[i], lens[i]);
+    T_OK(same, "whole super-frame of 50000 bytes at MTU %zu (v6 %d)", mtu, v6);
+    em_clear();
+    etherip_gro_free(g);
+}
+
+/* Held segments of the flow go first; a bad one goes on as it is. */
+static void test_whole_order(void)
+{
+    struct etherip_gro *g = etherip_gro_new(collect, NULL);
+    static uint8_t whole[MAXF];
+    struct virtio_net_hdr vh;
+    size_t lens[MAXSEG], n, len;
+
+    n = cut(0, 1, 0x10, 1448 * 2, 1448, lens, 40000);
+    T_EQ_INT(n, 2);
+    etherip_gro_add(g, seg_frame[0], lens[0]);
+    etherip_gro_add(g, seg_frame[1], lens[1]);
+    len = mk_tcp(whole, 0, 1 + 1448 * 2, 0x10, 30000, 9, 40000);
+    vh_gso(&vh, 0, 1448);
+    etherip_tso_whole(&vh, whole, len);
+    etherip_gro_add(g, whole, len);
+    T_EQ_INT(nem, 2);
+    T_EQ_INT(em[0].len, 14 + 20 + 32 + 1448 * 2);
+    T_EQ_INT(em[1].len, len);
+    T_EQ_INT(em[1].vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    whole[100] ^= 1;
+    etherip_gro_add(g, whole, len);
+    T_EQ_INT(nem, 3);
+    T_EQ_INT(em[2].vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    T_EQ_INT(em[2].vh.flags, 0);
+    etherip_gro_flush(g);
+    T_EQ_INT(nem, 3);
+    em_clear();
+    etherip_gro_free(g);
+}
+
 int main(void)
 {
     size_t mss;
@@ -477,5 +578,10 @@ int main(void)
     }
     test_gro_order();
     test_gro_flows();
+    test_whole_send();
+    test_whole_recv(0, 1500);
+    test_whole_recv(1, 1500);
+    test_whole_recv(0, 9000);
+    test_whole_order();
     return t_done("test_etherip");
 }

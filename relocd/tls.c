@@ -51,6 +51,12 @@
 #define TLS_EXPORTER "EXPORTER-relocd-psk"
 #define TLS_MAC_LEN 32
 #define TLS_SHUTDOWN_MS 1000
+/*
+ * Without kernel TLS, records go through a buffer this big each way: one
+ * recv(2) takes in up to 16 records, and the records of one large
+ * tls_write() leave in a few send(2)s instead of one each (see tls_buffer).
+ */
+#define TLS_BUF_LEN (256 * 1024)
 
 struct tls_ctx {
     SSL_CTX *ssl;
@@ -65,7 +71,9 @@ struct tls_ctx {
 
 struct tls_conn {
     SSL *ssl;
-    int fd, fl; /* fl: the caller's file status flags, restored */
+    int fd, fl;  /* fl: the caller's file status flags, restored */
+    int hold_nb; /* tls_conn_hold_nonblock(): fd stays non-blocking */
+    int wbuf;    /* the wbio buffers: tls_write() flushes it */
     int server, certs, psk;
     int handshaking, failed, eof_clean;
     int psk_offered; /* server: 1 the client offered our PSK, 2 another */
@@ -603,7 +611,7 @@ static int tls_left(long long deadline)
 /* The socket is non-blocking only inside our calls (see tls.h). */
 static int tls_nonblock(struct tls_conn *c, int on)
 {
-    if (c->fl & O_NONBLOCK) return 0;
+    if ((c->fl & O_NONBLOCK) || c->hold_nb) return 0;
     return fcntl(c->fd, F_SETFL, on ? c->fl | O_NONBLOCK : c->fl);
 }
 
@@ -692,21 +700,12 @@ static void tls_read_alert(struct tls_conn *c)
     errno = e;
 }
 
-/*
- * After an SSL call returned r: waits until the socket can do what OpenSSL
- * wants, within the deadline.  0 to retry the call, -1 on failure.
- */
-static int tls_wait(struct tls_conn *c, int r, long long deadline)
+/* Waits for events on the socket until the deadline: 0, or -1. */
+static int tls_poll(struct tls_conn *c, short events, long long deadline)
 {
-    int sys_errno = errno, e = SSL_get_error(c->ssl, r), left, n;
-    struct pollfd pfd = {.fd = c->fd};
+    struct pollfd pfd = {.fd = c->fd, .events = events};
+    int left, n;
 
-    if (e == SSL_ERROR_WANT_READ)
-        pfd.events = POLLIN;
-    else if (e == SSL_ERROR_WANT_WRITE)
-        pfd.events = POLLOUT;
-    else
-        return tls_fail(c, e, sys_errno);
     for (;;) {
         left = tls_left(deadline);
         if (left == 0) {
@@ -721,6 +720,36 @@ static int tls_wait(struct tls_conn *c, int r, long long deadline)
             return -1;
         }
     }
+}
+
+/*
+ * After an SSL call returned r: waits until the socket can do what OpenSSL
+ * wants, within the deadline.  0 to retry the call, -1 on failure.
+ */
+static int tls_wait(struct tls_conn *c, int r, long long deadline)
+{
+    int sys_errno = errno, e = SSL_get_error(c->ssl, r);
+
+    if (e == SSL_ERROR_WANT_READ) return tls_poll(c, POLLIN, deadline);
+    if (e == SSL_ERROR_WANT_WRITE) return tls_poll(c, POLLOUT, deadline);
+    return tls_fail(c, e, sys_errno);
+}
+
+/*
+ * Sends what the write buffer holds (see tls_buffer) within the deadline:
+ * 0, or -1 with errno set.
+ */
+static int tls_flush(struct tls_conn *c, long long deadline)
+{
+    BIO *b = SSL_get_wbio(c->ssl);
+
+    while (c->wbuf && BIO_wpending(b) > 0) {
+        tls_clear();
+        if (BIO_flush(b) > 0) break;
+        if (!BIO_should_retry(b)) return tls_fail(c, SSL_ERROR_SYSCALL, errno);
+        if (tls_poll(c, POLLOUT, deadline) < 0) return -1;
+    }
+    return 0;
 }
 
 /* --- I/O with a deadline; the socket is non-blocking here ---------------- */
@@ -770,16 +799,17 @@ static ssize_t tls_write_dl(struct tls_conn *c, const void *buf, size_t len,
     while (off < len) {
         tls_clear();
         r = SSL_write_ex(c->ssl, p + off, len - off, &n);
-        if (r == 1) {
+        if (r == 1)
             off += n;
-        } else if (tls_wait(c, r, deadline) < 0) {
-            /* Half a record may be out: nothing can follow it. */
-            c->failed = 1;
-            tls_read_alert(c);
-            return -1;
-        }
+        else if (tls_wait(c, r, deadline) < 0)
+            goto fail;
     }
-    return (ssize_t)len;
+    if (tls_flush(c, deadline) == 0) return (ssize_t)len;
+fail:
+    /* Half a record may be out: nothing can follow it. */
+    c->failed = 1;
+    tls_read_alert(c);
+    return -1;
 }
 
 /* --- the handshake ------------------------------------------------------- */
@@ -914,6 +944,35 @@ static struct tls_conn *tls_conn_new(struct tls_ctx *t, int fd, char *err,
     return c;
 }
 
+/*
+ * After the handshake: a buffer between OpenSSL and the socket for each
+ * direction that the kernel does not carry (TLS_BUF_LEN).  Without it
+ * OpenSSL makes two read(2)s per record (header, then body) and one write(2)
+ * per record.  Failing to set it up is no error: it only saves time.
+ */
+static void tls_buffer(struct tls_conn *c)
+{
+    BIO *sock = SSL_get_rbio(c->ssl), *b;
+    int tx, rx;
+
+    tls_conn_ktls(c, &tx, &rx);
+    if ((tx && rx) || sock != SSL_get_wbio(c->ssl)) return;
+    b = BIO_new(BIO_f_buffer());
+    if (!b || BIO_set_read_buffer_size(b, TLS_BUF_LEN) != 1 ||
+        BIO_set_write_buffer_size(b, TLS_BUF_LEN) != 1 || !BIO_up_ref(sock)) {
+        BIO_free(b);
+        return;
+    }
+    BIO_push(b, sock); /* b holds a reference to sock now */
+    /* SSL_set0_* take a reference each and drop theirs to sock. */
+    if (!rx && BIO_up_ref(b)) SSL_set0_rbio(c->ssl, b);
+    if (!tx && BIO_up_ref(b)) {
+        SSL_set0_wbio(c->ssl, b);
+        c->wbuf = 1;
+    }
+    BIO_free_all(b);
+}
+
 static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
                                       int timeout_ms, char *err, size_t errlen)
 {
@@ -941,6 +1000,7 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
         r = server ? SSL_accept(c->ssl) : SSL_connect(c->ssl);
     } while (r != 1 && tls_wait(c, r, deadline) == 0);
     if (r == 1) rc = tls_authenticated(c, t, deadline);
+    if (rc == 0) tls_buffer(c);
     e = errno;
     tls_nonblock(c, 0);
     c->handshaking = 0;
@@ -1023,6 +1083,7 @@ int tls_shutdown(struct tls_conn *c)
         tls_clear();
         r = SSL_shutdown(c->ssl); /* 0: sent; we do not wait for the peer */
     } while (r < 0 && tls_wait(c, r, deadline) == 0);
+    if (r >= 0 && tls_flush(c, deadline) < 0) r = -1;
     e = errno;
     tls_nonblock(c, 0);
     ERR_clear_error();
@@ -1044,7 +1105,16 @@ int tls_conn_eof_clean(const struct tls_conn *c)
 
 int tls_conn_pending(const struct tls_conn *c)
 {
-    return SSL_pending(c->ssl) > 0;
+    return SSL_has_pending(c->ssl) || BIO_pending(SSL_get_rbio(c->ssl)) > 0;
+}
+
+int tls_conn_hold_nonblock(struct tls_conn *c, int on)
+{
+    if (!on == !c->hold_nb) return 0;
+    c->hold_nb = 0;
+    if (tls_nonblock(c, on) < 0) return tls_sys_fail(c, "fcntl");
+    c->hold_nb = on;
+    return 0;
 }
 
 const char *tls_conn_error(const struct tls_conn *c)

@@ -57,12 +57,21 @@
  *
  * I/O.  Each call takes a timeout in milliseconds (negative: none) that
  * bounds the whole call, so a silent or slow-dripping peer cannot hold the
- * process; it fails with errno ETIMEDOUT.  Inside a call the socket is made
- * non-blocking; its flags are put back before the call returns, so between
- * calls the fd is as the caller left it.  EINTR is retried within the
- * deadline.  A read that timed out may be retried; after a failed write
- * (timeout included) the connection is spent.  Writes to a closed peer
- * raise SIGPIPE: callers ignore it.
+ * process; it fails with errno ETIMEDOUT.  A timeout of 0 does not wait at
+ * all: a read finding nothing ready fails at once with ETIMEDOUT.  Inside a
+ * call the socket is made non-blocking; its flags are put back before the
+ * call returns, so between calls the fd is as the caller left it, unless
+ * the caller asked tls_conn_hold_nonblock() to skip that.  EINTR is retried
+ * within the deadline.  A read that timed out may be retried; after a
+ * failed write (timeout included) the connection is spent.  Writes to a
+ * closed peer raise SIGPIPE: callers ignore it.
+ *
+ * Without kernel TLS, received records are read from the socket 256 KiB at
+ * a time and buffered in user space, and the records of one tls_write()
+ * are collected and sent in a few large writes before it returns: a
+ * migration stream costs a few system calls per 256 KiB instead of two or
+ * three per 16 KiB record.  So poll(2) on the fd cannot tell whether data
+ * is waiting: ask tls_conn_pending() first.
  */
 #ifndef RELOCD_TLS_H
 #define RELOCD_TLS_H
@@ -122,10 +131,17 @@ void tls_conn_free(struct tls_conn *c);
 /* 1 when the last tls_read() that returned 0 had seen close_notify. */
 int tls_conn_eof_clean(const struct tls_conn *c);
 /*
- * 1 when tls_read() would return bytes already decrypted, without touching
- * the socket: a poll(2) loop must not wait on the fd then.
+ * 1 when bytes of the stream wait in user space, decrypted or not, where
+ * poll(2) on the fd cannot see them: a poll loop must call tls_read() then,
+ * not wait on the fd (the read may still wait for the rest of a record).
  */
 int tls_conn_pending(const struct tls_conn *c);
+/*
+ * on: the socket stays non-blocking between calls too, which saves the two
+ * fcntl(2)s of every call in a loop that polls the fd itself (relay_run);
+ * off: the caller's flags come back.  0, or -1 with errno set.
+ */
+int tls_conn_hold_nonblock(struct tls_conn *c, int on);
 /* Why the last tls_read/tls_write/tls_shutdown failed, for the log. */
 const char *tls_conn_error(const struct tls_conn *c);
 

@@ -17,7 +17,9 @@
 #
 # Environment: BENCH_MIB (1024), BENCH_RUNS (3), BENCH_PORT_BASE (18000:
 # uses +2 relocd TCP, +3 relocd TLS, +10 raw, +22 sshd), BENCH_KEEP=1
-# keeps the work directory (logs, configs) for a look afterwards.
+# keeps the work directory (logs, configs) for a look afterwards,
+# BENCH_ONLY="raw relocd-tls" runs only the transports named (of raw ssh
+# ssh-aes relocd-tcp relocd-tls).
 set -eu
 
 B=${1:?usage: transport.sh BUILD-DIR}
@@ -26,6 +28,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOOL=$B/bench/relocd-bench
 MIB=${BENCH_MIB:-1024}
 RUNS=${BENCH_RUNS:-3}
+ONLY=" ${BENCH_ONLY:-raw ssh ssh-aes relocd-tcp relocd-tls} "
 BASE=${BENCH_PORT_BASE:-18000}
 PORT_TCP=$((BASE + 2)) PORT_TLS=$((BASE + 3))
 PORT_RAW=$((BASE + 10)) PORT_SSH=$((BASE + 22))
@@ -34,6 +37,7 @@ BG=          # runners started in the background (each leads its own group)
 FG=          # the measured command now running
 MADE_PRIVSEP=
 
+want() { case $ONLY in *" $1 "*) return 0 ;; esac; return 1; }
 say() { echo "bench-transport: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -168,6 +172,7 @@ if ! [ -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null; then
     [ -x /usr/sbin/sshd ] || { SSH_OK=0; SSH_WHY="openssh-server missing"; }
 fi
 [ "$(id -u)" -eq 0 ] || { SSH_OK=0; SSH_WHY="sshd needs root"; }
+want ssh || want ssh-aes || { SSH_OK=0; SSH_WHY="not in BENCH_ONLY"; }
 
 setup_ssh() {
     local d=$T/ssh
@@ -327,13 +332,13 @@ TLS_SUITE=$(sed -n 's/.* cipher=//p' "$T/ktls.txt")
 : >"$T/runs.tsv"
 say "$MIB MiB per run, $RUNS runs of each transport, load average $LOAD"
 for r in $(seq 1 "$RUNS"); do
-    attempt run_raw "$r"
+    ! want raw || attempt run_raw "$r"
     if [ $SSH_OK = 1 ]; then
-        attempt run_ssh ssh "$r"
-        attempt run_ssh ssh-aes "$r" -c aes128-gcm@openssh.com
+        ! want ssh || attempt run_ssh ssh "$r"
+        ! want ssh-aes || attempt run_ssh ssh-aes "$r" -c aes128-gcm@openssh.com
     fi
-    attempt run_relocd tcp "$r"
-    attempt run_relocd tls "$r"
+    ! want relocd-tcp || attempt run_relocd tcp "$r"
+    ! want relocd-tls || attempt run_relocd tls "$r"
 done
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

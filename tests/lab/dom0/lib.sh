@@ -81,7 +81,8 @@ skip() { verdict SKIP "$*"; exit 0; }
 # network interface (netfront eth0 in the guest) on dom0's bridge BR,
 # hotplugged by /lab/vif-lab (dom0/vif-lab; bridge_up creates BR). ip and
 # gw go to the guest's command line (guest/init configures eth0), the
-# rest to xl's vif spec as given.
+# address also to xl's vif spec (relocd announces it after a move), the
+# rest to the vif spec as given.
 guest_cfg() {
     local name=$1 mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
     local spec= net= kv
@@ -102,7 +103,12 @@ guest_cfg() {
     if [ -n "$vif" ]; then
         for kv in $(echo "$vif" | tr ',' ' '); do
             case $kv in
-            ip=*) net="$net lab.ip=${kv#ip=}" ;;
+            ip=*)
+                # xl's ip= (no prefix) tells relocd the guest's address
+                net="$net lab.ip=${kv#ip=}"
+                kv=${kv%/*}
+                spec="$spec${spec:+,}$kv"
+                ;;
             gw=*) net="$net lab.gw=${kv#gw=}" ;;
             *) spec="$spec${spec:+,}$kv" ;;
             esac

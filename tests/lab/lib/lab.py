@@ -485,6 +485,7 @@ def describe(r):
     bits = []
     for key, label, fmt in (("migrate_s", "migrate", "%.1fs"),
                             ("downtime_ms", "downtime", "%.0fms"),
+                            ("ping_gap_ms", "ping gap", "%.0fms"),
                             ("bytes_sent", "sent", "%s B"),
                             ("link_mb_s", "link", "%.2f MB/s"),
                             ("create_s", "create", "%.1fs"),

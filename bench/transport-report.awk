@@ -67,6 +67,7 @@ function stats(t,    k, n, a, b, c, d) {
     if (!n) return
     med[t] = median(a, n); lo[t] = a[1]; hi[t] = a[n]
     csend[t] = median(b, n); crecv[t] = median(c, n); ctot[t] = median(d, n)
+    cmin[t] = d[1]
 }
 
 # The error of the last failed run of t.
@@ -146,6 +147,17 @@ END {
     printf("goal: relocd TLS >= 0.90 x raw TCP; measured %s on loopback, " \
            "where raw TCP is\n      bounded by memory copies, not by a " \
            "link (see bench/README.md)\n", goal)
+    # What the CPU allows at the cheapest run's cost: every CPU of the
+    # host busy with nothing but this transport, both ends overlapped.
+    if (good["relocd-tls"] && good["raw"] && cmin["relocd-tls"] > 0) {
+        ceil_mbps = ncpu * GIB / cmin["relocd-tls"] / 1e6
+        ceil = sprintf("%.2f", ceil_mbps / med["raw"])
+        printf("      CPU ceiling: %d CPUs / %.2f CPU s per GiB (cheapest " \
+               "run) = %.0f MB/s\n      = %s x raw TCP's median\n", ncpu,
+               cmin["relocd-tls"], ceil_mbps, ceil)
+    } else {
+        ceil_mbps = "null"; ceil = "null"
+    }
     printf("anchor (xen-devel, 2013): a 1 GiB PV guest took 45 s through " \
            "ssh (%.1f MB/s)\n      and 9 s through raw TCP (%.1f MB/s): " \
            "raw/ssh = %.1f; here raw/ssh = %s\n", GIB / 45 / 1e6,
@@ -166,7 +178,10 @@ END {
     printf("  \"anchor\": {\"source\": \"xen-devel, 2013\", " \
            "\"guest_gib\": 1, \"ssh_s\": 45, \"raw_tcp_s\": 9},\n") > json
     printf("  \"goal\": {\"relocd_tls_over_raw_min\": 0.9, " \
-           "\"measured\": %s},\n", goal == "-" ? "null" : goal) > json
+           "\"measured\": %s, \"cpu_ceiling_mbps\": %s, " \
+           "\"cpu_ceiling_over_raw\": %s},\n", goal == "-" ? "null" : goal,
+           ceil_mbps == "null" ? "null" : sprintf("%.0f", ceil_mbps),
+           ceil) > json
     printf("  \"transports\": [") > json
     sep = ""
     for (i = 1; i <= ntr; i++) {

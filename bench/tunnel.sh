@@ -1,13 +1,17 @@
 #!/bin/sh
 # tunnel.sh [BUILD] - TCP throughput between two guests on different
 # subnets: routed (no tunnel), VXLAN, GRETAP (where the kernel has it),
-# EtherIP (relocd's, with offloads) and EtherIP with offloads off (one
-# syscall per frame, like the first prototype).  Rounds go round-robin over
-# the modes so that load from elsewhere on the machine spreads evenly; the
-# table gives medians and ratios.  Needs root; iperf3 (Debian's, installed
-# when missing and apt-get works), else a Python sender stands in.
+# EtherIP as relocd starts it (offloads, super-frames cut to fit the
+# underlay), EtherIP with super-frames sent whole as outer fragments
+# (etherip-F, ETHERIP_F_FRAGMENT), EtherIP with offloads off (one syscall
+# per frame, like the first prototype), and two ceilings of bare raw
+# protocol-97 sockets.  Rounds go round-robin over the modes so that load
+# from elsewhere on the machine spreads evenly; the table gives medians and
+# ratios, and is saved in bench/results/.  Needs root; iperf3 (Debian's,
+# installed when missing and apt-get works), else a Python sender stands in.
 #
 #   ROUNDS=3 SECONDS_PER=5 UNDERLAY_MTU=1500 bench/tunnel.sh
+#   ONLY="vxlan etherip-F" bench/tunnel.sh     (a subset of the modes)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${BUILD:-$here/../build}}
@@ -66,7 +70,7 @@ routed_addrs() {
 mode_up() {
     case $1 in
     routed) DST=172.16.2.2 ;;
-    raw-ceiling) return 0 ;;
+    raw-ceiling | raw-frag) return 0 ;;
     etherip-O | etherip-F)
         # tunnelctl's own EtherIP loop in the foreground: -O offloads off,
         # -F super-frames whole (ETHERIP_F_FRAGMENT), both ends alike.
@@ -93,7 +97,7 @@ mode_up() {
 
 mode_down() {
     case $1 in
-    routed | raw-ceiling) ;;
+    routed | raw-ceiling | raw-frag) ;;
     etherip-O | etherip-F)
         for ns in $NS_A $NS_B; do
             ip netns pids "$ns" | xargs -r kill
@@ -159,7 +163,7 @@ rawblast_build() {
 #include <time.h>
 int main(int argc, char **argv)
 {
-    static char buf[64][2048];
+    static char buf[64][65536];
     struct sockaddr_in l = {.sin_family = AF_INET}, r = l;
     struct mmsghdr m[64];
     struct iovec v[64];
@@ -199,8 +203,10 @@ C
     "${CC:-cc}" -O2 -o "$T/rawblast" "$T/rawblast.c"
 }
 
+# raw_ceiling [LEN]: datagrams of LEN bytes (default: one underlay MTU);
+# longer ones leave as outer fragments, as etherip-F's super-frames do.
 raw_ceiling() {
-    len=$((UNDERLAY_MTU - 20))
+    len=${1:-$((UNDERLAY_MTU - 20))}
     ip netns exec "$NS_B" "$T/rawblast" r 10.2.0.2 10.1.0.2 "$len" \
         "$SECONDS_PER" >"$T/raw.pps" &
     rx=$!
@@ -221,7 +227,7 @@ foreign_load() {
 MODES="routed vxlan"
 tctl "$NS_A" probe gretap >/dev/null 2>&1 && MODES="$MODES gretap"
 MODES="$MODES etherip etherip-F etherip-O"
-rawblast_build 2>/dev/null && MODES="$MODES raw-ceiling"
+rawblast_build 2>/dev/null && MODES="$MODES raw-ceiling raw-frag"
 # ONLY="vxlan etherip-F": a subset, for quick looks (vxlan is the yardstick)
 if [ -n "${ONLY:-}" ]; then
     MODES=$(for m in $MODES; do
@@ -230,16 +236,22 @@ if [ -n "${ONLY:-}" ]; then
 fi
 routed_addrs
 load_before=$(foreign_load)
+loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$ROUNDS"); do
     for m in $MODES; do
         mode_up "$m"
-        if [ "$m" = raw-ceiling ]; then v=$(raw_ceiling); else v=$(measure); fi
+        case $m in
+        raw-ceiling) v=$(raw_ceiling) ;;
+        raw-frag) v=$(raw_ceiling 65000) ;;
+        *) v=$(measure) ;;
+        esac
         mode_down "$m"
         echo "$m $v" >>"$T/raw"
         echo "round $r: $m $v Gbit/s" >&2
     done
 done
 load_after=$(foreign_load)
+loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 median() { grep "^$1 " "$T/raw" | awk '{ print $2 }' | sort -n |
     awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -250,6 +262,7 @@ report() {
     echo "$ROUNDS rounds of $SECONDS_PER s per mode, underlay MTU $UNDERLAY_MTU,"
     echo "kernel $kernel, $(nproc) CPUs, $(command -v iperf3 >/dev/null &&
         echo iperf3 || echo 'python sender')"
+    echo "load average: before: $loadavg_before after: $loadavg_after"
     [ -n "$load_before$load_after" ] &&
         echo "foreign load: before: ${load_before:-none} after: ${load_after:-none}"
     gretap=$(echo "$MODES" | grep -q gretap && echo yes ||
@@ -263,14 +276,25 @@ report() {
         med=$(median "$m")
         rounds=$(grep "^$m " "$T/raw" | awk '{ printf "%s ", $2 }')
         awk -v m="$m" -v v="$med" -v vx="$vx" -v ro="$ro" -v r="$rounds" \
-            'BEGIN { printf "%-22s %8.2f  %-22s %8.2f %9.2f\n", m, v, r,
-                     (vx > 0 ? v / vx : 0), (ro > 0 ? v / ro : 0) }'
+            'BEGIN { printf "%-22s %8.2f  %-22s %8s %9s\n", m, v, r,
+                     (vx > 0 ? sprintf("%.2f", v / vx) : "-"),
+                     (ro > 0 ? sprintf("%.2f", v / ro) : "-") }'
     done
     echo
+    best=$(for m in etherip etherip-F; do median "$m"; done | sort -n | tail -n 1)
+    awk -v b="$best" -v vx="$vx" 'BEGIN { if (b != "" && vx > 0)
+        printf "goal: EtherIP at 0.50 of vxlan or better; best EtherIP row: %.2f\n", b / vx }'
+    echo
+    echo "etherip   = relocd's EtherIP process (as tunnel_acquire starts it):"
+    echo "  TSO super-frames cut into underlay-sized segments in user space"
+    echo "etherip-F = super-frames sent whole, one datagram each, cut into"
+    echo "  outer IPv4 fragments by the kernel (ETHERIP_F_FRAGMENT, tunnelctl -F)"
     echo "etherip-O = EtherIP with TAP offloads off (one syscall per frame)"
     echo "raw-ceiling = bare raw protocol-97 sockets dom0 a -> dom0 b, no TAP,"
     echo "  no TCP, full-size datagrams counted as the TCP payload they carry:"
-    echo "  the most any EtherIP in user space can move on this machine"
+    echo "  the most an EtherIP that sends underlay-sized datagrams can move"
+    echo "raw-frag = the same with 65000-byte datagrams (outer fragments): the"
+    echo "  most etherip-F can move"
     [ "$gretap" = yes ] || echo "gretap: not measured: $gretap"
 }
 

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chan.h"
+#include "relay.h"
 #include "tls.h"
 #include "t.h"
 
@@ -590,6 +592,108 @@ static void test_read_timeout(void)
     T_OK(c.shook && c.body, "client: %s", c.err);
 }
 
+/* --- the relay over TLS ----------------------------------------------------
+ */
+
+#define RELAY_BULK (3 << 20)
+
+/*
+ * The peer of the relay: RELAY_BULK bytes of the pattern and close_notify
+ * at once, so that the end arrives in the same buffer as the last records;
+ * then it expects "reply" and a clean end.  Its exit status is the verdict.
+ */
+static int relay_peer(int fd)
+{
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    char err[256], b[8];
+    struct tls_ctx *t = tls_ctx_new(0, &o, err, sizeof(err));
+    struct tls_conn *c = t ? tls_connect(t, fd, TMO, err, sizeof(err)) : NULL;
+    size_t got = 0;
+    ssize_t n = 1;
+    int ok;
+
+    ok = c && write_pattern(c, RELAY_BULK, BULK) && tls_shutdown(c) == 0;
+    while (ok && n > 0 && got < sizeof(b)) {
+        n = tls_read(c, b + got, sizeof(b) - got, TMO);
+        got += n > 0 ? (size_t)n : 0;
+    }
+    ok = ok && n == 0 && got == 5 && !memcmp(b, "reply", 5) &&
+         tls_conn_eof_clean(c);
+    tls_conn_free(c);
+    tls_ctx_free(t);
+    return ok ? 0 : 1;
+}
+
+/* xl's side of the relay: the whole pattern to the end, then "reply". */
+static int relay_xl(int fd)
+{
+    static unsigned char buf[CHUNK], want[CHUNK];
+    size_t off = 0;
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        pattern(want, (size_t)n, off);
+        if (memcmp(buf, want, (size_t)n)) return 1;
+        off += (size_t)n;
+    }
+    return n == 0 && off == RELAY_BULK && write(fd, "reply", 5) == 5 ? 0 : 1;
+}
+
+static int child_ok(pid_t pid)
+{
+    int status;
+
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
+/* relay_run between a TLS peer and a local socket, as a session runs it. */
+static void test_relay(void)
+{
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    struct relay_stats st = {0, 0};
+    char err[256];
+    struct tls_ctx *t = tls_ctx_new(1, &o, err, sizeof(err));
+    struct tls_conn *tls = NULL;
+    struct chan *c = NULL;
+    int sv[2], lp[2], rc = -1;
+    pid_t peer, xl = -1;
+
+    if (!t || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM, 0, lp) < 0)
+        abort();
+    peer = fork();
+    if (peer == 0) {
+        close(sv[0]);
+        close(lp[0]);
+        close(lp[1]);
+        _exit(relay_peer(sv[1]));
+    }
+    close(sv[1]);
+    c = chan_new(sv[0]);
+    if (c) tls = tls_accept(t, sv[0], TMO, err, sizeof(err));
+    T_OK(c && tls, "accept: %s", err);
+    if (tls) {
+        chan_set_tls(c, tls);
+        xl = fork();
+        if (xl == 0) {
+            close(lp[0]);
+            _exit(relay_xl(lp[1]));
+        }
+        close(lp[1]);
+        rc = relay_run(c, lp[0], lp[0], TMO, &st);
+        snprintf(err, sizeof(err), "%s", tls_conn_error(tls));
+    }
+    close(lp[0]);
+    chan_free(c);
+    T_OK(child_ok(xl), "xl's side did not get the stream and its end");
+    T_OK(child_ok(peer), "the peer did not get the reply and a clean end");
+    T_OK(rc == 0, "relay_run failed: %s", err);
+    T_EQ_INT(st.to_fd, RELAY_BULK);
+    T_EQ_INT(st.to_chan, 5);
+    tls_ctx_free(t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -605,6 +709,7 @@ int main(void)
     test_both();
     test_handshake_timeout();
     test_read_timeout();
+    test_relay();
     rm_files();
     return t_done("test_tls");
 }

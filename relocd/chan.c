@@ -59,6 +59,12 @@ void chan_set_tls(struct chan *c, struct tls_conn *tls)
     c->tls = tls;
 }
 
+void chan_drop_tls(struct chan *c)
+{
+    tls_conn_free(c->tls);
+    c->tls = NULL;
+}
+
 struct tls_conn *chan_tls(const struct chan *c)
 {
     return c->tls;

@@ -23,6 +23,14 @@ struct chan *chan_new(int fd);
 void chan_free(struct chan *c);
 /* Carries all further bytes over TLS; the chan frees tls. */
 void chan_set_tls(struct chan *c, struct tls_conn *tls);
+/*
+ * Frees the TLS state without a word to the peer; the chan has no TLS then.
+ * For a process that handed the connection to another (a forked relay) and
+ * still holds a copy of the state: that copy is stale, and a record sent
+ * from it, such as chan_free()'s close_notify, would reuse a sequence
+ * number, and so an AES-GCM nonce, that the relay has used already.
+ */
+void chan_drop_tls(struct chan *c);
 struct tls_conn *chan_tls(const struct chan *c);
 int chan_fd(const struct chan *c);
 /* Sets the deadline ms milliseconds from now; ms < 0 means none. */

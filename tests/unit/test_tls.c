@@ -694,6 +694,49 @@ static void test_relay(void)
     tls_ctx_free(t);
 }
 
+/* The peer of test_drop: the chan's end must come without close_notify. */
+static int drop_peer(int fd)
+{
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    char err[256], b;
+    struct tls_ctx *t = tls_ctx_new(0, &o, err, sizeof(err));
+    struct tls_conn *c = t ? tls_connect(t, fd, TMO, err, sizeof(err)) : NULL;
+    int ok = c && tls_read(c, &b, 1, TMO) == 0 && !tls_conn_eof_clean(c);
+
+    tls_conn_free(c);
+    tls_ctx_free(t);
+    return ok ? 0 : 1;
+}
+
+/* A process that handed its connection on sends nothing more on it. */
+static void test_drop(void)
+{
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    char err[256];
+    struct tls_ctx *t = tls_ctx_new(1, &o, err, sizeof(err));
+    struct tls_conn *tls = NULL;
+    struct chan *c;
+    int sv[2];
+    pid_t peer;
+
+    if (!t || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) abort();
+    peer = fork();
+    if (peer == 0) {
+        close(sv[0]);
+        _exit(drop_peer(sv[1]));
+    }
+    close(sv[1]);
+    c = chan_new(sv[0]);
+    if (c) tls = tls_accept(t, sv[0], TMO, err, sizeof(err));
+    T_OK(c && tls, "accept: %s", err);
+    if (tls) chan_set_tls(c, tls);
+    if (c) chan_drop_tls(c);
+    T_OK(c && !chan_tls(c), "the chan still has TLS");
+    chan_free(c);
+    T_OK(child_ok(peer), "the peer saw close_notify or no end");
+    tls_ctx_free(t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -710,6 +753,7 @@ int main(void)
     test_handshake_timeout();
     test_read_timeout();
     test_relay();
+    test_drop();
     rm_files();
     return t_done("test_tls");
 }

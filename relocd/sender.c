@@ -344,6 +344,12 @@ static int send_stream_fd(struct send *s)
         close(sp[1]);
         return fail(s, "fork: %s", strerror(errno));
     }
+    /*
+     * The relay owns the TLS connection now: a close_notify from this
+     * copy of its state would reuse a record sequence number, i.e. an
+     * AES-GCM nonce, that the relay already spent.
+     */
+    chan_drop_tls(c);
     s->fd = sp[1];
     return 0;
 }

@@ -131,6 +131,7 @@ static int holder_ok(const char *s)
 #define CFG_SEEN_REV 0x8
 #define CFG_SEEN_PEER 0x10
 #define CFG_SEEN_KIND 0x20
+#define CFG_SEEN_FRAG 0x40
 
 struct cfg_parse {
     struct tunnel_cfg *c;
@@ -235,13 +236,27 @@ static int cfg_on_demand(struct cfg_parse *p, const char *v)
 
 static int cfg_reversed(struct cfg_parse *p, const char *v)
 {
+    unsigned *f = &p->c->etherip_flags;
+
     p->seen |= CFG_SEEN_REV;
-    if (!strcmp(v, "no"))
-        p->c->etherip_flags = 0;
-    else if (!strcmp(v, "accept"))
-        p->c->etherip_flags = ETHERIP_F_ACCEPT_REV;
+    *f &= ~(ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV);
+    if (!strcmp(v, "accept"))
+        *f |= ETHERIP_F_ACCEPT_REV;
     else if (!strcmp(v, "send"))
-        p->c->etherip_flags = ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV;
+        *f |= ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV;
+    else if (strcmp(v, "no"))
+        return -1;
+    return 0;
+}
+
+/* Super-frames leave whole, as outer IP fragments (relocd peers only). */
+static int cfg_fragment(struct cfg_parse *p, const char *v)
+{
+    p->seen |= CFG_SEEN_FRAG;
+    if (!strcmp(v, "yes"))
+        p->c->etherip_flags |= ETHERIP_F_FRAGMENT;
+    else if (!strcmp(v, "no"))
+        p->c->etherip_flags &= ~ETHERIP_F_FRAGMENT;
     else
         return -1;
     return 0;
@@ -256,6 +271,7 @@ struct cfg_keyword {
 /* Sorted by name, for bsearch. */
 static const struct cfg_keyword cfg_keywords[] = {
     {"bridge", cfg_bridge, "an interface name"},
+    {"etherip-fragment", cfg_fragment, "yes or no"},
     {"etherip-reversed", cfg_reversed, "no, accept or send"},
     {"key", cfg_key, "a number 0..4294967295"},
     {"kind", cfg_kind, "etherip, vxlan or gretap"},
@@ -287,6 +303,8 @@ static int cfg_check(const struct cfg_parse *p, char *why, size_t whylen)
         return fail(why, whylen, EINVAL, "key is for gretap");
     if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_REV))
         return fail(why, whylen, EINVAL, "etherip-reversed is for etherip");
+    if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_FRAG))
+        return fail(why, whylen, EINVAL, "etherip-fragment is for etherip");
     if (!c->on_demand && (c->peer_plen != 32 || !c->bridge[0]))
         return fail(why, whylen, EINVAL,
                     "(on-demand no) needs one peer address and a bridge");

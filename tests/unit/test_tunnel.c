@@ -57,6 +57,20 @@ static void test_cfg(void)
     T_EQ_INT(c.etherip_flags, ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV);
     T_EQ_INT(parse(&c, "kind etherip peer any etherip-reversed no", why), 0);
     T_EQ_INT(c.etherip_flags, 0);
+    /* etherip-fragment and etherip-reversed set their own bits, any order */
+    T_EQ_INT(parse(&c,
+                   "kind etherip peer any etherip-fragment yes "
+                   "etherip-reversed send",
+                   why),
+             0);
+    T_EQ_INT(c.etherip_flags,
+             ETHERIP_F_FRAGMENT | ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV);
+    T_EQ_INT(parse(&c, "kind etherip peer any etherip-fragment no", why), 0);
+    T_EQ_INT(c.etherip_flags, ETHERIP_F_ACCEPT_REV);
+    T_EQ_INT(parse(&c, "kind etherip peer any etherip-fragment maybe", why),
+             -1);
+    T_EQ_INT(parse(&c, "kind gretap peer any etherip-fragment yes", why), -1);
+    T_EQ_STR(why, "etherip-fragment is for etherip");
     T_EQ_INT(parse(&c,
                    "kind vxlan peer 10.2.0.2 vni 1 port 8472 "
                    "on-demand no bridge br1",

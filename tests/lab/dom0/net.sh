@@ -5,6 +5,7 @@
 #
 #   bridge_up BR                     a bridge with no physical port
 #   client_up NS BR ADDR/PREFIX      a network namespace with a veth on BR
+#   net_down [NS] [BR]               remove them again
 #   ping_start NS DEST [INTERVAL_S]  ping DEST from NS in the background
 #   ping_wait NS [TIMEOUT_S]         wait for a reply newer than now
 #   ping_stop NS                     stop it (statistics in its log)
@@ -42,6 +43,14 @@ client_up() {
     ip -n "$ns" addr add "$addr" dev eth0
     ip -n "$ns" link set eth0 up || fail "cannot bring $ns's eth0 up"
     log "client $ns: ${addr%/*} on $br"
+}
+
+# net_down [NS] [BR]: remove client NS and bridge BR (what is there of them)
+net_down() {
+    [ -n "$1" ] && ip netns del "$1" 2> /dev/null
+    [ -n "$1" ] && ip link del "v-$1" 2> /dev/null
+    [ -n "$2" ] && ip link del "$2" 2> /dev/null
+    return 0
 }
 
 # ping_start NS DEST [INTERVAL_S]: ping DEST from NS every INTERVAL_S

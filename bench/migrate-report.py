@@ -16,7 +16,7 @@ import time
 
 CASES = {
     "ssh": ("stock xl, ssh", 'xl migrate g localhost'),
-    "tcp": ("stock xl, raw TCP", 'xl migrate -s "" g "socat - TCP:127.0.0.1:8004"'),
+    "tcp": ("stock xl, raw TCP", 'xl migrate -s "" g "socat -b 1048576 - TCP:127.0.0.1:8004"'),
     "nc": ("stock xl, busybox nc", 'xl migrate -s "" g "nc 127.0.0.1 8002"'),
     "pipe": ("stock xl, pipe", 'xl migrate -s "" g "xl migrate-receive"'),
     "xlr-tls": ("xl-relocate TLS", "xl-relocate migrate g 127.0.0.1"),

@@ -7,8 +7,8 @@
 # Environment:
 #   BENCH_REPS=3            migrations of each case per load
 #   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc)
-#   BENCH_LOADS="idle dirty16 dirty64"     idle | dirtyN | rateN
-#   BENCH_MEM=192           guest memory, MiB
+#   BENCH_LOADS="idle dirty16 dirty48"     idle | dirtyN | rateN
+#   BENCH_MEM=96            guest memory, MiB
 #   BENCH_STREAM=1          show dom0's progress live (tests/lab/run --stream)
 #   BENCH_FROM=DIR          no run: report an earlier run's lab results dir
 # Output: the table on stdout, progress on stderr, and
@@ -22,8 +22,8 @@ TS=$(date -u +%Y%m%dT%H%M%SZ)
 list() { echo "$1" | tr ' ' ',' | tr -s ',' | sed 's/^,//; s/,$//'; }
 REPS=${BENCH_REPS:-3}
 CASES=$(list "${BENCH_CASES:-ssh tcp pipe xlr-tls xlr-md100 xlr-pipe}")
-LOADS=$(list "${BENCH_LOADS:-idle dirty16 dirty64}")
-MEM=${BENCH_MEM:-192}
+LOADS=$(list "${BENCH_LOADS:-idle dirty16 dirty48}")
+MEM=${BENCH_MEM:-96}
 OUT=$HERE/results/migrate-$TS.json
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -51,7 +51,7 @@ else
     RES=$LAB_CACHE/results/bench-migrate-$TS
     echo "bench: $REPS rep(s) of [$CASES] per load [$LOADS], ${MEM} MiB PVH guest;" \
         "lab results in $RES" >&2
-    echo "bench: a full run takes 30-60 min (BENCH_REPS=1 BENCH_LOADS=\"idle dirty64\" ~15-20)" >&2
+    echo "bench: a full run takes about an hour under TCG (BENCH_REPS=1 BENCH_LOADS=idle ~10 min)" >&2
     set +e
     RESULTS=$RES "$REPO/tests/lab/run" ${BENCH_STREAM:+--stream} \
         --set "BENCH_REPS=$REPS" --set "BENCH_CASES=$CASES" \

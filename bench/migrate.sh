@@ -7,7 +7,7 @@
 # Environment:
 #   BENCH_REPS=3            migrations of each case per load
 #   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc)
-#   BENCH_LOADS="idle dirty16 dirty48"     idle | dirtyN | rateN
+#   BENCH_LOADS="idle dirty16 dirty32"     idle | dirtyN | rateN
 #   BENCH_MEM=96            guest memory, MiB
 #   BENCH_STREAM=1          show dom0's progress live (tests/lab/run --stream)
 #   BENCH_FROM=DIR          no run: report an earlier run's lab results dir
@@ -22,7 +22,7 @@ TS=$(date -u +%Y%m%dT%H%M%SZ)
 list() { echo "$1" | tr ' ' ',' | tr -s ',' | sed 's/^,//; s/,$//'; }
 REPS=${BENCH_REPS:-3}
 CASES=$(list "${BENCH_CASES:-ssh tcp pipe xlr-tls xlr-md100 xlr-pipe}")
-LOADS=$(list "${BENCH_LOADS:-idle dirty16 dirty48}")
+LOADS=$(list "${BENCH_LOADS:-idle dirty16 dirty32}")
 MEM=${BENCH_MEM:-96}
 OUT=$HERE/results/migrate-$TS.json
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -8,7 +8,7 @@
 #   BENCH_REPS=3            migrations of each case per load
 #   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc)
 #   BENCH_LOADS="idle dirty16 dirty32"     idle | dirtyN | rateN
-#   BENCH_MEM=96            guest memory, MiB
+#   BENCH_MEM=128           guest memory, MiB (the guest kernel needs ~80 of it: keep dirtyN <= MEM - 96)
 #   BENCH_STREAM=1          show dom0's progress live (tests/lab/run --stream)
 #   BENCH_FROM=DIR          no run: report an earlier run's lab results dir
 # Output: the table on stdout, progress on stderr, and
@@ -23,7 +23,7 @@ list() { echo "$1" | tr ' ' ',' | tr -s ',' | sed 's/^,//; s/,$//'; }
 REPS=${BENCH_REPS:-3}
 CASES=$(list "${BENCH_CASES:-ssh tcp pipe xlr-tls xlr-md100 xlr-pipe}")
 LOADS=$(list "${BENCH_LOADS:-idle dirty16 dirty32}")
-MEM=${BENCH_MEM:-96}
+MEM=${BENCH_MEM:-128}
 OUT=$HERE/results/migrate-$TS.json
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 

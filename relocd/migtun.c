@@ -52,28 +52,36 @@ static int is_loopback(const char *peer)
     return !strncmp(peer, "127.", 4);
 }
 
-/* Whether holder holds the tunnel to peer on bridge. */
-static int held(struct tunnel_mgr *m, const char *peer, const char *bridge,
-                const char *holder)
+/*
+ * Whether our role and the other role already hold the tunnel to the peer
+ * on h->bridge: one read of the state file for both.
+ */
+static void held_before(struct migtun *mt, struct migtun_hold *h)
 {
     struct tunnel_state st;
     struct in_addr a;
     char why[128];
     size_t i, k;
-    int found = 0;
+    int mine = 0;
 
-    if (inet_pton(AF_INET, peer, &a) != 1 ||
-        tunnel_list(m, &st, why, sizeof(why)) < 0)
-        return 0;
-    for (i = 0; i < st.n && !found; i++) {
+    h->homecoming = 0;
+    if (inet_pton(AF_INET, mt->peer, &a) != 1 ||
+        tunnel_list(mt->m, &st, why, sizeof(why)) < 0) {
+        h->fresh = 1;
+        return;
+    }
+    for (i = 0; i < st.n; i++) {
         const struct tunnel *t = &st.v[i];
 
-        if (t->peer.s_addr != a.s_addr || strcmp(t->bridge, bridge)) continue;
-        for (k = 0; k < t->nholders && !found; k++)
-            found = !strcmp(t->holders[k], holder);
+        if (t->peer.s_addr != a.s_addr || strcmp(t->bridge, h->bridge))
+            continue;
+        for (k = 0; k < t->nholders; k++) {
+            mine |= !strcmp(t->holders[k], mt->mine);
+            h->homecoming |= !strcmp(t->holders[k], mt->other);
+        }
     }
     tunnel_state_clear(&st);
-    return found;
+    h->fresh = !mine;
 }
 
 /* The distinct bridges of the guest's vifs. */
@@ -130,8 +138,7 @@ static int hold_all(struct migtun *mt, const struct tunnel_cfg *cfgs,
 
         if (!(cfg = tunnel_cfg_find(cfgs, ncfgs, mt->peer, h->bridge)))
             continue;
-        h->fresh = !held(mt->m, mt->peer, h->bridge, mt->mine);
-        h->homecoming = held(mt->m, mt->peer, h->bridge, mt->other);
+        held_before(mt, h);
         if (tunnel_acquire(mt->m, mt->peer, h->bridge, cfg, mt->mine, reason,
                            sizeof(reason)) < 0) {
             snprintf(why, whylen, "%s tunnel to %s on %s: %s",

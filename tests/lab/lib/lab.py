@@ -38,6 +38,11 @@ BOOT_ALLOWANCE = 240     # s: Xen + dom0 boot, poweroff, slack
 DEFAULT_TIMEOUT = 300    # s per scenario when its header has none
 HANG_GRACE = 240         # s past a scenario's timeout before the boot is
                          # declared hung (the runner's own cleanup runs)
+SILENCE = int(os.environ.get("LAB_SILENCE", "300"))
+                         # s without a line from a host (dom0 prints
+                         # LAB-ALIVE every 20 s) before it is declared frozen
+XEN_KEYS = "d0qr"        # Xen debug keys sent to a frozen host: CPU and
+                         # dom0 registers, domains, run queues
 
 # The lab links: (name, dom0 cmdline of host a, of host b)
 TOPOLOGIES = {
@@ -130,6 +135,10 @@ class Boot:
         self.done_hosts = set()
         self.lock = threading.Lock()
         self.netns = None
+        self.last_line = {}      # host -> time of its last serial line
+        self.emulator_froze = False   # the one failure a boot is re-run on
+        self.retry_why = None    # set on the re-run: why it was needed
+        self.rerun = None        # the re-run of this boot, if any
 
     @property
     def cost(self):
@@ -148,6 +157,8 @@ class Boot:
             parts.append(topo[0 if host == "a" else 1])
         for kv in self.args.set:
             parts.append("lab.set." + kv)
+        if self.retry_why:
+            parts.append("lab.reboot=1")
         return " ".join(parts)
 
     def qemu_argv(self, host, net, serial="stdio"):
@@ -211,7 +222,7 @@ class Boot:
             self.failure = "cannot set up the %s network: %s" % (
                 self.topology, e)
             return
-        qs = {}
+        qs = self.qs = {}
         try:
             for host in sorted(nets, reverse=True):      # b (listener) first
                 net, pre = nets[host]
@@ -232,8 +243,19 @@ class Boot:
                 with self.lock:
                     hung = [(h, s) for h, (s, d) in self.active.items()
                             if now > d]
+                silent = [h for h, q in qs.items()
+                          if q.poll() is None and h not in self.done_hosts
+                          and now - self.last_line.get(h, self.t0) > SILENCE]
                 if hung:
                     self.failure = "dom0 %s hung in %s" % hung[0]
+                    self.diagnose(hung[0][0], qs[hung[0][0]])
+                    break
+                if silent:
+                    self.failure = "host %s printed nothing for %ds%s" % (
+                        silent[0], now - self.last_line.get(silent[0],
+                                                            self.t0),
+                        self.where(silent[0]))
+                    self.diagnose(silent[0], qs[silent[0]])
                     break
                 dead = [h for h, q in qs.items()
                         if q.poll() is not None and h not in self.done_hosts]
@@ -260,6 +282,43 @@ class Boot:
                 self.failure = "host %s: QEMU exited (rc %s) before the " \
                     "scenarios finished" % (host, q.returncode)
 
+    def where(self, host):
+        with self.lock:
+            a = self.active.get(host)
+        return " (in %s)" % a[0] if a else ""
+
+    def diagnose(self, host, q):
+        """Ask Xen on a silent host for its state: Xen's serial console
+        takes debug keys after three Ctrl-A. Xen answering means the
+        machine runs and dom0 (or a scenario) is stuck: a real failure,
+        its registers land in the serial log. No answer means the emulated
+        machine itself froze, a fault of QEMU's TCG like the triple fault
+        (tests/lab/README.md, "Flakiness"): the boot is run once more."""
+        t0 = time.time()
+        try:
+            q.stdin.write(b"\x01\x01\x01")
+            q.stdin.flush()
+            for k in XEN_KEYS:
+                time.sleep(1)
+                q.stdin.write(k.encode())
+                q.stdin.flush()
+        except (OSError, ValueError):
+            pass
+        deadline = time.time() + 30
+        while time.time() < deadline and q.poll() is None:
+            if self.last_line.get(host, 0) > t0 + 0.5:
+                break
+            time.sleep(0.5)
+        time.sleep(5)           # let Xen finish its dump
+        if self.last_line.get(host, 0) > t0 + 0.5:
+            self.failure += "; Xen answers its debug keys (dump in " \
+                "serial-%s%s.log)" % (self.id, host if self.hosts > 1
+                                      else "")
+        else:
+            self.failure += "; Xen does not answer its debug keys either: " \
+                "the emulated machine froze"
+            self.emulator_froze = True
+
     def start(self, host, argv):
         logname = os.path.join(self.args.results,
                                "serial-%s%s.log" % (self.id, host
@@ -267,7 +326,8 @@ class Boot:
         with open(os.path.join(self.args.results, "qemu-%s%s.cmd" % (
                 self.id, host if self.hosts > 1 else "")), "w") as f:
             f.write(" ".join(shlex.quote(a) for a in argv) + "\n")
-        q = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+        # stdin: Xen's debug keys when the host freezes (see diagnose)
+        q = subprocess.Popen(argv, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT,
                              preexec_fn=die_with_parent)
@@ -284,7 +344,9 @@ class Boot:
         with open(logname, "w", errors="replace") as log:
             for raw in q.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                t = time.time() - self.t0
+                now = time.time()
+                self.last_line[host] = now
+                t = now - self.t0
                 log.write("[%8.3f] %s\n" % (t, line))
                 log.flush()
                 self.parse(host, line, t, con)
@@ -298,6 +360,13 @@ class Boot:
                 stream_line(host if self.hosts > 1 else "", line, t)
             return
         body = line[i:]
+        if body.startswith("LAB-ALIVE"):
+            return
+        if body.startswith("LAB-SELFTEST-FREEZE"):
+            # scenario selftest-freeze: freeze this machine like a QEMU
+            # fault would (the boot's re-run does not ask)
+            os.kill(self.qs[host].pid, signal.SIGSTOP)
+            return
         if body.startswith("LAB-CON "):
             m = re.match(r"LAB-CON ([^/]+)/(\d+)/([^:]+): ?(.*)", body)
             if m:
@@ -337,7 +406,17 @@ class Boot:
                 self.done_hosts.add(host)
 
     def result(self, name):
-        """The merged result of scenario NAME (both hosts' views)."""
+        """The merged result of scenario NAME (both hosts' views), with
+        the boot's re-run counted as a retry."""
+        r = self.merged(name)
+        if self.retry_why:
+            r["retries"] = r.get("retries", 0) + 1
+            r["retry_reasons"] = "; ".join(
+                x for x in (self.retry_why, r.get("retry_reasons")) if x)
+            r["emulator_freezes"] = 1
+        return r
+
+    def merged(self, name):
         views = self.results.get(name, {})
         if not views:
             return {"name": name, "status": "FAIL", "retries": 0,
@@ -495,7 +574,9 @@ def describe(r):
             bits.append(label + " " + fmt % v)
     s = "(" + ", ".join(bits) + ")" if bits else ""
     if r.get("retries"):
-        s += " [retried once: %s]" % r.get("retry_reasons", "")
+        s += " [retried%s: %s]" % (
+            " %d times" % r["retries"] if r["retries"] > 1 else " once",
+            r.get("retry_reasons", ""))
     return s
 
 
@@ -505,6 +586,10 @@ class Reporter:
         self.lines = []
         self.reported = set()
         self.lock = threading.Lock()
+
+    def has(self, name):
+        with self.lock:
+            return name in self.reported
 
     def __call__(self, boot, name):
         with self.lock:
@@ -609,12 +694,27 @@ def run_boots(boots, capacity, args):
 
 
 def boot_thread(b, args):
+    run_boot(b)
+    left = [s for s in b.scenarios if not args.report.has(s.name)]
+    if b.emulator_froze and left and not stopping.is_set():
+        # the one boot failure that is the emulator's, not ours: once more
+        # for the scenarios without a result, and the re-run says why
+        out("lab: boot %s: %s; running %s once more in a new boot" % (
+            b.id, b.failure, " ".join(s.name for s in left)))
+        again = Boot(b.id + "r", left, args)
+        again.retry_why = "boot %s: %s" % (b.id, b.failure)
+        b.rerun = again
+        b = again
+        run_boot(b)
+    for s in b.scenarios:
+        args.report(b, s.name)
+
+
+def run_boot(b):
     try:
         b.run()
     except Exception as e:          # noqa: a boot bug must not hang the lab
         b.failure = "lab error: %r" % e
-    for s in b.scenarios:
-        args.report(b, s.name)
 
 
 def main():
@@ -672,10 +772,12 @@ def main():
     boots = [Boot(chr(ord("1") + i) if i < 9 else str(i + 1), sc, args)
              for i, sc in enumerate(plan(selected, max(1, args.jobs)))]
     run_boots(boots, max(2, args.jobs), args)
-    for b in boots:
+    every = boots + [b.rerun for b in boots if b.rerun]
+    for b in every:
         if b.failure:
             out("lab: boot %s: %s (serial log in %s)" % (
                 b.id, b.failure, args.results))
+    args.frozen = sum(1 for b in every if b.emulator_froze)
     return summary(args, selected, time.time() - t0)
 
 
@@ -692,9 +794,11 @@ def summary(args, selected, wall):
     out("lab: wall time %.0fs; serial logs, guest consoles and results.jsonl "
         "in %s" % (wall, args.results))
     tf = sum(r.get("triple_faults", 0) for _, r in args.report.lines)
-    if retried or tf:
-        out("lab: %d triple fault(s) (QEMU SVM emulation), %d scenario(s) "
-            "retried: %s" % (tf, len(retried), ", ".join(
+    fr = args.frozen
+    if retried or tf or fr:
+        out("lab: %d triple fault(s) (QEMU SVM emulation), %d frozen "
+            "boot(s), %d scenario(s) retried: %s" % (tf, fr, len(retried),
+                                                      ", ".join(
                 "%s (%s)" % (n, r.get("retry_reasons")) for n, r in retried)
                 or "none"))
     last = "lab: %d passed, %d failed" % (counts["PASS"], counts["FAIL"])

@@ -183,7 +183,7 @@ static void check_cpu(const libxl_domain_config *dc,
     unsigned idx = dc->c_info.type == LIBXL_DOMAIN_TYPE_PV
                        ? XEN_SYSCTL_cpu_policy_pv_max
                        : XEN_SYSCTL_cpu_policy_hvm_max;
-    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    xc_interface *xch = xen_xch_open();
     xc_cpu_policy_t *host = xc_cpu_policy_init(), *guest = NULL;
 
     if (!xch || !host || xc_cpu_policy_get_system(xch, idx, host))

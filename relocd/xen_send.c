@@ -72,8 +72,7 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
     struct xen_guest *g = calloc(1, sizeof(*g));
     libxl_dominfo info;
 
-    if (!g || !(g->ctx = xen_ctx_new()) ||
-        !(g->xch = xc_interface_open(NULL, NULL, 0))) {
+    if (!g || !(g->ctx = xen_ctx_new()) || !(g->xch = xen_xch_open())) {
         snprintf(err, errlen, "cannot open the Xen control interfaces");
         goto fail;
     }
@@ -222,12 +221,15 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
         snprintf(err, errlen, "writing the stream: %s", strerror(errno));
         return -1;
     }
+    xen_first_error_clear();
     if (xc_domain_save(g->xch, fd, g->domid, live ? XCFLAGS_LIVE : 0, &cb,
                        XC_STREAM_PLAIN, -1)) {
-        if (!err[0])
-            snprintf(err, errlen,
-                     "libxenguest could not save the guest "
-                     "(%s)",
+        if (err[0]) return -1;
+        if (xen_first_error()[0])
+            snprintf(err, errlen, "libxenguest could not save the guest: %s",
+                     xen_first_error());
+        else
+            snprintf(err, errlen, "libxenguest could not save the guest (%s)",
                      strerror(errno));
         return -1;
     }

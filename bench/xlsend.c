@@ -77,18 +77,7 @@ static int send_xl_header(struct xlsend *x, const char *name, unsigned mib)
 /* libxl header, LIBXC_CONTEXT, libxc image and domain headers. */
 static int send_stream_start(struct xlsend *x)
 {
-    static const uint8_t hdr[] = {
-        0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74,
-        0,    0,    0,    2,    0,    0,    0,    0,
-        1,    0,    0,    0,    0,    0,    0,    0, /* LIBXC_CONTEXT */
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0x58, 0x45, 0x4e, 0x46, 0,    0,    0,    3,
-        0,    0,    0,    0,    0,    0,    0,    0, /* image header */
-        3,    0,    0,    0,    12,   0,    0,    0,
-        4,    0,    17,   0 /* domain header */
-    };
-
-    return put(x, hdr, sizeof(hdr));
+    return put(x, xls_synthetic_start, sizeof(xls_synthetic_start));
 }
 
 /* mib page records, one writev(2) each, then the two END records. */

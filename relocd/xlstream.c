@@ -96,3 +96,14 @@ int xls_put_header(struct buf *out, const char *json)
         return -1;
     return buf_put(out, json, len);
 }
+
+const uint8_t xls_synthetic_start[XLS_SYNTHETIC_START_LEN] = {
+    0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74, /* "LibxlFmt" */
+    0,    0,    0,    2,    0,    0,    0,    0,    /* version 2 */
+    1,    0,    0,    0,    0,    0,    0,    0,    /* LIBXC_CONTEXT */
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* libxc marker */
+    0x58, 0x45, 0x4e, 0x46, 0,    0,    0,    3,    /* "XENF" v3 */
+    0,    0,    0,    0,    0,    0,    0,    0,    /* image header */
+    3,    0,    0,    0,    12,   0,    0,    0,    /* x86 HVM, 4K */
+    4,    0,    17,   0                             /* domain header 4.17 */
+};

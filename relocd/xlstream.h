@@ -45,4 +45,13 @@ int xls_parse_config(const uint8_t *opt, size_t optlen, const char **json_r,
 /* Appends a header and optional data carrying json (sender side). */
 int xls_put_header(struct buf *out, const char *json);
 
+/*
+ * How the libxl stream of a PVH guest starts (libxl header v2,
+ * LIBXC_CONTEXT, libxc image header, domain header x86 HVM, page size 4K,
+ * Xen 4.17): what the fake engine of the tests and the transport benchmark
+ * send before their synthetic page records.
+ */
+#define XLS_SYNTHETIC_START_LEN 60
+extern const uint8_t xls_synthetic_start[XLS_SYNTHETIC_START_LEN];
+
 #endif

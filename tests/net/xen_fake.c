@@ -26,6 +26,7 @@
 #include "fdio.h"
 #include "msg.h"
 #include "xen.h"
+#include "xlstream.h"
 
 static long long json_int(yajl_val root, const char *a, const char *b)
 {
@@ -345,18 +346,7 @@ static double fake_now(void)
 /* libxl header, LIBXC_CONTEXT, libxc image and domain headers. */
 static int fake_stream_start(int fd)
 {
-    static const uint8_t hdr[] = {
-        0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74,
-        0,    0,    0,    2,    0,    0,    0,    0,
-        1,    0,    0,    0,    0,    0,    0,    0, /* LIBXC_CONTEXT */
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0x58, 0x45, 0x4e, 0x46, 0,    0,    0,    3,
-        0,    0,    0,    0,    0,    0,    0,    0, /* image header */
-        3,    0,    0,    0,    12,   0,    0,    0,
-        4,    0,    17,   0 /* domain header */
-    };
-
-    return fdio_write_all(fd, hdr, sizeof(hdr));
+    return fdio_write_all(fd, xls_synthetic_start, sizeof(xls_synthetic_start));
 }
 
 /* Pre-copy rounds as libxenguest runs them; 1 to stop, -1 aborted. */

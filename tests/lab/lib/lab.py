@@ -39,10 +39,16 @@ DEFAULT_TIMEOUT = 300    # s per scenario when its header has none
 HANG_GRACE = 240         # s past a scenario's timeout before the boot is
                          # declared hung (the runner's own cleanup runs)
 SILENCE = int(os.environ.get("LAB_SILENCE", "300"))
-                         # s without a line from a host (dom0 prints
-                         # LAB-ALIVE every 20 s) before it is declared frozen
-XEN_KEYS = "d0qr"        # Xen debug keys sent to a frozen host: CPU and
-                         # dom0 registers, domains, run queues
+                         # s without a dom0 line (dom0 prints LAB-ALIVE
+                         # every 20 s) before a host is declared stuck
+PROBE_AFTER = min(60, SILENCE)
+                         # s of dom0 silence before Xen is asked whether
+                         # its timers still fire (see Boot.probe)
+LOST_TIMER_S = 5         # Xen timers this overdue: the timer interrupt
+                         # stopped (seen in the lab: QEMU idle, vCPU halted)
+XEN_KEYS = "ad0qr"       # Xen debug keys for a stuck host's serial log:
+                         # timer queues, CPU and dom0 registers, domains,
+                         # run queues
 
 # The lab links: (name, dom0 cmdline of host a, of host b)
 TOPOLOGIES = {
@@ -136,6 +142,9 @@ class Boot:
         self.lock = threading.Lock()
         self.netns = None
         self.last_line = {}      # host -> time of its last serial line
+        self.last_dom0 = {}      # host -> time of its last non-Xen line
+        self.probed = {}         # host -> last_dom0 when Xen was probed
+        self.capture = {}        # host -> list collecting Xen's answer
         self.emulator_froze = False   # the one failure a boot is re-run on
         self.retry_why = None    # set on the re-run: why it was needed
         self.rerun = None        # the re-run of this boot, if any
@@ -243,19 +252,11 @@ class Boot:
                 with self.lock:
                     hung = [(h, s) for h, (s, d) in self.active.items()
                             if now > d]
-                silent = [h for h, q in qs.items()
-                          if q.poll() is None and h not in self.done_hosts
-                          and now - self.last_line.get(h, self.t0) > SILENCE]
                 if hung:
                     self.failure = "dom0 %s hung in %s" % hung[0]
                     self.diagnose(hung[0][0], qs[hung[0][0]])
                     break
-                if silent:
-                    self.failure = "host %s printed nothing for %ds%s" % (
-                        silent[0], now - self.last_line.get(silent[0],
-                                                            self.t0),
-                        self.where(silent[0]))
-                    self.diagnose(silent[0], qs[silent[0]])
+                if self.watch_silence(qs, now):
                     break
                 dead = [h for h, q in qs.items()
                         if q.poll() is not None and h not in self.done_hosts]
@@ -287,37 +288,101 @@ class Boot:
             a = self.active.get(host)
         return " (in %s)" % a[0] if a else ""
 
-    def diagnose(self, host, q):
-        """Ask Xen on a silent host for its state: Xen's serial console
-        takes debug keys after three Ctrl-A. Xen answering means the
-        machine runs and dom0 (or a scenario) is stuck: a real failure,
-        its registers land in the serial log. No answer means the emulated
-        machine itself froze, a fault of QEMU's TCG like the triple fault
-        (tests/lab/README.md, "Flakiness"): the boot is run once more."""
-        t0 = time.time()
+    def watch_silence(self, qs, now):
+        """A host whose dom0 has been silent PROBE_AFTER seconds is asked
+        (Xen's timer queues) whether its machine still keeps time; one
+        silent SILENCE seconds is stuck. True when the boot must end."""
+        for h, q in qs.items():
+            if q.poll() is not None or h in self.done_hosts:
+                continue
+            last = self.last_dom0.get(h, self.t0)
+            quiet = now - last
+            if quiet > PROBE_AFTER and self.probed.get(h) != last:
+                self.probed[h] = last
+                verdict = self.frozen_verdict(self.xen_keys(h, q, "a", 10))
+                if not verdict or self.revived(h, last, verdict):
+                    continue
+                self.failure = "host %s was silent for %ds%s; %s" % (
+                    h, quiet, self.where(h), verdict)
+            elif quiet > SILENCE:
+                self.failure = "host %s printed nothing for %ds%s" % (
+                    h, quiet, self.where(h))
+            else:
+                continue
+            self.diagnose(h, q)
+            return True
+        return False
+
+    def revived(self, host, last, verdict, wait=20):
+        """The serial interrupts of the probe may have woken a machine
+        that lost its timer interrupt: dom0 speaking again says so."""
+        end = time.time() + wait
+        while time.time() < end:
+            if self.last_dom0.get(host, self.t0) != last:
+                self.args.revivals.append("boot %s host %s: %s; it came "
+                                          "back after the probe" % (
+                                              self.id, host, verdict))
+                out("lab: " + self.args.revivals[-1])
+                return True
+            time.sleep(0.5)
+        return False
+
+    def xen_keys(self, host, q, keys, wait):
+        """Sends Xen debug keys (three Ctrl-A switch the serial input to
+        Xen and, after the keys, back to dom0; Xen eats all six) and
+        returns the Xen lines that came within `wait` seconds."""
+        cap = self.capture[host] = []
         try:
             q.stdin.write(b"\x01\x01\x01")
-            q.stdin.flush()
-            for k in XEN_KEYS:
-                time.sleep(1)
+            for k in keys:
                 q.stdin.write(k.encode())
                 q.stdin.flush()
+                time.sleep(0.5)
+            q.stdin.write(b"\x01\x01\x01")
+            q.stdin.flush()
         except (OSError, ValueError):
             pass
-        deadline = time.time() + 30
-        while time.time() < deadline and q.poll() is None:
-            if self.last_line.get(host, 0) > t0 + 0.5:
+        end = time.time() + wait
+        while time.time() < end and q.poll() is None:
+            # done when Xen has switched back and been quiet for 2 s
+            if cap and time.time() - cap[-1][0] > 2 and \
+                    any("Serial input to DOM0" in l for _, l in cap):
                 break
             time.sleep(0.5)
-        time.sleep(5)           # let Xen finish its dump
-        if self.last_line.get(host, 0) > t0 + 0.5:
-            self.failure += "; Xen answers its debug keys (dump in " \
-                "serial-%s%s.log)" % (self.id, host if self.hosts > 1
-                                      else "")
-        else:
-            self.failure += "; Xen does not answer its debug keys either: " \
-                "the emulated machine froze"
+        self.capture[host] = None
+        return [l for _, l in cap]
+
+    @staticmethod
+    def frozen_verdict(lines):
+        """Why the machine itself (not dom0) stopped, from Xen's answer
+        to 'a' (timer queues), or None when it keeps time."""
+        if not lines:
+            return "Xen does not answer its serial line either: the " \
+                "emulated machine froze"
+        ex = [int(m.group(1)) for m in (re.search(r"ex=\s*(-?\d+)us", l)
+                                        for l in lines) if m]
+        if ex and -min(ex) > LOST_TIMER_S * 1000000:
+            return "Xen's timers are %.0fs overdue: the machine's timer " \
+                "interrupt stopped (an emulator fault)" % (-min(ex) / 1e6)
+        return None
+
+    def diagnose(self, host, q):
+        """Xen's debug keys on a stuck host: its timer queues, registers,
+        domains and run queues land in the serial log. A machine that
+        froze or lost its timer interrupt is a fault of QEMU's TCG, like
+        the triple fault (tests/lab/README.md, "Flakiness"): its boot is
+        run once more. Xen keeping time with dom0 silent is a real
+        failure."""
+        lines = self.xen_keys(host, q, XEN_KEYS, 30)
+        log = "serial-%s%s.log" % (self.id, host if self.hosts > 1 else "")
+        verdict = self.frozen_verdict(lines)
+        if verdict and verdict not in self.failure:
+            self.failure += "; " + verdict
+        if verdict:
             self.emulator_froze = True
+        else:
+            self.failure += "; Xen answers and keeps time: dom0 is stuck " \
+                "(Xen's dump in %s)" % log
 
     def start(self, host, argv):
         logname = os.path.join(self.args.results,
@@ -346,6 +411,12 @@ class Boot:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 now = time.time()
                 self.last_line[host] = now
+                if line.startswith("(XEN)"):
+                    cap = self.capture.get(host)
+                    if cap is not None:
+                        cap.append((now, line))
+                else:
+                    self.last_dom0[host] = now
                 t = now - self.t0
                 log.write("[%8.3f] %s\n" % (t, line))
                 log.flush()
@@ -760,6 +831,7 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     open(os.path.join(args.results, "results.jsonl"), "w").close()
     args.report = Reporter(args.results)
+    args.revivals = []
     out("lab: results in %s" % args.results)
     if args.keep:
         keep_images(args)
@@ -795,6 +867,9 @@ def summary(args, selected, wall):
         "in %s" % (wall, args.results))
     tf = sum(r.get("triple_faults", 0) for _, r in args.report.lines)
     fr = args.frozen
+    if args.revivals:
+        out("lab: %d host(s) lost their timer interrupt and came back: %s"
+            % (len(args.revivals), "; ".join(args.revivals)))
     if retried or tf or fr:
         out("lab: %d triple fault(s) (QEMU SVM emulation), %d frozen "
             "boot(s), %d scenario(s) retried: %s" % (tf, fr, len(retried),

@@ -46,6 +46,12 @@ PROBE_AFTER = min(60, SILENCE)
                          # its timers still fire (see Boot.probe)
 LOST_TIMER_S = 5         # Xen timers this overdue: the timer interrupt
                          # stopped (seen in the lab: QEMU idle, vCPU halted)
+POKE_S = float(os.environ.get("LAB_POKE", "2"))
+                         # s between two NUL bytes on each Xen's serial
+                         # line: a UART interrupt that wakes a machine
+                         # whose timer interrupt QEMU lost (it stalls
+                         # until the next interrupt: seen for 70 s and
+                         # for good). Xen ignores the key. 0: every loop
 XEN_KEYS = "ad0qr"       # Xen debug keys for a stuck host's serial log:
                          # timer queues, CPU and dom0 registers, domains,
                          # run queues
@@ -145,6 +151,9 @@ class Boot:
         self.last_dom0 = {}      # host -> time of its last non-Xen line
         self.probed = {}         # host -> last_dom0 when Xen was probed
         self.capture = {}        # host -> list collecting Xen's answer
+        self.xen_input = set()   # hosts whose serial input goes to Xen
+        self.stdin_lock = threading.Lock()
+        self.qs = {}
         self.emulator_froze = False   # the one failure a boot is re-run on
         self.retry_why = None    # set on the re-run: why it was needed
         self.rerun = None        # the re-run of this boot, if any
@@ -258,6 +267,7 @@ class Boot:
                     break
                 if self.watch_silence(qs, now):
                     break
+                self.poke(now)
                 dead = [h for h, q in qs.items()
                         if q.poll() is not None and h not in self.done_hosts]
                 if dead and len(qs) > 1:
@@ -327,26 +337,39 @@ class Boot:
             time.sleep(0.5)
         return False
 
-    def xen_keys(self, host, q, keys, wait):
-        """Sends Xen debug keys (three Ctrl-A switch the serial input to
-        Xen and, after the keys, back to dom0; Xen eats all six) and
-        returns the Xen lines that came within `wait` seconds."""
-        cap = self.capture[host] = []
+    def to_xen(self, host, data):
+        """Writes to Xen's serial line of host; False if QEMU is gone."""
+        q = self.qs.get(host)
         try:
-            q.stdin.write(b"\x01\x01\x01")
-            for k in keys:
-                q.stdin.write(k.encode())
+            with self.stdin_lock:
+                q.stdin.write(data)
                 q.stdin.flush()
-                time.sleep(0.5)
-            q.stdin.write(b"\x01\x01\x01")
-            q.stdin.flush()
-        except (OSError, ValueError):
-            pass
+            return True
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def poke(self, now):
+        """Every POKE_S seconds, one NUL byte to each Xen (see POKE_S)."""
+        if now - getattr(self, "last_poke", 0) < POKE_S:
+            return
+        self.last_poke = now
+        for h in self.xen_input:
+            self.to_xen(h, b"\0")
+
+    def xen_keys(self, host, q, keys, wait):
+        """Sends Xen debug keys (the serial input is Xen's since dom0
+        started, see parse) and returns the Xen lines that came within
+        `wait` seconds."""
+        cap = self.capture[host] = []
+        if host not in self.xen_input:
+            self.to_xen(host, b"\x01\x01\x01")
+        for k in keys:
+            self.to_xen(host, k.encode())
+            time.sleep(0.5)
         end = time.time() + wait
         while time.time() < end and q.poll() is None:
-            # done when Xen has switched back and been quiet for 2 s
-            if cap and time.time() - cap[-1][0] > 2 and \
-                    any("Serial input to DOM0" in l for _, l in cap):
+            # done when Xen has answered and been quiet for 3 s
+            if cap and time.time() - cap[-1][0] > 3:
                 break
             time.sleep(0.5)
         self.capture[host] = None
@@ -453,6 +476,12 @@ class Boot:
             return
         if self.args.stream:
             stream_line(host if self.hosts > 1 else "", line, t)
+        if body.startswith("LAB-INIT") and host not in self.xen_input:
+            # Xen's serial input to Xen for good (Xen eats the Ctrl-A):
+            # dom0 reads nothing from it, the NUL pokes and debug keys
+            # go to Xen
+            if self.to_xen(host, b"\x01\x01\x01"):
+                self.xen_input.add(host)
         if body.startswith("LAB-BEGIN "):
             m = re.match(r"LAB-BEGIN (\S+) attempt=(\d+) timeout=(\d+)", body)
             if m:

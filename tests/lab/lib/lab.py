@@ -43,7 +43,7 @@ SILENCE = int(os.environ.get("LAB_SILENCE", "300"))
                          # every 20 s) before a host is declared stuck
 PROBE_AFTER = min(60, SILENCE)
                          # s of dom0 silence before Xen is asked whether
-                         # its timers still fire (see Boot.probe)
+                         # its timers still fire (see Boot.watch_silence)
 LOST_TIMER_S = 5         # Xen timers this overdue: the timer interrupt
                          # stopped (seen in the lab: QEMU idle, vCPU halted)
 POKE_S = float(os.environ.get("LAB_POKE", "2"))
@@ -147,12 +147,12 @@ class Boot:
         self.done_hosts = set()
         self.lock = threading.Lock()
         self.netns = None
-        self.last_line = {}      # host -> time of its last serial line
         self.last_dom0 = {}      # host -> time of its last non-Xen line
         self.probed = {}         # host -> last_dom0 when Xen was probed
         self.capture = {}        # host -> list collecting Xen's answer
         self.xen_input = set()   # hosts whose serial input goes to Xen
         self.stdin_lock = threading.Lock()
+        self.last_poke = 0
         self.qs = {}
         self.emulator_froze = False   # the one failure a boot is re-run on
         self.retry_why = None    # set on the re-run: why it was needed
@@ -263,7 +263,7 @@ class Boot:
                             if now > d]
                 if hung:
                     self.failure = "dom0 %s hung in %s" % hung[0]
-                    self.diagnose(hung[0][0], qs[hung[0][0]])
+                    self.diagnose(hung[0][0])
                     break
                 if self.watch_silence(qs, now):
                     break
@@ -309,7 +309,7 @@ class Boot:
             quiet = now - last
             if quiet > PROBE_AFTER and self.probed.get(h) != last:
                 self.probed[h] = last
-                verdict = self.frozen_verdict(self.xen_keys(h, q, "a", 10))
+                verdict = self.frozen_verdict(self.xen_keys(h, "a", 10))
                 if not verdict or self.revived(h, last, verdict):
                     continue
                 self.failure = "host %s was silent for %ds%s; %s" % (
@@ -319,7 +319,7 @@ class Boot:
                     h, quiet, self.where(h))
             else:
                 continue
-            self.diagnose(h, q)
+            self.diagnose(h)
             return True
         return False
 
@@ -350,13 +350,13 @@ class Boot:
 
     def poke(self, now):
         """Every POKE_S seconds, one NUL byte to each Xen (see POKE_S)."""
-        if now - getattr(self, "last_poke", 0) < POKE_S:
+        if now - self.last_poke < POKE_S:
             return
         self.last_poke = now
         for h in self.xen_input:
             self.to_xen(h, b"\0")
 
-    def xen_keys(self, host, q, keys, wait):
+    def xen_keys(self, host, keys, wait):
         """Sends Xen debug keys (the serial input is Xen's since dom0
         started, see parse) and returns the Xen lines that came within
         `wait` seconds."""
@@ -367,7 +367,7 @@ class Boot:
             self.to_xen(host, k.encode())
             time.sleep(0.5)
         end = time.time() + wait
-        while time.time() < end and q.poll() is None:
+        while time.time() < end and self.qs[host].poll() is None:
             # done when Xen has answered and been quiet for 3 s
             if cap and time.time() - cap[-1][0] > 3:
                 break
@@ -389,14 +389,14 @@ class Boot:
                 "interrupt stopped (an emulator fault)" % (-min(ex) / 1e6)
         return None
 
-    def diagnose(self, host, q):
+    def diagnose(self, host):
         """Xen's debug keys on a stuck host: its timer queues, registers,
         domains and run queues land in the serial log. A machine that
         froze or lost its timer interrupt is a fault of QEMU's TCG, like
         the triple fault (tests/lab/README.md, "Flakiness"): its boot is
         run once more. Xen keeping time with dom0 silent is a real
         failure."""
-        lines = self.xen_keys(host, q, XEN_KEYS, 30)
+        lines = self.xen_keys(host, XEN_KEYS, 30)
         log = "serial-%s%s.log" % (self.id, host if self.hosts > 1 else "")
         verdict = self.frozen_verdict(lines)
         if verdict and verdict not in self.failure:
@@ -433,7 +433,6 @@ class Boot:
             for raw in q.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 now = time.time()
-                self.last_line[host] = now
                 if line.startswith("(XEN)"):
                     cap = self.capture.get(host)
                     if cap is not None:

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "tls.h"
+#include "wire/tls.h"
 
 /* A connected loopback TCP pair in fds[0] (client) and fds[1] (server). */
 static int tcp_pair(int fds[2])

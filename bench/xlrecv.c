@@ -20,9 +20,9 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "fdio.h"
+#include "wire/fdio.h"
 #include "bench.h"
-#include "xlstream.h"
+#include "wire/xlstream.h"
 
 #define RD_SIZE (256u * 1024)
 

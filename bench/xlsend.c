@@ -21,10 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fdio.h"
+#include "wire/fdio.h"
 #include "bench.h"
-#include "buf.h"
-#include "xlstream.h"
+#include "wire/buf.h"
+#include "wire/xlstream.h"
 
 #define PAGE_RECORD (1u << 20)
 

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acl.h"
+#include "config/acl.h"
 
 #define ACL_KEY "xend-relocation-hosts-allow"
 

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "config/diag.h"
 
 /* Bounds on the work of one match (PCRE2 match context). */
 #define ACL_MATCH_LIMIT 100000 /* backtracking steps */

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl.h"
-#include "conf.h"
-#include "sxp.h"
+#include "config/acl.h"
+#include "config/conf.h"
+#include "config/sxp.h"
 
 enum conf_type {
     CT_BOOL,

@@ -17,7 +17,7 @@
 
 #include <stdio.h>
 
-#include "diag.h"
+#include "config/diag.h"
 
 /* Where xend looked for a key or certificate file named without a '/'. */
 #define CONF_XEN_CONFIG_DIR "/etc/xen"
@@ -29,7 +29,7 @@ enum conf_converge {
 };
 
 /*
- * One (relocd-tunnel (key value) ...) entry, as written: relocd/tunconf.c
+ * One (relocd-tunnel (key value) ...) entry, as written: tunnel/conf.c
  * gives the pairs their meaning (config/ knows nothing of tunnels).
  * Unlike the other keys the form may repeat: every entry counts.
  */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "diag.h"
+#include "config/diag.h"
 
 void conf_warnf(const struct conf_opts *opts, const char *fmt, ...)
 {

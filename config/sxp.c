@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sxp.h"
+#include "config/sxp.h"
 
 #define SXP_EOT 0x04 /* ^D */
 

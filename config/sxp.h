@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "config/diag.h"
 
 #define SXP_MAX_SIZE (1024 * 1024) /* bytes of input */
 #define SXP_MAX_DEPTH 64           /* lists open at once */

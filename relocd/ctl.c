@@ -14,11 +14,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "ctl.h"
-#include "log.h"
-#include "msg.h"
-#include "proto.h"
+#include "wire/buf.h"
+#include "relocd/ctl.h"
+#include "wire/log.h"
+#include "wire/msg.h"
+#include "wire/proto.h"
 
 int ctl_open(struct ctl *c, const char *path, const struct ctl_ops *ops)
 {

@@ -17,18 +17,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "ctl.h"
-#include "json.h"
-#include "listen.h"
-#include "log.h"
-#include "msg.h"
-#include "relocd.h"
-#include "sender.h"
-#include "session.h"
-#include "tls.h"
-#include "tunconf.h"
+#include "wire/buf.h"
+#include "config/conf.h"
+#include "relocd/ctl.h"
+#include "wire/json.h"
+#include "relocd/listen.h"
+#include "wire/log.h"
+#include "wire/msg.h"
+#include "relocd/daemon.h"
+#include "relocd/sender.h"
+#include "relocd/session.h"
+#include "wire/tls.h"
+#include "tunnel/conf.h"
 
 #define DAEMON_MAX_CHILDREN 1024
 

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "relocd/listen.h"
 
 static int listen_one(struct listen_set *set, const struct sockaddr *sa,
                       socklen_t salen, int tls, char *err, size_t errlen)

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "acl.h"
-#include "peer.h"
+#include "config/acl.h"
+#include "relocd/peer.h"
 
 int peer_addr_text(const struct sockaddr *sa, socklen_t salen, char *ip,
                    size_t iplen)

@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "policy.h"
+#include "relocd/policy.h"
 
 static const int throttle_steps[] = {50, 25, 10, 5};
 #define NTHROTTLE (sizeof(throttle_steps) / sizeof(throttle_steps[0]))

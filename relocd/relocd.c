@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl.h"
-#include "conf.h"
-#include "log.h"
-#include "peer.h"
-#include "relocd.h"
-#include "tunconf.h"
+#include "config/acl.h"
+#include "config/conf.h"
+#include "wire/log.h"
+#include "relocd/peer.h"
+#include "relocd/daemon.h"
+#include "tunnel/conf.h"
 
 #define RELOCD_DEFAULT_CONF "/etc/xen/xend-config.sxp"
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "policy.h"
+#include "relocd/policy.h"
 
 struct relocd_conf;
 

@@ -20,20 +20,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "acl.h"
-#include "buf.h"
-#include "chan.h"
-#include "conf.h"
-#include "guestnet.h"
-#include "log.h"
-#include "migtun.h"
-#include "msg.h"
-#include "peer.h"
-#include "relay.h"
-#include "relocd.h"
-#include "session.h"
-#include "tls.h"
-#include "xen.h"
+#include "config/acl.h"
+#include "wire/buf.h"
+#include "wire/chan.h"
+#include "config/conf.h"
+#include "tunnel/guestnet.h"
+#include "wire/log.h"
+#include "tunnel/mig.h"
+#include "wire/msg.h"
+#include "relocd/peer.h"
+#include "wire/relay.h"
+#include "relocd/daemon.h"
+#include "relocd/session.h"
+#include "wire/tls.h"
+#include "xen/xen.h"
 
 struct session {
     const struct session_env *env;

@@ -15,12 +15,12 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "buf.h"
-#include "chan.h"
-#include "conf.h"
-#include "msg.h"
-#include "sender.h"
-#include "xl-relocate.h"
+#include "wire/buf.h"
+#include "wire/chan.h"
+#include "config/conf.h"
+#include "wire/msg.h"
+#include "relocd/sender.h"
+#include "xl-plugin/xl-relocate.h"
 
 static volatile sig_atomic_t got_int;
 

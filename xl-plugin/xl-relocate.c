@@ -18,17 +18,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fdio.h"
-#include "buf.h"
-#include "chan.h"
-#include "client.h"
-#include "conf.h"
-#include "msg.h"
-#include "relay.h"
-#include "relocd.h"
-#include "tls.h"
-#include "xlstream.h"
-#include "xl-relocate.h"
+#include "wire/fdio.h"
+#include "wire/buf.h"
+#include "wire/chan.h"
+#include "wire/client.h"
+#include "config/conf.h"
+#include "wire/msg.h"
+#include "wire/relay.h"
+#include "relocd/daemon.h"
+#include "wire/tls.h"
+#include "wire/xlstream.h"
+#include "xl-plugin/xl-relocate.h"
 
 static void usage(FILE *f)
 {

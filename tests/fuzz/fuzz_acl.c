@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acl.h"
+#include "config/acl.h"
 
 static void quiet(void *arg, const char *msg)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "config/conf.h"
 
 static void quiet(void *arg, const char *msg)
 {

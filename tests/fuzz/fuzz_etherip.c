@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etherip.h"
+#include "tunnel/etherip.h"
 
 #define SEGS 64
 

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "proto.h"
+#include "wire/buf.h"
+#include "wire/msg.h"
+#include "wire/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

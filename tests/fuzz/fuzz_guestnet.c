@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guestnet.h"
+#include "tunnel/guestnet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

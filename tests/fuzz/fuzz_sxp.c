@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sxp.h"
+#include "config/sxp.h"
 
 static void quiet(void *arg, const char *msg)
 {

@@ -26,10 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etherip.h"
-#include "garp.h"
-#include "log.h"
-#include "tunnel.h"
+#include "tunnel/etherip.h"
+#include "tunnel/garp.h"
+#include "wire/log.h"
+#include "tunnel/tunnel.h"
 
 #define MAX_KV 16
 

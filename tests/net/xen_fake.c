@@ -1,5 +1,5 @@
 /*
- * xen_fake.c - the test double of relocd/xen.h, linked into
+ * xen_fake.c - the test double of xen/xen.h, linked into
  * build/relocd-fake for tests/net: no hypervisor, but the same decisions.
  *
  *   RELOCD_FAKE_FREE_MB   free memory the fake host has (default 4096)
@@ -23,10 +23,10 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "fdio.h"
-#include "msg.h"
-#include "xen.h"
-#include "xlstream.h"
+#include "wire/fdio.h"
+#include "wire/msg.h"
+#include "xen/xen.h"
+#include "wire/xlstream.h"
 
 static long long json_int(yajl_val root, const char *a, const char *b)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "acl.h"
+#include "config/acl.h"
 #include "t.h"
 
 static int nwarn;

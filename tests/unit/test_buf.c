@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "wire/buf.h"
 #include "t.h"
 
 static void test_caps(void)

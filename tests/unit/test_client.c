@@ -1,5 +1,5 @@
 /* test_client.c - target parsing as admins type it (host, host:port, v6). */
-#include "client.h"
+#include "wire/client.h"
 #include "t.h"
 
 static void target(const char *t, int rc, const char *host, int port)

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl.h"
-#include "conf.h"
-#include "sxp.h"
+#include "config/acl.h"
+#include "config/conf.h"
+#include "config/sxp.h"
 #include "t.h"
 
 static int nwarn;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etherip.h"
+#include "tunnel/etherip.h"
 #include "t.h"
 
 #define MAXF 70000

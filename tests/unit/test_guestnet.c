@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "guestnet.h"
-#include "migtun.h"
+#include "config/conf.h"
+#include "tunnel/guestnet.h"
+#include "tunnel/mig.h"
 #include "t.h"
-#include "tunconf.h"
-#include "tunnel.h"
+#include "tunnel/conf.h"
+#include "tunnel/tunnel.h"
 
 static int parse(const char *json, struct guestnet *gn, char *why)
 {

@@ -1,9 +1,9 @@
 /* test_msg.c - frames and JSON messages: round trips and hostile input. */
 #include <stdlib.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "proto.h"
+#include "wire/buf.h"
+#include "wire/msg.h"
+#include "wire/proto.h"
 #include "t.h"
 
 static struct proto_frame frame;

@@ -4,7 +4,7 @@
  * link_bps; a throttle scales the dirty rate by the CPU cap.  The calls
  * come in libxenguest's order (before a batch with a count, after with -1).
  */
-#include "policy.h"
+#include "relocd/policy.h"
 #include "t.h"
 
 struct sim {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sxp.h"
+#include "config/sxp.h"
 #include "t.h"
 
 static int nwarn;

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chan.h"
-#include "relay.h"
-#include "tls.h"
+#include "wire/chan.h"
+#include "wire/relay.h"
+#include "wire/tls.h"
 #include "t.h"
 
 #define TMO 10000  /* ms; only a broken test waits this long */

@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "etherip.h"
+#include "tunnel/etherip.h"
 #include "t.h"
-#include "tunnel.h"
+#include "tunnel/tunnel.h"
 
 /* --- configuration ------------------------------------------------------ */
 

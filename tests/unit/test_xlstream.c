@@ -1,7 +1,7 @@
 /* test_xlstream.c - xl save header: build, parse, and reject bad ones. */
-#include "buf.h"
+#include "wire/buf.h"
 #include "t.h"
-#include "xlstream.h"
+#include "wire/xlstream.h"
 
 static char err[256];
 

@@ -1,0 +1,217 @@
+/*
+ * chan.c - blocking connection I/O with a deadline, plain or TLS.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wire/buf.h"
+#include "wire/chan.h"
+#include "wire/tls.h"
+
+struct chan {
+    int fd;
+    struct tls_conn *tls;
+    struct buf *in;
+    long long deadline_ms; /* CLOCK_MONOTONIC, -1 = none */
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct chan *chan_new(int fd)
+{
+    struct chan *c = calloc(1, sizeof(*c));
+
+    if (!c) return NULL;
+    c->in = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    if (!c->in) {
+        free(c);
+        return NULL;
+    }
+    c->fd = fd;
+    c->deadline_ms = -1;
+    return c;
+}
+
+void chan_free(struct chan *c)
+{
+    if (!c) return;
+    if (c->tls) {
+        tls_shutdown(c->tls);
+        tls_conn_free(c->tls);
+    }
+    if (c->fd >= 0) close(c->fd);
+    buf_free(c->in);
+    free(c);
+}
+
+void chan_set_tls(struct chan *c, struct tls_conn *tls)
+{
+    c->tls = tls;
+}
+
+void chan_drop_tls(struct chan *c)
+{
+    tls_conn_free(c->tls);
+    c->tls = NULL;
+}
+
+struct tls_conn *chan_tls(const struct chan *c)
+{
+    return c->tls;
+}
+
+int chan_fd(const struct chan *c)
+{
+    return c->fd;
+}
+
+void chan_set_timeout(struct chan *c, int ms)
+{
+    c->deadline_ms = ms < 0 ? -1 : now_ms() + ms;
+}
+
+size_t chan_pending(const struct chan *c)
+{
+    return buf_len(c->in);
+}
+
+/* Milliseconds left before the deadline: -1 = forever, 0 = expired. */
+static int chan_left(const struct chan *c)
+{
+    long long left;
+
+    if (c->deadline_ms < 0) return -1;
+    left = c->deadline_ms - now_ms();
+    if (left <= 0) return 0;
+    return left > 1 << 30 ? 1 << 30 : (int)left;
+}
+
+/* Waits for the socket; 0 ready, -1 with errno (ETIMEDOUT). */
+static int chan_wait(struct chan *c, short events)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = events};
+    int r, left;
+
+    for (;;) {
+        left = chan_left(c);
+        if (left == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        r = poll(&pfd, 1, left);
+        if (r > 0) return 0;
+        if (r < 0 && errno != EINTR) return -1;
+    }
+}
+
+static ssize_t chan_raw_read(struct chan *c, void *data, size_t len)
+{
+    ssize_t r;
+    int left = chan_left(c);
+
+    if (c->tls)
+        return tls_read(c->tls, data, len, left < 0 ? -1 : left ? left : 1);
+    if (chan_wait(c, POLLIN) < 0) return -1;
+    do {
+        r = read(c->fd, data, len);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t chan_read_some(struct chan *c, void *data, size_t len)
+{
+    size_t n = buf_len(c->in);
+
+    if (n) {
+        n = n < len ? n : len;
+        buf_get(c->in, data, n);
+        return (ssize_t)n;
+    }
+    return chan_raw_read(c, data, len);
+}
+
+static enum proto_err io_err(ssize_t r)
+{
+    if (r == 0) return PERR_EOF;
+    return errno == ETIMEDOUT || errno == EAGAIN ? PERR_TIMEOUT : PERR_IO;
+}
+
+enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
+{
+    const char *p = data;
+    ssize_t r;
+    int left;
+
+    if (c->tls) {
+        left = chan_left(c);
+        r = tls_write(c->tls, data, len, left < 0 ? -1 : left ? left : 1);
+        return r < 0 ? io_err(r) : PERR_OK;
+    }
+    while (len) {
+        if (chan_wait(c, POLLOUT) < 0) return io_err(-1);
+        r = write(c->fd, p, len);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r <= 0) return PERR_IO;
+        p += r;
+        len -= (size_t)r;
+    }
+    return PERR_OK;
+}
+
+enum proto_err chan_send(struct chan *c, struct buf *out)
+{
+    enum proto_err e = chan_write_all(c, buf_ptr(out), buf_len(out));
+
+    buf_reset(out);
+    return e;
+}
+
+/* Reads more bytes from the socket into the input buffer. */
+static enum proto_err chan_fill(struct chan *c)
+{
+    uint8_t *p;
+    size_t room = buf_avail(c->in);
+    ssize_t r;
+
+    if (!room || buf_reserve(c->in, room, &p) < 0) return PERR_BAD_FRAME;
+    r = chan_raw_read(c, p, room);
+    if (r <= 0) return io_err(r);
+    buf_commit(c->in, (size_t)r);
+    return PERR_OK;
+}
+
+enum proto_err chan_recv_frame(struct chan *c, struct proto_frame *f)
+{
+    enum proto_err e;
+
+    for (;;) {
+        e = proto_frame_take(c->in, f);
+        if (e != PERR_EOF) return e;
+        e = chan_fill(c);
+        if (e) return e;
+    }
+}
+
+enum proto_err chan_read_exact(struct chan *c, void *data, size_t len)
+{
+    char *p = data;
+    ssize_t r;
+
+    while (len) {
+        r = chan_read_some(c, p, len);
+        if (r <= 0) return io_err(r);
+        p += r;
+        len -= (size_t)r;
+    }
+    return PERR_OK;
+}

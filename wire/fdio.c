@@ -1,0 +1,40 @@
+/*
+ * fdio.c - whole reads and writes, retried on EINTR and short transfers.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "wire/fdio.h"
+
+int fdio_read_exact(int fd, void *data, size_t len)
+{
+    char *p = data;
+    ssize_t r;
+
+    while (len) {
+        r = read(fd, p, len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r == 0) errno = 0;
+            return -1;
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+int fdio_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    ssize_t r;
+
+    while (len) {
+        r = write(fd, p, len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}

@@ -1,0 +1,628 @@
+/*
+ * msg.c - JSON control messages, with yajl.
+ *
+ * Decoding is defensive: the payload must be one JSON object with no NUL
+ * inside and nesting no deeper than MSG_MAX_DEPTH (yajl frees trees
+ * recursively), every member we need must have the right type, and strings
+ * must fit their fields.  Unknown members are ignored.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "wire/buf.h"
+#include "wire/json.h"
+#include "wire/msg.h"
+#include "relocd/sender.h"
+
+#define MSG_MAX_DEPTH 16
+
+/* --- encoding --------------------------------------------------------------
+ */
+
+/* Closes the object, frames it into out and frees the generator. */
+static int gen_finish(yajl_gen g, struct buf *out, unsigned type)
+{
+    const unsigned char *text;
+    size_t len;
+    int rc = -1;
+
+    if (!g) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (json_end(g, &text, &len) == 0)
+        rc = proto_frame_put(out, type, text, len);
+    else
+        errno = EINVAL;
+    json_free(g);
+    return rc;
+}
+
+int msg_put_hello(struct buf *out, const struct msg_hello *m)
+{
+    yajl_gen g = json_begin();
+
+    if (g) {
+        json_kv_str(g, "proto", "relocd");
+        json_kv_int(g, "version", m->version);
+        json_kv_int(g, "min_version", m->min_version);
+        json_kv_str(g, "software", m->software);
+        json_kv_str(g, "host", m->host);
+    }
+    return gen_finish(g, out, PROTO_HELLO);
+}
+
+int msg_put_error(struct buf *out, enum proto_err code, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    yajl_gen g;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    g = json_begin();
+    if (g) {
+        json_kv_str(g, "code", proto_err_name(code));
+        json_kv_str(g, "message", text);
+    }
+    return gen_finish(g, out, PROTO_ERROR);
+}
+
+/* One array of unsigned 32-bit numbers. */
+static void gen_u32s(yajl_gen g, const uint32_t *v, size_t n)
+{
+    size_t i;
+
+    yajl_gen_array_open(g);
+    for (i = 0; i < n; i++)
+        yajl_gen_integer(g, v[i]);
+    yajl_gen_array_close(g);
+}
+
+/*
+ * "cpu": {"cpuid": [[leaf, subleaf, a, b, c, d], ...],
+ *         "msr": [[index, flags, value >> 32, value & 0xffffffff], ...]}
+ * (JSON numbers are not safe beyond 2^53: 64-bit values go in halves).
+ */
+static void gen_cpu_policy(yajl_gen g, const struct msg_cpu_policy *p)
+{
+    unsigned i;
+
+    json_str(g, "cpu");
+    yajl_gen_map_open(g);
+    json_str(g, "cpuid");
+    yajl_gen_array_open(g);
+    for (i = 0; i < p->nleaves; i++) {
+        const struct msg_cpuid_leaf *l = &p->leaves[i];
+        uint32_t v[6] = {l->leaf, l->subleaf, l->a, l->b, l->c, l->d};
+
+        gen_u32s(g, v, 6);
+    }
+    yajl_gen_array_close(g);
+    json_str(g, "msr");
+    yajl_gen_array_open(g);
+    for (i = 0; i < p->nmsrs; i++) {
+        const struct msg_msr *m = &p->msrs[i];
+        uint32_t v[4] = {m->idx, m->flags, (uint32_t)(m->val >> 32),
+                         (uint32_t)m->val};
+
+        gen_u32s(g, v, 4);
+    }
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+}
+
+int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
+{
+    yajl_gen g = json_begin();
+
+    if (g) {
+        json_kv_str(g, "config", m->config ? m->config : "");
+        json_kv_bool(g, "live", m->live);
+        if (m->cpu) gen_cpu_policy(g, m->cpu);
+    }
+    return gen_finish(g, out, PROTO_PREFLIGHT);
+}
+
+int msg_put_preflight_result(struct buf *out,
+                             const struct msg_preflight_result *m)
+{
+    yajl_gen g = json_begin();
+    unsigned i;
+
+    if (g) {
+        json_kv_bool(g, "ok", m->ok);
+        json_str(g, "checks");
+        yajl_gen_array_open(g);
+        for (i = 0; i < m->nchecks; i++) {
+            yajl_gen_map_open(g);
+            json_kv_str(g, "check", m->checks[i].check);
+            json_kv_bool(g, "ok", m->checks[i].ok);
+            json_kv_str(g, "message", m->checks[i].message);
+            yajl_gen_map_close(g);
+        }
+        yajl_gen_array_close(g);
+    }
+    return gen_finish(g, out, PROTO_PREFLIGHT_RESULT);
+}
+
+int msg_put_migrate(struct buf *out, const struct msg_migrate *m)
+{
+    yajl_gen g = json_begin();
+    unsigned i;
+
+    if (g) {
+        json_kv_str(g, "mode", m->mode);
+        json_str(g, "flags");
+        yajl_gen_array_open(g);
+        for (i = 0; i < m->nflags; i++)
+            json_str(g, m->flags[i]);
+        yajl_gen_array_close(g);
+    }
+    return gen_finish(g, out, PROTO_MIGRATE);
+}
+
+int msg_put_accept(struct buf *out)
+{
+    return gen_finish(json_begin(), out, PROTO_ACCEPT);
+}
+
+/* --- decoding --------------------------------------------------------------
+ */
+
+static enum proto_err why_bad(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum proto_err why_bad(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return PERR_BAD_MESSAGE;
+}
+
+/* Depth of [ and { outside strings; yajl would accept any depth. */
+static int json_too_deep(const uint8_t *p, size_t len)
+{
+    int depth = 0, in_str = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (in_str) {
+            if (p[i] == '\\')
+                i++;
+            else if (p[i] == '"')
+                in_str = 0;
+        } else if (p[i] == '"') {
+            in_str = 1;
+        } else if (p[i] == '{' || p[i] == '[') {
+            if (++depth > MSG_MAX_DEPTH) return 1;
+        } else if (p[i] == '}' || p[i] == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* Parses the payload into an object tree; the caller yajl_tree_free()s. */
+static enum proto_err msg_parse(const struct proto_frame *f, unsigned type,
+                                yajl_val *root_r, char *why, size_t whylen)
+{
+    char err[128];
+    yajl_val root;
+
+    *root_r = NULL;
+    if (f->type != type)
+        return why_bad(why, whylen, "expected %s, got %s",
+                       proto_type_name(type), proto_type_name(f->type));
+    if (memchr(f->payload, '\0', f->len))
+        return why_bad(why, whylen, "NUL byte in %s", proto_type_name(type));
+    if (json_too_deep(f->payload, f->len))
+        return why_bad(why, whylen, "%s nested too deeply",
+                       proto_type_name(type));
+    root = yajl_tree_parse((const char *)f->payload, err, sizeof(err));
+    if (!root)
+        return why_bad(why, whylen, "%s is not JSON: %s", proto_type_name(type),
+                       strtok(err, "\n"));
+    if (!YAJL_IS_OBJECT(root)) {
+        yajl_tree_free(root);
+        return why_bad(why, whylen, "%s is not a JSON object",
+                       proto_type_name(type));
+    }
+    *root_r = root;
+    return PERR_OK;
+}
+
+static yajl_val member(yajl_val obj, const char *key)
+{
+    const char *path[] = {key, NULL};
+
+    return yajl_tree_get(obj, path, yajl_t_any);
+}
+
+/* Copies string member key into dst; missing or too long is an error. */
+static enum proto_err get_str(yajl_val obj, const char *key, char *dst,
+                              size_t dstlen, char *why, size_t whylen)
+{
+    yajl_val v = member(obj, key);
+
+    if (!v || !YAJL_IS_STRING(v))
+        return why_bad(why, whylen, "'%s' missing or not a string", key);
+    if (snprintf(dst, dstlen, "%s", YAJL_GET_STRING(v)) >= (int)dstlen)
+        return why_bad(why, whylen, "'%s' longer than %zu bytes", key,
+                       dstlen - 1);
+    return PERR_OK;
+}
+
+static enum proto_err get_int(yajl_val obj, const char *key, int lo, int hi,
+                              int *v_r, char *why, size_t whylen)
+{
+    yajl_val v = member(obj, key);
+
+    if (!v || !YAJL_IS_INTEGER(v))
+        return why_bad(why, whylen, "'%s' missing or not an integer", key);
+    if (YAJL_GET_INTEGER(v) < lo || YAJL_GET_INTEGER(v) > hi)
+        return why_bad(why, whylen, "'%s' out of range %d..%d", key, lo, hi);
+    *v_r = (int)YAJL_GET_INTEGER(v);
+    return PERR_OK;
+}
+
+static enum proto_err get_bool(yajl_val obj, const char *key, int *v_r,
+                               char *why, size_t whylen)
+{
+    yajl_val v = member(obj, key);
+
+    if (!v || !(YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)))
+        return why_bad(why, whylen, "'%s' missing or not a boolean", key);
+    *v_r = YAJL_IS_TRUE(v);
+    return PERR_OK;
+}
+
+enum proto_err msg_get_hello(const struct proto_frame *f, struct msg_hello *m,
+                             char *why, size_t whylen)
+{
+    char proto[16];
+    yajl_val root;
+    enum proto_err e;
+
+    memset(m, 0, sizeof(*m));
+    e = msg_parse(f, PROTO_HELLO, &root, why, whylen);
+    if (e) return e;
+    if (!(e = get_str(root, "proto", proto, sizeof(proto), why, whylen)) &&
+        strcmp(proto, "relocd"))
+        e = why_bad(why, whylen, "not a relocd peer (proto '%s')", proto);
+    if (!e) e = get_int(root, "version", 1, 65535, &m->version, why, whylen);
+    if (!e)
+        e = get_int(root, "min_version", 1, m->version, &m->min_version, why,
+                    whylen);
+    if (!e)
+        e = get_str(root, "software", m->software, sizeof(m->software), why,
+                    whylen);
+    if (!e) e = get_str(root, "host", m->host, sizeof(m->host), why, whylen);
+    yajl_tree_free(root);
+    return e;
+}
+
+enum proto_err msg_get_error(const struct proto_frame *f, struct msg_error *m,
+                             char *why, size_t whylen)
+{
+    char code[32];
+    yajl_val root;
+    enum proto_err e;
+
+    memset(m, 0, sizeof(*m));
+    e = msg_parse(f, PROTO_ERROR, &root, why, whylen);
+    if (e) return e;
+    e = get_str(root, "code", code, sizeof(code), why, whylen);
+    if (!e)
+        e = get_str(root, "message", m->message, sizeof(m->message), why,
+                    whylen);
+    m->code = e ? PERR_INTERNAL : proto_err_from_name(code);
+    yajl_tree_free(root);
+    return e;
+}
+
+/* An array of exactly n numbers in 0..2^32-1. */
+static int get_u32s(yajl_val v, uint32_t *out, size_t n)
+{
+    size_t i;
+
+    if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len != n) return -1;
+    for (i = 0; i < n; i++) {
+        yajl_val x = YAJL_GET_ARRAY(v)->values[i];
+
+        if (!YAJL_IS_INTEGER(x) || YAJL_GET_INTEGER(x) < 0 ||
+            YAJL_GET_INTEGER(x) > 0xffffffffLL)
+            return -1;
+        out[i] = (uint32_t)YAJL_GET_INTEGER(x);
+    }
+    return 0;
+}
+
+/* The "cpuid" (6 numbers each) or "msr" (4) array of "cpu"; *n_r entries. */
+static enum proto_err get_rows(yajl_val cpu, const char *key, size_t width,
+                               size_t max, uint32_t *rows, unsigned *n_r,
+                               char *why, size_t whylen)
+{
+    yajl_val v = member(cpu, key);
+    size_t i;
+
+    if (!v || !YAJL_IS_ARRAY(v))
+        return why_bad(why, whylen, "'cpu.%s' missing or not an array", key);
+    if (YAJL_GET_ARRAY(v)->len > max)
+        return why_bad(why, whylen, "'cpu.%s' has more than %zu entries", key,
+                       max);
+    for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++)
+        if (get_u32s(YAJL_GET_ARRAY(v)->values[i], rows + i * width, width))
+            return why_bad(why, whylen,
+                           "'cpu.%s' entry %zu is not %zu numbers "
+                           "of 32 bits",
+                           key, i, width);
+    *n_r = (unsigned)i;
+    return PERR_OK;
+}
+
+static enum proto_err get_cpu_policy(yajl_val cpu, struct msg_preflight *m,
+                                     char *why, size_t whylen)
+{
+    uint32_t *leaves = malloc(MSG_MAX_CPUID_LEAVES * 6 * sizeof(uint32_t));
+    uint32_t *msrs = malloc(MSG_MAX_MSRS * 4 * sizeof(uint32_t));
+    struct msg_cpu_policy *p = calloc(1, sizeof(*p));
+    enum proto_err e = PERR_OK;
+    unsigned i;
+
+    m->cpu = p;
+    if (!leaves || !msrs || !p)
+        e = why_bad(why, whylen, "out of memory");
+    else if (!YAJL_IS_OBJECT(cpu))
+        e = why_bad(why, whylen, "'cpu' is not an object");
+    if (!e)
+        e = get_rows(cpu, "cpuid", 6, MSG_MAX_CPUID_LEAVES, leaves, &p->nleaves,
+                     why, whylen);
+    if (!e)
+        e = get_rows(cpu, "msr", 4, MSG_MAX_MSRS, msrs, &p->nmsrs, why, whylen);
+    for (i = 0; !e && i < p->nleaves; i++)
+        p->leaves[i] = (struct msg_cpuid_leaf){
+            leaves[i * 6],     leaves[i * 6 + 1], leaves[i * 6 + 2],
+            leaves[i * 6 + 3], leaves[i * 6 + 4], leaves[i * 6 + 5]};
+    for (i = 0; !e && i < p->nmsrs; i++)
+        p->msrs[i] =
+            (struct msg_msr){msrs[i * 4], msrs[i * 4 + 1],
+                             (uint64_t)msrs[i * 4 + 2] << 32 | msrs[i * 4 + 3]};
+    free(leaves);
+    free(msrs);
+    return e;
+}
+
+enum proto_err msg_get_preflight(const struct proto_frame *f,
+                                 struct msg_preflight *m, char *why,
+                                 size_t whylen)
+{
+    yajl_val root, v;
+    enum proto_err e;
+
+    memset(m, 0, sizeof(*m));
+    e = msg_parse(f, PROTO_PREFLIGHT, &root, why, whylen);
+    if (e) return e;
+    v = member(root, "config");
+    if (!v || !YAJL_IS_STRING(v))
+        e = why_bad(why, whylen, "'config' missing or not a string");
+    if (!e) e = get_bool(root, "live", &m->live, why, whylen);
+    if (!e) {
+        const char *text = YAJL_GET_STRING(v);
+
+        m->config = strdup(text ? text : "");
+        if (!m->config) e = why_bad(why, whylen, "out of memory");
+    }
+    if (!e && (v = member(root, "cpu"))) e = get_cpu_policy(v, m, why, whylen);
+    yajl_tree_free(root);
+    if (e) msg_preflight_clear(m);
+    return e;
+}
+
+static enum proto_err get_check(yajl_val v, struct msg_check *c, char *why,
+                                size_t whylen)
+{
+    enum proto_err e;
+
+    if (!YAJL_IS_OBJECT(v))
+        return why_bad(why, whylen, "a check is not an object");
+    e = get_str(v, "check", c->check, sizeof(c->check), why, whylen);
+    if (!e) e = get_bool(v, "ok", &c->ok, why, whylen);
+    if (!e)
+        e = get_str(v, "message", c->message, sizeof(c->message), why, whylen);
+    return e;
+}
+
+enum proto_err msg_get_preflight_result(const struct proto_frame *f,
+                                        struct msg_preflight_result *m,
+                                        char *why, size_t whylen)
+{
+    yajl_val root, checks;
+    enum proto_err e;
+    size_t i;
+
+    memset(m, 0, sizeof(*m));
+    e = msg_parse(f, PROTO_PREFLIGHT_RESULT, &root, why, whylen);
+    if (e) return e;
+    e = get_bool(root, "ok", &m->ok, why, whylen);
+    checks = member(root, "checks");
+    if (!e && (!checks || !YAJL_IS_ARRAY(checks)))
+        e = why_bad(why, whylen, "'checks' missing or not an array");
+    for (i = 0; !e && i < YAJL_GET_ARRAY(checks)->len; i++) {
+        if (i >= MSG_MAX_CHECKS) {
+            e = why_bad(why, whylen, "more than %d checks", MSG_MAX_CHECKS);
+            break;
+        }
+        e = get_check(YAJL_GET_ARRAY(checks)->values[i], &m->checks[i], why,
+                      whylen);
+        m->nchecks = i + 1;
+    }
+    yajl_tree_free(root);
+    return e;
+}
+
+enum proto_err msg_get_migrate(const struct proto_frame *f,
+                               struct msg_migrate *m, char *why, size_t whylen)
+{
+    yajl_val root, flags, v;
+    enum proto_err e;
+    size_t i;
+
+    memset(m, 0, sizeof(*m));
+    e = msg_parse(f, PROTO_MIGRATE, &root, why, whylen);
+    if (e) return e;
+    e = get_str(root, "mode", m->mode, sizeof(m->mode), why, whylen);
+    flags = member(root, "flags");
+    if (!e && (!flags || !YAJL_IS_ARRAY(flags)))
+        e = why_bad(why, whylen, "'flags' missing or not an array");
+    for (i = 0; !e && i < YAJL_GET_ARRAY(flags)->len; i++) {
+        v = YAJL_GET_ARRAY(flags)->values[i];
+        if (i >= MSG_MAX_FLAGS)
+            e = why_bad(why, whylen, "more than %d flags", MSG_MAX_FLAGS);
+        else if (!YAJL_IS_STRING(v) ||
+                 snprintf(m->flags[i], sizeof(m->flags[i]), "%s",
+                          YAJL_GET_STRING(v)) >= (int)sizeof(m->flags[i]))
+            e = why_bad(why, whylen, "a flag is not a short string");
+        else
+            m->nflags = i + 1;
+    }
+    yajl_tree_free(root);
+    return e;
+}
+
+enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
+                              size_t whylen)
+{
+    yajl_val root;
+    enum proto_err e = msg_parse(f, PROTO_ACCEPT, &root, why, whylen);
+
+    yajl_tree_free(root);
+    return e;
+}
+
+/* --- control socket ------------------------------------------------------- */
+
+static const char *const converge_names[] = {"throttle", "force", "abort"};
+
+int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r)
+{
+    yajl_gen g = json_begin();
+
+    json_kv_str(g, "domain", r->domain);
+    json_kv_str(g, "target", r->target);
+    json_kv_int(g, "port", r->port);
+    json_kv_int(g, "ssl", r->ssl);
+    json_kv_bool(g, "live", r->live);
+    json_kv_int(g, "max_downtime_ms", r->max_downtime_ms);
+    json_kv_int(g, "bandwidth_mbps", r->bandwidth_mbps);
+    json_kv_str(g, "on_no_converge", converge_names[r->on_stuck]);
+    json_kv_int(g, "timeout_s", r->timeout_s);
+    if (r->via_set) json_kv_str(g, "via", r->via);
+    return gen_finish(g, out, PROTO_CTL_MIGRATE);
+}
+
+static enum proto_err get_converge(yajl_val root, enum policy_converge *c_r,
+                                   char *why, size_t whylen)
+{
+    char name[16];
+    enum proto_err e =
+        get_str(root, "on_no_converge", name, sizeof(name), why, whylen);
+    unsigned i;
+
+    for (i = 0; !e && i < 3; i++)
+        if (!strcmp(name, converge_names[i])) {
+            *c_r = (enum policy_converge)i;
+            return PERR_OK;
+        }
+    return e ? e : why_bad(why, whylen, "unknown on_no_converge '%s'", name);
+}
+
+enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
+                                   struct sender_req *r, char *why,
+                                   size_t whylen)
+{
+    yajl_val root;
+    enum proto_err e;
+
+    memset(r, 0, sizeof(*r));
+    e = msg_parse(f, PROTO_CTL_MIGRATE, &root, why, whylen);
+    if (e) return e;
+    if (!(e = get_str(root, "domain", r->domain, sizeof(r->domain), why,
+                      whylen)) &&
+        !(e = get_str(root, "target", r->target, sizeof(r->target), why,
+                      whylen)) &&
+        !(e = get_int(root, "port", 0, 65535, &r->port, why, whylen)) &&
+        !(e = get_int(root, "ssl", -1, 1, &r->ssl, why, whylen)) &&
+        !(e = get_bool(root, "live", &r->live, why, whylen)) &&
+        !(e = get_int(root, "max_downtime_ms", 1, 600000, &r->max_downtime_ms,
+                      why, whylen)) &&
+        !(e = get_int(root, "bandwidth_mbps", 0, 1000000, &r->bandwidth_mbps,
+                      why, whylen)) &&
+        !(e = get_converge(root, &r->on_stuck, why, whylen)))
+        e = get_int(root, "timeout_s", 0, 86400 * 7, &r->timeout_s, why,
+                    whylen);
+    if (!e && member(root, "via")) {
+        r->via_set = 1;
+        e = get_str(root, "via", r->via, sizeof(r->via), why, whylen);
+    }
+    yajl_tree_free(root);
+    return e;
+}
+
+int msg_put_ctl_cancel(struct buf *out, int id)
+{
+    yajl_gen g = json_begin();
+
+    json_kv_int(g, "id", id);
+    return gen_finish(g, out, PROTO_CTL_CANCEL);
+}
+
+enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,
+                                  char *why, size_t whylen)
+{
+    yajl_val root;
+    enum proto_err e = msg_parse(f, PROTO_CTL_CANCEL, &root, why, whylen);
+
+    if (e) return e;
+    e = get_int(root, "id", 1, 1 << 30, id_r, why, whylen);
+    yajl_tree_free(root);
+    return e;
+}
+
+int msg_put_ctl_event(struct buf *out, const char *json)
+{
+    return proto_frame_put(out, PROTO_CTL_EVENT, json, strlen(json));
+}
+
+void msg_preflight_clear(struct msg_preflight *m)
+{
+    free(m->config);
+    m->config = NULL;
+    free(m->cpu);
+    m->cpu = NULL;
+}
+
+void msg_check_add(struct msg_preflight_result *r, const char *check, int ok,
+                   const char *fmt, ...)
+{
+    struct msg_check *c;
+    va_list ap;
+
+    if (!ok) r->ok = 0;
+    if (r->nchecks >= MSG_MAX_CHECKS) return;
+    c = &r->checks[r->nchecks++];
+    snprintf(c->check, sizeof(c->check), "%s", check);
+    c->ok = ok;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof(c->message), fmt, ap);
+    va_end(ap);
+}

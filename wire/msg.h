@@ -1,0 +1,119 @@
+/*
+ * msg.h - the JSON control messages of the relocd protocol (README.xen 3.1),
+ * encoded into frames and decoded from untrusted frames into fixed structs.
+ *
+ * msg_put_*() append one frame to a buffer and return 0 or -1 (errno).
+ * msg_get_*() return PERR_OK, or PERR_BAD_MESSAGE with a reason in why.
+ */
+#ifndef RELOCD_MSG_H
+#define RELOCD_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/proto.h"
+
+struct buf;
+
+struct msg_hello {
+    int version, min_version;
+    char software[128];
+    char host[256];
+};
+
+struct msg_error {
+    enum proto_err code;
+    char message[1024];
+};
+
+/*
+ * The guest's CPU policy as libxenguest serialises it (xen_cpuid_leaf_t,
+ * xen_msr_entry_t), for the target to hold against what its Xen can offer
+ * before anything moves.  Bounds: Xen 4.17 serialises ~100 leaves, 1 MSR.
+ */
+#define MSG_MAX_CPUID_LEAVES 512
+#define MSG_MAX_MSRS 64
+struct msg_cpuid_leaf {
+    uint32_t leaf, subleaf, a, b, c, d;
+};
+struct msg_msr {
+    uint32_t idx, flags;
+    uint64_t val;
+};
+struct msg_cpu_policy {
+    unsigned nleaves, nmsrs;
+    struct msg_cpuid_leaf leaves[MSG_MAX_CPUID_LEAVES];
+    struct msg_msr msrs[MSG_MAX_MSRS];
+};
+
+struct msg_preflight {
+    char *config; /* libxl JSON text, malloc'd: msg_preflight_clear() */
+    int live;
+    int local; /* not on the wire: the peer is this host (loopback) */
+    /* NULL when the sender sent none; malloc'd: msg_preflight_clear() */
+    struct msg_cpu_policy *cpu;
+};
+
+#define MSG_MAX_CHECKS 16
+struct msg_check {
+    char check[32];
+    int ok;
+    char message[512];
+};
+
+struct msg_preflight_result {
+    int ok;
+    unsigned nchecks;
+    struct msg_check checks[MSG_MAX_CHECKS];
+};
+
+#define MSG_MAX_FLAGS 8
+struct msg_migrate {
+    char mode[32];
+    unsigned nflags;
+    char flags[MSG_MAX_FLAGS][16];
+};
+
+int msg_put_hello(struct buf *out, const struct msg_hello *m);
+int msg_put_error(struct buf *out, enum proto_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int msg_put_preflight(struct buf *out, const struct msg_preflight *m);
+int msg_put_preflight_result(struct buf *out,
+                             const struct msg_preflight_result *m);
+int msg_put_migrate(struct buf *out, const struct msg_migrate *m);
+int msg_put_accept(struct buf *out);
+
+enum proto_err msg_get_hello(const struct proto_frame *f, struct msg_hello *m,
+                             char *why, size_t whylen);
+enum proto_err msg_get_error(const struct proto_frame *f, struct msg_error *m,
+                             char *why, size_t whylen);
+enum proto_err msg_get_preflight(const struct proto_frame *f,
+                                 struct msg_preflight *m, char *why,
+                                 size_t whylen);
+enum proto_err msg_get_preflight_result(const struct proto_frame *f,
+                                        struct msg_preflight_result *m,
+                                        char *why, size_t whylen);
+enum proto_err msg_get_migrate(const struct proto_frame *f,
+                               struct msg_migrate *m, char *why, size_t whylen);
+enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
+                              size_t whylen);
+
+struct sender_req;
+
+/* Control socket: a migration request, a cancel, and events (raw JSON). */
+int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r);
+enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
+                                   struct sender_req *r, char *why,
+                                   size_t whylen);
+int msg_put_ctl_cancel(struct buf *out, int id);
+enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,
+                                  char *why, size_t whylen);
+/* An event: any JSON object text, framed as it is. */
+int msg_put_ctl_event(struct buf *out, const char *json);
+
+void msg_preflight_clear(struct msg_preflight *m);
+/* Adds a check to a result; a failed check makes the whole result fail. */
+void msg_check_add(struct msg_preflight_result *r, const char *check, int ok,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

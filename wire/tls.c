@@ -1,0 +1,1160 @@
+/*
+ * tls.c - TLS 1.3 over a caller's socket with OpenSSL: certificates, an
+ * external PSK or both, kernel TLS when available, deadlines via poll(2).
+ *
+ * Each call makes the socket non-blocking and loops on WANT_READ/WANT_WRITE
+ * with poll(), because a blocking SSL call can wait forever on a peer that
+ * sends half a record and stops; SO_RCVTIMEO would bound each recv() but
+ * not the call.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "wire/tls.h"
+
+/*
+ * SHA-256 suites first: the PSK is bound to SHA-256 (TLS_PSK_SUITE), so
+ * either of them may carry a PSK handshake.  AES-128-GCM costs about 13 %
+ * less CPU than AES-256 with AES instructions; without them (old or small
+ * CPUs, and QEMU's qemu64 model in the lab) ChaCha20-Poly1305 is several
+ * times faster, so tls_suites() puts it first there.
+ */
+#define TLS_SUITES_AESNI                                                       \
+    "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"                     \
+    "TLS_AES_256_GCM_SHA384"
+#define TLS_SUITES_SOFT                                                        \
+    "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"                     \
+    "TLS_AES_256_GCM_SHA384"
+#define TLS_PSK_ID "relocd"
+#define TLS_PSK_SUITE 0x1301 /* TLS_AES_128_GCM_SHA256: SHA-256 binders */
+#define TLS_PSK_LIFETIME (24L * 3600) /* per handshake: see tls_psk_fresh */
+#define TLS_PSK_MIN 32
+#define TLS_PSK_MAX 512 /* what OpenSSL 3.0 takes as a session key */
+#define TLS_PSK_FILE_MAX 4096
+#define TLS_ALPN_BOTH "relocd-psk"
+#define TLS_EXPORTER "EXPORTER-relocd-psk"
+#define TLS_MAC_LEN 32
+#define TLS_SHUTDOWN_MS 1000
+/*
+ * Without kernel TLS, records go through a buffer this big each way: one
+ * recv(2) takes in up to 16 records, and the records of one large
+ * tls_write() leave in a few send(2)s instead of one each (see tls_buffer).
+ */
+#define TLS_BUF_LEN (256 * 1024)
+
+struct tls_ctx {
+    SSL_CTX *ssl;
+    int server;
+    int certs; /* certificate handshake: server has a cert, client a CA */
+    int psk;
+    int encrypted; /* a key file asked for a passphrase */
+    unsigned char key[TLS_PSK_MAX];
+    size_t keylen;
+    SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
+};
+
+struct tls_conn {
+    SSL *ssl;
+    int fd, fl;  /* fl: the caller's file status flags, restored */
+    int hold_nb; /* tls_conn_hold_nonblock(): fd stays non-blocking */
+    int wbuf;    /* the wbio buffers: tls_write() flushes it */
+    int server, certs, psk;
+    int handshaking, failed, eof_clean;
+    int psk_offered; /* server: 1 the client offered our PSK, 2 another */
+    char peer[160];
+    char err[400];
+};
+
+/* --- messages ------------------------------------------------------------ */
+
+static void tls_msg(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void tls_msg(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * Appends OpenSSL's error queue, oldest first, to the message in buf and
+ * empties it.  The reason strings ("certificate verify failed") read better
+ * in a log than ERR_error_string's "error:0A000086:SSL routines::...".
+ */
+static void tls_errq(char *buf, size_t len)
+{
+    const char *data, *reason, *sep = len && *buf ? ": " : "";
+    unsigned long e, last = 0;
+    size_t off;
+    char code[128];
+    int flags, n;
+
+    if (!len) {
+        ERR_clear_error();
+        return;
+    }
+    off = strlen(buf);
+
+    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags))) {
+        if (e == last || off >= len) continue;
+        last = e;
+        reason = ERR_reason_error_string(e);
+        if (!reason) {
+            ERR_error_string_n(e, code, sizeof(code));
+            reason = code;
+        }
+        if (!(flags & ERR_TXT_STRING) || !*data) data = NULL;
+        n = snprintf(buf + off, len - off, "%s%s%s%s%s", sep, reason,
+                     data ? " (" : "", data ? data : "", data ? ")" : "");
+        off += n > 0 ? (size_t)n : 0;
+        sep = "; ";
+    }
+}
+
+static void tls_append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void tls_append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t off = strlen(buf);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf + off, len - off, fmt, ap);
+    va_end(ap);
+}
+
+/* A message ending with OpenSSL's reasons. */
+static void tls_msg_ssl(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void tls_msg_ssl(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    tls_errq(err, errlen);
+}
+
+/* --- the PSK file -------------------------------------------------------- */
+
+static int tls_hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    ch = tolower(ch);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Hex digits, whitespace anywhere, into t->key. */
+static int tls_psk_parse(struct tls_ctx *t, const char *path, const char *text,
+                         size_t len, char *err, size_t errlen)
+{
+    size_t i, nd = 0, line = 1;
+    int v;
+
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+
+        line += ch == '\n';
+        if (isspace(ch)) continue;
+        v = tls_hexval(ch);
+        if (v < 0) {
+            tls_msg(err, errlen, "%s:%zu: '%c' is not a hex digit", path, line,
+                    isprint(ch) ? ch : '?');
+            return -1;
+        }
+        if (nd == 2 * TLS_PSK_MAX) {
+            tls_msg(err, errlen, "%s: the key is longer than %d bytes", path,
+                    TLS_PSK_MAX);
+            return -1;
+        }
+        t->key[nd / 2] = (unsigned char)(nd % 2 ? t->key[nd / 2] | v : v << 4);
+        nd++;
+    }
+    if (nd % 2 || nd < 2 * TLS_PSK_MIN) {
+        tls_msg(err, errlen,
+                nd % 2 ? "%s: odd number of hex digits (%zu)"
+                       : "%s: the key is %zu hex digits; at least 64 (32 "
+                         "bytes) are needed: openssl rand -hex 32",
+                path, nd);
+        return -1;
+    }
+    t->keylen = nd / 2;
+    return 0;
+}
+
+/* Refuses a key others could read, as OpenSSH refuses a private key. */
+static int tls_psk_perm(int fd, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0) {
+        tls_msg(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tls_msg(err, errlen, "%s: not a regular file", path);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        tls_msg(err, errlen,
+                "%s: permissions %04o are too open: a pre-shared key file "
+                "must not be accessible by group or others (chmod 600)",
+                path, (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    return 0;
+}
+
+static int tls_psk_read(struct tls_ctx *t, const char *path, char *err,
+                        size_t errlen)
+{
+    char text[TLS_PSK_FILE_MAX + 1];
+    size_t len = 0;
+    ssize_t r = 1;
+    int fd, rc = -1;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        tls_msg(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (tls_psk_perm(fd, path, err, errlen) < 0) goto out;
+    while (r > 0 && len < sizeof(text)) {
+        r = read(fd, text + len, sizeof(text) - len);
+        if (r < 0 && errno == EINTR) continue;
+        len += r > 0 ? (size_t)r : 0;
+    }
+    if (r < 0)
+        tls_msg(err, errlen, "%s: %s", path, strerror(errno));
+    else if (len > TLS_PSK_FILE_MAX)
+        tls_msg(err, errlen, "%s: longer than %d bytes", path,
+                TLS_PSK_FILE_MAX);
+    else
+        rc = tls_psk_parse(t, path, text, len, err, errlen);
+out:
+    explicit_bzero(text, sizeof(text));
+    close(fd);
+    return rc;
+}
+
+/* The SSL_SESSION through which OpenSSL takes an external PSK. */
+static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
+{
+    STACK_OF(SSL_CIPHER) *ciphers = SSL_CTX_get_ciphers(t->ssl);
+    const SSL_CIPHER *suite = NULL;
+    int i;
+
+    for (i = 0; i < sk_SSL_CIPHER_num(ciphers); i++) {
+        suite = sk_SSL_CIPHER_value(ciphers, i);
+        if (SSL_CIPHER_get_protocol_id(suite) == TLS_PSK_SUITE) break;
+        suite = NULL;
+    }
+    t->psk_sess = SSL_SESSION_new();
+    if (!suite || !t->psk_sess ||
+        !SSL_SESSION_set1_master_key(t->psk_sess, t->key, t->keylen) ||
+        !SSL_SESSION_set_cipher(t->psk_sess, suite) ||
+        !SSL_SESSION_set_protocol_version(t->psk_sess, TLS1_3_VERSION)) {
+        tls_msg_ssl(err, errlen, "cannot set up the pre-shared key");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * An SSL_SESSION expires after OpenSSL's default timeout (about 300 s from
+ * its creation), and an expired one is not offered or accepted as a PSK:
+ * a relocd up for five minutes refused every PSK peer.  The external PSK
+ * never expires, so each handshake gets it with a fresh time.
+ */
+static int tls_psk_fresh(struct tls_ctx *t)
+{
+    return SSL_SESSION_set_time(t->psk_sess, (long)time(NULL)) &&
+           SSL_SESSION_set_timeout(t->psk_sess, TLS_PSK_LIFETIME);
+}
+
+/* --- OpenSSL callbacks --------------------------------------------------- */
+
+static struct tls_ctx *tls_ctx_of(SSL *ssl)
+{
+    return SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+}
+
+/* Client: offers the PSK; OpenSSL takes the reference. */
+static int tls_psk_use_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
+                          size_t *idlen, SSL_SESSION **sess)
+{
+    struct tls_ctx *t = tls_ctx_of(ssl);
+    const SSL_CIPHER *suite = SSL_SESSION_get0_cipher(t->psk_sess);
+
+    *sess = NULL;
+    /* After a HelloRetryRequest md is fixed; compare by type, not pointer
+     * (a fetched EVP_MD is not the legacy one). */
+    if (md && EVP_MD_get_type(md) !=
+                  EVP_MD_get_type(SSL_CIPHER_get_handshake_digest(suite)))
+        return 1;
+    if (!tls_psk_fresh(t) || !SSL_SESSION_up_ref(t->psk_sess)) return 0;
+    *sess = t->psk_sess;
+    *id = (const unsigned char *)TLS_PSK_ID;
+    *idlen = strlen(TLS_PSK_ID);
+    return 1;
+}
+
+/* Server: the PSK for identity "relocd", unless certificates are required. */
+static int tls_psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen,
+                           SSL_SESSION **sess)
+{
+    struct tls_ctx *t = tls_ctx_of(ssl);
+    struct tls_conn *c = SSL_get_app_data(ssl);
+
+    *sess = NULL;
+    c->psk_offered = 2;
+    if (idlen != strlen(TLS_PSK_ID) || memcmp(id, TLS_PSK_ID, idlen)) return 1;
+    c->psk_offered = 1;
+    if (t->certs) return 1;
+    if (!tls_psk_fresh(t) || !SSL_SESSION_up_ref(t->psk_sess)) return 0;
+    *sess = t->psk_sess;
+    return 1;
+}
+
+/* Server in "both" mode: acknowledges the client's "relocd-psk". */
+static int tls_alpn_cb(SSL *ssl, const unsigned char **out,
+                       unsigned char *outlen, const unsigned char *in,
+                       unsigned int inlen, void *arg)
+{
+    const unsigned int want = sizeof(TLS_ALPN_BOTH) - 1;
+    unsigned int i, n;
+
+    (void)ssl;
+    (void)arg;
+    for (i = 0; i < inlen; i += 1 + n) {
+        n = in[i];
+        if (n > inlen - i - 1) break;
+        if (n == want && !memcmp(in + i + 1, TLS_ALPN_BOTH, n)) {
+            *out = in + i + 1;
+            *outlen = (unsigned char)n;
+            return SSL_TLSEXT_ERR_OK;
+        }
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* A daemon must never stop to ask for a passphrase on a terminal. */
+static int tls_no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
+{
+    struct tls_ctx *t = arg;
+
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    t->encrypted = 1;
+    return -1;
+}
+
+/* --- the context --------------------------------------------------------- */
+
+static int tls_check_opts(int server, const struct tls_opts *o, char *err,
+                          size_t errlen)
+{
+    const char *why = NULL;
+
+    if (!o->key_file != !o->cert_file)
+        why = "a key file needs a certificate file and vice versa";
+    else if (server && !o->cert_file && !o->psk_file)
+        why = "a TLS server needs its key and certificate, or a pre-shared "
+              "key";
+    else if (server && o->ca_file && !o->cert_file)
+        why = "a CA file for client certificates needs this host's key "
+              "and certificate too";
+    else if (!o->ca_file && !o->psk_file)
+        why = server ? "clients would not be authenticated: give a CA file "
+                       "or a pre-shared key"
+                     : "the server would not be authenticated: give a CA "
+                       "file or a pre-shared key";
+    if (why) tls_msg(err, errlen, "%s", why);
+    return why ? -1 : 0;
+}
+
+/* Our suite order for this CPU. */
+static const char *tls_suites(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (!__builtin_cpu_supports("aes")) return TLS_SUITES_SOFT;
+#endif
+    return TLS_SUITES_AESNI;
+}
+
+/* TLS 1.3 only, our suites, kTLS wanted, no session resumption. */
+static int tls_ctx_setup(struct tls_ctx *t, char *err, size_t errlen)
+{
+    t->ssl = SSL_CTX_new(t->server ? TLS_server_method() : TLS_client_method());
+    if (!t->ssl || !SSL_CTX_set_min_proto_version(t->ssl, TLS1_3_VERSION) ||
+        !SSL_CTX_set_ciphersuites(t->ssl, tls_suites())) {
+        tls_msg_ssl(err, errlen, "cannot set up TLS");
+        return -1;
+    }
+    SSL_CTX_set_app_data(t->ssl, t);
+    SSL_CTX_set_options(t->ssl, SSL_OP_ENABLE_KTLS |
+                                    SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                    SSL_OP_PRIORITIZE_CHACHA);
+    SSL_CTX_set_mode(t->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_session_cache_mode(t->ssl, SSL_SESS_CACHE_OFF);
+    /* Tickets would be handshake records after the handshake, which a
+     * plain read(2) of a kTLS socket cannot take; nor do we resume. */
+    SSL_CTX_set_num_tickets(t->ssl, 0);
+    SSL_CTX_set_default_passwd_cb(t->ssl, tls_no_passphrase_cb);
+    SSL_CTX_set_default_passwd_cb_userdata(t->ssl, t);
+    return 0;
+}
+
+/* Our certificate is checked now as a peer will check it later. */
+static int tls_check_own(struct tls_ctx *t, const char *path, int purpose,
+                         char *err, size_t errlen)
+{
+    X509 *x = SSL_CTX_get0_certificate(t->ssl);
+    STACK_OF(X509) *chain = NULL;
+    X509_STORE_CTX *sc = X509_STORE_CTX_new();
+    int rc = -1;
+
+    SSL_CTX_get0_chain_certs(t->ssl, &chain);
+    if (!sc ||
+        !X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(t->ssl), x, chain) ||
+        !X509_STORE_CTX_set_purpose(sc, purpose))
+        tls_msg_ssl(err, errlen, "%s: cannot check the certificate", path);
+    else if (X509_verify_cert(sc) != 1)
+        tls_msg(err, errlen,
+                "%s: the certificate is not valid for a TLS %s "
+                "under the CA file: %s",
+                path, purpose == X509_PURPOSE_SSL_SERVER ? "server" : "client",
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc)));
+    else
+        rc = 0;
+    X509_STORE_CTX_free(sc);
+    return rc;
+}
+
+static int tls_check_dates(struct tls_ctx *t, const char *path, char *err,
+                           size_t errlen)
+{
+    X509 *x = SSL_CTX_get0_certificate(t->ssl);
+
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+        tls_msg(err, errlen, "%s: the certificate has expired", path);
+    else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+        tls_msg(err, errlen, "%s: the certificate is not valid yet", path);
+    else
+        return 0;
+    return -1;
+}
+
+static int tls_load_key(struct tls_ctx *t, const struct tls_opts *o, char *err,
+                        size_t errlen)
+{
+    if (SSL_CTX_use_PrivateKey_file(t->ssl, o->key_file, SSL_FILETYPE_PEM) ==
+            1 &&
+        SSL_CTX_check_private_key(t->ssl) == 1)
+        return 0;
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+        tls_msg_ssl(err, errlen, "%s does not match %s", o->key_file,
+                    o->cert_file);
+    else if (t->encrypted)
+        tls_msg(err, errlen,
+                "%s: the key is encrypted; a daemon cannot ask for its "
+                "passphrase",
+                o->key_file);
+    else
+        tls_msg_ssl(err, errlen, "%s", o->key_file);
+    return -1;
+}
+
+static int tls_load_own(struct tls_ctx *t, const struct tls_opts *o, char *err,
+                        size_t errlen)
+{
+    const char *cert = o->cert_file;
+
+    if (SSL_CTX_use_certificate_chain_file(t->ssl, cert) != 1) {
+        tls_msg_ssl(err, errlen, "%s", cert);
+        return -1;
+    }
+    if (tls_load_key(t, o, err, errlen) < 0) return -1;
+    if (!o->ca_file) return tls_check_dates(t, cert, err, errlen);
+    /* One pair serves both roles: check both purposes. */
+    if (tls_check_own(t, cert, X509_PURPOSE_SSL_SERVER, err, errlen) < 0)
+        return -1;
+    return tls_check_own(t, cert, X509_PURPOSE_SSL_CLIENT, err, errlen);
+}
+
+/* Only the given CAs: the system store would trust any public cert. */
+static int tls_load_certs(struct tls_ctx *t, const struct tls_opts *o,
+                          char *err, size_t errlen)
+{
+    if (o->ca_file &&
+        SSL_CTX_load_verify_locations(t->ssl, o->ca_file, NULL) != 1) {
+        tls_msg_ssl(err, errlen, "%s", o->ca_file);
+        return -1;
+    }
+    if (o->cert_file && tls_load_own(t, o, err, errlen) < 0) return -1;
+    if (!t->server)
+        SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+    else if (o->ca_file)
+        SSL_CTX_set_verify(
+            t->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    return 0;
+}
+
+static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
+                        size_t errlen)
+{
+    static const unsigned char alpn[] = "\012" TLS_ALPN_BOTH;
+
+    if (!o->psk_file) return 0;
+    if (tls_psk_read(t, o->psk_file, err, errlen) < 0 ||
+        tls_psk_session(t, err, errlen) < 0)
+        return -1;
+    if (t->server)
+        SSL_CTX_set_psk_find_session_callback(t->ssl, tls_psk_find_cb);
+    else if (!t->certs)
+        SSL_CTX_set_psk_use_session_callback(t->ssl, tls_psk_use_cb);
+    if (t->server && t->certs)
+        SSL_CTX_set_alpn_select_cb(t->ssl, tls_alpn_cb, NULL);
+    /* Note the inverted return value of SSL_CTX_set_alpn_protos. */
+    if (!t->server && t->certs &&
+        SSL_CTX_set_alpn_protos(t->ssl, alpn, sizeof(alpn) - 1) != 0) {
+        tls_msg_ssl(err, errlen, "cannot set ALPN");
+        return -1;
+    }
+    return 0;
+}
+
+struct tls_ctx *tls_ctx_new(int server, const struct tls_opts *o, char *err,
+                            size_t errlen)
+{
+    struct tls_ctx *t;
+
+    ERR_clear_error();
+    if (tls_check_opts(server, o, err, errlen) < 0) return NULL;
+    t = calloc(1, sizeof(*t));
+    if (!t) {
+        tls_msg(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    t->server = server;
+    t->certs = server ? o->cert_file != NULL : o->ca_file != NULL;
+    t->psk = o->psk_file != NULL;
+    if (tls_ctx_setup(t, err, errlen) < 0 ||
+        tls_load_certs(t, o, err, errlen) < 0 ||
+        tls_load_psk(t, o, err, errlen) < 0) {
+        tls_ctx_free(t);
+        ERR_clear_error();
+        return NULL;
+    }
+    return t;
+}
+
+void tls_ctx_free(struct tls_ctx *t)
+{
+    if (!t) return;
+    SSL_SESSION_free(t->psk_sess);
+    SSL_CTX_free(t->ssl);
+    explicit_bzero(t->key, sizeof(t->key));
+    free(t);
+}
+
+/* --- waiting ------------------------------------------------------------- */
+
+static long long tls_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A CLOCK_MONOTONIC deadline in ms, -1 for none. */
+static long long tls_deadline(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : tls_now_ms() + timeout_ms;
+}
+
+/* Milliseconds left for poll(): -1 for no deadline, 0 when past it. */
+static int tls_left(long long deadline)
+{
+    long long left;
+
+    if (deadline < 0) return -1;
+    left = deadline - tls_now_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* The socket is non-blocking only inside our calls (see tls.h). */
+static int tls_nonblock(struct tls_conn *c, int on)
+{
+    if ((c->fl & O_NONBLOCK) || c->hold_nb) return 0;
+    return fcntl(c->fd, F_SETFL, on ? c->fl | O_NONBLOCK : c->fl);
+}
+
+/* Before each SSL call: SSL_get_error() and errno must see only its doing. */
+static void tls_clear(void)
+{
+    ERR_clear_error();
+    errno = 0;
+}
+
+/* What the reason alone would not tell: which setting differs. */
+static const char *tls_hint(const struct tls_conn *c, int reason)
+{
+    int psk_alone = !c->certs && c->psk;
+
+    if (!c->handshaking) return NULL;
+    if (c->server && c->certs && c->psk_offered == 1)
+        return "the peer offered only the pre-shared key; this host "
+               "requires certificates as well";
+    if (c->server && psk_alone && c->psk_offered != 1)
+        return c->psk_offered ? "the peer offered a pre-shared key with an "
+                                "unknown identity"
+                              : "the peer offered no pre-shared key";
+    if (reason == SSL_R_BINDER_DOES_NOT_VERIFY)
+        return "the peers hold different pre-shared keys";
+    /* What OpenSSL's server answers to a PSK binder it cannot verify. */
+    if (!c->server && psk_alone &&
+        reason == SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER)
+        return "most likely the peers hold different pre-shared keys";
+    if (!c->server && psk_alone && SSL_get_verify_result(c->ssl) != X509_V_OK)
+        return "the server sent a certificate: it does not take the "
+               "pre-shared key alone";
+    return NULL;
+}
+
+/* Records why an SSL call failed with error e; always -1. */
+static int tls_fail(struct tls_conn *c, int e, int sys_errno)
+{
+    unsigned long first = ERR_peek_error();
+    int reason = ERR_GET_LIB(first) == ERR_LIB_SSL ? ERR_GET_REASON(first) : 0;
+    long vr = SSL_get_verify_result(c->ssl);
+    const char *hint = tls_hint(c, reason);
+
+    c->failed = 1;
+    c->err[0] = '\0';
+    if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        ERR_clear_error();
+        snprintf(c->err, sizeof(c->err), "the peer closed the connection");
+    }
+    tls_errq(c->err, sizeof(c->err));
+    if (!c->err[0])
+        snprintf(c->err, sizeof(c->err), "%s",
+                 sys_errno ? strerror(sys_errno)
+                           : "the peer closed the connection");
+    if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK)
+        tls_append(c->err, sizeof(c->err), " (%s)",
+                   X509_verify_cert_error_string(vr));
+    if (hint) tls_append(c->err, sizeof(c->err), "; %s", hint);
+    errno = e == SSL_ERROR_SYSCALL && sys_errno ? sys_errno
+            : e == SSL_ERROR_SYSCALL            ? ECONNRESET
+                                                : EPROTO;
+    return -1;
+}
+
+/*
+ * A write to a peer that has refused us fails with EPIPE or ECONNRESET,
+ * while its alert, which says why, may wait unread: a TLS 1.3 client learns
+ * only after its handshake that the server refused its certificate.
+ */
+static void tls_read_alert(struct tls_conn *c)
+{
+    unsigned char b;
+    int e = errno, r;
+    size_t n;
+
+    if (e != EPIPE && e != ECONNRESET) return;
+    tls_clear();
+    r = SSL_read_ex(c->ssl, &b, 1, &n);
+    if (r != 1 && SSL_get_error(c->ssl, r) == SSL_ERROR_SSL &&
+        ERR_GET_REASON(ERR_peek_error()) >= SSL_AD_REASON_OFFSET) {
+        c->err[0] = '\0';
+        tls_errq(c->err, sizeof(c->err));
+        tls_append(c->err, sizeof(c->err), " (then: %s)", strerror(e));
+    }
+    ERR_clear_error();
+    errno = e;
+}
+
+/* Waits for events on the socket until the deadline: 0, or -1. */
+static int tls_poll(struct tls_conn *c, short events, long long deadline)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = events};
+    int left, n;
+
+    for (;;) {
+        left = tls_left(deadline);
+        if (left == 0) {
+            snprintf(c->err, sizeof(c->err), "timed out waiting for the peer");
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        n = poll(&pfd, 1, left);
+        if (n > 0) return 0;
+        if (n < 0 && errno != EINTR) {
+            snprintf(c->err, sizeof(c->err), "poll: %s", strerror(errno));
+            return -1;
+        }
+    }
+}
+
+/*
+ * After an SSL call returned r: waits until the socket can do what OpenSSL
+ * wants, within the deadline.  0 to retry the call, -1 on failure.
+ */
+static int tls_wait(struct tls_conn *c, int r, long long deadline)
+{
+    int sys_errno = errno, e = SSL_get_error(c->ssl, r);
+
+    if (e == SSL_ERROR_WANT_READ) return tls_poll(c, POLLIN, deadline);
+    if (e == SSL_ERROR_WANT_WRITE) return tls_poll(c, POLLOUT, deadline);
+    return tls_fail(c, e, sys_errno);
+}
+
+/*
+ * Sends what the write buffer holds (see tls_buffer) within the deadline:
+ * 0, or -1 with errno set.
+ */
+static int tls_flush(struct tls_conn *c, long long deadline)
+{
+    BIO *b = SSL_get_wbio(c->ssl);
+
+    while (c->wbuf && BIO_wpending(b) > 0) {
+        tls_clear();
+        if (BIO_flush(b) > 0) break;
+        if (!BIO_should_retry(b)) return tls_fail(c, SSL_ERROR_SYSCALL, errno);
+        if (tls_poll(c, POLLOUT, deadline) < 0) return -1;
+    }
+    return 0;
+}
+
+/* --- I/O with a deadline; the socket is non-blocking here ---------------- */
+
+/* 1 when the SSL call's failure r is the end of the stream. */
+static int tls_eof(struct tls_conn *c, int r)
+{
+    unsigned long first = ERR_peek_error();
+    int e = SSL_get_error(c->ssl, r);
+
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        c->eof_clean = 1;
+        return 1;
+    }
+    if (e == SSL_ERROR_SSL && ERR_GET_LIB(first) == ERR_LIB_SSL &&
+        ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        ERR_clear_error();
+        c->eof_clean = 0;
+        c->failed = 1; /* OpenSSL forbids SSL_shutdown() now */
+        return 1;
+    }
+    return 0;
+}
+
+static ssize_t tls_read_dl(struct tls_conn *c, void *buf, size_t len,
+                           long long deadline)
+{
+    size_t n;
+    int r;
+
+    for (;;) {
+        tls_clear();
+        r = SSL_read_ex(c->ssl, buf, len, &n);
+        if (r == 1) return (ssize_t)n;
+        if (tls_eof(c, r)) return 0;
+        if (tls_wait(c, r, deadline) < 0) return -1;
+    }
+}
+
+static ssize_t tls_write_dl(struct tls_conn *c, const void *buf, size_t len,
+                            long long deadline)
+{
+    const unsigned char *p = buf;
+    size_t off = 0, n;
+    int r;
+
+    while (off < len) {
+        tls_clear();
+        r = SSL_write_ex(c->ssl, p + off, len - off, &n);
+        if (r == 1)
+            off += n;
+        else if (tls_wait(c, r, deadline) < 0)
+            goto fail;
+    }
+    if (tls_flush(c, deadline) == 0) return (ssize_t)len;
+fail:
+    /* Half a record may be out: nothing can follow it. */
+    c->failed = 1;
+    tls_read_alert(c);
+    return -1;
+}
+
+/* --- the handshake ------------------------------------------------------- */
+
+/* HMAC-SHA256(psk, exporter(role)): proves the PSK, bound to this session. */
+static int tls_psk_mac(const struct tls_ctx *t, SSL *ssl, const char *role,
+                       unsigned char mac[TLS_MAC_LEN])
+{
+    unsigned char ekm[TLS_MAC_LEN];
+    unsigned int maclen = TLS_MAC_LEN;
+    int ok;
+
+    ok = SSL_export_keying_material(
+             ssl, ekm, sizeof(ekm), TLS_EXPORTER, strlen(TLS_EXPORTER),
+             (const unsigned char *)role, strlen(role), 1) == 1 &&
+         HMAC(EVP_sha256(), t->key, (int)t->keylen, ekm, sizeof(ekm), mac,
+              &maclen) != NULL;
+    explicit_bzero(ekm, sizeof(ekm));
+    return ok ? 0 : -1;
+}
+
+/* "Both" mode: each side sends its MAC first, so neither waits on the other. */
+static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
+                           long long deadline)
+{
+    unsigned char mine[TLS_MAC_LEN], want[TLS_MAC_LEN], got[TLS_MAC_LEN];
+    size_t len = 0;
+    ssize_t r = 1;
+    int rc = -1;
+
+    if (tls_psk_mac(t, c->ssl, c->server ? "server" : "client", mine) < 0 ||
+        tls_psk_mac(t, c->ssl, c->server ? "client" : "server", want) < 0) {
+        tls_fail(c, SSL_ERROR_SSL, 0);
+        goto out;
+    }
+    if (tls_write_dl(c, mine, sizeof(mine), deadline) < 0) goto out;
+    while (len < sizeof(got) && r > 0) {
+        r = tls_read_dl(c, got + len, sizeof(got) - len, deadline);
+        len += r > 0 ? (size_t)r : 0;
+    }
+    if (r == 0 || CRYPTO_memcmp(got, want, sizeof(got)) != 0) {
+        snprintf(c->err, sizeof(c->err), "%s",
+                 r == 0 ? "the peer closed the connection during the "
+                          "pre-shared key check"
+                        : "the peers hold different pre-shared keys");
+        errno = r == 0 ? ECONNRESET : EPROTO;
+        c->failed = r == 0;
+    } else if (r > 0) {
+        rc = 0;
+    }
+out:
+    explicit_bzero(mine, sizeof(mine));
+    explicit_bzero(want, sizeof(want));
+    return rc;
+}
+
+/* Sanitised "CN=..." of the peer's certificate, or "" without one. */
+static void tls_cert_name(SSL *ssl, char *buf, size_t len)
+{
+    X509 *x = SSL_get0_peer_certificate(ssl);
+    char cn[128];
+    size_t i;
+
+    buf[0] = '\0';
+    if (!x) return;
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                  sizeof(cn)) < 0)
+        snprintf(cn, sizeof(cn), "?");
+    for (i = 0; cn[i]; i++)
+        if ((unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] >= 0x7f)
+            cn[i] = '?';
+    snprintf(buf, len, "CN=%s", cn);
+}
+
+/* The mode checks OpenSSL cannot make by itself, then the peer's name. */
+static int tls_authenticated(struct tls_conn *c, const struct tls_ctx *t,
+                             long long deadline)
+{
+    const unsigned char *alpn;
+    unsigned int alpnlen;
+    char cn[sizeof(c->peer) - 16];
+
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpnlen);
+    if (t->psk && !t->certs && !SSL_session_reused(c->ssl))
+        snprintf(c->err, sizeof(c->err), "the pre-shared key was not used");
+    else if (t->psk && t->certs &&
+             (alpnlen != strlen(TLS_ALPN_BOTH) ||
+              memcmp(alpn, TLS_ALPN_BOTH, alpnlen)))
+        snprintf(c->err, sizeof(c->err),
+                 "the peer does not check the pre-shared key on top of "
+                 "certificates; both hosts need the same settings");
+    else if (!t->server && t->certs && !SSL_get0_peer_certificate(c->ssl))
+        snprintf(c->err, sizeof(c->err), "the server sent no certificate");
+    else if (t->psk && t->certs && tls_psk_confirm(c, t, deadline) < 0)
+        return -1;
+    else
+        c->err[0] = '\0';
+    if (c->err[0]) {
+        errno = EPROTO;
+        return -1;
+    }
+    tls_cert_name(c->ssl, cn, sizeof(cn));
+    snprintf(c->peer, sizeof(c->peer), "%s%s%s", cn, *cn && t->psk ? "+" : "",
+             t->psk ? "psk:" TLS_PSK_ID : "");
+    return 0;
+}
+
+static struct tls_conn *tls_conn_new(struct tls_ctx *t, int fd, char *err,
+                                     size_t errlen)
+{
+    struct tls_conn *c = calloc(1, sizeof(*c));
+
+    if (!c) {
+        tls_msg(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    c->fd = fd;
+    c->server = t->server;
+    c->certs = t->certs;
+    c->psk = t->psk;
+    c->fl = fcntl(fd, F_GETFL);
+    c->ssl = SSL_new(t->ssl);
+    if (c->fl < 0 || !c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+        if (c->fl < 0)
+            tls_msg(err, errlen, "fcntl: %s", strerror(errno));
+        else
+            tls_msg_ssl(err, errlen, "cannot set up the connection");
+        tls_conn_free(c);
+        return NULL;
+    }
+    SSL_set_app_data(c->ssl, c);
+    return c;
+}
+
+/*
+ * After the handshake: a buffer between OpenSSL and the socket for each
+ * direction that the kernel does not carry (TLS_BUF_LEN).  Without it
+ * OpenSSL makes two read(2)s per record (header, then body) and one write(2)
+ * per record.  Failing to set it up is no error: it only saves time.
+ */
+static void tls_buffer(struct tls_conn *c)
+{
+    BIO *sock = SSL_get_rbio(c->ssl), *b;
+    int tx, rx;
+
+    tls_conn_ktls(c, &tx, &rx);
+    if ((tx && rx) || sock != SSL_get_wbio(c->ssl)) return;
+    b = BIO_new(BIO_f_buffer());
+    if (!b || BIO_set_read_buffer_size(b, TLS_BUF_LEN) != 1 ||
+        BIO_set_write_buffer_size(b, TLS_BUF_LEN) != 1 || !BIO_up_ref(sock)) {
+        BIO_free(b);
+        return;
+    }
+    BIO_push(b, sock); /* b holds a reference to sock now */
+    /* SSL_set0_* take a reference each and drop theirs to sock. */
+    if (!rx && BIO_up_ref(b)) SSL_set0_rbio(c->ssl, b);
+    if (!tx && BIO_up_ref(b)) {
+        SSL_set0_wbio(c->ssl, b);
+        c->wbuf = 1;
+    }
+    BIO_free_all(b);
+}
+
+static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
+                                      int timeout_ms, char *err, size_t errlen)
+{
+    long long deadline = tls_deadline(timeout_ms);
+    struct tls_conn *c;
+    int r, e, rc = -1;
+
+    ERR_clear_error();
+    if (t->server != server) {
+        tls_msg(err, errlen, "a %s context cannot %s",
+                server ? "client" : "server", server ? "accept" : "connect");
+        errno = EINVAL;
+        return NULL;
+    }
+    c = tls_conn_new(t, fd, err, errlen);
+    if (!c) return NULL;
+    c->handshaking = 1;
+    if (tls_nonblock(c, 1) < 0) {
+        tls_msg(err, errlen, "fcntl: %s", strerror(errno));
+        tls_conn_free(c);
+        return NULL;
+    }
+    do {
+        tls_clear();
+        r = server ? SSL_accept(c->ssl) : SSL_connect(c->ssl);
+    } while (r != 1 && tls_wait(c, r, deadline) == 0);
+    if (r == 1) rc = tls_authenticated(c, t, deadline);
+    if (rc == 0) tls_buffer(c);
+    e = errno;
+    tls_nonblock(c, 0);
+    c->handshaking = 0;
+    ERR_clear_error();
+    if (rc < 0) {
+        tls_msg(err, errlen, "%s", c->err);
+        tls_conn_free(c);
+        errno = e;
+        return NULL;
+    }
+    return c;
+}
+
+struct tls_conn *tls_accept(struct tls_ctx *t, int fd, int timeout_ms,
+                            char *err, size_t errlen)
+{
+    return tls_handshake(t, 1, fd, timeout_ms, err, errlen);
+}
+
+struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms,
+                             char *err, size_t errlen)
+{
+    return tls_handshake(t, 0, fd, timeout_ms, err, errlen);
+}
+
+/* --- the connection ------------------------------------------------------ */
+
+/* A failed system call, for tls_conn_error(); always -1, errno kept. */
+static int tls_sys_fail(struct tls_conn *c, const char *what)
+{
+    int e = errno;
+
+    snprintf(c->err, sizeof(c->err), "%s: %s", what, strerror(e));
+    errno = e;
+    return -1;
+}
+
+ssize_t tls_read(struct tls_conn *c, void *buf, size_t len, int timeout_ms)
+{
+    ssize_t r;
+    int e;
+
+    if (len == 0) return 0;
+    if (tls_nonblock(c, 1) < 0) return tls_sys_fail(c, "fcntl");
+    r = tls_read_dl(c, buf, len, tls_deadline(timeout_ms));
+    e = errno;
+    tls_nonblock(c, 0);
+    ERR_clear_error();
+    errno = e;
+    return r;
+}
+
+ssize_t tls_write(struct tls_conn *c, const void *buf, size_t len,
+                  int timeout_ms)
+{
+    ssize_t r;
+    int e;
+
+    if (tls_nonblock(c, 1) < 0) return tls_sys_fail(c, "fcntl");
+    r = tls_write_dl(c, buf, len, tls_deadline(timeout_ms));
+    e = errno;
+    tls_nonblock(c, 0);
+    ERR_clear_error();
+    errno = e;
+    return r;
+}
+
+int tls_shutdown(struct tls_conn *c)
+{
+    long long deadline = tls_deadline(TLS_SHUTDOWN_MS);
+    int r = -1, e;
+
+    if (!c || c->failed) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) return 0;
+    if (tls_nonblock(c, 1) < 0) return tls_sys_fail(c, "fcntl");
+    do {
+        tls_clear();
+        r = SSL_shutdown(c->ssl); /* 0: sent; we do not wait for the peer */
+    } while (r < 0 && tls_wait(c, r, deadline) == 0);
+    if (r >= 0 && tls_flush(c, deadline) < 0) r = -1;
+    e = errno;
+    tls_nonblock(c, 0);
+    ERR_clear_error();
+    errno = e;
+    return r < 0 ? -1 : 0;
+}
+
+void tls_conn_free(struct tls_conn *c)
+{
+    if (!c) return;
+    SSL_free(c->ssl);
+    free(c);
+}
+
+int tls_conn_eof_clean(const struct tls_conn *c)
+{
+    return c->eof_clean;
+}
+
+int tls_conn_pending(const struct tls_conn *c)
+{
+    return SSL_has_pending(c->ssl) || BIO_pending(SSL_get_rbio(c->ssl)) > 0;
+}
+
+int tls_conn_hold_nonblock(struct tls_conn *c, int on)
+{
+    if (!on == !c->hold_nb) return 0;
+    c->hold_nb = 0;
+    if (tls_nonblock(c, on) < 0) return tls_sys_fail(c, "fcntl");
+    c->hold_nb = on;
+    return 0;
+}
+
+const char *tls_conn_error(const struct tls_conn *c)
+{
+    return c->err[0] ? c->err : "no error";
+}
+
+void tls_conn_ktls(const struct tls_conn *c, int *tx_r, int *rx_r)
+{
+    *tx_r = BIO_get_ktls_send(SSL_get_wbio(c->ssl)) ? 1 : 0;
+    *rx_r = BIO_get_ktls_recv(SSL_get_rbio(c->ssl)) ? 1 : 0;
+}
+
+int tls_conn_ktls_full(const struct tls_conn *c)
+{
+    int tx, rx;
+
+    tls_conn_ktls(c, &tx, &rx);
+    return tx && rx && !SSL_has_pending(c->ssl);
+}
+
+const char *tls_conn_peer(const struct tls_conn *c)
+{
+    return c->peer;
+}
+
+const char *tls_conn_cipher(const struct tls_conn *c)
+{
+    return SSL_get_cipher_name(c->ssl);
+}
+
+int tls_conn_check_host(const struct tls_conn *c, const char *host)
+{
+    X509 *x = SSL_get0_peer_certificate(c->ssl);
+    int r;
+
+    if (!x || SSL_get_verify_result(c->ssl) != X509_V_OK) return 0;
+    r = X509_check_ip_asc(x, host, 0);
+    if (r == -2) /* not an address */
+        r = X509_check_host(x, host, strlen(host), 0, NULL);
+    ERR_clear_error();
+    return r == 1;
+}

@@ -1,0 +1,61 @@
+/*
+ * receive.c - the receiving end is stock `xl migrate-receive`, so the
+ * guest becomes an ordinary xl domain, with xl's own commit handshake.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <libxl_utils.h>
+
+#include "wire/log.h"
+#include "xen/xen.h"
+#include "xen/ctx.h"
+
+/* xl's global flags come before the subcommand, the others after it. */
+static int flag_is_global(const char *f)
+{
+    return !strcmp(f, "-t") || !strcmp(f, "-T") || f[1] == 'v';
+}
+
+pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
+{
+    char *argv[4 + 8 + 1];
+    unsigned i, n = 0;
+    pid_t pid;
+
+    if (nflags > 8) return -1;
+    argv[n++] = "xl";
+    for (i = 0; i < nflags; i++)
+        if (flag_is_global(flags[i])) argv[n++] = flags[i];
+    argv[n++] = "migrate-receive";
+    for (i = 0; i < nflags; i++)
+        if (!flag_is_global(flags[i])) argv[n++] = flags[i];
+    argv[n] = NULL;
+    pid = fork();
+    if (pid == 0) {
+        if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) _exit(127);
+        execvp("xl", argv);
+        log_warn("exec xl");
+        _exit(127);
+    }
+    if (pid < 0) log_warn("fork");
+    return pid;
+}
+
+void xen_receive_cleanup(const char *name)
+{
+    char incoming[256];
+    libxl_ctx *ctx;
+    uint32_t domid;
+
+    if (!name) return;
+    ctx = xen_ctx_new();
+    if (!ctx) return;
+    /* xl migrate-receive can leave its paused copy when the sender dies. */
+    snprintf(incoming, sizeof(incoming), "%s--incoming", name);
+    if (!libxl_name_to_domid(ctx, incoming, &domid)) {
+        log_warnx("destroying the leftover %s (domid %u)", incoming, domid);
+        libxl_domain_destroy(ctx, domid, NULL);
+    }
+    xen_ctx_free(ctx);
+}

@@ -1,0 +1,305 @@
+/*
+ * send.c - saving a guest into a stream with libxenguest, relocd's way:
+ * xc_domain_save() called here, live with our precopy policy, framed as
+ * libxl frames it (facts verified in the lab: ../shared/SENDER-FACTS.md).
+ * libxl still does what it owns: config retrieval, suspend, rename,
+ * resume, destroy and scheduler caps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libxl_utils.h>
+#include <xenctrl.h>
+#include <xenguest.h>
+
+#include "wire/fdio.h"
+#include "wire/msg.h"
+#include "xen/xen.h"
+#include "xen/ctx.h"
+
+/* libxl stream v2 (docs/specs/libxl-migration-stream.pandoc). */
+#define LIBXL_STREAM_IDENT 0x4c6962786c466d74ULL
+#define LIBXL_REC_END 0
+#define LIBXL_REC_LIBXC_CONTEXT 1
+
+struct xen_guest {
+    libxl_ctx *ctx;
+    xc_interface *xch;
+    uint32_t domid;
+    char *name, *json;
+    unsigned long pages;
+    int needs_libxl, vcpus, suspended;
+    libxl_domain_sched_params orig;
+    int have_orig;
+    const struct xen_save_hooks *hooks;
+};
+
+static int guest_config(struct xen_guest *g, char *err, size_t errlen)
+{
+    libxl_domain_config dc;
+    int rc = -1;
+
+    libxl_domain_config_init(&dc);
+    if (libxl_retrieve_domain_configuration(g->ctx, g->domid, &dc, NULL)) {
+        snprintf(err, errlen, "cannot read domain %u's configuration",
+                 g->domid);
+    } else if (dc.b_info.num_vnuma_nodes) {
+        snprintf(err, errlen,
+                 "%s has a vNUMA layout, which libxl cannot "
+                 "migrate",
+                 dc.c_info.name);
+    } else {
+        /* Every HVM guest of 4.17 has a device model whose state only
+         * libxl knows how to save; PV and PVH have none. */
+        g->needs_libxl = dc.c_info.type == LIBXL_DOMAIN_TYPE_HVM;
+        g->vcpus = dc.b_info.max_vcpus ? dc.b_info.max_vcpus : 1;
+        /* As xl: the receiver must not try to reuse our domid. */
+        dc.c_info.domid = 0;
+        g->name = strdup(dc.c_info.name);
+        g->json = libxl_domain_config_to_json(g->ctx, &dc);
+        rc = g->name && g->json ? 0 : -1;
+        if (rc) snprintf(err, errlen, "out of memory");
+    }
+    libxl_domain_config_dispose(&dc);
+    return rc;
+}
+
+struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
+{
+    struct xen_guest *g = calloc(1, sizeof(*g));
+    libxl_dominfo info;
+
+    if (!g || !(g->ctx = xen_ctx_new()) || !(g->xch = xen_xch_open())) {
+        snprintf(err, errlen, "cannot open the Xen control interfaces");
+        goto fail;
+    }
+    if (libxl_domain_qualifier_to_domid(g->ctx, domain, &g->domid) ||
+        g->domid == 0) {
+        snprintf(err, errlen, "no guest domain '%s' here", domain);
+        goto fail;
+    }
+    libxl_dominfo_init(&info);
+    if (libxl_domain_info(g->ctx, &info, g->domid)) {
+        snprintf(err, errlen, "domain %u vanished", g->domid);
+        goto fail;
+    }
+    g->pages = (unsigned long)(info.current_memkb / 4);
+    libxl_dominfo_dispose(&info);
+    if (guest_config(g, err, errlen) < 0) goto fail;
+    return g;
+fail:
+    xen_guest_close(g);
+    return NULL;
+}
+
+void xen_guest_close(struct xen_guest *g)
+{
+    if (!g) return;
+    if (g->xch) xc_interface_close(g->xch);
+    free(g->json);
+    free(g->name);
+    xen_ctx_free(g->ctx);
+    free(g);
+}
+
+const char *xen_guest_name(const struct xen_guest *g)
+{
+    return g->name;
+}
+
+const char *xen_guest_config(const struct xen_guest *g)
+{
+    return g->json;
+}
+
+unsigned long xen_guest_pages(const struct xen_guest *g)
+{
+    return g->pages;
+}
+
+int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
+                         char *err, size_t errlen)
+{
+    xen_cpuid_leaf_t leaves[MSG_MAX_CPUID_LEAVES];
+    xen_msr_entry_t msrs[MSG_MAX_MSRS];
+    uint32_t nl = MSG_MAX_CPUID_LEAVES, nm = MSG_MAX_MSRS, i;
+    xc_cpu_policy_t *pol = xc_cpu_policy_init();
+    int rc = -1;
+
+    if (!pol)
+        snprintf(err, errlen, "out of memory");
+    else if (xc_cpu_policy_get_domain(g->xch, g->domid, pol) ||
+             xc_cpu_policy_serialise(g->xch, pol, leaves, &nl, msrs, &nm))
+        snprintf(err, errlen, "reading domain %u's CPU policy: %s", g->domid,
+                 strerror(errno));
+    else
+        rc = 0;
+    xc_cpu_policy_destroy(pol);
+    if (rc) return -1;
+    p->nleaves = nl;
+    p->nmsrs = nm;
+    for (i = 0; i < nl; i++)
+        p->leaves[i] = (struct msg_cpuid_leaf){
+            leaves[i].leaf, leaves[i].subleaf, leaves[i].a,
+            leaves[i].b,    leaves[i].c,       leaves[i].d};
+    for (i = 0; i < nm; i++)
+        p->msrs[i] = (struct msg_msr){msrs[i].idx, msrs[i].flags, msrs[i].val};
+    return 0;
+}
+
+int xen_guest_needs_libxl(const struct xen_guest *g)
+{
+    return g->needs_libxl;
+}
+
+/* --- libxenguest callbacks ------------------------------------------------ */
+
+static int cb_precopy(struct precopy_stats st, void *data)
+{
+    struct xen_guest *g = data;
+    int a = g->hooks->precopy(g->hooks->data, st.iteration, st.total_written,
+                              st.dirty_count);
+
+    /* enum policy_action: 0 continue, 1 stop, 2 abort. */
+    return a == 1   ? XGS_POLICY_STOP_AND_COPY
+           : a == 2 ? XGS_POLICY_ABORT
+                    : XGS_POLICY_CONTINUE_PRECOPY;
+}
+
+/* libxl suspends the guest the way it prefers (event channel or xenstore). */
+static int cb_suspend(void *data)
+{
+    struct xen_guest *g = data;
+
+    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) return 0;
+    g->suspended = 1;
+    if (g->hooks->suspended) g->hooks->suspended(g->hooks->data);
+    return 1; /* libxenguest's convention for success */
+}
+
+/* Mandatory for PVH/HVM streams; PVH has no QEMU to switch. */
+static int cb_logdirty(uint32_t domid, unsigned enable, void *data)
+{
+    (void)domid;
+    (void)enable;
+    (void)data;
+    return 0;
+}
+
+static int put_record(int fd, uint32_t type)
+{
+    uint32_t rec[2] = {type, 0}; /* little-endian host, length 0 */
+
+    return fdio_write_all(fd, rec, sizeof(rec));
+}
+
+static int put_stream_header(int fd)
+{
+    uint8_t h[16] = {0};
+    int i;
+
+    for (i = 0; i < 8; i++)
+        h[i] = (uint8_t)(LIBXL_STREAM_IDENT >> (56 - 8 * i));
+    h[11] = 2; /* version, big-endian; options 0 */
+    return fdio_write_all(fd, h, sizeof(h));
+}
+
+static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
+                           size_t errlen)
+{
+    struct save_callbacks cb;
+
+    memset(&cb, 0, sizeof(cb));
+    cb.precopy_policy = cb_precopy;
+    cb.suspend = cb_suspend;
+    cb.switch_qemu_logdirty = cb_logdirty;
+    cb.data = g;
+    if (put_stream_header(fd) || put_record(fd, LIBXL_REC_LIBXC_CONTEXT)) {
+        snprintf(err, errlen, "writing the stream: %s", strerror(errno));
+        return -1;
+    }
+    xen_first_error_clear();
+    if (xc_domain_save(g->xch, fd, g->domid, live ? XCFLAGS_LIVE : 0, &cb,
+                       XC_STREAM_PLAIN, -1)) {
+        if (err[0]) return -1;
+        if (xen_first_error()[0])
+            snprintf(err, errlen, "libxenguest could not save the guest: %s",
+                     xen_first_error());
+        else
+            snprintf(err, errlen, "libxenguest could not save the guest (%s)",
+                     strerror(errno));
+        return -1;
+    }
+    if (put_record(fd, LIBXL_REC_END)) {
+        snprintf(err, errlen, "writing the stream end: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int xen_guest_save(struct xen_guest *g, int fd, int live,
+                   const struct xen_save_hooks *hooks, char *err, size_t errlen)
+{
+    int flags = fcntl(fd, F_GETFL), rc;
+
+    g->hooks = hooks;
+    /* libxenguest expects a blocking descriptor, as libxl gives it. */
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (g->needs_libxl)
+        rc = libxl_domain_suspend(g->ctx, g->domid, fd,
+                                  live ? LIBXL_SUSPEND_LIVE : 0, NULL);
+    else
+        rc = save_with_libxc(g, fd, live, err, errlen);
+    if (rc && g->suspended && xen_guest_resume(g) == 0 && !err[0])
+        snprintf(err, errlen, "saving failed; the guest was resumed here");
+    if (rc && !err[0]) snprintf(err, errlen, "saving failed");
+    return rc ? -1 : 0;
+}
+
+/* --- hand-over ------------------------------------------------------------ */
+
+int xen_guest_rename(struct xen_guest *g, const char *name)
+{
+    return libxl_domain_rename(g->ctx, g->domid, NULL, name) ? -1 : 0;
+}
+
+int xen_guest_resume(struct xen_guest *g)
+{
+    if (libxl_domain_resume(g->ctx, g->domid, 1, NULL)) return -1;
+    g->suspended = 0;
+    return 0;
+}
+
+int xen_guest_destroy(struct xen_guest *g)
+{
+    return libxl_domain_destroy(g->ctx, g->domid, NULL) ? -1 : 0;
+}
+
+/*
+ * The Xen analogue of QEMU's auto-converge: cap the guest's CPU time
+ * (credit and credit2 caps are percent of one CPU for the whole domain).
+ */
+int xen_guest_throttle(struct xen_guest *g, int pct)
+{
+    libxl_domain_sched_params p;
+    int rc;
+
+    if (!g->have_orig) {
+        libxl_domain_sched_params_init(&g->orig);
+        if (libxl_domain_sched_params_get(g->ctx, g->domid, &g->orig))
+            return -1;
+        g->have_orig = 1;
+    }
+    if (g->orig.sched != LIBXL_SCHEDULER_CREDIT &&
+        g->orig.sched != LIBXL_SCHEDULER_CREDIT2)
+        return -1;
+    libxl_domain_sched_params_init(&p);
+    p.sched = g->orig.sched;
+    p.cap = pct ? pct * g->vcpus : g->orig.cap;
+    rc = libxl_domain_sched_params_set(g->ctx, g->domid, &p);
+    libxl_domain_sched_params_dispose(&p);
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * xen.h - the only door from relocd to Xen.  xen/*.c implement it with
+ * libxl/libxenctrl; tests/net links a test double instead, so everything
+ * else in relocd runs and is tested without a hypervisor.
+ */
+#ifndef RELOCD_XEN_H
+#define RELOCD_XEN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct msg_preflight;
+struct msg_preflight_result;
+
+/*
+ * Target-side checks for a guest described by its libxl JSON config,
+ * touching nothing: free memory, Xen capabilities, guest type support
+ * (live PV needs shadow paging), name/UUID clash, disks and bridges.
+ * Fills res (res->ok is 0 when any check failed) and the guest's name.  Returns
+ * 0, or -1 when the checks could not run at all (message in res as check
+ * "internal").
+ */
+int xen_preflight(const struct msg_preflight *req,
+                  struct msg_preflight_result *res, char *name_r,
+                  size_t namelen);
+
+/*
+ * Starts the receiver (`xl migrate-receive FLAGS`) with fd as its stdin and
+ * stdout.  flags were validated by the caller.  Returns the pid, or -1.
+ */
+pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags);
+
+/*
+ * After a failed receive: destroys what the receiver may have left behind
+ * (a paused NAME--incoming).  name may be NULL when unknown.
+ */
+void xen_receive_cleanup(const char *name);
+
+/*
+ * Whether a domain with this UUID ("xxxxxxxx-xxxx-...") exists here: 1, 0,
+ * or -1 when Xen cannot be asked (callers then keep what they have).
+ */
+int xen_domain_uuid_exists(const char *uuid);
+
+#endif
+
+/* --- sending ------------------------------------------------------------- */
+
+struct xen_guest;
+
+struct xen_save_hooks {
+    /* The precopy decision: returns XGS_POLICY_* semantics as enum
+     * policy_action (POLICY_CONTINUE, POLICY_STOP, POLICY_ABORT). */
+    int (*precopy)(void *data, unsigned iteration, unsigned long written,
+                   long dirty_count);
+    /* Called right after the guest is suspended (downtime starts). */
+    void (*suspended)(void *data);
+    void *data;
+};
+
+/*
+ * Opens the domain (name or domid) for sending: its libxl config as JSON
+ * (as xl sends it), its name, size and type.  Returns NULL with a reason.
+ */
+struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen);
+void xen_guest_close(struct xen_guest *g);
+const char *xen_guest_name(const struct xen_guest *g);
+const char *xen_guest_config(const struct xen_guest *g);
+unsigned long xen_guest_pages(const struct xen_guest *g);
+/*
+ * The guest's CPU policy as Xen holds it (what the target must be able to
+ * offer), into p.  Returns 0, or -1 with a reason.
+ */
+struct msg_cpu_policy;
+int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
+                         char *err, size_t errlen);
+/* 1 for a guest our engine cannot save itself (HVM with a device model). */
+int xen_guest_needs_libxl(const struct xen_guest *g);
+
+/*
+ * Writes the libxl v2 stream (header, LIBXC_CONTEXT, libxenguest's data,
+ * END) of the guest to fd: live with log-dirty and hooks->precopy deciding
+ * when to stop, or offline (suspend first, no log-dirty).  Returns 0 with
+ * the guest suspended, or -1 with the guest still running (never suspended,
+ * or resumed) and a reason in err.
+ */
+int xen_guest_save(struct xen_guest *g, int fd, int live,
+                   const struct xen_save_hooks *hooks, char *err,
+                   size_t errlen);
+/* libxl renames it (xenstore name, /vm/.../name, libxl's stored config). */
+int xen_guest_rename(struct xen_guest *g, const char *name);
+/* After a failed hand-over: resume the suspended guest here. */
+int xen_guest_resume(struct xen_guest *g);
+int xen_guest_destroy(struct xen_guest *g);
+/* CPU cap in percent (credit2), 0 = back to what it was before. */
+int xen_guest_throttle(struct xen_guest *g, int pct);

@@ -55,7 +55,7 @@ size_t acl_count(const struct acl *acl)
 
 static int acl_nomem(char *err, size_t errlen)
 {
-    conf_errf(err, errlen, ACL_KEY ": out of memory");
+    diag_errf(err, errlen, ACL_KEY ": out of memory");
     errno = ENOMEM;
     return -1;
 }
@@ -103,8 +103,8 @@ static pcre2_code *acl_compile_one(const char *pat, size_t len, char *err,
     if (code) return code;
     if (pcre2_get_error_message(r, msg, sizeof(msg)) < 0)
         snprintf((char *)msg, sizeof(msg), "error %d", r);
-    conf_errf(err, errlen, ACL_KEY ": bad pattern '%s': %s at offset %zu",
-              conf_vis(pat, vis, sizeof(vis)), (const char *)msg, (size_t)off);
+    diag_errf(err, errlen, ACL_KEY ": bad pattern '%s': %s at offset %zu",
+              diag_vis(pat, vis, sizeof(vis)), (const char *)msg, (size_t)off);
     return NULL;
 }
 
@@ -141,7 +141,7 @@ static int acl_split(struct acl *acl, const char *s, char *err, size_t errlen,
         size_t len = sp ? (size_t)(sp - s) : strlen(s);
 
         if (!len)
-            conf_warnf(opts,
+            diag_warnf(opts,
                        "warning: " ACL_KEY ": empty pattern (two spaces, or "
                        "a space at either end) ignored; xend let every host "
                        "in with it");
@@ -169,7 +169,7 @@ int acl_compile(const char *hosts_allow, struct acl **acl_r, char *err,
         return -1;
     }
     if (!acl->n)
-        conf_warnf(opts, "warning: " ACL_KEY ": no patterns: every peer "
+        diag_warnf(opts, "warning: " ACL_KEY ": no patterns: every peer "
                          "will be rejected");
     *acl_r = acl;
     return 0;

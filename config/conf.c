@@ -121,7 +121,7 @@ static int conf_err(struct conf_ctx *ctx, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return conf_errf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->file, line, msg);
+    return diag_errf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->file, line, msg);
 }
 
 static int conf_nomem(struct conf_ctx *ctx, int line)
@@ -140,7 +140,7 @@ static void conf_warn(struct conf_ctx *ctx, int line, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ctx->warnings++;
-    conf_warnf(ctx->opts, "%s:%d: warning: %s", ctx->file, line, msg);
+    diag_warnf(ctx->opts, "%s:%d: warning: %s", ctx->file, line, msg);
 }
 
 /* sxp's warnings carry FILE:LINE already: count and pass on. */
@@ -149,7 +149,7 @@ static void conf_sxp_warn(void *arg, const char *msg)
     struct conf_ctx *ctx = arg;
 
     ctx->warnings++;
-    conf_warnf(ctx->opts, "%s", msg);
+    diag_warnf(ctx->opts, "%s", msg);
 }
 
 /* acl's do not: they are about the hosts-allow line. */
@@ -158,7 +158,7 @@ static void conf_acl_warn(void *arg, const char *msg)
     struct conf_ctx *ctx = arg;
 
     ctx->warnings++;
-    conf_warnf(ctx->opts, "%s:%d: %s", ctx->file, ctx->acl_line, msg);
+    diag_warnf(ctx->opts, "%s:%d: %s", ctx->file, ctx->acl_line, msg);
 }
 
 static int conf_key_cmp(const void *name, const void *key)
@@ -262,7 +262,7 @@ static int conf_set_bool(struct conf_ctx *ctx, const struct conf_key *key,
         return conf_err(ctx, line,
                         "%s: expected bool (yes/no, y/n, 1/0, on/off, "
                         "true/false, t/f): '%s'",
-                        key->name, conf_vis(val, vis, sizeof(vis)));
+                        key->name, diag_vis(val, vis, sizeof(vis)));
     *field = b;
     return 0;
 }
@@ -276,10 +276,10 @@ static int conf_set_int(struct conf_ctx *ctx, const struct conf_key *key,
 
     if (r < 0)
         return conf_err(ctx, line, "%s: expected int: '%s'", key->name,
-                        conf_vis(val, vis, sizeof(vis)));
+                        diag_vis(val, vis, sizeof(vis)));
     if (r > 0 || v < key->min || v > key->max)
         return conf_err(ctx, line, "%s: %s is out of range %lld..%lld",
-                        key->name, conf_vis(val, vis, sizeof(vis)), key->min,
+                        key->name, diag_vis(val, vis, sizeof(vis)), key->min,
                         key->max);
     *field = (int)v;
     return 0;
@@ -300,7 +300,7 @@ static int conf_set_enum(struct conf_ctx *ctx, const struct conf_key *key,
         strncat(names, key->names[i], sizeof(names) - strlen(names) - 1);
     }
     return conf_err(ctx, line, "%s: expected one of %s: '%s'", key->name, names,
-                    conf_vis(val, vis, sizeof(vis)));
+                    diag_vis(val, vis, sizeof(vis)));
 }
 
 /*
@@ -366,7 +366,7 @@ static int conf_stray(struct conf_ctx *ctx, const struct sxp_node *node)
         conf_warn(ctx, node->line, "list without a key name ignored");
     else
         conf_warn(ctx, node->line, "'%s' outside parentheses ignored",
-                  conf_vis(node->text, vis, sizeof(vis)));
+                  diag_vis(node->text, vis, sizeof(vis)));
     return 0;
 }
 
@@ -397,7 +397,7 @@ static int conf_tunnel_pair(struct conf_ctx *ctx, struct conf_tunnel *t,
     for (i = 0; i < t->n; i++)
         if (!strcmp(t->keys[i], key))
             return conf_err(ctx, pair->line, "%s: '%s' given twice",
-                            CONF_TUNNEL_KEY, conf_vis(key, vis, sizeof(vis)));
+                            CONF_TUNNEL_KEY, diag_vis(key, vis, sizeof(vis)));
     if (t->n == CONF_TUNNEL_MAX_PAIRS)
         return conf_err(ctx, pair->line, "%s: more than %d pairs",
                         CONF_TUNNEL_KEY, CONF_TUNNEL_MAX_PAIRS);
@@ -457,7 +457,7 @@ static int conf_form(struct conf_ctx *ctx, const struct sxp_node *form)
         char vis[128];
 
         return conf_err(ctx, form->line, "unknown key '%s'",
-                        conf_vis(name, vis, sizeof(vis)));
+                        diag_vis(name, vis, sizeof(vis)));
     }
     if (!key) return 0; /* one of xend's other keys */
     k = (size_t)(key - conf_keys);
@@ -595,7 +595,7 @@ static int conf_read(const char *path, char **buf_r, size_t *len_r, char *err,
     *buf_r = NULL;
     buf = malloc(SXP_MAX_SIZE + 1);
     if (!buf) {
-        conf_errf(err, errlen, "%s: out of memory", path);
+        diag_errf(err, errlen, "%s: out of memory", path);
         errno = ENOMEM;
         return -1;
     }
@@ -609,9 +609,9 @@ static int conf_read(const char *path, char **buf_r, size_t *len_r, char *err,
     }
     saved = errno;
     if (fd < 0 || r < 0) {
-        conf_errf(err, errlen, "%s: %s", path, strerror(saved));
+        diag_errf(err, errlen, "%s: %s", path, strerror(saved));
     } else if (len > SXP_MAX_SIZE) {
-        conf_errf(err, errlen, "%s: larger than %d bytes", path, SXP_MAX_SIZE);
+        diag_errf(err, errlen, "%s: larger than %d bytes", path, SXP_MAX_SIZE);
         saved = EFBIG;
     }
     if (fd >= 0) close(fd);

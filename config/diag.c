@@ -7,7 +7,7 @@
 
 #include "config/diag.h"
 
-void conf_warnf(const struct conf_opts *opts, const char *fmt, ...)
+void diag_warnf(const struct conf_opts *opts, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -21,7 +21,7 @@ void conf_warnf(const struct conf_opts *opts, const char *fmt, ...)
         fprintf(stderr, "%s\n", msg);
 }
 
-int conf_errf(char *err, size_t errlen, const char *fmt, ...)
+int diag_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -34,7 +34,7 @@ int conf_errf(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-const char *conf_vis(const char *s, char *buf, size_t buflen)
+const char *diag_vis(const char *s, char *buf, size_t buflen)
 {
     size_t o = 0;
 

@@ -24,20 +24,20 @@ struct conf_opts {
 /* diag.c */
 
 /* Sends a warning to opts' sink (opts may be NULL). */
-void conf_warnf(const struct conf_opts *opts, const char *fmt, ...)
+void diag_warnf(const struct conf_opts *opts, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
  * Formats an error into err (when err is not NULL and errlen > 0), sets
- * errno to EINVAL and returns -1, so callers can "return conf_errf(...)".
+ * errno to EINVAL and returns -1, so callers can "return diag_errf(...)".
  */
-int conf_errf(char *err, size_t errlen, const char *fmt, ...)
+int diag_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
  * Copies s into buf for quoting in a message: bytes outside printable
  * ASCII become \xNN and long strings are cut with "...".  Returns buf.
  */
-const char *conf_vis(const char *s, char *buf, size_t buflen);
+const char *diag_vis(const char *s, char *buf, size_t buflen);
 
 #endif

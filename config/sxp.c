@@ -46,7 +46,7 @@ static int sxp_err(struct sxp_parser *ps, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return conf_errf(ps->err, ps->errlen, "%s:%d: %s", ps->file, line, msg);
+    return diag_errf(ps->err, ps->errlen, "%s:%d: %s", ps->file, line, msg);
 }
 
 static int sxp_nomem(struct sxp_parser *ps)
@@ -64,7 +64,7 @@ static void sxp_warn(struct sxp_parser *ps, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    conf_warnf(ps->opts, "%s:%d: warning: %s", ps->file, line, msg);
+    diag_warnf(ps->opts, "%s:%d: warning: %s", ps->file, line, msg);
 }
 
 /* Says what an unknown escape became, and how to write what was meant. */
@@ -407,7 +407,7 @@ int sxp_parse_opts(const char *text, size_t len, const char *filename,
 
     *root_r = NULL;
     if (len > SXP_MAX_SIZE) {
-        conf_errf(err, errlen, "%s: larger than %d bytes", ps.file,
+        diag_errf(err, errlen, "%s: larger than %d bytes", ps.file,
                   SXP_MAX_SIZE);
         errno = EFBIG;
         return -1;

@@ -29,6 +29,7 @@
 #include "relocd/session.h"
 #include "wire/tls.h"
 #include "tunnel/conf.h"
+#include "wire/clock.h"
 
 #define DAEMON_MAX_CHILDREN 1024
 
@@ -53,8 +54,8 @@ struct daemon {
     int draining, next_id;
     struct ctl ctl;
     char hostname[256];
-    char incoming_dir[300]; /* next to the control socket */
-    time_t tunnels_checked; /* CLOCK_MONOTONIC s of the last tunconf_tick */
+    char incoming_dir[300];       /* next to the control socket */
+    long long tunnels_checked_ms; /* clock_ms() of the last tunconf_tick */
 };
 
 static volatile sig_atomic_t got_hup, got_term, got_chld;
@@ -493,14 +494,6 @@ static void daemon_poll(struct daemon *d)
     ctl_handle(&d->ctl, pfd + nl + nc, nctl);
 }
 
-static time_t mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 /*
  * Tunnel upkeep (a dead EtherIP process, a guest gone) only while no
  * child runs: a session may hold a tunnel for a guest not created yet.
@@ -508,9 +501,9 @@ static time_t mono_s(void)
 static void daemon_tunnels(struct daemon *d)
 {
     if (d->nchild || !d->conf->ntunnels ||
-        mono_s() - d->tunnels_checked < TUNCONF_TICK_S)
+        clock_ms() - d->tunnels_checked_ms < TUNCONF_TICK_S * 1000LL)
         return;
-    d->tunnels_checked = mono_s();
+    d->tunnels_checked_ms = clock_ms();
     tunconf_tick(d->conf);
 }
 
@@ -565,7 +558,7 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_rundir(&d);
     session_recover(d.incoming_dir);
     tunconf_start(conf);
-    d.tunnels_checked = mono_s();
+    d.tunnels_checked_ms = clock_ms();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;
     if (ctl_open(&d.ctl, conf->control_socket,
                  &(struct ctl_ops){daemon_ctl_request, &d}) < 0)

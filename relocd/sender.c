@@ -39,6 +39,7 @@
 #include "wire/tls.h"
 #include "xen/xen.h"
 #include "wire/xlstream.h"
+#include "wire/clock.h"
 
 /* xl's commit handshake (tools/xl/xl_migrate.c), NULs included. */
 static const char msg_ready[] = "domain received, ready to unpause";
@@ -77,14 +78,6 @@ void sender_cancel(void)
     /* libxenguest asks the policy once a round, which may take minutes:
      * a cut stream stops it now (shutdown(2) is async-signal-safe). */
     if (cancel_fd >= 0) shutdown(cancel_fd, SHUT_RDWR);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void emit_gen(struct send *s, yajl_gen g)
@@ -134,7 +127,7 @@ static int emit_result(struct send *s, int ok)
     yajl_gen g = json_begin();
     uint64_t bytes = wire_bytes(s);
 
-    s->t_end = now_s();
+    s->t_end = clock_ms() / 1e3;
     json_kv_str(g, "event", "result");
     json_kv_bool(g, "ok", ok);
     json_kv_str(g, "domain", s->req->domain);
@@ -197,7 +190,8 @@ static int on_precopy(void *data, unsigned iteration, unsigned long written,
     enum policy_action a;
 
     if (sender_cancelled) policy_abort(&s->policy);
-    a = policy_step(&s->policy, iteration, written, dirty_count, now_s(), &ev);
+    a = policy_step(&s->policy, iteration, written, dirty_count,
+                    clock_ms() / 1e3, &ev);
     s->pages_sent = ev.sent_bytes / POLICY_PAGE_SIZE;
     (void)written;
     s->iterations = iteration + 1;
@@ -218,7 +212,7 @@ static void on_suspended(void *data)
 {
     struct send *s = data;
 
-    s->t_suspend = now_s();
+    s->t_suspend = clock_ms() / 1e3;
     emit_note(s, "suspended", "guest suspended; copying the rest");
 }
 
@@ -424,7 +418,7 @@ static int send_commit(struct send *s)
                     "before resuming at most one copy",
                     away);
     if (status == 0) {
-        s->t_end = now_s();
+        s->t_end = clock_ms() / 1e3;
         if (xen_guest_destroy(s->guest) < 0)
             emit_note(s, "warning", "could not destroy %s here", away);
         return 0;
@@ -579,7 +573,7 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
                       .emit = emit,
                       .emit_data = emit_data,
                       .fd = -1};
-    s.t_start = now_s();
+    s.t_start = clock_ms() / 1e3;
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
     if (req->timeout_s > 0) alarm((unsigned)req->timeout_s);

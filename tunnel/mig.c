@@ -15,6 +15,7 @@
 #include "tunnel/mig.h"
 #include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
+#include "wire/clock.h"
 
 /* One bridge of the guest that a tunnel joins to the peer's. */
 struct migtun_hold {
@@ -212,13 +213,6 @@ int migtun_prepare(const struct relocd_conf *conf, enum migtun_role role,
     return 0;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /*
  * The target: the bridge forgets that the MACs were behind the tunnel,
  * then RARP and gratuitous ARP tell everyone, the source's bridge and its
@@ -237,7 +231,7 @@ static void announce(const struct migtun *mt)
             log_warnx("vif %u on %s: %s", i, nic->bridge, why);
     }
     for (r = 0; r < sizeof(delay_ms) / sizeof(delay_ms[0]); r++) {
-        sleep_ms(delay_ms[r]);
+        clock_sleep_ms(delay_ms[r]);
         for (i = 0; i < mt->gn.n; i++) {
             const struct guestnet_nic *nic = &mt->gn.nic[i];
 

@@ -19,6 +19,7 @@
 
 #include "tunnel/etherip.h"
 #include "tunnel/tunnel.h"
+#include "wire/clock.h"
 
 #define STOP_WAIT_MS 2000
 
@@ -56,13 +57,6 @@ static int eip_alive(const struct tunnel *t)
     return start == t->pid_start && state != 'Z' && state != 'X';
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* SIGTERM, then SIGKILL after STOP_WAIT_MS; its TAP goes with it. */
 static void eip_stop(const struct tunnel *t)
 {
@@ -71,12 +65,12 @@ static void eip_stop(const struct tunnel *t)
     if (!eip_alive(t)) return;
     kill(t->pid, SIGTERM);
     for (waited = 0; waited < STOP_WAIT_MS && eip_alive(t); waited += 10)
-        sleep_ms(10);
+        clock_sleep_ms(10);
     if (eip_alive(t)) kill(t->pid, SIGKILL);
     /* The TAP is gone once its last descriptor closed. */
     for (waited = 0; waited < STOP_WAIT_MS && if_nametoindex(t->ifname);
          waited += 10)
-        sleep_ms(10);
+        clock_sleep_ms(10);
 }
 
 static int eip_create(struct tunnel *t, char *why, size_t whylen)

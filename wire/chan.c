@@ -11,6 +11,7 @@
 #include "wire/buf.h"
 #include "wire/chan.h"
 #include "wire/tls.h"
+#include "wire/clock.h"
 
 struct chan {
     int fd;
@@ -18,14 +19,6 @@ struct chan {
     struct buf *in;
     long long deadline_ms; /* CLOCK_MONOTONIC, -1 = none */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct chan *chan_new(int fd)
 {
@@ -77,7 +70,7 @@ int chan_fd(const struct chan *c)
 
 void chan_set_timeout(struct chan *c, int ms)
 {
-    c->deadline_ms = ms < 0 ? -1 : now_ms() + ms;
+    c->deadline_ms = ms < 0 ? -1 : clock_ms() + ms;
 }
 
 size_t chan_pending(const struct chan *c)
@@ -91,7 +84,7 @@ static int chan_left(const struct chan *c)
     long long left;
 
     if (c->deadline_ms < 0) return -1;
-    left = c->deadline_ms - now_ms();
+    left = c->deadline_ms - clock_ms();
     if (left <= 0) return 0;
     return left > 1 << 30 ? 1 << 30 : (int)left;
 }

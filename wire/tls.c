@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "wire/tls.h"
+#include "wire/clock.h"
 
 /*
  * SHA-256 suites first: the PSK is bound to SHA-256 (TLS_PSK_SUITE), so
@@ -584,18 +585,10 @@ void tls_ctx_free(struct tls_ctx *t)
 
 /* --- waiting ------------------------------------------------------------- */
 
-static long long tls_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A CLOCK_MONOTONIC deadline in ms, -1 for none. */
 static long long tls_deadline(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : tls_now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : clock_ms() + timeout_ms;
 }
 
 /* Milliseconds left for poll(): -1 for no deadline, 0 when past it. */
@@ -604,7 +597,7 @@ static int tls_left(long long deadline)
     long long left;
 
     if (deadline < 0) return -1;
-    left = deadline - tls_now_ms();
+    left = deadline - clock_ms();
     return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 

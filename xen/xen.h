@@ -1,7 +1,7 @@
 /*
- * xen.h - the only door from relocd to Xen.  xen/*.c implement it with
- * libxl/libxenctrl; tests/net links a test double instead, so everything
- * else in relocd runs and is tested without a hypervisor.
+ * xen.h - the only door from relocd to Xen.  The files in xen/ implement it
+ * with libxl/libxenctrl; tests/net links a test double instead, so
+ * everything else in relocd runs and is tested without a hypervisor.
  */
 #ifndef RELOCD_XEN_H
 #define RELOCD_XEN_H
@@ -41,8 +41,6 @@ void xen_receive_cleanup(const char *name);
  * or -1 when Xen cannot be asked (callers then keep what they have).
  */
 int xen_domain_uuid_exists(const char *uuid);
-
-#endif
 
 /* --- sending ------------------------------------------------------------- */
 
@@ -94,3 +92,5 @@ int xen_guest_resume(struct xen_guest *g);
 int xen_guest_destroy(struct xen_guest *g);
 /* CPU cap in percent (credit2), 0 = back to what it was before. */
 int xen_guest_throttle(struct xen_guest *g, int pct);
+
+#endif

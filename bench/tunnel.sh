@@ -23,10 +23,8 @@ T=$(mktemp -d /tmp/relocd-tunbench.XXXXXX)
 TUN_LOG=$T/tunnelctl.log
 RESULTS=$here/results
 export BUILD T TUN_LOG
-# tunnel_lib.sh finds the sources relative to $0.
+# shellcheck source=SCRIPTDIR/../tests/net/tunnel_lib.sh
 . "$here/../tests/net/tunnel_lib.sh"
-# shellcheck disable=SC2034 # used by tun_build
-TUN_SRC=$(cd "$here/.." && pwd)
 
 die() {
     echo "bench: $*" >&2

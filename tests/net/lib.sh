@@ -5,6 +5,7 @@
 #   ns dst 10.77.0.2 ─┼─ bridge in ns hub
 #   ns evl 10.77.0.3 ─┘
 # relocd-fake runs in dst; clients in src (allowed) and evl (not allowed).
+# shellcheck shell=sh
 set -u
 : "${BUILD:?}"
 NETDIR=$(cd "$(dirname "$0")" && pwd)
@@ -12,8 +13,8 @@ T=$(mktemp -d /tmp/relocd-net.XXXXXX)
 SFX=$$
 NS_HUB=rl-hub-$SFX NS_SRC=rl-src-$SFX NS_DST=rl-dst-$SFX NS_EVL=rl-evl-$SFX
 RELOCD_PID=
-export FAKE_XL_LOG=$T/received.log
-export RELOCD_FAKE_RECEIVER=$NETDIR/fake_xl.py
+export FAKE_XL_LOG="$T/received.log"
+export RELOCD_FAKE_RECEIVER="$NETDIR/fake_xl.py"
 
 cleanup() {
     [ -n "$RELOCD_PID" ] && kill "$RELOCD_PID" 2>/dev/null
@@ -88,6 +89,7 @@ migrate() {
     sendopts=
     while [ $# -gt 0 ] && [ "$1" != -- ]; do sendopts="$sendopts $1"; shift; done
     [ $# -gt 0 ] && shift
+    # shellcheck disable=SC2086 # sendopts: one word per option, split
     nsx "$ns" "$NETDIR/fake_xl.py" send $sendopts \
         "$BUILD/xl-relocate connect -f $T/client.sxp $*" 10.77.0.2
 }

@@ -1,4 +1,5 @@
 # Allow-list by IP and by name, the typed 'denied' error, xend's log line.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
 start_relocd "(xend-relocation-server yes)

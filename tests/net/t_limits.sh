@@ -1,5 +1,6 @@
 # Slow and silent peers time out and never block others; the pending and
 # the concurrent-migration limits hold with typed 'busy' errors.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
 start_relocd "(xend-relocation-server yes)
@@ -27,6 +28,7 @@ done
 sleep 1
 out=$(raw silent)
 echo "$out" | grep -q "ERROR busy" || die "4th pending peer: got '$out'"
+# shellcheck disable=SC2086 # pids: a list of PIDs, split
 wait $pids
 grep -q "ERROR timeout" "$T/silent1" || die "silent peer: $(cat "$T/silent1")"
 expect_ok migrate "$NS_SRC" --name after-silent

@@ -1,5 +1,6 @@
 # Pre-flight refuses with the check's name, the need and what is there,
 # before anything is received; fake xl then reports the failure.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
 RELOCD_FAKE_FREE_MB=512 RELOCD_FAKE_DOMAINS="taken other" start_relocd \

@@ -1,4 +1,5 @@
 # Protocol errors: each bad input gets its typed ERROR, the daemon lives on.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
 start_relocd "(xend-relocation-server yes)

@@ -3,10 +3,11 @@
 # xl's framing, checked by fake_xl.py).  Live, offline, no convergence
 # (abort, force, throttle), cancel, and a target killed mid-stream: the
 # guest always ends up running on exactly one side.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
 mkdir -p "$T/state"
-export RELOCD_FAKE_STATE=$T/state
+export RELOCD_FAKE_STATE="$T/state"
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
 (relocd-control-socket $T/dst.sock)"

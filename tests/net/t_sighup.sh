@@ -1,4 +1,5 @@
 # SIGHUP: a broken file keeps the running config; a good one applies.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
 start_relocd "(xend-relocation-server yes)

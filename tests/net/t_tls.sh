@@ -1,9 +1,10 @@
 # Authentication: mutual certificates and a pre-shared key, success and
 # failure, and the plain port staying shut without relocd-allow-insecure.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || skip "openssl not installed"
 net_up
-cd "$T"
+cd "$T" || die "cd $T"
 mkcert() { # NAME CA
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null
@@ -18,7 +19,7 @@ done
 mkcert dst ca; mkcert src ca; mkcert evl rogue
 openssl rand -hex 32 >psk; openssl rand -hex 32 >psk2
 chmod 600 psk psk2 ./*.key
-cd - >/dev/null
+cd - >/dev/null || die "cd back from $T"
 
 # Mutual TLS.  The plain port must stay shut (no relocd-allow-insecure).
 start_relocd "(xend-relocation-server yes)

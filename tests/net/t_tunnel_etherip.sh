@@ -6,7 +6,9 @@
 # reversed header of old BSD gif is accepted unless refused; super-frames
 # sent whole (ETHERIP_F_FRAGMENT) cross as outer fragments and are taken
 # by a peer in the default mode.
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/tunnel_lib.sh
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
 tun_build

@@ -1,7 +1,9 @@
 #!/bin/sh
 # t_tunnel_gretap.sh - a kernel GRETAP tunnel with a key joins br0 of two
 # dom0s; skipped, with the kernel's own words, where gretap is missing.
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/tunnel_lib.sh
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
 tun_build

@@ -5,7 +5,9 @@
 # 10 ms.  The announcement relocd makes after the resume (garp_forget and
 # garp_announce into b's bridge) brings both back in under a second; a
 # silent guest without it stays cut off.
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/tunnel_lib.sh
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
 LIMIT_MS=1000

@@ -3,7 +3,9 @@
 # by holder (guest), kept in a state file that outlives the process that
 # wrote it, repaired when their device or EtherIP process vanished, and
 # removed with their last holder.  Their MTU never undercuts a port's.
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/tunnel_lib.sh
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
 tun_build

@@ -7,7 +7,9 @@
 # b) and traffic crosses it once the vif is over there; a receive that
 # fails drops what it took; g1 coming home removes the tunnel on both
 # sides.  Also: a bad relocd-tunnel entry is a FILE:LINE error.
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/tunnel_lib.sh
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
 tun_build
@@ -24,7 +26,7 @@ side() {
 (relocd-tunnel (peer $3) (kind vxlan) (vni 4242) (bridge br0))
 CONF
     mkdir -p "$T/$1/state"
-    RELOCD_FAKE_STATE=$T/$1/state RELOCD_FAKE_DOMAINS=g1 RELOCD_FAKE_HERE= \
+    RELOCD_FAKE_STATE=$T/$1/state RELOCD_FAKE_DOMAINS=g1 RELOCD_FAKE_HERE='' \
         RELOCD_FAKE_NICS="br0,$MAC_GA,$IP_GA" \
         ip netns exec "$2" "$BUILD/relocd-fake" -d -f "$T/$1.sxp" \
         >"$T/$1.log" 2>&1 &

@@ -1,7 +1,9 @@
 #!/bin/sh
 # t_tunnel_vxlan.sh - a kernel VXLAN tunnel (static remote, no learning)
 # joins br0 of two dom0s on different subnets; guests talk both ways.
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/tunnel_lib.sh
 . "$(dirname "$0")/tunnel_lib.sh"
 trap 'tun_cleanup; cleanup' EXIT INT TERM
 tun_build

@@ -23,6 +23,7 @@ skip() { echo "$*"; exit 77; }
     skip "no lab cache in $LAB_CACHE (run tests/lab/run once)"
 command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
 command -v busybox >/dev/null || skip "no busybox"
+# shellcheck disable=SC2012 # kernel version names, nothing odd in them
 K=$(ls "$R/lib/modules" | head -n 1)
 BUILD=$BUILD T=$W TUN_LOG=$W/log sh -c ". '$here/tunnel_lib.sh'; tun_build" ||
     exit $?

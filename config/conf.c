@@ -41,13 +41,6 @@ struct conf_key {
     unsigned flags;
 };
 
-static const char *const conf_converge_names[] = {
-    [CONF_CONVERGE_THROTTLE] = "throttle",
-    [CONF_CONVERGE_FORCE] = "force",
-    [CONF_CONVERGE_ABORT] = "abort",
-    NULL,
-};
-
 /* Row makers; clang-format would spread each over four lines. */
 /* clang-format off */
 #define F(field) offsetof(struct relocd_conf, field)
@@ -78,8 +71,7 @@ static const struct conf_key conf_keys[] = {
     KINT("relocd-max-downtime", max_downtime_ms, "300", 1, 600000),
     KINT("relocd-max-migrations", max_migrations, "2", 1, 64),
     KINT("relocd-max-pending", max_pending, "16", 1, 1024),
-    KENUM("relocd-on-no-converge", on_no_converge, "throttle",
-          conf_converge_names),
+    KENUM("relocd-on-no-converge", on_no_converge, "throttle", converge_names),
     KSTR("relocd-psk-file", psk_file, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-ssl-ca-file", ca_file, NULL, CF_EMPTY_UNSET),
     KSTR("xend-relocation-address", address, "", 0),
@@ -175,12 +167,6 @@ static const struct conf_key *conf_key_find(const char *name)
 const char *conf_key_name(size_t i)
 {
     return i < CONF_NKEYS ? conf_keys[i].name : NULL;
-}
-
-const char *conf_converge_name(int on_no_converge)
-{
-    if (on_no_converge < 0 || on_no_converge > CONF_CONVERGE_ABORT) return NULL;
-    return conf_converge_names[on_no_converge];
 }
 
 /* ASCII only, as Python 2's string.lower() on a byte string. */

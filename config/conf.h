@@ -17,16 +17,11 @@
 
 #include <stdio.h>
 
+#include "config/converge.h"
 #include "config/diag.h"
 
 /* Where xend looked for a key or certificate file named without a '/'. */
 #define CONF_XEN_CONFIG_DIR "/etc/xen"
-
-enum conf_converge {
-    CONF_CONVERGE_THROTTLE, /* slow the guest down (credit2 cap) */
-    CONF_CONVERGE_FORCE,    /* stop and copy anyway */
-    CONF_CONVERGE_ABORT,    /* give up, guest keeps running here */
-};
 
 /*
  * One (relocd-tunnel (key value) ...) entry, as written: tunnel/conf.c
@@ -63,7 +58,7 @@ struct relocd_conf {
     int handshake_timeout;       /* relocd-handshake-timeout, s, 1..3600, 10 */
     char *control_socket;        /* relocd-control-socket */
     int max_downtime_ms;         /* relocd-max-downtime, ms, 1..600000, 300 */
-    int on_no_converge;          /* relocd-on-no-converge, enum conf_converge */
+    int on_no_converge;          /* relocd-on-no-converge, enum converge */
     int bandwidth_mbps;          /* relocd-bandwidth, MB/s, 0 = unlimited */
     struct conf_tunnel *tunnels; /* relocd-tunnel entries, in file order */
     size_t ntunnels;
@@ -113,8 +108,5 @@ void conf_print(FILE *f, const struct relocd_conf *conf);
 
 /* The i'th key name in the (sorted) key table, NULL past the end. */
 const char *conf_key_name(size_t i);
-
-/* "throttle", "force", "abort"; NULL for anything else. */
-const char *conf_converge_name(int on_no_converge);
 
 #endif

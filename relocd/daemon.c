@@ -30,6 +30,7 @@
 #include "wire/tls.h"
 #include "tunnel/conf.h"
 #include "wire/clock.h"
+#include "wire/version.h"
 
 #define DAEMON_MAX_CHILDREN 1024
 
@@ -396,17 +397,44 @@ static int daemon_cancel(struct daemon *d, int fd, int id)
     return 0;
 }
 
+/*
+ * The worker's request: what the client chose, the rest from this daemon's
+ * configuration as it is now (SIGHUP reloads it; the client never read it).
+ */
+static void daemon_fill_req(const struct relocd_conf *conf,
+                            const struct msg_ctl_migrate *m,
+                            struct sender_req *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->domain, sizeof(r->domain), "%s", m->domain);
+    snprintf(r->target, sizeof(r->target), "%s", m->target);
+    r->port = m->port;
+    r->ssl = m->ssl;
+    r->live = m->live;
+    r->max_downtime_ms =
+        m->max_downtime_ms ? m->max_downtime_ms : conf->max_downtime_ms;
+    r->bandwidth_mbps =
+        m->bandwidth_mbps >= 0 ? m->bandwidth_mbps : conf->bandwidth_mbps;
+    r->on_stuck = m->converge_set ? m->on_no_converge
+                                  : (enum converge)conf->on_no_converge;
+    r->timeout_s = m->timeout_s;
+    r->via_set = m->via_set;
+    snprintf(r->via, sizeof(r->via), "%s", m->via);
+}
+
 static int daemon_ctl_request(void *data, int fd, const struct proto_frame *f)
 {
     struct daemon *d = data;
+    struct msg_ctl_migrate m;
     struct sender_req req;
     char why[256];
     int id;
 
     switch (f->type) {
     case PROTO_CTL_MIGRATE:
-        if (msg_get_ctl_migrate(f, &req, why, sizeof(why)))
+        if (msg_get_ctl_migrate(f, &m, why, sizeof(why)))
             return ctl_error(fd, PERR_BAD_MESSAGE, why);
+        daemon_fill_req(d->conf, &m, &req);
         return daemon_send(d, fd, &req);
     case PROTO_CTL_LIST:
         return daemon_list(d, fd);

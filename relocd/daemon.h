@@ -1,10 +1,9 @@
 /*
- * daemon.h - what the daemon's entry point hands to the daemon proper.
+ * daemon.h - what the daemon's entry point (relocd.c) hands to the daemon
+ * proper (daemon.c).
  */
-#ifndef RELOCD_RELOCD_H
-#define RELOCD_RELOCD_H
-
-#define RELOCD_VERSION "0.1.0"
+#ifndef RELOCD_DAEMON_H
+#define RELOCD_DAEMON_H
 
 struct relocd_conf;
 

@@ -61,11 +61,11 @@ static enum policy_action policy_stuck(struct policy *p,
                                        struct policy_event *ev)
 {
     switch (p->cfg.on_stuck) {
-    case POLICY_ON_STUCK_ABORT:
+    case CONVERGE_ABORT:
         return decide(ev, POLICY_ABORT, "not converging: abort as asked");
-    case POLICY_ON_STUCK_FORCE:
+    case CONVERGE_FORCE:
         return decide(ev, POLICY_STOP, "not converging: forced stop");
-    case POLICY_ON_STUCK_THROTTLE:
+    case CONVERGE_THROTTLE:
         break;
     }
     if (p->stuck_steps >= NTHROTTLE)
@@ -110,7 +110,7 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
     if (ev->expected_down_ms <= p->cfg.max_downtime_ms)
         return decide(ev, POLICY_STOP, "expected downtime within target");
     if (ev->iteration >= POLICY_MAX_ITERATIONS)
-        return p->cfg.on_stuck == POLICY_ON_STUCK_ABORT
+        return p->cfg.on_stuck == CONVERGE_ABORT
                    ? decide(ev, POLICY_ABORT, "too many rounds: abort")
                    : decide(ev, POLICY_STOP, "too many rounds: forced stop");
     if (policy_is_stuck(p, prev, dirty)) return policy_stuck(p, ev);

@@ -6,13 +6,15 @@
  * number of dirty pages) and after it (dirty count -1); returning
  * STOP_AND_COPY before a batch still sends that batch live, then suspends
  * and sends what was dirtied meanwhile (xg_sr_save.c send_memory_live()).
- * This module is that callback's brain, without Xen: xen_send.c feeds it
- * the stats and a clock, and applies the throttle it asks for.
+ * This module is that callback's brain, without Xen: relocd/sender.c feeds
+ * it xen/send.c's stats and a clock, and applies the throttle it asks for.
  */
 #ifndef RELOCD_POLICY_H
 #define RELOCD_POLICY_H
 
 #include <stdint.h>
+
+#include "config/converge.h"
 
 #define POLICY_PAGE_SIZE 4096
 /* Libxenguest's own policy gives up after 5 rounds; we allow more. */
@@ -24,15 +26,9 @@ enum policy_action {
     POLICY_ABORT,    /* give up; the guest keeps running here */
 };
 
-enum policy_converge {
-    POLICY_ON_STUCK_THROTTLE,
-    POLICY_ON_STUCK_FORCE,
-    POLICY_ON_STUCK_ABORT,
-};
-
 struct policy_cfg {
     int max_downtime_ms;
-    enum policy_converge on_stuck;
+    enum converge on_stuck;
     uint64_t guest_pages; /* the guest's real memory, in pages */
 };
 

@@ -12,6 +12,7 @@
 #include "config/acl.h"
 #include "config/conf.h"
 #include "wire/log.h"
+#include "wire/version.h"
 #include "relocd/peer.h"
 #include "relocd/daemon.h"
 #include "tunnel/conf.h"

@@ -34,12 +34,12 @@
 #include "wire/msg.h"
 #include "relocd/peer.h"
 #include "wire/relay.h"
-#include "relocd/daemon.h"
 #include "relocd/sender.h"
 #include "wire/tls.h"
 #include "xen/xen.h"
 #include "wire/xlstream.h"
 #include "wire/clock.h"
+#include "wire/version.h"
 
 /* xl's commit handshake (tools/xl/xl_migrate.c), NULs included. */
 static const char msg_ready[] = "domain received, ready to unpause";

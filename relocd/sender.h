@@ -11,6 +11,7 @@
 
 struct relocd_conf;
 
+/* A migration to run, every default filled in (daemon.c). */
 struct sender_req {
     char domain[128];
     char target[300];
@@ -19,7 +20,7 @@ struct sender_req {
     int live;
     int max_downtime_ms;
     int bandwidth_mbps; /* 0 = unlimited */
-    enum policy_converge on_stuck;
+    enum converge on_stuck;
     int timeout_s; /* 0 = none */
     /*
      * Like xl migrate -s: when via_set, no relocd on the target; the

@@ -30,9 +30,9 @@
 #include "wire/msg.h"
 #include "relocd/peer.h"
 #include "wire/relay.h"
-#include "relocd/daemon.h"
 #include "relocd/session.h"
 #include "wire/tls.h"
+#include "wire/version.h"
 #include "xen/xen.h"
 
 struct session {

@@ -17,7 +17,6 @@
 #include "wire/buf.h"
 #include "wire/json.h"
 #include "wire/msg.h"
-#include "relocd/sender.h"
 
 #define MSG_MAX_DEPTH 16
 
@@ -511,9 +510,7 @@ enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
 
 /* --- control socket ------------------------------------------------------- */
 
-static const char *const converge_names[] = {"throttle", "force", "abort"};
-
-int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r)
+int msg_put_ctl_migrate(struct buf *out, const struct msg_ctl_migrate *r)
 {
     yajl_gen g = json_begin();
 
@@ -522,32 +519,55 @@ int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r)
     json_kv_int(g, "port", r->port);
     json_kv_int(g, "ssl", r->ssl);
     json_kv_bool(g, "live", r->live);
-    json_kv_int(g, "max_downtime_ms", r->max_downtime_ms);
-    json_kv_int(g, "bandwidth_mbps", r->bandwidth_mbps);
-    json_kv_str(g, "on_no_converge", converge_names[r->on_stuck]);
+    if (r->max_downtime_ms)
+        json_kv_int(g, "max_downtime_ms", r->max_downtime_ms);
+    if (r->bandwidth_mbps >= 0)
+        json_kv_int(g, "bandwidth_mbps", r->bandwidth_mbps);
+    if (r->converge_set)
+        json_kv_str(g, "on_no_converge", converge_name(r->on_no_converge));
     json_kv_int(g, "timeout_s", r->timeout_s);
     if (r->via_set) json_kv_str(g, "via", r->via);
     return gen_finish(g, out, PROTO_CTL_MIGRATE);
 }
 
-static enum proto_err get_converge(yajl_val root, enum policy_converge *c_r,
-                                   char *why, size_t whylen)
+static enum proto_err get_converge(yajl_val root, enum converge *c_r, char *why,
+                                   size_t whylen)
 {
     char name[16];
     enum proto_err e =
         get_str(root, "on_no_converge", name, sizeof(name), why, whylen);
-    unsigned i;
 
-    for (i = 0; !e && i < 3; i++)
-        if (!strcmp(name, converge_names[i])) {
-            *c_r = (enum policy_converge)i;
-            return PERR_OK;
-        }
-    return e ? e : why_bad(why, whylen, "unknown on_no_converge '%s'", name);
+    if (e || converge_parse(name, c_r) == 0) return e;
+    return why_bad(why, whylen, "unknown on_no_converge '%s'", name);
+}
+
+/* The optional members of a migration request; absent = the daemon's. */
+static enum proto_err get_ctl_migrate_defaults(yajl_val root,
+                                               struct msg_ctl_migrate *r,
+                                               char *why, size_t whylen)
+{
+    enum proto_err e = PERR_OK;
+
+    r->bandwidth_mbps = -1;
+    if (member(root, "max_downtime_ms"))
+        e = get_int(root, "max_downtime_ms", 1, 600000, &r->max_downtime_ms,
+                    why, whylen);
+    if (!e && member(root, "bandwidth_mbps"))
+        e = get_int(root, "bandwidth_mbps", 0, 1000000, &r->bandwidth_mbps, why,
+                    whylen);
+    if (!e && member(root, "on_no_converge")) {
+        r->converge_set = 1;
+        e = get_converge(root, &r->on_no_converge, why, whylen);
+    }
+    if (!e && member(root, "via")) {
+        r->via_set = 1;
+        e = get_str(root, "via", r->via, sizeof(r->via), why, whylen);
+    }
+    return e;
 }
 
 enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
-                                   struct sender_req *r, char *why,
+                                   struct msg_ctl_migrate *r, char *why,
                                    size_t whylen)
 {
     yajl_val root;
@@ -563,17 +583,9 @@ enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
         !(e = get_int(root, "port", 0, 65535, &r->port, why, whylen)) &&
         !(e = get_int(root, "ssl", -1, 1, &r->ssl, why, whylen)) &&
         !(e = get_bool(root, "live", &r->live, why, whylen)) &&
-        !(e = get_int(root, "max_downtime_ms", 1, 600000, &r->max_downtime_ms,
-                      why, whylen)) &&
-        !(e = get_int(root, "bandwidth_mbps", 0, 1000000, &r->bandwidth_mbps,
-                      why, whylen)) &&
-        !(e = get_converge(root, &r->on_stuck, why, whylen)))
-        e = get_int(root, "timeout_s", 0, 86400 * 7, &r->timeout_s, why,
-                    whylen);
-    if (!e && member(root, "via")) {
-        r->via_set = 1;
-        e = get_str(root, "via", r->via, sizeof(r->via), why, whylen);
-    }
+        !(e = get_int(root, "timeout_s", 0, 86400 * 7, &r->timeout_s, why,
+                      whylen)))
+        e = get_ctl_migrate_defaults(root, r, why, whylen);
     yajl_tree_free(root);
     return e;
 }

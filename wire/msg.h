@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/converge.h"
 #include "wire/proto.h"
 
 struct buf;
@@ -98,12 +99,35 @@ enum proto_err msg_get_migrate(const struct proto_frame *f,
 enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
                               size_t whylen);
 
-struct sender_req;
+/*
+ * A migration request on the control socket, as xl-relocate sends it.  What
+ * the user did not choose is left out, and the daemon fills it in from its
+ * own (SIGHUP-reloaded) configuration.
+ */
+struct msg_ctl_migrate {
+    char domain[128];
+    char target[300];
+    int port; /* 0: xend-relocation-port or relocd-tls-port */
+    int ssl;  /* -1: xend-relocation-ssl */
+    int live;
+    int max_downtime_ms; /* 0: relocd-max-downtime */
+    int bandwidth_mbps;  /* -1: relocd-bandwidth; 0 = unlimited */
+    int converge_set;    /* 0: relocd-on-no-converge */
+    enum converge on_no_converge;
+    int timeout_s; /* 0 = none */
+    /*
+     * Like xl migrate -s: when via_set, no relocd on the target; the
+     * stream goes to `sh -c "exec VIA TARGET xl migrate-receive"`, or to
+     * `sh -c TARGET` when via is "" (stock xl migrate-receive at the end).
+     */
+    int via_set;
+    char via[256];
+};
 
 /* Control socket: a migration request, a cancel, and events (raw JSON). */
-int msg_put_ctl_migrate(struct buf *out, const struct sender_req *r);
+int msg_put_ctl_migrate(struct buf *out, const struct msg_ctl_migrate *r);
 enum proto_err msg_get_ctl_migrate(const struct proto_frame *f,
-                                   struct sender_req *r, char *why,
+                                   struct msg_ctl_migrate *r, char *why,
                                    size_t whylen);
 int msg_put_ctl_cancel(struct buf *out, int id);
 enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,

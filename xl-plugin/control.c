@@ -19,7 +19,6 @@
 #include "wire/chan.h"
 #include "config/conf.h"
 #include "wire/msg.h"
-#include "relocd/sender.h"
 #include "xl-plugin/xl-relocate.h"
 
 static volatile sig_atomic_t got_int;
@@ -217,8 +216,9 @@ static int follow(const struct relocd_conf *conf, struct chan *c,
     }
 }
 
-static void fill_req(const struct relocd_conf *conf, const struct opts *o,
-                     char **argv, struct sender_req *r)
+/* What the user chose; relocd fills in the rest from its configuration. */
+static void fill_req(const struct opts *o, char **argv,
+                     struct msg_ctl_migrate *r)
 {
     memset(r, 0, sizeof(*r));
     snprintf(r->domain, sizeof(r->domain), "%s", argv[0]);
@@ -226,13 +226,10 @@ static void fill_req(const struct relocd_conf *conf, const struct opts *o,
     r->port = o->port;
     r->ssl = o->ssl;
     r->live = o->live;
-    r->max_downtime_ms =
-        o->max_downtime_ms ? o->max_downtime_ms : conf->max_downtime_ms;
-    r->bandwidth_mbps =
-        o->bandwidth_mbps ? o->bandwidth_mbps : conf->bandwidth_mbps;
-    r->on_stuck = (enum policy_converge)(o->on_no_converge
-                                             ? converge_index(o->on_no_converge)
-                                             : conf->on_no_converge);
+    r->max_downtime_ms = o->max_downtime_ms;
+    r->bandwidth_mbps = o->bandwidth_mbps;
+    r->converge_set = o->converge_set;
+    r->on_no_converge = o->on_no_converge;
     r->timeout_s = o->timeout_s;
     if (o->via) {
         r->via_set = 1;
@@ -244,7 +241,7 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
 {
     struct view v = {isatty(2), o->json, o->quiet, 0, 0};
     struct relocd_conf *conf;
-    struct sender_req req;
+    struct msg_ctl_migrate req;
     struct buf *out = NULL;
     struct chan *c = NULL;
     int rc = 1;
@@ -255,7 +252,7 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
         return 2;
     }
     if (!(conf = load_conf(o))) return 1;
-    fill_req(conf, o, argv, &req);
+    fill_req(o, argv, &req);
     signal(SIGINT, on_int);
     out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
     c = ctl_connect(conf);

@@ -25,9 +25,9 @@
 #include "config/conf.h"
 #include "wire/msg.h"
 #include "wire/relay.h"
-#include "relocd/daemon.h"
 #include "wire/tls.h"
 #include "wire/xlstream.h"
+#include "wire/version.h"
 #include "xl-plugin/xl-relocate.h"
 
 static void usage(FILE *f)
@@ -286,15 +286,6 @@ static int num_arg(const char *opt, const char *arg, int max)
     return (int)v;
 }
 
-int converge_index(const char *name)
-{
-    int i;
-
-    for (i = 0; conf_converge_name(i); i++)
-        if (!strcmp(conf_converge_name(i), name)) return i;
-    return -1;
-}
-
 /* The options of migrate; 0, or -1 on a bad value. */
 static int parse_migrate_opt(int ch, struct opts *o)
 {
@@ -315,8 +306,10 @@ static int parse_migrate_opt(int ch, struct opts *o)
         o->timeout_s = num_arg("--timeout", optarg, 86400 * 7);
         return o->timeout_s < 0 ? -1 : 0;
     case OPT_CONVERGE:
-        o->on_no_converge = optarg;
-        if (converge_index(optarg) >= 0) return 0;
+        if (converge_parse(optarg, &o->on_no_converge) == 0) {
+            o->converge_set = 1;
+            return 0;
+        }
         fprintf(stderr, "xl-relocate: --on-no-converge is throttle, force "
                         "or abort\n");
         return -1;
@@ -382,7 +375,12 @@ int main(int argc, char **argv)
         {"list", cmd_list},
         {"cancel", cmd_cancel},
     };
-    struct opts o = {NULL, 0, -1, 0, 30 * 1000, 1, 0, 0, 0, 0, NULL, NULL};
+    struct opts o = {
+        .ssl = -1,
+        .timeout_ms = CONNECT_TIMEOUT_MS,
+        .live = 1,
+        .bandwidth_mbps = -1,
+    };
     unsigned i;
     int rc;
 

@@ -4,7 +4,11 @@
 #ifndef XL_RELOCATE_H
 #define XL_RELOCATE_H
 
+#include "config/converge.h"
+
 #define DEFAULT_CONF "/etc/xen/xend-config.sxp"
+/* How long connecting to relocd may take, unless --timeout says. */
+#define CONNECT_TIMEOUT_MS (30 * 1000)
 
 struct relocd_conf;
 
@@ -15,17 +19,19 @@ struct opts {
     int quiet;
     int timeout_ms;
     /* migrate */
-    int live, json, max_downtime_ms, bandwidth_mbps, timeout_s;
-    const char *on_no_converge; /* NULL = from the config */
-    const char *via;            /* -s CMD, as xl migrate -s; NULL: relocd */
+    int live, json, timeout_s;
+    /* Left unset (0, -1, 0), the target relocd's configuration decides. */
+    int max_downtime_ms;
+    int bandwidth_mbps;
+    int converge_set;
+    enum converge on_no_converge;
+    const char *via; /* -s CMD, as xl migrate -s; NULL: relocd */
 };
 
 /* xl-relocate.c: xend-config.sxp (or xend's defaults); NULL after saying
  * why. */
 struct relocd_conf *load_conf(const struct opts *o);
 int cmd_connect(const struct opts *o, int argc, char **argv);
-/* The enum conf_converge value of "throttle", "force" or "abort", or -1. */
-int converge_index(const char *name);
 
 /* control.c: the subcommands that talk to the local relocd. */
 int cmd_migrate(const struct opts *o, int argc, char **argv);

@@ -97,7 +97,7 @@ static void check_defaults(const struct relocd_conf *c)
     T_EQ_INT(c->handshake_timeout, 10);
     T_EQ_STR(c->control_socket, "/run/relocd/relocd.sock");
     T_EQ_INT(c->max_downtime_ms, 300);
-    T_EQ_INT(c->on_no_converge, CONF_CONVERGE_THROTTLE);
+    T_EQ_INT(c->on_no_converge, CONVERGE_THROTTLE);
     T_EQ_INT(c->bandwidth_mbps, 0);
     T_OK(c->acl == NULL, "everyone");
 }
@@ -221,7 +221,7 @@ static void test_all_keys(void)
     T_EQ_INT(c->handshake_timeout, 3600);
     T_EQ_STR(c->control_socket, "/tmp/relocd-test.sock");
     T_EQ_INT(c->max_downtime_ms, 600000);
-    T_EQ_INT(c->on_no_converge, CONF_CONVERGE_ABORT);
+    T_EQ_INT(c->on_no_converge, CONVERGE_ABORT);
     T_EQ_INT(c->bandwidth_mbps, 125);
     T_EQ_INT(acl_match(c->acl, "192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "::ffff:192.0.2.77", NULL), 1);
@@ -247,7 +247,7 @@ static void test_files(void)
         T_EQ_INT(c->relocation_server, 1);
         T_EQ_INT(c->port, 8102);
         T_EQ_STR(c->hosts_allow, "^peer$");
-        T_EQ_INT(c->on_no_converge, CONF_CONVERGE_FORCE);
+        T_EQ_INT(c->on_no_converge, CONVERGE_FORCE);
         conf_free(c);
     }
     T_EQ_INT(conf_load("data/bad-unbalanced.sxp", &c, err, sizeof(err)), -1);
@@ -419,15 +419,14 @@ static void test_enum_and_strings(void)
 {
     struct relocd_conf *c = parse("(relocd-on-no-converge FORCE)");
 
-    T_OK(c && c->on_no_converge == CONF_CONVERGE_FORCE, "%s", lasterr);
+    T_OK(c && c->on_no_converge == CONVERGE_FORCE, "%s", lasterr);
     conf_free(c);
     T_EQ_STR(error("(relocd-on-no-converge stop)"),
              "t.sxp:1: relocd-on-no-converge: expected one of throttle, "
              "force, abort: 'stop'");
-    T_EQ_STR(conf_converge_name(CONF_CONVERGE_THROTTLE), "throttle");
-    T_EQ_STR(conf_converge_name(CONF_CONVERGE_ABORT), "abort");
-    T_OK(conf_converge_name(3) == NULL && conf_converge_name(-1) == NULL,
-         "out of range");
+    T_EQ_STR(converge_name(CONVERGE_THROTTLE), "throttle");
+    T_EQ_STR(converge_name(CONVERGE_ABORT), "abort");
+    T_OK(converge_name(3) == NULL && converge_name(-1) == NULL, "out of range");
     /* '' = all addresses; an interface name is kept as it is */
     c = parse("(xend-relocation-address '') (relocd-ssl-ca-file '')");
     T_OK(c && c->address && !*c->address && !c->ca_file, "%s", lasterr);

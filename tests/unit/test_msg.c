@@ -223,8 +223,52 @@ static void test_cpu_policy(void)
     T_EQ_STR(why, "'cpu.msr' entry 0 is not 4 numbers of 32 bits");
 }
 
+/* What the user left out stays out, so the daemon's configuration decides. */
+static void test_ctl_migrate_defaults(void)
+{
+    struct buf *b = buf_new(PROTO_MAX_FRAME + 64);
+    struct msg_ctl_migrate m = {"g1", "host-b",          0, -1, 1, 0, -1,
+                                0,    CONVERGE_THROTTLE, 0, 0,  ""};
+    struct msg_ctl_migrate got;
+
+    T_EQ_INT(msg_put_ctl_migrate(b, &m), 0);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_OK(!strstr((char *)frame.payload, "max_downtime_ms") &&
+             !strstr((char *)frame.payload, "bandwidth_mbps") &&
+             !strstr((char *)frame.payload, "on_no_converge"),
+         "defaults left out: %s", (char *)frame.payload);
+    T_EQ_INT(msg_get_ctl_migrate(&frame, &got, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(got.max_downtime_ms, 0);
+    T_EQ_INT(got.bandwidth_mbps, -1);
+    T_EQ_INT(got.converge_set, 0);
+    T_EQ_INT(got.via_set, 0);
+
+    m.max_downtime_ms = 100;
+    m.bandwidth_mbps = 0; /* unlimited, chosen */
+    m.converge_set = 1;
+    m.on_no_converge = CONVERGE_ABORT;
+    buf_reset(b);
+    T_EQ_INT(msg_put_ctl_migrate(b, &m), 0);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_ctl_migrate(&frame, &got, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(got.max_downtime_ms, 100);
+    T_EQ_INT(got.bandwidth_mbps, 0);
+    T_OK(got.converge_set && got.on_no_converge == CONVERGE_ABORT, "abort");
+
+    T_EQ_INT(raw(PROTO_CTL_MIGRATE, "{\"domain\":\"g\",\"target\":\"h\","
+                                    "\"port\":0,\"ssl\":-1,\"live\":true,"
+                                    "\"timeout_s\":0,"
+                                    "\"on_no_converge\":\"later\"}"),
+             PERR_OK);
+    T_EQ_INT(msg_get_ctl_migrate(&frame, &got, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
+    T_EQ_STR(why, "unknown on_no_converge 'later'");
+    buf_free(b);
+}
+
 int main(void)
 {
+    test_ctl_migrate_defaults();
     test_cpu_policy();
     test_frames();
     test_hello();

@@ -16,7 +16,7 @@ struct sim {
     double final_down_ms;
 };
 
-static void simulate(struct sim *s, enum policy_converge on_stuck, int target)
+static void simulate(struct sim *s, enum converge on_stuck, int target)
 {
     struct policy_cfg cfg = {target, on_stuck, s->guest_pages};
     struct policy p;
@@ -51,7 +51,7 @@ static void test_idle(void)
 {
     struct sim s = {100e6, 50, 1000, 49152, 0, 0, 0, 0};
 
-    simulate(&s, POLICY_ON_STUCK_THROTTLE, 300);
+    simulate(&s, CONVERGE_THROTTLE, 300);
     T_EQ_INT(s.last, POLICY_STOP);
     T_OK(s.rounds <= 2, "idle guest took %u rounds", s.rounds);
     T_OK(s.final_down_ms < 300, "downtime %.0f ms", s.final_down_ms);
@@ -63,7 +63,7 @@ static void test_converging(void)
     /* 64 MiB working set, dirtied at half the link rate. */
     struct sim s = {50e6, 6000, 16384, 49152, 0, 0, 0, 0};
 
-    simulate(&s, POLICY_ON_STUCK_ABORT, 300);
+    simulate(&s, CONVERGE_ABORT, 300);
     T_EQ_INT(s.last, POLICY_STOP);
     T_OK(s.final_down_ms <= 300, "downtime %.0f ms", s.final_down_ms);
     T_EQ_INT(s.max_throttle, 0);
@@ -81,7 +81,7 @@ static void test_stuck_abort(void)
 {
     struct sim s = hot();
 
-    simulate(&s, POLICY_ON_STUCK_ABORT, 300);
+    simulate(&s, CONVERGE_ABORT, 300);
     T_EQ_INT(s.last, POLICY_ABORT);
     T_OK(s.rounds < 10, "abort took %u rounds", s.rounds);
 }
@@ -90,7 +90,7 @@ static void test_stuck_force(void)
 {
     struct sim s = hot();
 
-    simulate(&s, POLICY_ON_STUCK_FORCE, 300);
+    simulate(&s, CONVERGE_FORCE, 300);
     T_EQ_INT(s.last, POLICY_STOP);
     T_OK(s.rounds < 10, "force took %u rounds", s.rounds);
 }
@@ -99,7 +99,7 @@ static void test_stuck_throttle(void)
 {
     struct sim s = hot();
 
-    simulate(&s, POLICY_ON_STUCK_THROTTLE, 300);
+    simulate(&s, CONVERGE_THROTTLE, 300);
     T_EQ_INT(s.last, POLICY_STOP);
     T_OK(s.max_throttle > 0, "never throttled");
     T_OK(s.final_down_ms <= 300, "throttled downtime %.0f ms", s.final_down_ms);
@@ -108,7 +108,7 @@ static void test_stuck_throttle(void)
 
 static void test_cancel_and_cap(void)
 {
-    struct policy_cfg cfg = {300, POLICY_ON_STUCK_THROTTLE, 1000};
+    struct policy_cfg cfg = {300, CONVERGE_THROTTLE, 1000};
     struct policy p;
     struct policy_event ev;
 

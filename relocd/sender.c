@@ -306,24 +306,22 @@ static int send_tunnels(struct send *s)
 static int send_stream_fd(struct send *s)
 {
     struct chan *c = client_chan(s->client);
-    struct tls_conn *tls = chan_tls(c);
-    int sp[2];
-
-    int tx = 0, rx = 0;
+    int sp[2], tx, rx;
 
     /*
      * Plain TCP, or the kernel encrypting what we send (kTLS TX, which
      * Debian's OpenSSL 3.0 offers): libxenguest writes straight into the
      * socket, and the few bytes of xl's handshake go through the chan.
      */
-    if (tls) tls_conn_ktls(tls, &tx, &rx);
-    s->direct = !tls || tx;
+    chan_kernel_io(c, &tx, &rx);
+    s->direct = tx;
     if (s->direct) {
         /* Xen's save code wants a blocking descriptor, as libxl gives it. */
         s->fd = chan_fd(c);
         s->hs = c;
         fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
-        if (tls) emit_note(s, "notice", "kernel TLS encrypts the stream");
+        if (chan_has_tls(c))
+            emit_note(s, "notice", "kernel TLS encrypts the stream");
         return 0;
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)

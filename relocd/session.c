@@ -211,14 +211,15 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
-    int status, direct, pair[2] = {-1, -1}, fd;
+    int status, direct, tx, rx, pair[2] = {-1, -1}, fd;
     unsigned i;
     pid_t pid;
 
     for (i = 0; i < m->nflags; i++)
         flags[i] = m->flags[i];
     /* Plain TCP and kernel TLS let xl read the socket itself: no copy. */
-    direct = !chan_tls(s->chan) || tls_conn_ktls_full(chan_tls(s->chan));
+    chan_kernel_io(s->chan, &tx, &rx);
+    direct = tx && rx;
     /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
     if (!direct && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
         return session_fail(s, PERR_INTERNAL, "socketpair: %s",

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,9 +59,15 @@ void chan_drop_tls(struct chan *c)
     c->tls = NULL;
 }
 
-struct tls_conn *chan_tls(const struct chan *c)
+int chan_has_tls(const struct chan *c)
 {
-    return c->tls;
+    return c->tls != NULL;
+}
+
+void chan_kernel_io(const struct chan *c, int *tx_r, int *rx_r)
+{
+    *tx_r = *rx_r = 1;
+    if (c->tls) tls_conn_ktls(c->tls, tx_r, rx_r);
 }
 
 int chan_fd(const struct chan *c)
@@ -76,6 +83,22 @@ void chan_set_timeout(struct chan *c, int ms)
 size_t chan_pending(const struct chan *c)
 {
     return buf_len(c->in);
+}
+
+int chan_buffered(const struct chan *c)
+{
+    return buf_len(c->in) || (c->tls && tls_conn_pending(c->tls));
+}
+
+int chan_shutdown(struct chan *c)
+{
+    if (c->tls) return tls_shutdown(c->tls);
+    return shutdown(c->fd, SHUT_WR);
+}
+
+void chan_hold_nonblock(struct chan *c, int on)
+{
+    if (c->tls) tls_conn_hold_nonblock(c->tls, on);
 }
 
 /* Milliseconds left before the deadline: -1 = forever, 0 = expired. */
@@ -131,6 +154,16 @@ ssize_t chan_read_some(struct chan *c, void *data, size_t len)
         return (ssize_t)n;
     }
     return chan_raw_read(c, data, len);
+}
+
+ssize_t chan_read_ready(struct chan *c, void *data, size_t len)
+{
+    if (buf_len(c->in)) return chan_read_some(c, data, len);
+    if (!c->tls) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return tls_read(c->tls, data, len, 0);
 }
 
 static enum proto_err io_err(ssize_t r)

@@ -31,7 +31,15 @@ void chan_set_tls(struct chan *c, struct tls_conn *tls);
  * number, and so an AES-GCM nonce, that the relay has used already.
  */
 void chan_drop_tls(struct chan *c);
-struct tls_conn *chan_tls(const struct chan *c);
+/* 1 when the connection carries TLS, 0 when plain TCP. */
+int chan_has_tls(const struct chan *c);
+/*
+ * Whether bytes written to (*tx_r) and read from (*rx_r) chan_fd() itself
+ * are the stream's: 1 for plain TCP and for a direction the kernel's TLS
+ * encrypts, so another program (xl, libxenguest) may use the socket
+ * directly; 0 when only the chan can speak TLS on it.
+ */
+void chan_kernel_io(const struct chan *c, int *tx_r, int *rx_r);
 int chan_fd(const struct chan *c);
 /* Sets the deadline ms milliseconds from now; ms < 0 means none. */
 void chan_set_timeout(struct chan *c, int ms);
@@ -51,7 +59,30 @@ enum proto_err chan_read_exact(struct chan *c, void *data, size_t len);
 enum proto_err chan_write_all(struct chan *c, const void *data, size_t len);
 /* Raw read of up to len bytes: >0, 0 on EOF, -1 with errno. */
 ssize_t chan_read_some(struct chan *c, void *data, size_t len);
+/*
+ * What has arrived already, without waiting: up to len bytes from the
+ * chan's or TLS's buffers.  >0, 0 at the end, -1 with errno EAGAIN or
+ * ETIMEDOUT when nothing is there now (a plain socket's kernel buffer is
+ * left to poll(2)), or another errno on error.
+ */
+ssize_t chan_read_ready(struct chan *c, void *data, size_t len);
 /* Bytes read from the socket but not yet consumed. */
 size_t chan_pending(const struct chan *c);
+/*
+ * 1 when bytes wait in user space (the chan's buffer, TLS's records) where
+ * poll(2) on chan_fd() cannot see them: read them before polling again.
+ */
+int chan_buffered(const struct chan *c);
+/*
+ * Half-closes the sending direction: TLS 1.3 close_notify, or
+ * shutdown(SHUT_WR) on plain TCP.  0, or -1 when it could not be sent.
+ */
+int chan_shutdown(struct chan *c);
+/*
+ * For a poll(2) loop that waits itself: on = 1 keeps the socket
+ * non-blocking across TLS calls instead of switching its flags each time;
+ * on = 0 restores what the TLS layer expects.  No-op on plain TCP.
+ */
+void chan_hold_nonblock(struct chan *c, int on);
 
 #endif

@@ -15,7 +15,6 @@
 #include "wire/fdio.h"
 #include "wire/chan.h"
 #include "wire/relay.h"
-#include "wire/tls.h"
 
 #define RELAY_CHUNK (256 * 1024)
 
@@ -35,15 +34,15 @@ struct relay {
  */
 static ssize_t relay_fill(struct relay *r)
 {
-    struct tls_conn *tls = chan_tls(r->c);
     size_t room = sizeof(r->data);
     ssize_t n, m;
 
     if (r->chan_end) return r->chan_end > 0 ? 0 : -1;
     n = chan_read_some(r->c, r->data, room);
-    while (tls && n > 0 && (size_t)n < room) {
-        m = tls_read(tls, r->data + n, room - (size_t)n, 0);
-        if (m < 0 && errno == ETIMEDOUT) break; /* nothing more yet */
+    while (n > 0 && (size_t)n < room) {
+        m = chan_read_ready(r->c, r->data + n, room - (size_t)n);
+        if (m < 0 && (errno == ETIMEDOUT || errno == EAGAIN))
+            break; /* nothing more yet */
         if (m <= 0) {
             r->chan_end = m < 0 ? -1 : 1;
             break;
@@ -86,10 +85,7 @@ static void relay_from_fd(struct relay *r)
         r->fd_eof = 1;
         r->failed |= n < 0;
         /* TLS 1.3 close_notify half-closes like shutdown(2) does. */
-        if (chan_tls(r->c))
-            tls_shutdown(chan_tls(r->c));
-        else
-            shutdown(chan_fd(r->c), SHUT_WR);
+        chan_shutdown(r->c);
         return;
     }
     if (chan_write_all(r->c, r->data, (size_t)n) != PERR_OK) {
@@ -101,9 +97,7 @@ static void relay_from_fd(struct relay *r)
 
 static int relay_pending(struct relay *r)
 {
-    struct tls_conn *tls = chan_tls(r->c);
-
-    return r->chan_end || chan_pending(r->c) || (tls && tls_conn_pending(tls));
+    return r->chan_end || chan_buffered(r->c);
 }
 
 int relay_run(struct chan *c, int rfd, int wfd, int idle_ms,
@@ -115,7 +109,7 @@ int relay_run(struct chan *c, int rfd, int wfd, int idle_ms,
 
     r = (struct relay){.c = c, .rfd = rfd, .wfd = wfd};
     /* poll() waits here: the TLS calls need not switch the flags each. */
-    if (chan_tls(c)) tls_conn_hold_nonblock(chan_tls(c), 1);
+    chan_hold_nonblock(c, 1);
     chan_set_timeout(c, idle_ms);
     while (!r.failed && !(r.chan_eof && r.fd_eof)) {
         pfd[0] = (struct pollfd){chan_fd(c), r.chan_eof ? 0 : POLLIN, 0};
@@ -132,7 +126,7 @@ int relay_run(struct chan *c, int rfd, int wfd, int idle_ms,
         if (!r.chan_eof && (pending || pfd[0].revents)) relay_from_chan(&r);
         if (!r.fd_eof && pfd[1].revents) relay_from_fd(&r);
     }
-    if (chan_tls(c)) tls_conn_hold_nonblock(chan_tls(c), 0);
+    chan_hold_nonblock(c, 0);
     if (stats_r) *stats_r = r.st;
     return r.failed ? -1 : 0;
 }

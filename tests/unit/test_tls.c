@@ -731,7 +731,7 @@ static void test_drop(void)
     T_OK(c && tls, "accept: %s", err);
     if (tls) chan_set_tls(c, tls);
     if (c) chan_drop_tls(c);
-    T_OK(c && !chan_tls(c), "the chan still has TLS");
+    T_OK(c && !chan_has_tls(c), "the chan still has TLS");
     chan_free(c);
     T_OK(child_ok(peer), "the peer saw close_notify or no end");
     tls_ctx_free(t);

@@ -12,6 +12,7 @@
 #
 # A scenario ends with pass, fail or skip (or exits: rc 0 is PASS, other
 # is FAIL). Numbers it wants in results.jsonl go through `result`.
+# shellcheck shell=sh
 
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CON=/var/log/xen/console
@@ -49,7 +50,7 @@ karg() {
 # result KEY VALUE: set a field of this scenario's JSON result line.
 # Numbers stay numbers, anything else becomes a string.
 result() {
-    local k=$1 v=$2
+    local k="$1" v="$2"
     if ! printf '%s' "$v" | grep -qE '^-?[0-9]+(\.[0-9]+)?$'; then
         v="\"$(printf '%s' "$v" | sed 's/[\\"]/\\&/g; s/\t/ /g')\""
     fi
@@ -65,6 +66,7 @@ verdict() {
     [ -s "$LAB_STATUS" ] || echo "$1 $2" > "$LAB_STATUS"
     log "$1${2:+: $2}"
 }
+# shellcheck disable=SC2120 # MSG is optional
 pass() { verdict PASS "$*"; exit 0; }
 fail() { verdict FAIL "$*"; exit 1; }
 skip() { verdict SKIP "$*"; exit 0; }
@@ -84,8 +86,8 @@ skip() { verdict SKIP "$*"; exit 0; }
 # address also to xl's vif spec (relocd announces it after a move), the
 # rest to the vif spec as given.
 guest_cfg() {
-    local name=$1 mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
-    local spec= net= kv
+    local name="$1" mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
+    local spec='' net='' kv
     shift
     while [ $# -gt 0 ]; do
         case $1 in
@@ -179,7 +181,7 @@ soft_fail() {  # REASON: fail, or only log under `try`
 # Create the guest and wait until it printed N ticks (default 2). Records
 # create_s (xl create to first tick). Fails the scenario on error.
 create_guest() {
-    local name=$1 ticks=2 to=240 t0 o=
+    local name="$1" ticks=2 to=240 t0 o=
     shift
     while [ $# -gt 0 ]; do
         case $1 in
@@ -189,6 +191,7 @@ create_guest() {
         esac
         shift 2
     done
+    # shellcheck disable=SC2086 # o: the guest_cfg options, split
     guest_cfg "$name" $o
     log "creating guest $name ($(grep -E '^(type|memory|extra|vif)' \
         "$LAB_DIR/$name.cfg" | tr '\n' ' '))"
@@ -230,7 +233,7 @@ guest_errors() {
 #   migrate g -s "" g "xl migrate-receive"        # localhost, plain pipe
 #   migrate g -s "" g "nc $LAB_PEER 8002"          # over TCP
 migrate() {
-    local name=$1 t0 rc
+    local name="$1" t0 rc
     shift
     log "xl migrate $*"
     t0=$(xts)
@@ -250,7 +253,7 @@ migrate() {
 #   tcp:  xl migrate -s "" NAME "nc 127.0.0.1 8002", receiver behind
 #         `nc -ll -p 8002` (two relay processes in the stream's path)
 migrate_local() {
-    local name=$1 via=pipe d0 d1 t0
+    local name="$1" via=pipe d0 d1 t0
     [ "$2" = --via ] && via=$3
     d0=$(xl domid "$name") || fail "no domain $name"
     t0=$(xts)
@@ -306,10 +309,11 @@ on_host() { [ "$LAB_HOST" = "$1" ]; }
 # waiting for its whole timeout.
 LAB_XPORT=7101
 exchange() {
-    local tag=$1 msg=$2 to=${3:-600} end reply
+    local tag="$1" msg="$2" to="${3:-600}" end reply
     end=$(($(date +%s) + to))
     if on_host b; then
         printf '%s %s\n' "$tag" "$msg" > /tmp/lab-xchg.msg
+        # shellcheck disable=SC2016 # $l: the script's, not ours
         printf '#!/bin/sh\nread -r l\necho "$l" > /tmp/lab-xchg.in\ncat /tmp/lab-xchg.msg\n' \
             > /tmp/lab-xchg.sh
         chmod +x /tmp/lab-xchg.sh

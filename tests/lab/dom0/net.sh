@@ -15,6 +15,7 @@
 #   tunnel_ports BR                  the tunnel ports on BR, one per line
 #
 # Guests get an address with create_guest's --vif bridge=BR,ip=ADDR/PREFIX.
+# shellcheck shell=sh
 
 # iproute2's ip (busybox's has no netns, vxlan or gretap, and Debian's
 # busybox sh runs its own applets ahead of PATH)
@@ -34,7 +35,7 @@ bridge_up() {
 # segment) whose eth0 has ADDR; the other end of the veth, v-NS, is a
 # port of BR
 client_up() {
-    local ns=$1 br=$2 addr=$3
+    local ns="$1" br="$2" addr="$3"
     ip netns add "$ns" || fail "cannot create namespace $ns"
     ip link add "v-$ns" type veth peer name eth0 netns "$ns" ||
         fail "cannot create the veth of $ns"
@@ -56,7 +57,7 @@ net_down() {
 # ping_start NS DEST [INTERVAL_S]: ping DEST from NS every INTERVAL_S
 # (0.2) seconds until ping_stop; replies in $LAB_DIR/ping-NS.log
 ping_start() {
-    local ns=$1 dest=$2 iv=${3:-0.2}
+    local ns="$1" dest="$2" iv="${3:-0.2}"
     echo "$iv" > "$LAB_DIR/ping-$ns.iv"
     # not through the ip function: $! must be ping itself, for ping_stop
     /usr/sbin/ip netns exec "$ns" ping -i "$iv" "$dest" \
@@ -74,7 +75,7 @@ ping_last_seq() {
 # ping_wait NS [TIMEOUT_S]: wait until a ping sent after this call is
 # answered; prints the seconds it took. Returns 1 on timeout.
 ping_wait() {
-    local ns=$1 to=${2:-10} s0 t0 i=0
+    local ns="$1" to="${2:-10}" s0 t0 i=0
     s0=$(ping_last_seq "$ns")
     t0=$(xts)
     # the reply to the ping in flight may still come: wait for s0 + 2
@@ -106,7 +107,7 @@ ping_stop() {
 # PREFIXping_lost, PREFIXping_gap_ms (the longest time without a reply,
 # in units of the interval: k pings lost in a row count (k+1) intervals)
 ping_result() {
-    local ns=$1 p=${2:-} iv sent line
+    local ns="$1" p="${2:-}" iv sent line
     iv=$(cat "$LAB_DIR/ping-$ns.iv")
     sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' \
         "$LAB_DIR/ping-$ns.log")
@@ -118,6 +119,7 @@ ping_result() {
             END { if (sent == 0) sent = last + 1
                   if (sent - 1 - last > gap) gap = sent - 1 - last
                   printf "%d %d %d %d", sent, sent - n, gap * iv * 1000, first }')
+    # shellcheck disable=SC2086 # line: four numbers, split
     set -- $line
     result "${p}ping_sent" "$1"
     result "${p}ping_lost" "$2"
@@ -130,7 +132,7 @@ ping_result() {
 # 4789 without learning; gretap; etherip through tunnelctl (Linux has no
 # EtherIP driver). The port is lab-tun. Both dom0s must make the same.
 tunnel_manual_up() {
-    local kind=$1 peer=$2 br=$3
+    local kind="$1" peer="$2" br="$3"
     case $kind in
     vxlan)
         ip link add lab-tun type vxlan id "${TUNNEL_VNI:-4242}" \

@@ -7,6 +7,7 @@
 # xlr_migrate NAME ARGS...: xl-relocate migrate, logged and timed.
 # xlr_result FILE [PREFIX]: record the numbers of its summary line.
 # check_moved / check_stayed: the guest's fate, checked.
+# shellcheck shell=sh
 
 RELOCD_CONF=/etc/xen/relocd-lab.sxp
 RELOCD_PSK=/etc/xen/relocd-lab.psk
@@ -18,7 +19,7 @@ relocd_psk() {
 
 # relocd_conf FILE [SXP-LINES]: the lab's relocd configuration
 relocd_conf() {
-    local f=$1
+    local f="$1"
     shift
     [ -s "$RELOCD_PSK" ] || relocd_psk "$RELOCD_PSK"
     {
@@ -26,11 +27,12 @@ relocd_conf() {
         echo "(xend-relocation-ssl yes)"
         echo "(relocd-psk-file $RELOCD_PSK)"
         # In the file a regex backslash is written \\, as in xend's sample.
-        echo "(xend-relocation-hosts-allow '^127\\\\. ^169\\\\.254\\\\.77\\\\. ^10\\\\.[12]\\\\.0\\\\.')"
+        printf '%s\n' "(xend-relocation-hosts-allow '^127\\\\. ^169\\\\.254\\\\.77\\\\. ^10\\\\.[12]\\\\.0\\\\.')"
         for l in "$@"; do echo "$l"; done
     } > "$f"
 }
 
+# shellcheck disable=SC2120 # SXP-LINES are optional
 relocd_start() {
     local i=0
     [ -x /usr/sbin/relocd ] || fail "relocd is not in this lab image"
@@ -60,7 +62,7 @@ xlr() {
 # xlr_migrate NAME ARGS...: xl-relocate migrate ARGS (ending in NAME HOST),
 # output in $LAB_DIR/xlr-NAME.log; returns its exit status.
 xlr_migrate() {
-    local name=$1 t0 rc
+    local name="$1" t0 rc
     shift
     log "xl-relocate migrate $*"
     t0=$(xts)
@@ -75,7 +77,7 @@ xlr_migrate() {
 
 # xlr_result FILE [PREFIX]: numbers of the summary line into the results
 xlr_result() {
-    local line p=${2:-}
+    local line p="${2:-}"
     line=$(grep '^migrated ' "$1" | tail -n 1)
     [ -n "$line" ] || return 1
     result "${p}migrate_s" "$(echo "$line" | sed -n 's/.* in \([0-9.]*\) s,.*/\1/p')"

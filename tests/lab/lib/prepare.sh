@@ -58,6 +58,7 @@ host_deps() {
     [ "$(id -u)" = 0 ] || die "missing host packages:$missing (run as root)"
     say "installing host packages:$missing"
     apt_update_once
+    # shellcheck disable=SC2086 # missing: a package list, split
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends $missing >&2 || die "apt-get install failed"
 }
@@ -80,6 +81,7 @@ fetch() {
     kver=${kpkg#linux-image-}
     say "downloading Xen $XENV and $kpkg"
     rm -rf "$debs.new" && mkdir -p "$debs.new"
+    # shellcheck disable=SC2086 # XEN_PKGS: a package list, split
     (cd "$debs.new" && apt-get download -qq $XEN_PKGS "$kpkg" 2>&1 |
         grep -v unsandboxed >&2) || true
     for p in $XEN_PKGS "$kpkg"; do
@@ -91,7 +93,7 @@ fetch() {
     for d in "$debs"/*.deb; do dpkg -x "$d" "$root"; done
     depmod -b "$root" "$kver"
     echo "$kver" > "$root/KVER"
-    (cd "$debs" && ls *.deb) > "$root/.complete"
+    (cd "$debs" && ls -- *.deb) > "$root/.complete"
 }
 
 # key FILES...: a hash of the inputs of a layer

@@ -9,7 +9,6 @@ every migration, the statistics and the ratios to JSON-OUT.
 """
 import json
 import os
-import re
 import statistics
 import sys
 import time

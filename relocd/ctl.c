@@ -93,36 +93,36 @@ static void ctl_accept(struct ctl *c)
     c->fd[c->n++] = fd;
 }
 
-/* Reads what is there; dispatches a complete frame.  0 keeps the conn. */
-static int ctl_read(struct ctl *c, unsigned i)
+/* Reads what is there; dispatches a complete frame. */
+static enum ctl_fate ctl_read(struct ctl *c, unsigned i)
 {
     static struct proto_frame f;
     uint8_t *p;
     ssize_t r;
     enum proto_err e;
 
-    if (buf_reserve(c->in[i], buf_avail(c->in[i]), &p) < 0) return -1;
+    if (buf_reserve(c->in[i], buf_avail(c->in[i]), &p) < 0) return CTL_CLOSE;
     r = read(c->fd[i], p, buf_avail(c->in[i]));
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-    if (r <= 0) return -1;
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return CTL_KEEP;
+    if (r <= 0) return CTL_CLOSE;
     buf_commit(c->in[i], (size_t)r);
     e = proto_frame_take(c->in[i], &f);
-    if (e == PERR_EOF) return 0;
-    if (e != PERR_OK) return -1;
-    return c->ops.request(c->ops.data, c->fd[i], &f) ? 1 : -1;
+    if (e == PERR_EOF) return CTL_KEEP;
+    if (e != PERR_OK) return CTL_CLOSE;
+    return c->ops.request(c->ops.data, c->fd[i], &f);
 }
 
 void ctl_handle(struct ctl *c, const struct pollfd *pfd, unsigned n)
 {
     unsigned i, nconn = c->n;
-    int r;
+    enum ctl_fate fate;
 
     if (!n) return;
     /* Back to front, so that dropping a connection moves a done one. */
     for (i = nconn; i-- > 0;) {
         if (1 + i >= n || !pfd[1 + i].revents) continue;
-        r = ctl_read(c, i);
-        if (r) ctl_drop(c, i, r < 0);
+        fate = ctl_read(c, i);
+        if (fate != CTL_KEEP) ctl_drop(c, i, fate == CTL_CLOSE);
     }
     if (pfd[0].revents & POLLIN) ctl_accept(c);
 }

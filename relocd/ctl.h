@@ -15,9 +15,16 @@ struct proto_frame;
 
 #define CTL_MAX_CONNS 16
 
+/* What becomes of a control connection after a frame. */
+enum ctl_fate {
+    CTL_KEEP,        /* wait for more bytes */
+    CTL_CLOSE,       /* answered (or broken): close it */
+    CTL_HANDED_OVER, /* a worker owns the fd now: forget it, don't close */
+};
+
 struct ctl_ops {
-    /* Takes over fd when it returns 1 (a worker owns it now). */
-    int (*request)(void *data, int fd, const struct proto_frame *f);
+    /* Answers one request on fd: CTL_CLOSE, or CTL_HANDED_OVER. */
+    enum ctl_fate (*request)(void *data, int fd, const struct proto_frame *f);
     void *data;
 };
 

@@ -287,17 +287,19 @@ static void worker_run(struct daemon *d, int ctl_fd, int status_fd,
     _exit(w.out ? sender_run(d->conf, req, worker_emit, &w) : 1);
 }
 
-static int ctl_error(int fd, enum proto_err e, const char *text)
+/* Answers ERROR; the connection is done. */
+static enum ctl_fate ctl_error(int fd, enum proto_err e, const char *text)
 {
     struct buf *out = buf_new(2048);
 
     if (out && msg_put_error(out, e, "%s", text) == 0) ctl_reply(fd, out);
     buf_free(out);
-    return 0;
+    return CTL_CLOSE;
 }
 
 /* Starts a sender worker that owns fd; the accepted event names its id. */
-static int daemon_send(struct daemon *d, int fd, const struct sender_req *req)
+static enum ctl_fate daemon_send(struct daemon *d, int fd,
+                                 const struct sender_req *req)
 {
     char ev[128];
     struct buf *out = buf_new(1024);
@@ -345,10 +347,10 @@ static int daemon_send(struct daemon *d, int fd, const struct sender_req *req)
     d->running++;
     log_info("migration %d: sending %s to %s", d->next_id, req->domain,
              req->target);
-    return 1;
+    return CTL_HANDED_OVER;
 }
 
-static int daemon_list(struct daemon *d, int fd)
+static enum ctl_fate daemon_list(struct daemon *d, int fd)
 {
     struct buf *out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
     yajl_gen g = json_begin();
@@ -375,10 +377,10 @@ static int daemon_list(struct daemon *d, int fd)
         ctl_reply(fd, out);
     json_free(g);
     buf_free(out);
-    return 0;
+    return CTL_CLOSE;
 }
 
-static int daemon_cancel(struct daemon *d, int fd, int id)
+static enum ctl_fate daemon_cancel(struct daemon *d, int fd, int id)
 {
     char ev[128];
     struct buf *out;
@@ -394,7 +396,7 @@ static int daemon_cancel(struct daemon *d, int fd, int id)
     snprintf(ev, sizeof(ev), "{\"event\":\"cancel-requested\",\"id\":%d}", id);
     if (out && msg_put_ctl_event(out, ev) == 0) ctl_reply(fd, out);
     buf_free(out);
-    return 0;
+    return CTL_CLOSE;
 }
 
 /*
@@ -422,7 +424,8 @@ static void daemon_fill_req(const struct relocd_conf *conf,
     snprintf(r->via, sizeof(r->via), "%s", m->via);
 }
 
-static int daemon_ctl_request(void *data, int fd, const struct proto_frame *f)
+static enum ctl_fate daemon_ctl_request(void *data, int fd,
+                                        const struct proto_frame *f)
 {
     struct daemon *d = data;
     struct msg_ctl_migrate m;

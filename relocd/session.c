@@ -48,7 +48,7 @@ struct session {
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
 };
 
-/* Sends ERROR and logs the same text once; returns 1 for session_serve(). */
+/* Sends ERROR and logs the same text once; returns -1. */
 static int session_fail(struct session *s, enum proto_err code, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
 
@@ -68,7 +68,7 @@ static int session_fail(struct session *s, enum proto_err code, const char *fmt,
         chan_set_timeout(s->chan, 2000);
         chan_send(s->chan, s->out);
     }
-    return 1;
+    return -1;
 }
 
 static int session_send(struct session *s)
@@ -90,7 +90,7 @@ static int session_recv(struct session *s)
         if (msg_get_error(s->frame, &err, why, sizeof(why)) == PERR_OK)
             log_warnx("%s (%s): peer error %s: %s", s->fqdn, s->ip,
                       proto_err_name(err.code), err.message);
-        return 1;
+        return -1;
     }
     return 0;
 }
@@ -101,7 +101,7 @@ static int session_hello(struct session *s)
     char why[256];
     enum proto_err e;
 
-    if (session_recv(s)) return 1;
+    if (session_recv(s)) return -1;
     e = msg_get_hello(s->frame, &h, why, sizeof(why));
     if (e) return session_fail(s, e, "%s", why);
     if (h.version < PROTO_MIN_VERSION || h.min_version > PROTO_VERSION)
@@ -199,7 +199,7 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
     if (!s->preflight_ok)
         return session_fail(s, PERR_UNEXPECTED,
                             "MIGRATE needs a successful PREFLIGHT first");
-    if (session_take_slot(s)) return 1;
+    if (session_take_slot(s)) return -1;
     /* Before the receiver starts: the guest may resume as soon as it ends. */
     if (migtun_prepare(s->env->conf, MIGTUN_TARGET, s->ip, &s->net, &s->tunnels,
                        why, sizeof(why)) < 0)
@@ -272,14 +272,14 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
                          "%s is not in "
                          "xend-relocation-hosts-allow of this host",
                          s->ip);
-        return 1;
+        return -1;
     }
     if (!s->env->tls) return 0;
     tls = tls_accept(s->env->tls, chan_fd(s->chan),
                      conf->handshake_timeout * 1000, err, sizeof(err));
     if (!tls) {
         log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
-        return 1;
+        return -1;
     }
     chan_set_tls(s->chan, tls);
     log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
@@ -290,12 +290,12 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
 /* HELLO, then any number of PREFLIGHTs, then MIGRATE. */
 static int session_negotiate(struct session *s, struct msg_migrate *m)
 {
-    if (session_hello(s)) return 1;
+    if (session_hello(s)) return -1;
     for (;;) {
-        if (session_recv(s)) return 1;
+        if (session_recv(s)) return -1;
         switch (s->frame->type) {
         case PROTO_PREFLIGHT:
-            if (session_preflight(s)) return 1;
+            if (session_preflight(s)) return -1;
             break;
         case PROTO_MIGRATE:
             return session_migrate(s, m);
@@ -356,7 +356,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
     int rc;
 
     chan_set_timeout(s->chan, s->env->conf->handshake_timeout * 1000);
-    if (session_admit(s, sa, salen) || session_negotiate(s, &m)) return 1;
+    if (session_admit(s, sa, salen) || session_negotiate(s, &m)) return -1;
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
     marker_set(s, 1);
     rc = session_stream(s, &m);
@@ -370,14 +370,14 @@ static int session_run(struct session *s, const struct sockaddr *sa,
         xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
     }
     marker_set(s, 0);
-    return rc ? 1 : 0;
+    return rc ? -1 : 0;
 }
 
 int session_serve(const struct session_env *env, int fd,
                   const struct sockaddr *sa, socklen_t salen)
 {
     struct session s = {.env = env};
-    int rc = 1;
+    int rc = -1;
 
     snprintf(s.ip, sizeof(s.ip), "?");
     snprintf(s.fqdn, sizeof(s.fqdn), "?");
@@ -393,5 +393,5 @@ int session_serve(const struct session_env *env, int fd,
     chan_free(s.chan);
     buf_free(s.out);
     free(s.frame);
-    return rc;
+    return rc < 0 ? 1 : 0;
 }

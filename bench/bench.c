@@ -14,14 +14,6 @@
 
 #include "bench.h"
 
-double bench_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The first address of host:port that takes a socket and op; -1 if none. */
 static int bench_tcp(const char *host, const char *port, int listening)
 {

@@ -18,11 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* xl's commit handshake (tools/xl/xl_migrate.c), NULs included. */
-#define BENCH_READY "domain received, ready to unpause"
-#define BENCH_GO "domain is yours, you are cleared to unpause"
-#define BENCH_REPORT "my copy unpause results are as follows"
-
 /* The libxl v2 stream header and the libxc image header (big-endian). */
 #define BENCH_LIBXL_IDENT 0x4C6962786C466D74ull
 #define BENCH_LIBXC_MARKER 0xFFFFFFFFFFFFFFFFull
@@ -33,7 +28,6 @@
 #define BENCH_MAX_RECORD (16u << 20)
 
 /* bench.c */
-double bench_now(void);
 /* A TCP socket bound to host:port, or connected to it; -1 with errno. */
 int bench_tcp_listen(const char *host, const char *port);
 int bench_tcp_connect(const char *host, const char *port);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "wire/clock.h"
 
 static volatile sig_atomic_t run_child;
 
@@ -47,7 +48,7 @@ static int run(const char *out, const char *pidfile, char **argv)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     struct rusage ru;
-    double t0 = bench_now(), wall;
+    double t0 = clock_s(), wall;
     int status = 0;
     pid_t pid;
     FILE *f;
@@ -67,7 +68,7 @@ static int run(const char *out, const char *pidfile, char **argv)
         bench_err("run", "cannot write %s", pidfile);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    wall = bench_now() - t0;
+    wall = clock_s() - t0;
     getrusage(RUSAGE_CHILDREN, &ru);
     f = fopen(out, "w");
     if (!f) return bench_err("run", "cannot write %s", out);
@@ -133,10 +134,10 @@ int cpu_quiesce_main(int argc, char **argv)
     long pid;
 
     if (argc != 3) return bench_err("quiesce", "usage: quiesce SECONDS PID");
-    deadline = bench_now() + atof(argv[1]);
+    deadline = clock_s() + atof(argv[1]);
     pid = atol(argv[2]);
     while (has_children(pid)) {
-        if (bench_now() > deadline)
+        if (clock_s() > deadline)
             return bench_err("quiesce", "process %ld still has children", pid);
         usleep(20000);
     }

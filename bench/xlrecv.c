@@ -23,6 +23,7 @@
 #include "wire/fdio.h"
 #include "bench.h"
 #include "wire/xlstream.h"
+#include "wire/clock.h"
 
 #define RD_SIZE (256u * 1024)
 
@@ -185,8 +186,8 @@ static int receive(int rfd, int wfd)
 {
     static struct xlrecv x;
     static const char ok = 0;
-    char go[sizeof(BENCH_GO)];
-    double t0 = bench_now();
+    char go[sizeof(XLS_MSG_GO)];
+    double t0 = clock_s();
 
     x.in.fd = rfd;
     x.wfd = wfd;
@@ -197,13 +198,13 @@ static int receive(int rfd, int wfd)
     if (read_stream(&x)) return 1;
     /* What was read ahead of the END record is xl's "go", not stream. */
     x.stream_bytes = x.in.total - (x.in.len - x.in.off);
-    if (fdio_write_all(wfd, BENCH_READY, sizeof(BENCH_READY)) ||
-        rd_exact(&x.in, go, sizeof(go)) || memcmp(go, BENCH_GO, sizeof(go)))
+    if (fdio_write_all(wfd, XLS_MSG_READY, sizeof(XLS_MSG_READY)) ||
+        rd_exact(&x.in, go, sizeof(go)) || memcmp(go, XLS_MSG_GO, sizeof(go)))
         return bad("no permission to unpause");
-    if (fdio_write_all(wfd, BENCH_REPORT, sizeof(BENCH_REPORT)) ||
+    if (fdio_write_all(wfd, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
         fdio_write_all(wfd, &ok, 1))
         return bad("cannot report the result");
-    log_result(&x, bench_now() - t0);
+    log_result(&x, clock_s() - t0);
     free(x.body);
     return 0;
 }

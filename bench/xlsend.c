@@ -25,6 +25,7 @@
 #include "bench.h"
 #include "wire/buf.h"
 #include "wire/xlstream.h"
+#include "wire/clock.h"
 
 #define PAGE_RECORD (1u << 20)
 
@@ -118,10 +119,10 @@ static int send_migration(struct xlsend *x, const char *name, unsigned mib)
     if (send_xl_header(x, name, mib) || send_stream_start(x) ||
         send_pages(x, mib))
         return bench_err("send", "stream write failed: %s", strerror(errno));
-    if (read_fixed(x->rfd, BENCH_READY, sizeof(BENCH_READY)))
+    if (read_fixed(x->rfd, XLS_MSG_READY, sizeof(XLS_MSG_READY)))
         return bench_err("send", "the receiver did not report ready");
-    if (fdio_write_all(x->wfd, BENCH_GO, sizeof(BENCH_GO)) ||
-        read_fixed(x->rfd, BENCH_REPORT, sizeof(BENCH_REPORT)) ||
+    if (fdio_write_all(x->wfd, XLS_MSG_GO, sizeof(XLS_MSG_GO)) ||
+        read_fixed(x->rfd, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
         fdio_read_exact(x->rfd, &status, 1))
         return bench_err("send", "lost the receiver in the handshake");
     return status ? bench_err("send", "the receiver reported failure") : 0;
@@ -138,13 +139,7 @@ static int spawn(struct xlsend *x, const char *rune)
         close(to[1]);
         return -1;
     }
-    x->child = fork();
-    if (x->child == 0) {
-        dup2(to[0], 0);
-        dup2(from[1], 1);
-        execl("/bin/sh", "sh", "-c", rune, (char *)NULL);
-        _exit(127);
-    }
+    x->child = fdio_spawn_sh(rune, to[0], from[1]);
     close(to[0]);
     close(from[1]);
     x->wfd = to[1];
@@ -157,7 +152,7 @@ int xlsend_main(int argc, char **argv)
     struct xlsend x = {-1, -1, 0, 0};
     const char *name = "g1";
     unsigned mib = 1024;
-    double t0 = bench_now();
+    double t0 = clock_s();
     int c, rc, status;
 
     while ((c = getopt(argc, argv, "m:n:")) != -1) {
@@ -189,6 +184,6 @@ int xlsend_main(int argc, char **argv)
         !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
         rc = bench_err("send", "the command failed (status 0x%x)", status);
     printf("sent %s bytes=%llu seconds=%.6f ok=%d\n", name,
-           (unsigned long long)x.bytes, bench_now() - t0, rc == 0);
+           (unsigned long long)x.bytes, clock_s() - t0, rc == 0);
     return rc;
 }

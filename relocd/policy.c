@@ -119,8 +119,8 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
 }
 
 enum policy_action policy_step(struct policy *p, unsigned iteration,
-                               uint64_t total_written, long dirty_count,
-                               double now, struct policy_event *ev)
+                               long dirty_count, double now,
+                               struct policy_event *ev)
 {
     uint64_t dirty = dirty_count < 0 ? 0 : (uint64_t)dirty_count;
 
@@ -129,7 +129,6 @@ enum policy_action policy_step(struct policy *p, unsigned iteration,
         dirty = p->cfg.guest_pages;
     memset(ev, 0, sizeof(*ev));
     ev->iteration = iteration;
-    (void)total_written;
     ev->dirty_pages = dirty;
     ev->expected_down_ms = -1;
     ev->throttle_pct = p->throttle_pct;

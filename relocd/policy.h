@@ -59,15 +59,15 @@ struct policy {
 
 void policy_init(struct policy *p, const struct policy_cfg *cfg);
 /*
- * One callback: iteration, total pages written and dirty count (-1 after
- * a batch) as libxenguest passes them, now in seconds (any monotonic
- * origin).  Fills ev and returns its action.  libxenguest's total counts
- * the holes of the first pass too, so the policy counts sent pages itself
- * (capped at the guest's size) and total_written is only informative.
+ * One callback: iteration and dirty count (-1 after a batch) as
+ * libxenguest passes them, now in seconds (any monotonic origin).  Fills
+ * ev and returns its action.  libxenguest's own total of pages written
+ * counts the holes of the first pass too, so the policy counts sent pages
+ * itself (capped at the guest's size).
  */
 enum policy_action policy_step(struct policy *p, unsigned iteration,
-                               uint64_t total_written, long dirty_count,
-                               double now, struct policy_event *ev);
+                               long dirty_count, double now,
+                               struct policy_event *ev);
 /* Makes the next step abort (cancel, timeout). */
 void policy_abort(struct policy *p);
 const char *policy_action_name(enum policy_action a);

@@ -41,11 +41,6 @@
 #include "wire/clock.h"
 #include "wire/version.h"
 
-/* xl's commit handshake (tools/xl/xl_migrate.c), NULs included. */
-static const char msg_ready[] = "domain received, ready to unpause";
-static const char msg_go[] = "domain is yours, you are cleared to unpause";
-static const char msg_report[] = "my copy unpause results are as follows";
-
 static volatile sig_atomic_t sender_cancelled;
 /* The stream a cancel may cut: set while pre-copy runs, -1 from the commit
  * handshake on, when cutting could leave the guest nowhere. */
@@ -127,7 +122,7 @@ static int emit_result(struct send *s, int ok)
     yajl_gen g = json_begin();
     uint64_t bytes = wire_bytes(s);
 
-    s->t_end = clock_ms() / 1e3;
+    s->t_end = clock_s();
     json_kv_str(g, "event", "result");
     json_kv_bool(g, "ok", ok);
     json_kv_str(g, "domain", s->req->domain);
@@ -182,18 +177,16 @@ static void emit_iteration(struct send *s, const struct policy_event *ev)
     emit_gen(s, g);
 }
 
-static int on_precopy(void *data, unsigned iteration, unsigned long written,
-                      long dirty_count)
+static enum xen_precopy on_precopy(void *data, unsigned iteration,
+                                   long dirty_count)
 {
     struct send *s = data;
     struct policy_event ev;
     enum policy_action a;
 
     if (sender_cancelled) policy_abort(&s->policy);
-    a = policy_step(&s->policy, iteration, written, dirty_count,
-                    clock_ms() / 1e3, &ev);
+    a = policy_step(&s->policy, iteration, dirty_count, clock_s(), &ev);
     s->pages_sent = ev.sent_bytes / POLICY_PAGE_SIZE;
-    (void)written;
     s->iterations = iteration + 1;
     if (ev.throttle_pct != s->throttled &&
         xen_guest_throttle(s->guest, ev.throttle_pct) == 0)
@@ -205,14 +198,16 @@ static int on_precopy(void *data, unsigned iteration, unsigned long written,
              sender_cancelled ? "cancelled; the guest keeps running "
                                 "here"
                               : ev.why);
-    return a;
+    return a == POLICY_STOP    ? XEN_PRECOPY_STOP
+           : a == POLICY_ABORT ? XEN_PRECOPY_ABORT
+                               : XEN_PRECOPY_CONTINUE;
 }
 
 static void on_suspended(void *data)
 {
     struct send *s = data;
 
-    s->t_suspend = clock_ms() / 1e3;
+    s->t_suspend = clock_s();
     emit_note(s, "suspended", "guest suspended; copying the rest");
 }
 
@@ -397,7 +392,7 @@ static int send_commit(struct send *s)
     const char *name = xen_guest_name(s->guest);
 
     set_fd_timeout(s->fd, 300);
-    if (read_fixed(s, msg_ready, sizeof(msg_ready)))
+    if (read_fixed(s, XLS_MSG_READY, sizeof(XLS_MSG_READY)))
         return send_resume(s, "the target did not take the guest");
     /* The last moment to cancel: without "go", xl on the target destroys
      * its copy (xl_migrate.c migrate_receive()). */
@@ -406,8 +401,8 @@ static int send_commit(struct send *s)
     snprintf(away, sizeof(away), "%s--migratedaway", name);
     if (xen_guest_rename(s->guest, away) < 0)
         return send_resume(s, "renaming the source failed");
-    if (hs_write(s, msg_go, sizeof(msg_go)) < 0 ||
-        read_fixed(s, msg_report, sizeof(msg_report)) ||
+    if (hs_write(s, XLS_MSG_GO, sizeof(XLS_MSG_GO)) < 0 ||
+        read_fixed(s, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
         hs_read(s, &status, 1) < 0)
         /* As xl: the target may or may not run it now; never guess. */
         return fail(s,
@@ -416,13 +411,13 @@ static int send_commit(struct send *s)
                     "before resuming at most one copy",
                     away);
     if (status == 0) {
-        s->t_end = clock_ms() / 1e3;
+        s->t_end = clock_s();
         if (xen_guest_destroy(s->guest) < 0)
             emit_note(s, "warning", "could not destroy %s here", away);
         return 0;
     }
     /* The target destroyed its copy and gives the guest back. */
-    read_fixed(s, msg_go, sizeof(msg_go));
+    read_fixed(s, XLS_MSG_GO, sizeof(XLS_MSG_GO));
     xen_guest_rename(s->guest, name);
     return send_resume(s, "the target could not start the guest");
 }
@@ -440,13 +435,7 @@ static int send_spawn_via(struct send *s)
         snprintf(rune, sizeof(rune), "%s", s->req->target);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return fail(s, "socketpair: %s", strerror(errno));
-    s->relay = fork();
-    if (s->relay == 0) {
-        dup2(sp[0], 0);
-        dup2(sp[0], 1);
-        execl("/bin/sh", "sh", "-c", rune, (char *)NULL);
-        _exit(127);
-    }
+    s->relay = fdio_spawn_sh(rune, sp[0], sp[0]);
     close(sp[0]);
     s->fd = sp[1];
     if (s->relay < 0) return fail(s, "fork: %s", strerror(errno));
@@ -571,7 +560,7 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
                       .emit = emit,
                       .emit_data = emit_data,
                       .fd = -1};
-    s.t_start = clock_ms() / 1e3;
+    s.t_start = clock_s();
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
     if (req->timeout_s > 0) alarm((unsigned)req->timeout_s);

@@ -8,6 +8,8 @@
 
 /* Milliseconds since an arbitrary point (boot); never goes back. */
 long long clock_ms(void);
+/* The same clock in seconds, to the nanosecond (rates, durations). */
+double clock_s(void);
 
 /* Sleeps ms milliseconds (less when a signal interrupts it). */
 void clock_sleep_ms(long ms);

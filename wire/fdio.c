@@ -38,3 +38,15 @@ int fdio_write_all(int fd, const void *data, size_t len)
     }
     return 0;
 }
+
+pid_t fdio_spawn_sh(const char *rune, int in_fd, int out_fd)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0) _exit(127);
+        execl("/bin/sh", "sh", "-c", rune, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}

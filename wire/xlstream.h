@@ -15,6 +15,15 @@ struct buf;
 /* The receiver's first words, 54 bytes, no NUL on the wire. */
 #define XLS_BANNER "xl migration receiver ready, send binary domain data.\n"
 #define XLS_BANNER_LEN (sizeof(XLS_BANNER) - 1)
+/*
+ * xl's commit handshake after the stream (xl_migrate.c), each sent with its
+ * NUL: sizeof() is the length on the wire.  The receiver says READY, the
+ * sender GO (permission to unpause), the receiver REPORT and one status
+ * byte (0 = its copy runs).
+ */
+#define XLS_MSG_READY "domain received, ready to unpause"
+#define XLS_MSG_GO "domain is yours, you are cleared to unpause"
+#define XLS_MSG_REPORT "my copy unpause results are as follows"
 /* xl's save-file magic, 32 bytes including the embedded NUL. */
 #define XLS_MAGIC "Xen saved domain, xl format\n \0 \r"
 #define XLS_MAGIC_LEN 32

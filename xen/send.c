@@ -160,13 +160,15 @@ int xen_guest_needs_libxl(const struct xen_guest *g)
 static int cb_precopy(struct precopy_stats st, void *data)
 {
     struct xen_guest *g = data;
-    int a = g->hooks->precopy(g->hooks->data, st.iteration, st.total_written,
-                              st.dirty_count);
 
-    /* enum policy_action: 0 continue, 1 stop, 2 abort. */
-    return a == 1   ? XGS_POLICY_STOP_AND_COPY
-           : a == 2 ? XGS_POLICY_ABORT
-                    : XGS_POLICY_CONTINUE_PRECOPY;
+    switch (g->hooks->precopy(g->hooks->data, st.iteration, st.dirty_count)) {
+    case XEN_PRECOPY_STOP:
+        return XGS_POLICY_STOP_AND_COPY;
+    case XEN_PRECOPY_ABORT:
+        return XGS_POLICY_ABORT;
+    default:
+        return XGS_POLICY_CONTINUE_PRECOPY;
+    }
 }
 
 /* libxl suspends the guest the way it prefers (event channel or xenstore). */

@@ -46,11 +46,17 @@ int xen_domain_uuid_exists(const char *uuid);
 
 struct xen_guest;
 
+/* The precopy hook's answer, libxenguest's XGS_POLICY_* by name. */
+enum xen_precopy {
+    XEN_PRECOPY_CONTINUE, /* another live round */
+    XEN_PRECOPY_STOP,     /* suspend and copy what is left */
+    XEN_PRECOPY_ABORT,    /* give up; the guest keeps running here */
+};
+
 struct xen_save_hooks {
-    /* The precopy decision: returns XGS_POLICY_* semantics as enum
-     * policy_action (POLICY_CONTINUE, POLICY_STOP, POLICY_ABORT). */
-    int (*precopy)(void *data, unsigned iteration, unsigned long written,
-                   long dirty_count);
+    /* Before each batch of dirty_count pages, and after it (-1). */
+    enum xen_precopy (*precopy)(void *data, unsigned iteration,
+                                long dirty_count);
     /* Called right after the guest is suspended (downtime starts). */
     void (*suspended)(void *data);
     void *data;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "wire/clock.h"
 #include "wire/fdio.h"
 #include "wire/msg.h"
 #include "xen/xen.h"
@@ -335,21 +336,13 @@ static int fake_pages(int fd, uint64_t n)
     return 0;
 }
 
-static double fake_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* libxl header, LIBXC_CONTEXT, libxc image and domain headers. */
 static int fake_stream_start(int fd)
 {
     return fdio_write_all(fd, xls_synthetic_start, sizeof(xls_synthetic_start));
 }
 
-/* Pre-copy rounds as libxenguest runs them; 1 to stop, -1 aborted. */
+/* Pre-copy rounds as libxenguest runs them; 1 stopped, -1 aborted. */
 static int fake_precopy(struct xen_guest *g, int fd,
                         const struct xen_save_hooks *h)
 {
@@ -357,29 +350,28 @@ static int fake_precopy(struct xen_guest *g, int fd,
     long round_ms = fake_param(g, "round_ms", "RELOCD_FAKE_ROUND_MS", 0);
     long link = fake_param(g, "link_mbps", "RELOCD_FAKE_LINK_MBPS", 0);
     double want;
-    uint64_t dirty = 1044480, written = 0;
+    uint64_t dirty = 1044480;
     double t0;
     unsigned it;
-    int a;
+    enum xen_precopy a;
 
     for (it = 0;; it++) {
-        a = h->precopy(h->data, it, written, (long)dirty);
-        if (a == 2) return -1;
-        t0 = fake_now();
+        a = h->precopy(h->data, it, (long)dirty);
+        if (a == XEN_PRECOPY_ABORT) return -1;
+        t0 = clock_s();
         dirty = dirty > g->pages ? g->pages : dirty;
         if (fake_pages(fd, dirty)) return -1;
         if (round_ms) usleep((useconds_t)round_ms * 1000);
         want = link ? (double)dirty * 4096 / (link * 1e6) : 0;
-        if (fake_now() - t0 < want)
-            usleep((useconds_t)((want - (fake_now() - t0)) * 1e6));
-        written += dirty;
-        if (a == 1) return 1;
-        a = h->precopy(h->data, it + 1, written, -1);
-        if (a == 2) return -1;
+        if (clock_s() - t0 < want)
+            usleep((useconds_t)((want - (clock_s() - t0)) * 1e6));
+        if (a == XEN_PRECOPY_STOP) return 1;
+        a = h->precopy(h->data, it + 1, -1);
+        if (a == XEN_PRECOPY_ABORT) return -1;
         /* A CPU cap slows the guest's writes down in proportion. */
-        dirty = (uint64_t)(pps * (fake_now() - t0) *
+        dirty = (uint64_t)(pps * (clock_s() - t0) *
                            (g->cap_pct ? g->cap_pct / 100.0 : 1.0));
-        if (a == 1) return 1;
+        if (a == XEN_PRECOPY_STOP) return 1;
     }
 }
 

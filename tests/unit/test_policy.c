@@ -22,24 +22,23 @@ static void simulate(struct sim *s, enum converge on_stuck, int target)
     struct policy p;
     struct policy_event ev;
     double now = 100.0, dt, dirtied;
-    uint64_t total = 0, dirty = 1044480; /* p2m size, as the first call */
+    uint64_t dirty = 1044480; /* p2m size, as the first call */
     unsigned it;
 
     policy_init(&p, &cfg);
     for (it = 0; it < 100; it++) {
-        s->last = policy_step(&p, it, total, (long)dirty, now, &ev);
+        s->last = policy_step(&p, it, (long)dirty, now, &ev);
         if (ev.throttle_pct > (int)s->max_throttle)
             s->max_throttle = (unsigned)ev.throttle_pct;
         if (ev.dirty_pages > s->guest_pages) break; /* the cap did not hold */
         dt = (double)ev.dirty_pages * POLICY_PAGE_SIZE / s->link_bps;
         now += dt;
-        total += ev.dirty_pages;
         dirtied =
             s->dirty_pps * dt * (p.throttle_pct ? p.throttle_pct / 100.0 : 1.0);
         dirty =
             dirtied > (double)s->wss_pages ? s->wss_pages : (uint64_t)dirtied;
         if (s->last != POLICY_CONTINUE) break;
-        s->last = policy_step(&p, it + 1, total, -1, now, &ev);
+        s->last = policy_step(&p, it + 1, -1, now, &ev);
         if (s->last != POLICY_CONTINUE) break;
     }
     s->rounds = it;
@@ -113,12 +112,12 @@ static void test_cancel_and_cap(void)
     struct policy_event ev;
 
     policy_init(&p, &cfg);
-    T_EQ_INT(policy_step(&p, 0, 0, 1044480, 1.0, &ev), POLICY_CONTINUE);
+    T_EQ_INT(policy_step(&p, 0, 1044480, 1.0, &ev), POLICY_CONTINUE);
     T_EQ_INT(ev.dirty_pages, 1000); /* capped at the guest's pages */
-    T_EQ_INT(policy_step(&p, 1, 1044480, -1, 2.0, &ev), POLICY_CONTINUE);
+    T_EQ_INT(policy_step(&p, 1, -1, 2.0, &ev), POLICY_CONTINUE);
     T_EQ_INT(ev.sent_bytes, 1000 * 4096); /* not the p2m size */
     policy_abort(&p);
-    T_EQ_INT(policy_step(&p, 1, 1044480, 10, 3.0, &ev), POLICY_ABORT);
+    T_EQ_INT(policy_step(&p, 1, 10, 3.0, &ev), POLICY_ABORT);
     T_EQ_STR(policy_action_name(POLICY_STOP), "stop-and-copy");
 }
 

@@ -569,6 +569,14 @@ int conf_parse(const char *text, size_t len, const char *filename,
     return conf_parse_opts(text, len, filename, NULL, conf_r, err, errlen);
 }
 
+int conf_load_xend(const char *path, int explicit, struct relocd_conf **conf_r,
+                   char *err, size_t errlen)
+{
+    if (!explicit && access(path, F_OK) < 0 && errno == ENOENT)
+        return conf_parse("", 0, path, conf_r, err, errlen);
+    return conf_load(path, conf_r, err, errlen);
+}
+
 /* Reads at most SXP_MAX_SIZE bytes of path into *buf_r (caller frees). */
 static int conf_read(const char *path, char **buf_r, size_t *len_r, char *err,
                      size_t errlen)

@@ -96,6 +96,14 @@ int conf_parse_opts(const char *text, size_t len, const char *filename,
 int conf_parse(const char *text, size_t len, const char *filename,
                struct relocd_conf **conf_r, char *err, size_t errlen);
 
+/*
+ * xend's rule (XendOptionsFile), for relocd and xl-relocate alike: a file
+ * named explicitly must exist; the default path, when it does not exist,
+ * gives xend's defaults.  Otherwise as conf_load().
+ */
+int conf_load_xend(const char *path, int explicit, struct relocd_conf **conf_r,
+                   char *err, size_t errlen);
+
 /* NULL is fine. */
 void conf_free(struct relocd_conf *conf);
 

@@ -96,6 +96,8 @@ static void ctl_accept(struct ctl *c)
 /* Reads what is there; dispatches a complete frame. */
 static enum ctl_fate ctl_read(struct ctl *c, unsigned i)
 {
+    /* Static: a frame holds up to PROTO_MAX_FRAME (256 KiB), too big for
+     * the stack; the poll loop is single-threaded. */
     static struct proto_frame f;
     uint8_t *p;
     ssize_t r;

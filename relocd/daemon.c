@@ -573,6 +573,7 @@ static void daemon_rundir(struct daemon *d)
 
 int relocd_main(struct relocd_conf *conf, const char *path, int debug)
 {
+    /* Static: one daemon a process, and its signal handlers' flags. */
     static struct daemon d;
 
     d.conf = conf;

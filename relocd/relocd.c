@@ -41,21 +41,13 @@ static void usage(FILE *f)
             RELOCD_DEFAULT_CONF);
 }
 
-/*
- * xend read its config only when the file existed and ran on defaults
- * otherwise (XendOptionsFile); an explicitly named file must exist.
- */
-static struct relocd_conf *load_conf(const char *path, int explicit)
+/* The configuration, xend's way, its tunnels checked; exits on an error. */
+static struct relocd_conf *relocd_load_conf(const char *path, int explicit)
 {
     struct relocd_conf *conf = NULL;
     char err[512];
 
-    if (!explicit && access(path, F_OK) < 0 && errno == ENOENT) {
-        if (conf_parse("", 0, path, &conf, err, sizeof(err)) < 0)
-            fatalx("%s", err);
-        return conf;
-    }
-    if (conf_load(path, &conf, err, sizeof(err)) < 0 ||
+    if (conf_load_xend(path, explicit, &conf, err, sizeof(err)) < 0 ||
         tunconf_check(conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         exit(1);
@@ -141,7 +133,7 @@ int main(int argc, char **argv)
     }
 
     log_init("relocd", LOG_TO_STDERR, debug);
-    conf = load_conf(path, explicit);
+    conf = relocd_load_conf(path, explicit);
     if (check) {
         conf_print(stdout, conf);
         conf_free(conf);

@@ -132,9 +132,11 @@ static int emit_result(struct send *s, int ok)
     if (s->t_suspend > 0)
         json_kv_num(g, "downtime_ms", (s->t_end - s->t_suspend) * 1000);
     json_kv_int(g, "iterations", s->iterations);
-    json_kv_int(g, "bytes", (long long)(bytes ? bytes : s->pages_sent * 4096));
-    json_kv_int(g, "guest_bytes",
-                s->guest ? (long long)xen_guest_pages(s->guest) * 4096 : 0);
+    json_kv_int(g, "bytes",
+                (long long)(bytes ? bytes : s->pages_sent * POLICY_PAGE_SIZE));
+    json_kv_int(
+        g, "guest_bytes",
+        s->guest ? (long long)xen_guest_pages(s->guest) * POLICY_PAGE_SIZE : 0);
     emit_gen(s, g);
     return ok ? 0 : 1;
 }
@@ -352,14 +354,14 @@ static int set_fd_timeout(int fd, int seconds)
 static int hs_read(struct send *s, void *data, size_t len)
 {
     if (!s->hs) return fdio_read_exact(s->fd, data, len);
-    chan_set_timeout(s->hs, 300 * 1000);
+    chan_set_timeout(s->hs, XLS_RESTORE_TIMEOUT_MS);
     return chan_read_exact(s->hs, data, len) ? -1 : 0;
 }
 
 static int hs_write(struct send *s, const void *data, size_t len)
 {
     if (!s->hs) return fdio_write_all(s->fd, data, len);
-    chan_set_timeout(s->hs, 60 * 1000);
+    chan_set_timeout(s->hs, XLS_STEP_TIMEOUT_MS);
     return chan_write_all(s->hs, data, len) ? -1 : 0;
 }
 
@@ -456,12 +458,12 @@ static int send_preamble(struct send *s)
 
     if (c) {
         /* Through the chan: the banner may sit in its buffer already. */
-        chan_set_timeout(c, 60 * 1000);
+        chan_set_timeout(c, XLS_STEP_TIMEOUT_MS);
         rc = rc || chan_read_exact(c, banner, sizeof(banner)) ||
              memcmp(banner, XLS_BANNER, sizeof(banner)) ||
              chan_write_all(c, buf_ptr(hdr), buf_len(hdr));
     } else {
-        set_fd_timeout(s->fd, 60);
+        set_fd_timeout(s->fd, XLS_STEP_TIMEOUT_MS / 1000);
         rc = rc || fdio_read_exact(s->fd, banner, sizeof(banner)) ||
              memcmp(banner, XLS_BANNER, sizeof(banner)) ||
              fdio_write_all(s->fd, buf_ptr(hdr), buf_len(hdr));
@@ -552,6 +554,7 @@ static int send_all(struct send *s)
 int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
                sender_emit_fn emit, void *emit_data)
 {
+    /* Static: one migration a worker process; holds 256 KiB frames. */
     static struct send s;
     int rc;
 

@@ -48,6 +48,9 @@ struct session {
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
 };
 
+/* An ERROR frame gets this long to leave; the session ends either way. */
+#define SESSION_ERROR_SEND_MS 2000
+
 /* Sends ERROR and logs the same text once; returns -1. */
 static int session_fail(struct session *s, enum proto_err code, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
@@ -65,7 +68,7 @@ static int session_fail(struct session *s, enum proto_err code, const char *fmt,
     buf_reset(s->out);
     if (code != PERR_EOF && code != PERR_IO &&
         msg_put_error(s->out, code, "%s", text) == 0) {
-        chan_set_timeout(s->chan, 2000);
+        chan_set_timeout(s->chan, SESSION_ERROR_SEND_MS);
         chan_send(s->chan, s->out);
     }
     return -1;

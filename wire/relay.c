@@ -103,6 +103,8 @@ static int relay_pending(struct relay *r)
 int relay_run(struct chan *c, int rfd, int wfd, int idle_ms,
               struct relay_stats *stats_r)
 {
+    /* Static: its copy buffer (RELAY_CHUNK) is too big for the stack; one
+     * relay a process. */
     static struct relay r;
     struct pollfd pfd[2];
     int n, pending;

@@ -24,6 +24,13 @@ struct buf;
 #define XLS_MSG_READY "domain received, ready to unpause"
 #define XLS_MSG_GO "domain is yours, you are cleared to unpause"
 #define XLS_MSG_REPORT "my copy unpause results are as follows"
+/*
+ * How long each step of xl's protocol may take before relocd gives up: the
+ * receiver's start (banner) and each handshake message, and the restore
+ * of the guest on the target between the stream's end and READY.
+ */
+#define XLS_STEP_TIMEOUT_MS (60 * 1000)
+#define XLS_RESTORE_TIMEOUT_MS (300 * 1000)
 /* xl's save-file magic, 32 bytes including the embedded NUL. */
 #define XLS_MAGIC "Xen saved domain, xl format\n \0 \r"
 #define XLS_MAGIC_LEN 32

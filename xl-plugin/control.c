@@ -193,6 +193,7 @@ static void request_cancel(const struct relocd_conf *conf, int id)
 static int follow(const struct relocd_conf *conf, struct chan *c,
                   struct view *v)
 {
+    /* Static: 256 KiB, too big for the stack; one call at a time. */
     static struct proto_frame f;
     enum proto_err e;
     int ok = 0, cancel_sent = 0;
@@ -251,7 +252,7 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
                         "HOST[:PORT]\n");
         return 2;
     }
-    if (!(conf = load_conf(o))) return 1;
+    if (!(conf = cli_load_conf(o))) return 1;
     fill_req(o, argv, &req);
     signal(SIGINT, on_int);
     out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
@@ -285,8 +286,9 @@ static void print_list(const struct proto_frame *f)
 /* list and cancel: one request, one reply. */
 static int simple_call(const struct opts *o, unsigned type, int id)
 {
+    /* Static: 256 KiB, too big for the stack; one call at a time. */
     static struct proto_frame f;
-    struct relocd_conf *conf = load_conf(o);
+    struct relocd_conf *conf = cli_load_conf(o);
     struct buf *out = buf_new(1024);
     struct chan *c = conf ? ctl_connect(conf) : NULL;
     int rc = 1;

@@ -30,7 +30,9 @@ struct opts {
 
 /* xl-relocate.c: xend-config.sxp (or xend's defaults); NULL after saying
  * why. */
-struct relocd_conf *load_conf(const struct opts *o);
+struct relocd_conf *cli_load_conf(const struct opts *o);
+
+/* connect.c: the transport for stock xl migrate -s. */
 int cmd_connect(const struct opts *o, int argc, char **argv);
 
 /* control.c: the subcommands that talk to the local relocd. */

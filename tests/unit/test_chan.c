@@ -167,6 +167,66 @@ static void test_buffered_bytes_survive_an_expired_deadline(void)
     close(peer);
 }
 
+static void test_plain_chan_has_no_tls_and_kernel_io(void)
+{
+    int peer, tx = 0, rx = 0;
+    struct chan *c = pair(&peer, 0);
+
+    T_EQ_INT(chan_has_tls(c), 0);
+    chan_kernel_io(c, &tx, &rx);
+    T_EQ_INT(tx, 1); /* xl may use the socket itself */
+    T_EQ_INT(rx, 1);
+    chan_hold_nonblock(c, 1); /* no-op on plain */
+    T_EQ_INT(fcntl(chan_fd(c), F_GETFL) & O_NONBLOCK, 0);
+    chan_free(c);
+    close(peer);
+}
+
+static void test_read_ready_gives_only_what_is_buffered(void)
+{
+    int peer;
+    struct chan *c = pair(&peer, 0);
+    char raw[8] = "";
+
+    /* Bytes in the kernel but not in the chan: left to poll(2). */
+    T_EQ_INT(write(peer, "abc", 3), 3);
+    errno = 0;
+    T_EQ_INT(chan_read_ready(c, raw, sizeof(raw)), -1);
+    T_EQ_INT(errno, EAGAIN);
+    T_EQ_INT(chan_buffered(c), 0);
+    /* A frame pulls them into the chan; then they are ready. */
+    send_raw(peer, 0, PROTO_ACCEPT, 0, NULL, 0);
+    T_EQ_INT(read(chan_fd(c), raw, 3), 3); /* drop "abc" behind its back */
+    T_EQ_INT(write(peer, "xyz", 3), 3);
+    chan_set_timeout(c, 1000);
+    T_EQ_INT(chan_recv_frame(c, &frame), PERR_OK);
+    T_EQ_INT(chan_buffered(c), 1);
+    T_EQ_INT(chan_read_ready(c, raw, 2), 2);
+    T_EQ_INT(chan_read_ready(c, raw + 2, 8), 1);
+    T_OK(!memcmp(raw, "xyz", 3), "buffered bytes in order");
+    T_EQ_INT(chan_buffered(c), 0);
+    T_EQ_INT(chan_read_ready(c, raw, 8), -1);
+    chan_free(c);
+    close(peer);
+}
+
+static void test_shutdown_half_closes(void)
+{
+    int peer;
+    struct chan *c = pair(&peer, 0);
+    char x;
+
+    T_EQ_INT(chan_shutdown(c), 0);
+    T_EQ_INT(read(peer, &x, 1), 0); /* the peer sees EOF ... */
+    T_EQ_INT(write(peer, "r", 1), 1);
+    chan_set_timeout(c, 1000);
+    T_EQ_INT(chan_read_exact(c, &x, 1), PERR_OK); /* ... we still read */
+    T_EQ_INT(x, 'r');
+    T_EQ_INT(chan_write_all(c, "x", 1), PERR_IO);
+    chan_free(c);
+    close(peer);
+}
+
 static void test_oversized_frame_is_bad_frame(void)
 {
     int peer;
@@ -389,6 +449,9 @@ int main(void)
     test_two_frames_in_one_read();
     test_stream_bytes_after_frame_stay_buffered();
     test_buffered_bytes_survive_an_expired_deadline();
+    test_plain_chan_has_no_tls_and_kernel_io();
+    test_read_ready_gives_only_what_is_buffered();
+    test_shutdown_half_closes();
     test_oversized_frame_is_bad_frame();
     test_nonzero_flags_is_bad_frame();
     test_recv_times_out_on_silent_peer();

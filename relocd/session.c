@@ -105,6 +105,10 @@ static int session_hello(struct session *s)
     enum proto_err e;
 
     if (session_recv(s)) return -1;
+    /* A valid frame in the wrong state is "unexpected" (README.xen 3.3). */
+    if (s->frame->type != PROTO_HELLO)
+        return session_fail(s, PERR_UNEXPECTED, "%s not expected now",
+                            proto_type_name(s->frame->type));
     e = msg_get_hello(s->frame, &h, why, sizeof(why));
     if (e) return session_fail(s, e, "%s", why);
     if (h.version < PROTO_MIN_VERSION || h.min_version > PROTO_VERSION)

@@ -172,6 +172,19 @@ static enum proto_err io_err(ssize_t r)
     return errno == ETIMEDOUT || errno == EAGAIN ? PERR_TIMEOUT : PERR_IO;
 }
 
+/*
+ * One write that never waits: sessions hold a blocking socket (xl reads it
+ * later), where write(2) of a large buffer would sleep until a peer that
+ * stopped reading took it all, past any deadline.  Not a socket: write(2).
+ */
+static ssize_t chan_raw_write(struct chan *c, const void *data, size_t len)
+{
+    ssize_t r = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+    if (r < 0 && errno == ENOTSOCK) r = write(c->fd, data, len);
+    return r;
+}
+
 enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
 {
     const char *p = data;
@@ -185,7 +198,7 @@ enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
     }
     while (len) {
         if (chan_wait(c, POLLOUT) < 0) return io_err(-1);
-        r = write(c->fd, p, len);
+        r = chan_raw_write(c, p, len);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (r <= 0) return PERR_IO;
         p += r;

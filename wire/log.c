@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "config/diag.h"
 #include "wire/log.h"
 
 static int log_sinks = LOG_TO_STDERR;
@@ -28,16 +29,22 @@ void log_procname(const char *name)
 static void log_vemit(int pri, const char *suffix, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/*
+ * Messages carry peer text (HELLO's software and host, ERROR texts, PTR
+ * names): every byte outside printable ASCII is written as \xNN, so a
+ * newline cannot forge a log line nor an escape sequence a terminal.
+ */
 static void log_vemit(int pri, const char *suffix, const char *fmt, va_list ap)
 {
-    char msg[1024];
+    char msg[1024], vis[4 * sizeof(msg)];
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    diag_vis(msg, vis, sizeof(vis));
     if (log_sinks & LOG_TO_STDERR)
-        fprintf(stderr, "%s: %s%s%s\n", log_proc, msg, suffix ? ": " : "",
+        fprintf(stderr, "%s: %s%s%s\n", log_proc, vis, suffix ? ": " : "",
                 suffix ? suffix : "");
     if (log_sinks & LOG_TO_SYSLOG)
-        syslog(pri, "%s%s%s", msg, suffix ? ": " : "", suffix ? suffix : "");
+        syslog(pri, "%s%s%s", vis, suffix ? ": " : "", suffix ? suffix : "");
 }
 
 void log_warn(const char *fmt, ...)

@@ -7,7 +7,6 @@
  * sends half a record and stops; SO_RCVTIMEO would bound each recv() but
  * not the call.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,18 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "config/diag.h"
 #include "wire/tls.h"
+#include "wire/tls_psk.h"
 #include "wire/clock.h"
 
 /*
@@ -46,12 +44,7 @@
 #define TLS_PSK_ID "relocd"
 #define TLS_PSK_SUITE 0x1301 /* TLS_AES_128_GCM_SHA256: SHA-256 binders */
 #define TLS_PSK_LIFETIME (24L * 3600) /* per handshake: see tls_psk_fresh */
-#define TLS_PSK_MIN 32
-#define TLS_PSK_MAX 512 /* what OpenSSL 3.0 takes as a session key */
-#define TLS_PSK_FILE_MAX 4096
 #define TLS_ALPN_BOTH "relocd-psk"
-#define TLS_EXPORTER "EXPORTER-relocd-psk"
-#define TLS_MAC_LEN 32
 #define TLS_SHUTDOWN_MS 1000
 /*
  * Without kernel TLS, records go through a buffer this big each way: one
@@ -66,8 +59,7 @@ struct tls_ctx {
     int certs; /* certificate handshake: server has a cert, client a CA */
     int psk;
     int encrypted; /* a key file asked for a passphrase */
-    unsigned char key[TLS_PSK_MAX];
-    size_t keylen;
+    struct tls_psk key;
     SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
 };
 
@@ -128,107 +120,7 @@ static int tls_errf_ssl(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* --- the PSK file -------------------------------------------------------- */
-
-static int tls_hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    ch = tolower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* Hex digits, whitespace anywhere, into t->key. */
-static int tls_psk_parse(struct tls_ctx *t, const char *path, const char *text,
-                         size_t len, char *err, size_t errlen)
-{
-    size_t i, nd = 0, line = 1;
-    int v;
-
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-
-        line += ch == '\n';
-        if (isspace(ch)) continue;
-        v = tls_hexval(ch);
-        if (v < 0) {
-            diag_errf(err, errlen, "%s:%zu: '%c' is not a hex digit", path,
-                      line, isprint(ch) ? ch : '?');
-            return -1;
-        }
-        if (nd == 2 * TLS_PSK_MAX) {
-            diag_errf(err, errlen, "%s: the key is longer than %d bytes", path,
-                      TLS_PSK_MAX);
-            return -1;
-        }
-        t->key[nd / 2] = (unsigned char)(nd % 2 ? t->key[nd / 2] | v : v << 4);
-        nd++;
-    }
-    if (nd % 2 || nd < 2 * TLS_PSK_MIN) {
-        diag_errf(err, errlen,
-                  nd % 2 ? "%s: odd number of hex digits (%zu)"
-                         : "%s: the key is %zu hex digits; at least 64 (32 "
-                           "bytes) are needed: openssl rand -hex 32",
-                  path, nd);
-        return -1;
-    }
-    t->keylen = nd / 2;
-    return 0;
-}
-
-/* Refuses a key others could read, as OpenSSH refuses a private key. */
-static int tls_psk_perm(int fd, const char *path, char *err, size_t errlen)
-{
-    struct stat st;
-
-    if (fstat(fd, &st) < 0) {
-        diag_errnof(err, errlen, errno, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        diag_errf(err, errlen, "%s: not a regular file", path);
-        return -1;
-    }
-    if (st.st_mode & 077) {
-        diag_errf(err, errlen,
-                  "%s: permissions %04o are too open: a pre-shared key file "
-                  "must not be accessible by group or others (chmod 600)",
-                  path, (unsigned)(st.st_mode & 07777));
-        return -1;
-    }
-    return 0;
-}
-
-static int tls_psk_read(struct tls_ctx *t, const char *path, char *err,
-                        size_t errlen)
-{
-    char text[TLS_PSK_FILE_MAX + 1];
-    size_t len = 0;
-    ssize_t r = 1;
-    int fd, rc = -1;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        diag_errnof(err, errlen, errno, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (tls_psk_perm(fd, path, err, errlen) < 0) goto out;
-    while (r > 0 && len < sizeof(text)) {
-        r = read(fd, text + len, sizeof(text) - len);
-        if (r < 0 && errno == EINTR) continue;
-        len += r > 0 ? (size_t)r : 0;
-    }
-    if (r < 0)
-        diag_errnof(err, errlen, errno, "%s: %s", path, strerror(errno));
-    else if (len > TLS_PSK_FILE_MAX)
-        diag_errf(err, errlen, "%s: longer than %d bytes", path,
-                  TLS_PSK_FILE_MAX);
-    else
-        rc = tls_psk_parse(t, path, text, len, err, errlen);
-out:
-    explicit_bzero(text, sizeof(text));
-    close(fd);
-    return rc;
-}
+/* --- the PSK as OpenSSL takes it (the key itself: tls_psk.c) ---------- */
 
 /* The SSL_SESSION through which OpenSSL takes an external PSK. */
 static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
@@ -244,7 +136,7 @@ static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
     }
     t->psk_sess = SSL_SESSION_new();
     if (!suite || !t->psk_sess ||
-        !SSL_SESSION_set1_master_key(t->psk_sess, t->key, t->keylen) ||
+        !SSL_SESSION_set1_master_key(t->psk_sess, t->key.bytes, t->key.len) ||
         !SSL_SESSION_set_cipher(t->psk_sess, suite) ||
         !SSL_SESSION_set_protocol_version(t->psk_sess, TLS1_3_VERSION)) {
         tls_errf_ssl(err, errlen, "cannot set up the pre-shared key");
@@ -501,7 +393,7 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     static const unsigned char alpn[] = "\012" TLS_ALPN_BOTH;
 
     if (!o->psk_file) return 0;
-    if (tls_psk_read(t, o->psk_file, err, errlen) < 0 ||
+    if (tls_psk_read(&t->key, o->psk_file, err, errlen) < 0 ||
         tls_psk_session(t, err, errlen) < 0)
         return -1;
     if (t->server)
@@ -549,7 +441,7 @@ void tls_ctx_free(struct tls_ctx *t)
     if (!t) return;
     SSL_SESSION_free(t->psk_sess);
     SSL_CTX_free(t->ssl);
-    explicit_bzero(t->key, sizeof(t->key));
+    explicit_bzero(&t->key, sizeof(t->key));
     free(t);
 }
 
@@ -777,34 +669,23 @@ fail:
 
 /* --- the handshake ------------------------------------------------------- */
 
-/* HMAC-SHA256(psk, exporter(role)): proves the PSK, bound to this session. */
-static int tls_psk_mac(const struct tls_ctx *t, SSL *ssl, const char *role,
-                       unsigned char mac[TLS_MAC_LEN])
-{
-    unsigned char ekm[TLS_MAC_LEN];
-    unsigned int maclen = TLS_MAC_LEN;
-    int ok;
-
-    ok = SSL_export_keying_material(
-             ssl, ekm, sizeof(ekm), TLS_EXPORTER, strlen(TLS_EXPORTER),
-             (const unsigned char *)role, strlen(role), 1) == 1 &&
-         HMAC(EVP_sha256(), t->key, (int)t->keylen, ekm, sizeof(ekm), mac,
-              &maclen) != NULL;
-    explicit_bzero(ekm, sizeof(ekm));
-    return ok ? 0 : -1;
-}
-
-/* "Both" mode: each side sends its MAC first, so neither waits on the other. */
+/*
+ * "Both" mode: each side sends its MAC (tls_psk_mac) first, so neither
+ * waits on the other.
+ */
 static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
                            long long deadline)
 {
-    unsigned char mine[TLS_MAC_LEN], want[TLS_MAC_LEN], got[TLS_MAC_LEN];
+    unsigned char mine[TLS_PSK_MAC_LEN], want[TLS_PSK_MAC_LEN];
+    unsigned char got[TLS_PSK_MAC_LEN];
+    const char *me = c->server ? "server" : "client";
+    const char *peer = c->server ? "client" : "server";
     size_t len = 0;
     ssize_t r = 1;
     int rc = -1;
 
-    if (tls_psk_mac(t, c->ssl, c->server ? "server" : "client", mine) < 0 ||
-        tls_psk_mac(t, c->ssl, c->server ? "client" : "server", want) < 0) {
+    if (tls_psk_mac(&t->key, c->ssl, me, mine) < 0 ||
+        tls_psk_mac(&t->key, c->ssl, peer, want) < 0) {
         tls_fail(c, SSL_ERROR_SSL, 0);
         goto out;
     }
@@ -813,7 +694,7 @@ static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
         r = tls_read_dl(c, got + len, sizeof(got) - len, deadline);
         len += r > 0 ? (size_t)r : 0;
     }
-    if (r == 0 || CRYPTO_memcmp(got, want, sizeof(got)) != 0) {
+    if (r == 0 || !tls_psk_mac_equal(got, want)) {
         snprintf(c->err, sizeof(c->err), "%s",
                  r == 0 ? "the peer closed the connection during the "
                           "pre-shared key check"

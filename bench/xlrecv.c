@@ -153,7 +153,8 @@ static int read_stream(struct xlrecv *x)
     char err[256];
 
     if (rd_exact(&x->in, hdr, sizeof(hdr))) return bad("no xl header");
-    if (xls_parse_header(hdr, &h, err, sizeof(err))) return bad(err);
+    if (xls_parse_header(hdr, sizeof(hdr), &h, err, sizeof(err)))
+        return bad(err);
     if (rd_exact(&x->in, x->body, h.optional_data_len) ||
         xls_parse_config(x->body, h.optional_data_len, &json, &jlen, err,
                          sizeof(err)))

@@ -92,6 +92,7 @@ static const struct conf_key conf_keys[] = {
 struct conf_ctx {
     const char *file;
     const struct conf_opts *opts; /* the caller's warning sink */
+    struct conf_opts sink;        /* counts, then passes on to opts */
     struct relocd_conf *conf;
     int seen[CONF_NKEYS]; /* line of a key's first occurrence, 0: none */
     int acl_line;         /* where hosts-allow was set, for its warnings */
@@ -100,21 +101,11 @@ struct conf_ctx {
     size_t errlen;
 };
 
-static int conf_err(struct conf_ctx *ctx, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void conf_warn(struct conf_ctx *ctx, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int conf_err(struct conf_ctx *ctx, int line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return diag_errf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->file, line, msg);
-}
+/* "FILE:LINE: ..." errors (-1, errno EINVAL) and counted warnings. */
+#define conf_err(ctx, line, ...)                                               \
+    diag_errf_at((ctx)->err, (ctx)->errlen, (ctx)->file, line, __VA_ARGS__)
+#define conf_warn(ctx, line, ...)                                              \
+    diag_warnf_at(&(ctx)->sink, (ctx)->file, line, __VA_ARGS__)
 
 static int conf_nomem(struct conf_ctx *ctx, int line)
 {
@@ -123,20 +114,8 @@ static int conf_nomem(struct conf_ctx *ctx, int line)
     return -1;
 }
 
-static void conf_warn(struct conf_ctx *ctx, int line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ctx->warnings++;
-    diag_warnf(ctx->opts, "%s:%d: warning: %s", ctx->file, line, msg);
-}
-
-/* sxp's warnings carry FILE:LINE already: count and pass on. */
-static void conf_sxp_warn(void *arg, const char *msg)
+/* Every warning passes here, ours and sxp's (which carry FILE:LINE). */
+static void conf_count_warn(void *arg, const char *msg)
 {
     struct conf_ctx *ctx = arg;
 
@@ -144,13 +123,12 @@ static void conf_sxp_warn(void *arg, const char *msg)
     diag_warnf(ctx->opts, "%s", msg);
 }
 
-/* acl's do not: they are about the hosts-allow line. */
+/* acl's do not carry FILE:LINE: they are about the hosts-allow line. */
 static void conf_acl_warn(void *arg, const char *msg)
 {
     struct conf_ctx *ctx = arg;
 
-    ctx->warnings++;
-    diag_warnf(ctx->opts, "%s:%d: %s", ctx->file, ctx->acl_line, msg);
+    diag_warnf(&ctx->sink, "%s:%d: %s", ctx->file, ctx->acl_line, msg);
 }
 
 static int conf_key_cmp(const void *name, const void *key)
@@ -539,12 +517,12 @@ int conf_parse_opts(const char *text, size_t len, const char *filename,
         .err = err,
         .errlen = errlen,
     };
-    struct conf_opts sxp_warn = {conf_sxp_warn, &ctx};
     struct sxp_node *root = NULL;
     int rc = -1, saved;
 
     *conf_r = NULL;
-    if (sxp_parse_opts(text, len, ctx.file, &sxp_warn, &root, err, errlen) < 0)
+    ctx.sink = (struct conf_opts){conf_count_warn, &ctx};
+    if (sxp_parse_opts(text, len, ctx.file, &ctx.sink, &root, err, errlen) < 0)
         return -1;
     ctx.conf = calloc(1, sizeof(*ctx.conf));
     if (!ctx.conf || !(ctx.conf->file = strdup(ctx.file)))
@@ -589,9 +567,7 @@ static int conf_read(const char *path, char **buf_r, size_t *len_r, char *err,
     *buf_r = NULL;
     buf = malloc(SXP_MAX_SIZE + 1);
     if (!buf) {
-        diag_errf(err, errlen, "%s: out of memory", path);
-        errno = ENOMEM;
-        return -1;
+        return diag_errnof(err, errlen, ENOMEM, "%s: out of memory", path);
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     while (fd >= 0 && r > 0 && len <= SXP_MAX_SIZE) {

@@ -1,5 +1,7 @@
 /*
- * diag.c - error and warning formatting shared by sxp.c, acl.c and conf.c.
+ * diag.c - error and warning formatting shared by config/ (sxp.c, acl.c,
+ * conf.c) and wire/ (tls.c, client.c).  diag_vappend() is the only
+ * formatter; everything else says where its result goes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -7,29 +9,102 @@
 
 #include "config/diag.h"
 
-void diag_warnf(const struct conf_opts *opts, const char *fmt, ...)
+#define DIAG_WARN_MAX 1024 /* one warning line, cut beyond */
+
+static void diag_vappend(char *buf, size_t buflen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Appends to the string in buf, cutting at buflen; no-op without room. */
+static void diag_vappend(char *buf, size_t buflen, const char *fmt, va_list ap)
 {
-    char msg[1024];
+    size_t off;
+
+    if (!buf || !buflen) return;
+    off = strnlen(buf, buflen);
+    if (off < buflen) vsnprintf(buf + off, buflen - off, fmt, ap);
+}
+
+void diag_appendf(char *buf, size_t buflen, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    diag_vappend(buf, buflen, fmt, ap);
     va_end(ap);
+}
+
+static void diag_warn_emit(const struct conf_opts *opts, const char *msg)
+{
     if (opts && opts->warn)
         opts->warn(opts->warn_arg, msg);
     else
         fprintf(stderr, "%s\n", msg);
 }
 
+void diag_warnf(const struct conf_opts *opts, const char *fmt, ...)
+{
+    char msg[DIAG_WARN_MAX] = "";
+    va_list ap;
+
+    va_start(ap, fmt);
+    diag_vappend(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    diag_warn_emit(opts, msg);
+}
+
+void diag_warnf_at(const struct conf_opts *opts, const char *file, int line,
+                   const char *fmt, ...)
+{
+    char msg[DIAG_WARN_MAX] = "";
+    va_list ap;
+
+    diag_appendf(msg, sizeof(msg), "%s:%d: warning: ", file, line);
+    va_start(ap, fmt);
+    diag_vappend(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    diag_warn_emit(opts, msg);
+}
+
+int diag_verrf(char *err, size_t errlen, const char *fmt, va_list ap)
+{
+    if (err && errlen) {
+        err[0] = '\0';
+        diag_vappend(err, errlen, fmt, ap);
+    }
+    errno = EINVAL;
+    return -1;
+}
+
 int diag_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    diag_verrf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int diag_errnof(char *err, size_t errlen, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    diag_verrf(err, errlen, fmt, ap);
+    va_end(ap);
+    errno = errnum;
+    return -1;
+}
+
+int diag_errf_at(char *err, size_t errlen, const char *file, int line,
+                 const char *fmt, ...)
+{
+    va_list ap;
+
+    diag_errf(err, errlen, "%s:%d: ", file, line);
+    va_start(ap, fmt);
+    diag_vappend(err, errlen, fmt, ap);
+    va_end(ap);
     errno = EINVAL;
     return -1;
 }

@@ -33,38 +33,17 @@ struct sxp_parser {
     size_t errlen;
 };
 
-static int sxp_err(struct sxp_parser *ps, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void sxp_warn(struct sxp_parser *ps, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int sxp_err(struct sxp_parser *ps, int line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return diag_errf(ps->err, ps->errlen, "%s:%d: %s", ps->file, line, msg);
-}
+/* "FILE:LINE: ..." errors (-1, errno EINVAL) and warnings. */
+#define sxp_err(ps, line, ...)                                                 \
+    diag_errf_at((ps)->err, (ps)->errlen, (ps)->file, line, __VA_ARGS__)
+#define sxp_warn(ps, line, ...)                                                \
+    diag_warnf_at((ps)->opts, (ps)->file, line, __VA_ARGS__)
 
 static int sxp_nomem(struct sxp_parser *ps)
 {
     sxp_err(ps, ps->line, "out of memory");
     errno = ENOMEM;
     return -1;
-}
-
-static void sxp_warn(struct sxp_parser *ps, int line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    diag_warnf(ps->opts, "%s:%d: warning: %s", ps->file, line, msg);
 }
 
 /* Says what an unknown escape became, and how to write what was meant. */
@@ -407,10 +386,8 @@ int sxp_parse_opts(const char *text, size_t len, const char *filename,
 
     *root_r = NULL;
     if (len > SXP_MAX_SIZE) {
-        diag_errf(err, errlen, "%s: larger than %d bytes", ps.file,
-                  SXP_MAX_SIZE);
-        errno = EFBIG;
-        return -1;
+        return diag_errnof(err, errlen, EFBIG, "%s: larger than %d bytes",
+                           ps.file, SXP_MAX_SIZE);
     }
     ps.p = text ? text : "";
     ps.end = text ? text + len : ps.p;

@@ -13,6 +13,7 @@
 struct buf {
     uint8_t *d;
     size_t off, len, cap, max;
+    size_t reserved; /* bytes after the data that buf_commit() may add */
 };
 
 struct buf *buf_new(size_t max)
@@ -33,7 +34,7 @@ void buf_free(struct buf *b)
 
 void buf_reset(struct buf *b)
 {
-    b->off = b->len = 0;
+    b->off = b->len = b->reserved = 0;
 }
 
 size_t buf_len(const struct buf *b)
@@ -84,14 +85,22 @@ static int buf_make_room(struct buf *b, size_t len)
 
 int buf_reserve(struct buf *b, size_t len, uint8_t **p_r)
 {
+    b->reserved = 0;
     if (buf_make_room(b, len) < 0) return -1;
     *p_r = b->d + b->off + b->len;
+    b->reserved = len;
     return 0;
 }
 
-void buf_commit(struct buf *b, size_t len)
+int buf_commit(struct buf *b, size_t len)
 {
+    if (len > b->reserved) {
+        errno = EINVAL;
+        return -1;
+    }
     b->len += len;
+    b->reserved = 0;
+    return 0;
 }
 
 int buf_put(struct buf *b, const void *data, size_t len)
@@ -100,8 +109,7 @@ int buf_put(struct buf *b, const void *data, size_t len)
 
     if (buf_reserve(b, len, &p) < 0) return -1;
     if (len) memcpy(p, data, len);
-    b->len += len;
-    return 0;
+    return buf_commit(b, len);
 }
 
 int buf_put_u16(struct buf *b, uint16_t v)
@@ -152,6 +160,7 @@ int buf_consume(struct buf *b, size_t len)
     b->off += len;
     b->len -= len;
     if (!b->len) b->off = 0;
+    b->reserved = 0; /* the end may have moved */
     return 0;
 }
 

@@ -41,9 +41,12 @@ int buf_consume(struct buf *b, size_t len);
 
 /*
  * Reserves len bytes at the end for the caller to fill (e.g. by read(2)),
- * then buf_commit() adds the count actually written.
+ * then buf_commit() adds the count actually written.  The reservation ends
+ * with that commit, or with any other call that changes b.  buf_commit()
+ * refuses (-1, EINVAL, nothing added) more than the reservation left, so
+ * a wrong count cannot expose bytes nobody wrote or pass the maximum.
  */
 int buf_reserve(struct buf *b, size_t len, uint8_t **p_r);
-void buf_commit(struct buf *b, size_t len);
+int buf_commit(struct buf *b, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config/diag.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
 #include "wire/client.h"
@@ -28,6 +29,7 @@ struct client {
     char server_host[256];
 };
 
+/* diag_errf() for functions that return a protocol error: returns e. */
 static enum proto_err fail(char *err, size_t errlen, enum proto_err e,
                            const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -38,7 +40,7 @@ static enum proto_err fail(char *err, size_t errlen, enum proto_err e,
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    diag_verrf(err, errlen, fmt, ap);
     va_end(ap);
     return e;
 }
@@ -88,10 +90,7 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
     hints.ai_socktype = SOCK_STREAM;
     snprintf(serv, sizeof(serv), "%d", port);
     r = getaddrinfo(host, serv, &hints, &res);
-    if (r) {
-        snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
-        return -1;
-    }
+    if (r) return diag_errf(err, errlen, "%s: %s", host, gai_strerror(r));
     for (ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family,
                     ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -109,9 +108,10 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot connect to %s port %d: %s", host, port,
-                 strerror(soerr ? soerr : ECONNREFUSED));
-        return -1;
+        soerr = soerr ? soerr : ECONNREFUSED;
+        return diag_errnof(err, errlen, soerr,
+                           "cannot connect to %s port %d: %s", host, port,
+                           strerror(soerr));
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;

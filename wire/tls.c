@@ -7,7 +7,6 @@
  * sends half a record and stops; SO_RCVTIMEO would bound each recv() but
  * not the call.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,17 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "config/diag.h"
 #include "wire/tls.h"
+#include "wire/tls_psk.h"
 #include "wire/clock.h"
 
 /*
@@ -45,12 +44,7 @@
 #define TLS_PSK_ID "relocd"
 #define TLS_PSK_SUITE 0x1301 /* TLS_AES_128_GCM_SHA256: SHA-256 binders */
 #define TLS_PSK_LIFETIME (24L * 3600) /* per handshake: see tls_psk_fresh */
-#define TLS_PSK_MIN 32
-#define TLS_PSK_MAX 512 /* what OpenSSL 3.0 takes as a session key */
-#define TLS_PSK_FILE_MAX 4096
 #define TLS_ALPN_BOTH "relocd-psk"
-#define TLS_EXPORTER "EXPORTER-relocd-psk"
-#define TLS_MAC_LEN 32
 #define TLS_SHUTDOWN_MS 1000
 /*
  * Without kernel TLS, records go through a buffer this big each way: one
@@ -65,8 +59,7 @@ struct tls_ctx {
     int certs; /* certificate handshake: server has a cert, client a CA */
     int psk;
     int encrypted; /* a key file asked for a passphrase */
-    unsigned char key[TLS_PSK_MAX];
-    size_t keylen;
+    struct tls_psk key;
     SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
 };
 
@@ -84,18 +77,6 @@ struct tls_conn {
 
 /* --- messages ------------------------------------------------------------ */
 
-static void tls_msg(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void tls_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /*
  * Appends OpenSSL's error queue, oldest first, to the message in buf and
  * empties it.  The reason strings ("certificate verify failed") read better
@@ -105,18 +86,11 @@ static void tls_errq(char *buf, size_t len)
 {
     const char *data, *reason, *sep = len && *buf ? ": " : "";
     unsigned long e, last = 0;
-    size_t off;
     char code[128];
-    int flags, n;
-
-    if (!len) {
-        ERR_clear_error();
-        return;
-    }
-    off = strlen(buf);
+    int flags;
 
     while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags))) {
-        if (e == last || off >= len) continue;
+        if (e == last) continue;
         last = e;
         reason = ERR_reason_error_string(e);
         if (!reason) {
@@ -124,141 +98,29 @@ static void tls_errq(char *buf, size_t len)
             reason = code;
         }
         if (!(flags & ERR_TXT_STRING) || !*data) data = NULL;
-        n = snprintf(buf + off, len - off, "%s%s%s%s%s", sep, reason,
-                     data ? " (" : "", data ? data : "", data ? ")" : "");
-        off += n > 0 ? (size_t)n : 0;
+        diag_appendf(buf, len, "%s%s%s%s%s", sep, reason, data ? " (" : "",
+                     data ? data : "", data ? ")" : "");
         sep = "; ";
     }
 }
 
-static void tls_append(char *buf, size_t len, const char *fmt, ...)
+/* diag_errf() ending with OpenSSL's reasons; -1. */
+static int tls_errf_ssl(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void tls_append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t off = strlen(buf);
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf + off, len - off, fmt, ap);
-    va_end(ap);
-}
-
-/* A message ending with OpenSSL's reasons. */
-static void tls_msg_ssl(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void tls_msg_ssl(char *err, size_t errlen, const char *fmt, ...)
+static int tls_errf_ssl(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    diag_verrf(err, errlen, fmt, ap);
     va_end(ap);
     tls_errq(err, errlen);
+    errno = EINVAL;
+    return -1;
 }
 
-/* --- the PSK file -------------------------------------------------------- */
-
-static int tls_hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    ch = tolower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* Hex digits, whitespace anywhere, into t->key. */
-static int tls_psk_parse(struct tls_ctx *t, const char *path, const char *text,
-                         size_t len, char *err, size_t errlen)
-{
-    size_t i, nd = 0, line = 1;
-    int v;
-
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-
-        line += ch == '\n';
-        if (isspace(ch)) continue;
-        v = tls_hexval(ch);
-        if (v < 0) {
-            tls_msg(err, errlen, "%s:%zu: '%c' is not a hex digit", path, line,
-                    isprint(ch) ? ch : '?');
-            return -1;
-        }
-        if (nd == 2 * TLS_PSK_MAX) {
-            tls_msg(err, errlen, "%s: the key is longer than %d bytes", path,
-                    TLS_PSK_MAX);
-            return -1;
-        }
-        t->key[nd / 2] = (unsigned char)(nd % 2 ? t->key[nd / 2] | v : v << 4);
-        nd++;
-    }
-    if (nd % 2 || nd < 2 * TLS_PSK_MIN) {
-        tls_msg(err, errlen,
-                nd % 2 ? "%s: odd number of hex digits (%zu)"
-                       : "%s: the key is %zu hex digits; at least 64 (32 "
-                         "bytes) are needed: openssl rand -hex 32",
-                path, nd);
-        return -1;
-    }
-    t->keylen = nd / 2;
-    return 0;
-}
-
-/* Refuses a key others could read, as OpenSSH refuses a private key. */
-static int tls_psk_perm(int fd, const char *path, char *err, size_t errlen)
-{
-    struct stat st;
-
-    if (fstat(fd, &st) < 0) {
-        tls_msg(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        tls_msg(err, errlen, "%s: not a regular file", path);
-        return -1;
-    }
-    if (st.st_mode & 077) {
-        tls_msg(err, errlen,
-                "%s: permissions %04o are too open: a pre-shared key file "
-                "must not be accessible by group or others (chmod 600)",
-                path, (unsigned)(st.st_mode & 07777));
-        return -1;
-    }
-    return 0;
-}
-
-static int tls_psk_read(struct tls_ctx *t, const char *path, char *err,
-                        size_t errlen)
-{
-    char text[TLS_PSK_FILE_MAX + 1];
-    size_t len = 0;
-    ssize_t r = 1;
-    int fd, rc = -1;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        tls_msg(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (tls_psk_perm(fd, path, err, errlen) < 0) goto out;
-    while (r > 0 && len < sizeof(text)) {
-        r = read(fd, text + len, sizeof(text) - len);
-        if (r < 0 && errno == EINTR) continue;
-        len += r > 0 ? (size_t)r : 0;
-    }
-    if (r < 0)
-        tls_msg(err, errlen, "%s: %s", path, strerror(errno));
-    else if (len > TLS_PSK_FILE_MAX)
-        tls_msg(err, errlen, "%s: longer than %d bytes", path,
-                TLS_PSK_FILE_MAX);
-    else
-        rc = tls_psk_parse(t, path, text, len, err, errlen);
-out:
-    explicit_bzero(text, sizeof(text));
-    close(fd);
-    return rc;
-}
+/* --- the PSK as OpenSSL takes it (the key itself: tls_psk.c) ---------- */
 
 /* The SSL_SESSION through which OpenSSL takes an external PSK. */
 static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
@@ -274,10 +136,10 @@ static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
     }
     t->psk_sess = SSL_SESSION_new();
     if (!suite || !t->psk_sess ||
-        !SSL_SESSION_set1_master_key(t->psk_sess, t->key, t->keylen) ||
+        !SSL_SESSION_set1_master_key(t->psk_sess, t->key.bytes, t->key.len) ||
         !SSL_SESSION_set_cipher(t->psk_sess, suite) ||
         !SSL_SESSION_set_protocol_version(t->psk_sess, TLS1_3_VERSION)) {
-        tls_msg_ssl(err, errlen, "cannot set up the pre-shared key");
+        tls_errf_ssl(err, errlen, "cannot set up the pre-shared key");
         return -1;
     }
     return 0;
@@ -393,8 +255,7 @@ static int tls_check_opts(int server, const struct tls_opts *o, char *err,
                        "or a pre-shared key"
                      : "the server would not be authenticated: give a CA "
                        "file or a pre-shared key";
-    if (why) tls_msg(err, errlen, "%s", why);
-    return why ? -1 : 0;
+    return why ? diag_errf(err, errlen, "%s", why) : 0;
 }
 
 /* Our suite order for this CPU. */
@@ -412,7 +273,7 @@ static int tls_ctx_setup(struct tls_ctx *t, char *err, size_t errlen)
     t->ssl = SSL_CTX_new(t->server ? TLS_server_method() : TLS_client_method());
     if (!t->ssl || !SSL_CTX_set_min_proto_version(t->ssl, TLS1_3_VERSION) ||
         !SSL_CTX_set_ciphersuites(t->ssl, tls_suites())) {
-        tls_msg_ssl(err, errlen, "cannot set up TLS");
+        tls_errf_ssl(err, errlen, "cannot set up TLS");
         return -1;
     }
     SSL_CTX_set_app_data(t->ssl, t);
@@ -443,13 +304,14 @@ static int tls_check_own(struct tls_ctx *t, const char *path, int purpose,
     if (!sc ||
         !X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(t->ssl), x, chain) ||
         !X509_STORE_CTX_set_purpose(sc, purpose))
-        tls_msg_ssl(err, errlen, "%s: cannot check the certificate", path);
+        tls_errf_ssl(err, errlen, "%s: cannot check the certificate", path);
     else if (X509_verify_cert(sc) != 1)
-        tls_msg(err, errlen,
-                "%s: the certificate is not valid for a TLS %s "
-                "under the CA file: %s",
-                path, purpose == X509_PURPOSE_SSL_SERVER ? "server" : "client",
-                X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc)));
+        diag_errf(err, errlen,
+                  "%s: the certificate is not valid for a TLS %s "
+                  "under the CA file: %s",
+                  path,
+                  purpose == X509_PURPOSE_SSL_SERVER ? "server" : "client",
+                  X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc)));
     else
         rc = 0;
     X509_STORE_CTX_free(sc);
@@ -462,9 +324,9 @@ static int tls_check_dates(struct tls_ctx *t, const char *path, char *err,
     X509 *x = SSL_CTX_get0_certificate(t->ssl);
 
     if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-        tls_msg(err, errlen, "%s: the certificate has expired", path);
+        diag_errf(err, errlen, "%s: the certificate has expired", path);
     else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
-        tls_msg(err, errlen, "%s: the certificate is not valid yet", path);
+        diag_errf(err, errlen, "%s: the certificate is not valid yet", path);
     else
         return 0;
     return -1;
@@ -478,15 +340,15 @@ static int tls_load_key(struct tls_ctx *t, const struct tls_opts *o, char *err,
         SSL_CTX_check_private_key(t->ssl) == 1)
         return 0;
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
-        tls_msg_ssl(err, errlen, "%s does not match %s", o->key_file,
-                    o->cert_file);
+        tls_errf_ssl(err, errlen, "%s does not match %s", o->key_file,
+                     o->cert_file);
     else if (t->encrypted)
-        tls_msg(err, errlen,
-                "%s: the key is encrypted; a daemon cannot ask for its "
-                "passphrase",
-                o->key_file);
+        diag_errf(err, errlen,
+                  "%s: the key is encrypted; a daemon cannot ask for its "
+                  "passphrase",
+                  o->key_file);
     else
-        tls_msg_ssl(err, errlen, "%s", o->key_file);
+        tls_errf_ssl(err, errlen, "%s", o->key_file);
     return -1;
 }
 
@@ -496,7 +358,7 @@ static int tls_load_own(struct tls_ctx *t, const struct tls_opts *o, char *err,
     const char *cert = o->cert_file;
 
     if (SSL_CTX_use_certificate_chain_file(t->ssl, cert) != 1) {
-        tls_msg_ssl(err, errlen, "%s", cert);
+        tls_errf_ssl(err, errlen, "%s", cert);
         return -1;
     }
     if (tls_load_key(t, o, err, errlen) < 0) return -1;
@@ -513,7 +375,7 @@ static int tls_load_certs(struct tls_ctx *t, const struct tls_opts *o,
 {
     if (o->ca_file &&
         SSL_CTX_load_verify_locations(t->ssl, o->ca_file, NULL) != 1) {
-        tls_msg_ssl(err, errlen, "%s", o->ca_file);
+        tls_errf_ssl(err, errlen, "%s", o->ca_file);
         return -1;
     }
     if (o->cert_file && tls_load_own(t, o, err, errlen) < 0) return -1;
@@ -531,7 +393,7 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     static const unsigned char alpn[] = "\012" TLS_ALPN_BOTH;
 
     if (!o->psk_file) return 0;
-    if (tls_psk_read(t, o->psk_file, err, errlen) < 0 ||
+    if (tls_psk_read(&t->key, o->psk_file, err, errlen) < 0 ||
         tls_psk_session(t, err, errlen) < 0)
         return -1;
     if (t->server)
@@ -543,7 +405,7 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     /* Note the inverted return value of SSL_CTX_set_alpn_protos. */
     if (!t->server && t->certs &&
         SSL_CTX_set_alpn_protos(t->ssl, alpn, sizeof(alpn) - 1) != 0) {
-        tls_msg_ssl(err, errlen, "cannot set ALPN");
+        tls_errf_ssl(err, errlen, "cannot set ALPN");
         return -1;
     }
     return 0;
@@ -558,7 +420,7 @@ struct tls_ctx *tls_ctx_new(int server, const struct tls_opts *o, char *err,
     if (tls_check_opts(server, o, err, errlen) < 0) return NULL;
     t = calloc(1, sizeof(*t));
     if (!t) {
-        tls_msg(err, errlen, "%s", strerror(errno));
+        diag_errnof(err, errlen, errno, "%s", strerror(errno));
         return NULL;
     }
     t->server = server;
@@ -579,7 +441,7 @@ void tls_ctx_free(struct tls_ctx *t)
     if (!t) return;
     SSL_SESSION_free(t->psk_sess);
     SSL_CTX_free(t->ssl);
-    explicit_bzero(t->key, sizeof(t->key));
+    explicit_bzero(&t->key, sizeof(t->key));
     free(t);
 }
 
@@ -660,9 +522,9 @@ static int tls_fail(struct tls_conn *c, int e, int sys_errno)
                  sys_errno ? strerror(sys_errno)
                            : "the peer closed the connection");
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK)
-        tls_append(c->err, sizeof(c->err), " (%s)",
-                   X509_verify_cert_error_string(vr));
-    if (hint) tls_append(c->err, sizeof(c->err), "; %s", hint);
+        diag_appendf(c->err, sizeof(c->err), " (%s)",
+                     X509_verify_cert_error_string(vr));
+    if (hint) diag_appendf(c->err, sizeof(c->err), "; %s", hint);
     errno = e == SSL_ERROR_SYSCALL && sys_errno ? sys_errno
             : e == SSL_ERROR_SYSCALL            ? ECONNRESET
                                                 : EPROTO;
@@ -687,7 +549,7 @@ static void tls_read_alert(struct tls_conn *c)
         ERR_GET_REASON(ERR_peek_error()) >= SSL_AD_REASON_OFFSET) {
         c->err[0] = '\0';
         tls_errq(c->err, sizeof(c->err));
-        tls_append(c->err, sizeof(c->err), " (then: %s)", strerror(e));
+        diag_appendf(c->err, sizeof(c->err), " (then: %s)", strerror(e));
     }
     ERR_clear_error();
     errno = e;
@@ -807,34 +669,23 @@ fail:
 
 /* --- the handshake ------------------------------------------------------- */
 
-/* HMAC-SHA256(psk, exporter(role)): proves the PSK, bound to this session. */
-static int tls_psk_mac(const struct tls_ctx *t, SSL *ssl, const char *role,
-                       unsigned char mac[TLS_MAC_LEN])
-{
-    unsigned char ekm[TLS_MAC_LEN];
-    unsigned int maclen = TLS_MAC_LEN;
-    int ok;
-
-    ok = SSL_export_keying_material(
-             ssl, ekm, sizeof(ekm), TLS_EXPORTER, strlen(TLS_EXPORTER),
-             (const unsigned char *)role, strlen(role), 1) == 1 &&
-         HMAC(EVP_sha256(), t->key, (int)t->keylen, ekm, sizeof(ekm), mac,
-              &maclen) != NULL;
-    explicit_bzero(ekm, sizeof(ekm));
-    return ok ? 0 : -1;
-}
-
-/* "Both" mode: each side sends its MAC first, so neither waits on the other. */
+/*
+ * "Both" mode: each side sends its MAC (tls_psk_mac) first, so neither
+ * waits on the other.
+ */
 static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
                            long long deadline)
 {
-    unsigned char mine[TLS_MAC_LEN], want[TLS_MAC_LEN], got[TLS_MAC_LEN];
+    unsigned char mine[TLS_PSK_MAC_LEN], want[TLS_PSK_MAC_LEN];
+    unsigned char got[TLS_PSK_MAC_LEN];
+    const char *me = c->server ? "server" : "client";
+    const char *peer = c->server ? "client" : "server";
     size_t len = 0;
     ssize_t r = 1;
     int rc = -1;
 
-    if (tls_psk_mac(t, c->ssl, c->server ? "server" : "client", mine) < 0 ||
-        tls_psk_mac(t, c->ssl, c->server ? "client" : "server", want) < 0) {
+    if (tls_psk_mac(&t->key, c->ssl, me, mine) < 0 ||
+        tls_psk_mac(&t->key, c->ssl, peer, want) < 0) {
         tls_fail(c, SSL_ERROR_SSL, 0);
         goto out;
     }
@@ -843,7 +694,7 @@ static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
         r = tls_read_dl(c, got + len, sizeof(got) - len, deadline);
         len += r > 0 ? (size_t)r : 0;
     }
-    if (r == 0 || CRYPTO_memcmp(got, want, sizeof(got)) != 0) {
+    if (r == 0 || !tls_psk_mac_equal(got, want)) {
         snprintf(c->err, sizeof(c->err), "%s",
                  r == 0 ? "the peer closed the connection during the "
                           "pre-shared key check"
@@ -916,7 +767,7 @@ static struct tls_conn *tls_conn_new(struct tls_ctx *t, int fd, char *err,
     struct tls_conn *c = calloc(1, sizeof(*c));
 
     if (!c) {
-        tls_msg(err, errlen, "%s", strerror(errno));
+        diag_errnof(err, errlen, errno, "%s", strerror(errno));
         return NULL;
     }
     c->fd = fd;
@@ -927,9 +778,9 @@ static struct tls_conn *tls_conn_new(struct tls_ctx *t, int fd, char *err,
     c->ssl = SSL_new(t->ssl);
     if (c->fl < 0 || !c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
         if (c->fl < 0)
-            tls_msg(err, errlen, "fcntl: %s", strerror(errno));
+            diag_errnof(err, errlen, errno, "fcntl: %s", strerror(errno));
         else
-            tls_msg_ssl(err, errlen, "cannot set up the connection");
+            tls_errf_ssl(err, errlen, "cannot set up the connection");
         tls_conn_free(c);
         return NULL;
     }
@@ -975,16 +826,15 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
 
     ERR_clear_error();
     if (t->server != server) {
-        tls_msg(err, errlen, "a %s context cannot %s",
-                server ? "client" : "server", server ? "accept" : "connect");
-        errno = EINVAL;
+        diag_errf(err, errlen, "a %s context cannot %s",
+                  server ? "client" : "server", server ? "accept" : "connect");
         return NULL;
     }
     c = tls_conn_new(t, fd, err, errlen);
     if (!c) return NULL;
     c->handshaking = 1;
     if (tls_nonblock(c, 1) < 0) {
-        tls_msg(err, errlen, "fcntl: %s", strerror(errno));
+        diag_errnof(err, errlen, errno, "fcntl: %s", strerror(errno));
         tls_conn_free(c);
         return NULL;
     }
@@ -999,7 +849,7 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
     c->handshaking = 0;
     ERR_clear_error();
     if (rc < 0) {
-        tls_msg(err, errlen, "%s", c->err);
+        diag_errf(err, errlen, "%s", c->err);
         tls_conn_free(c);
         errno = e;
         return NULL;

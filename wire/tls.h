@@ -20,7 +20,8 @@
  *                         tls_conn_check_host() matches a name on request.
  *   psk_file              a TLS 1.3 external PSK (identity "relocd"): 32 to
  *                         512 bytes written in hex, whitespace ignored, in a
- *                         regular file no one but its owner may access.
+ *                         regular file no one but its owner may access
+ *                         (the bounds: tls_psk.h).
  *
  * Every context must authenticate its peer: a server needs ca_file or
  * psk_file, and its certificate unless it uses the PSK alone; a client

@@ -16,11 +16,16 @@ static uint32_t get_le32(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
-int xls_parse_header(const uint8_t *p, struct xls_header *h, char *err,
-                     size_t errlen)
+int xls_parse_header(const uint8_t *p, size_t len, struct xls_header *h,
+                     char *err, size_t errlen)
 {
     const uint32_t known = XLS_MANDATORY_STREAMV2 | XLS_MANDATORY_JSON;
 
+    if (len < XLS_HDR_LEN) {
+        snprintf(err, errlen, "xl stream header of %zu bytes, not %d", len,
+                 XLS_HDR_LEN);
+        return -1;
+    }
     if (memcmp(p, XLS_MAGIC, XLS_MAGIC_LEN)) {
         snprintf(err, errlen, "not an xl migration stream (bad magic)");
         return -1;

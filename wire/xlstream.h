@@ -46,11 +46,12 @@ struct xls_header {
 };
 
 /*
- * Checks the 48 header bytes at p (magic, this host's byte order, flags
- * xl 4.17 knows, bounded optional data).  Returns 0, or -1 with a reason.
+ * Checks the header in the len bytes at p (XLS_HDR_LEN are read; fewer are
+ * refused): magic, this host's byte order, flags xl 4.17 knows, bounded
+ * optional data.  Returns 0, or -1 with a reason.
  */
-int xls_parse_header(const uint8_t *p, struct xls_header *h, char *err,
-                     size_t errlen);
+int xls_parse_header(const uint8_t *p, size_t len, struct xls_header *h,
+                     char *err, size_t errlen);
 /*
  * Finds the JSON config in the optional data (u32 length, then the text
  * with its NUL).  Returns 0 with *json_r pointing into opt (NUL-terminated,

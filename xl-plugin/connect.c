@@ -89,7 +89,7 @@ static int take_xl_header(struct buf *hdr, const char **json_r)
         fprintf(stderr, "xl-relocate: xl closed the stream early\n");
         return -1;
     }
-    if (xls_parse_header(raw, &h, err, sizeof(err)) < 0 ||
+    if (xls_parse_header(raw, sizeof(raw), &h, err, sizeof(err)) < 0 ||
         fdio_read_exact(0, opt, h.optional_data_len) < 0 ||
         xls_parse_config(opt, h.optional_data_len, json_r, &jsonlen, err,
                          sizeof(err)) < 0) {

@@ -16,11 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len;
     char err[256];
 
-    if (size < XLS_HDR_LEN) return 0;
-    if (xls_parse_header(data, &h, err, sizeof(err)) == 0 &&
+    /* Any size: a short header must be refused, not read past. */
+    if (xls_parse_header(data, size, &h, err, sizeof(err)) == 0 &&
         h.optional_data_len <= size - XLS_HDR_LEN)
         xls_parse_config(data + XLS_HDR_LEN, h.optional_data_len, &json, &len,
                          err, sizeof(err));
+    if (size < XLS_HDR_LEN) return 0;
     /* The optional data parser alone, on whatever follows the header. */
     xls_parse_config(data + XLS_HDR_LEN, size - XLS_HDR_LEN, &json, &len, err,
                      sizeof(err));

@@ -68,10 +68,43 @@ static void test_growth(void)
     buf_free(b);
 }
 
+/* A commit adds at most what was reserved, once (as sshbuf_reserve). */
+static void test_commit(void)
+{
+    struct buf *b = buf_new(64);
+    uint8_t *p;
+
+    T_EQ_INT(buf_reserve(b, 4, &p), 0);
+    memcpy(p, "abcd", 4);
+    T_EQ_INT(buf_commit(b, 5), -1); /* over the reservation: refused */
+    T_EQ_INT(errno, EINVAL);
+    T_EQ_INT(buf_len(b), 0);
+    T_EQ_INT(buf_commit(b, 3), 0);
+    T_EQ_INT(buf_len(b), 3);
+    T_OK(!memcmp(buf_ptr(b), "abc", 3), "committed bytes");
+    T_EQ_INT(buf_commit(b, 1), -1);    /* it ended with the last commit */
+    T_EQ_INT(buf_commit(b, 1000), -1); /* never past the maximum either */
+    T_EQ_INT(buf_len(b), 3);
+    T_EQ_INT(buf_avail(b), 61);
+    T_EQ_INT(buf_commit(b, 0), 0);
+    /* A consume that empties b moves the end: the reservation is gone. */
+    T_EQ_INT(buf_reserve(b, 8, &p), 0);
+    T_EQ_INT(buf_consume(b, 3), 0);
+    T_EQ_INT(buf_commit(b, 8), -1);
+    T_EQ_INT(buf_len(b), 0);
+    /* A put between reserve and commit ends it too. */
+    T_EQ_INT(buf_reserve(b, 8, &p), 0);
+    T_EQ_INT(buf_put(b, "xy", 2), 0);
+    T_EQ_INT(buf_commit(b, 8), -1);
+    T_EQ_INT(buf_len(b), 2);
+    buf_free(b);
+}
+
 int main(void)
 {
     test_caps();
     test_ints();
     test_growth();
+    test_commit();
     return t_done("test_buf");
 }

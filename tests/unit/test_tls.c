@@ -17,6 +17,7 @@
 #include "wire/chan.h"
 #include "wire/relay.h"
 #include "wire/tls.h"
+#include "wire/tls_psk.h"
 #include "t.h"
 
 #define TMO 10000  /* ms; only a broken test waits this long */
@@ -737,6 +738,46 @@ static void test_drop(void)
     tls_ctx_free(t);
 }
 
+/* The key file's text at its bounds (tls_psk.h), without files. */
+static void psk_text(const char *text, int rc, const char *msg)
+{
+    struct tls_psk k = {{0}, 0};
+    char err[256] = "";
+
+    T_EQ_INT(tls_psk_parse(&k, "f", text, strlen(text), err, sizeof(err)), rc);
+    if (msg) T_OK(strstr(err, msg) != NULL, "'%s' lacks '%s'", err, msg);
+    explicit_bzero(&k, sizeof(k));
+}
+
+static void test_psk_parse(void)
+{
+    char hex[2 * TLS_PSK_MAX + 8];
+    struct tls_psk k = {{0}, 0};
+    char err[256];
+
+    memset(hex, 'a', 2 * TLS_PSK_MIN);
+    hex[2 * TLS_PSK_MIN] = '\0';
+    psk_text(hex, 0, NULL);
+    hex[2 * TLS_PSK_MIN - 1] = '\0';
+    psk_text(hex, -1, "f: odd number of hex digits (63)");
+    hex[2 * TLS_PSK_MIN - 2] = '\0';
+    psk_text(hex, -1, "f: the key is 62 hex digits; at least 64");
+    memset(hex, 'F', 2 * TLS_PSK_MAX);
+    hex[2 * TLS_PSK_MAX] = '\0';
+    T_EQ_INT(tls_psk_parse(&k, "f", hex, strlen(hex), err, sizeof(err)), 0);
+    T_EQ_INT(k.len, TLS_PSK_MAX);
+    T_EQ_INT(k.bytes[TLS_PSK_MAX - 1], 0xff);
+    memcpy(hex + 2 * TLS_PSK_MAX, "00", 3);
+    psk_text(hex, -1, "f: the key is longer than 512 bytes");
+    psk_text("00 11\n22\t33\n\n  zz", -1, "f:4: 'z' is not a hex digit");
+    psk_text("\x01", -1, "f:1: '?' is not a hex digit");
+    psk_text("", -1, "the key is 0 hex digits");
+    T_EQ_INT(tls_psk_parse(&k, "f", "0a1B", 4, err, sizeof(err)), -1);
+    T_EQ_INT(k.bytes[0], 0x0a);
+    T_EQ_INT(k.bytes[1], 0x1b);
+    explicit_bzero(&k, sizeof(k));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -745,6 +786,7 @@ int main(void)
         T_OK(0, "openssl command");
         return t_done("test_tls");
     }
+    test_psk_parse();
     test_ctx();
     test_certs();
     test_cert_refused();

@@ -23,7 +23,9 @@ static void test_round_trip(void)
 
     T_EQ_INT(XLS_BANNER_LEN, 54);
     T_EQ_INT(buf_len(b), XLS_HDR_LEN + 4 + 25);
-    T_EQ_INT(xls_parse_header(p, &h, err, sizeof(err)), 0);
+    T_EQ_INT(xls_parse_header(p, buf_len(b), &h, err, sizeof(err)), 0);
+    T_EQ_INT(xls_parse_header(p, XLS_HDR_LEN - 1, &h, err, sizeof(err)), -1);
+    T_EQ_STR(err, "xl stream header of 47 bytes, not 48");
     T_EQ_INT(h.mandatory_flags, 3);
     T_EQ_INT(h.optional_data_len, 4 + 25);
     T_EQ_INT(xls_parse_config(p + XLS_HDR_LEN, h.optional_data_len, &json, &len,
@@ -43,7 +45,7 @@ static void bad_header(size_t off, uint8_t v, const char *re)
 
     memcpy(hdr, buf_ptr(b), sizeof(hdr));
     hdr[off] = v;
-    T_EQ_INT(xls_parse_header(hdr, &h, err, sizeof(err)), -1);
+    T_EQ_INT(xls_parse_header(hdr, sizeof(hdr), &h, err, sizeof(err)), -1);
     T_OK(strstr(err, re) != NULL, "'%s' lacks '%s'", err, re);
     buf_free(b);
 }

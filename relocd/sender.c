@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/diag.h"
 #include "wire/fdio.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
@@ -151,7 +152,7 @@ static int fail(struct send *s, const char *fmt, ...)
 
     /* Through a copy: callers may pass s->err itself as an argument. */
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    diag_verrf(text, sizeof(text), fmt, ap);
     va_end(ap);
     memcpy(s->err, text, sizeof(text));
     log_warnx("sending %s to %s: %s", s->req->domain, s->req->target, s->err);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config/diag.h"
 #include "config/acl.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
@@ -62,7 +63,7 @@ static int session_fail(struct session *s, enum proto_err code, const char *fmt,
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    diag_verrf(text, sizeof(text), fmt, ap);
     va_end(ap);
     log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code), text);
     buf_reset(s->out);

@@ -14,6 +14,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "config/diag.h"
 #include "wire/buf.h"
 #include "wire/json.h"
 #include "wire/msg.h"
@@ -183,7 +184,7 @@ static enum proto_err why_bad(char *why, size_t whylen, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
+    diag_verrf(why, whylen, fmt, ap);
     va_end(ap);
     return PERR_BAD_MESSAGE;
 }

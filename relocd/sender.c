@@ -388,6 +388,19 @@ static int send_resume(struct send *s, const char *why)
     return fail(s, "%s; the guest was resumed here", why);
 }
 
+/*
+ * What xl's failed_badly says: the target may or may not run the guest
+ * now, and only the admin can look; resuming here could make two copies.
+ */
+static int send_undecided(struct send *s, const char *away)
+{
+    return fail(s,
+                "connection lost during the final handshake: the guest is "
+                "suspended here as %s; check the target before resuming "
+                "at most one copy",
+                away);
+}
+
 /* xl's commit handshake, after the whole stream was written. */
 static int send_commit(struct send *s)
 {
@@ -407,20 +420,21 @@ static int send_commit(struct send *s)
     if (hs_write(s, XLS_MSG_GO, sizeof(XLS_MSG_GO)) < 0 ||
         read_fixed(s, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
         hs_read(s, &status, 1) < 0)
-        /* As xl: the target may or may not run it now; never guess. */
-        return fail(s,
-                    "connection lost during the final handshake: the "
-                    "guest is suspended here as %s; check the target "
-                    "before resuming at most one copy",
-                    away);
+        return send_undecided(s, away);
     if (status == 0) {
         s->t_end = clock_s();
         if (xen_guest_destroy(s->guest) < 0)
             emit_note(s, "warning", "could not destroy %s here", away);
         return 0;
     }
-    /* The target destroyed its copy and gives the guest back. */
-    read_fixed(s, XLS_MSG_GO, sizeof(XLS_MSG_GO));
+    /*
+     * The target says its copy failed to start, and sends permission to
+     * resume only once it has destroyed that copy (xl_migrate.c): without
+     * it, its copy may still exist, and xl keeps ours suspended
+     * (failed_badly).
+     */
+    if (read_fixed(s, XLS_MSG_GO, sizeof(XLS_MSG_GO)))
+        return send_undecided(s, away);
     xen_guest_rename(s->guest, name);
     return send_resume(s, "the target could not start the guest");
 }

@@ -34,6 +34,19 @@ int diag_errf(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+int diag_errnof(char *err, size_t errlen, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    errno = errnum;
+    return -1;
+}
+
 const char *diag_vis(const char *s, char *buf, size_t buflen)
 {
     size_t o = 0;

@@ -34,6 +34,10 @@ void diag_warnf(const struct conf_opts *opts, const char *fmt, ...)
 int diag_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* diag_errf() for another reason than a bad input: errno = errnum. */
+int diag_errnof(char *err, size_t errlen, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /*
  * Copies s into buf for quoting in a message: bytes outside printable
  * ASCII become \xNN and long strings are cut with "...".  Returns buf.

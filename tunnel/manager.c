@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +24,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "config/diag.h"
 #include "tunnel/etherip.h"
 #include "tunnel/tunnel.h"
+#include "wire/fdio.h"
 
 #define STATE_MAX_BYTES (4 << 20)
 #define STATE_MAX_TUNNELS 1024
@@ -41,21 +42,6 @@ struct tunnel_mgr {
     const struct tunnel_ops *ops;
     int lock_fd;
 };
-
-static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Sets why and errno; returns -1 for "return fail(...)". */
-static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    if (why && whylen) vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    errno = err;
-    return -1;
-}
 
 static const char *const kind_names[] = {
     [TUNNEL_ETHERIP] = "etherip",
@@ -293,21 +279,21 @@ static int cfg_check(const struct cfg_parse *p, char *why, size_t whylen)
 {
     const struct tunnel_cfg *c = p->c;
 
-    if (!(p->seen & CFG_SEEN_PEER)) return fail(why, whylen, EINVAL, "no peer");
-    if (!(p->seen & CFG_SEEN_KIND)) return fail(why, whylen, EINVAL, "no kind");
+    if (!(p->seen & CFG_SEEN_PEER)) return diag_errf(why, whylen, "no peer");
+    if (!(p->seen & CFG_SEEN_KIND)) return diag_errf(why, whylen, "no kind");
     if (c->kind == TUNNEL_VXLAN && !(p->seen & CFG_SEEN_VNI))
-        return fail(why, whylen, EINVAL, "vxlan needs a vni");
+        return diag_errf(why, whylen, "vxlan needs a vni");
     if (c->kind != TUNNEL_VXLAN && (p->seen & (CFG_SEEN_VNI | CFG_SEEN_PORT)))
-        return fail(why, whylen, EINVAL, "vni and port are for vxlan");
+        return diag_errf(why, whylen, "vni and port are for vxlan");
     if (c->kind != TUNNEL_GRETAP && (p->seen & CFG_SEEN_KEY))
-        return fail(why, whylen, EINVAL, "key is for gretap");
+        return diag_errf(why, whylen, "key is for gretap");
     if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_REV))
-        return fail(why, whylen, EINVAL, "etherip-reversed is for etherip");
+        return diag_errf(why, whylen, "etherip-reversed is for etherip");
     if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_FRAG))
-        return fail(why, whylen, EINVAL, "etherip-fragment is for etherip");
+        return diag_errf(why, whylen, "etherip-fragment is for etherip");
     if (!c->on_demand && (c->peer_plen != 32 || !c->bridge[0]))
-        return fail(why, whylen, EINVAL,
-                    "(on-demand no) needs one peer address and a bridge");
+        return diag_errf(why, whylen,
+                         "(on-demand no) needs one peer address and a bridge");
     return 0;
 }
 
@@ -328,11 +314,10 @@ int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
     for (i = 0; i < n; i++) {
         kw = bsearch(keys[i], cfg_keywords, nkw, sizeof(*kw), cfg_keyword_cmp);
         if (!kw)
-            return fail(why, whylen, EINVAL, "unknown tunnel key '%s'",
-                        keys[i]);
+            return diag_errf(why, whylen, "unknown tunnel key '%s'", keys[i]);
         if (kw->set(&p, vals[i]) < 0)
-            return fail(why, whylen, EINVAL, "%s '%s': expected %s", keys[i],
-                        vals[i], kw->what);
+            return diag_errf(why, whylen, "%s '%s': expected %s", keys[i],
+                             vals[i], kw->what);
     }
     return cfg_check(&p, why, whylen);
 }
@@ -538,21 +523,21 @@ int tunnel_state_parse(const char *text, size_t len, struct tunnel_state *st,
 
     memset(st, 0, sizeof(*st));
     if (len > STATE_MAX_BYTES || memchr(text, '\0', len))
-        return fail(why, whylen, EINVAL, "state file too big or binary");
+        return diag_errf(why, whylen, "state file too big or binary");
     if (!(copy = strndup(text, len))) return -1;
     for (line = copy; line; line = next, lineno++) {
         if ((next = strchr(line, '\n'))) *next++ = '\0';
         if (state_line(st, line, &version) < 0) {
             free(copy);
             tunnel_state_clear(st);
-            return fail(why, whylen, EINVAL, "state file line %d: bad %s",
-                        lineno, version ? "entry" : "header");
+            return diag_errf(why, whylen, "state file line %d: bad %s", lineno,
+                             version ? "entry" : "header");
         }
     }
     free(copy);
     if (!version && len) {
         tunnel_state_clear(st);
-        return fail(why, whylen, EINVAL, "state file has no header");
+        return diag_errf(why, whylen, "state file has no header");
     }
     return 0;
 }
@@ -599,36 +584,6 @@ int tunnel_state_format(const struct tunnel_state *st, char **text_r,
 
 /* --- the state file on disk --------------------------------------------- */
 
-static int read_all(int fd, char **text_r, size_t *len_r)
-{
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap), *nb;
-    ssize_t r;
-
-    while (buf && (r = read(fd, buf + len, cap - len)) != 0) {
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        len += (size_t)r;
-        if (len == cap && cap < STATE_MAX_BYTES + 1) {
-            nb = realloc(buf, cap * 2);
-            if (!nb) break;
-            buf = nb;
-            cap *= 2;
-        } else if (len == cap) {
-            break;
-        }
-    }
-    if (!buf || r != 0) {
-        free(buf);
-        return -1;
-    }
-    *text_r = buf;
-    *len_r = len;
-    return 0;
-}
-
 static int state_load(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
                       size_t whylen)
 {
@@ -639,29 +594,15 @@ static int state_load(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
     memset(st, 0, sizeof(*st));
     fd = open(m->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) return 0;
-    if (fd < 0 || read_all(fd, &text, &len) < 0) {
+    if (fd < 0 || fdio_read_file(fd, STATE_MAX_BYTES, &text, &len) < 0) {
         rc = errno;
         if (fd >= 0) close(fd);
-        return fail(why, whylen, rc, "%s: %s", m->path, strerror(rc));
+        return diag_errnof(why, whylen, rc, "%s: %s", m->path, strerror(rc));
     }
     close(fd);
     rc = tunnel_state_parse(text, len, st, why, whylen);
     free(text);
     return rc;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    ssize_t r;
-
-    while (len) {
-        r = write(fd, p, len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
 }
 
 static int state_save(struct tunnel_mgr *m, const struct tunnel_state *st,
@@ -672,10 +613,11 @@ static int state_save(struct tunnel_mgr *m, const struct tunnel_state *st,
     int fd = -1, rc = -1, err;
 
     if (snprintf(tmp, sizeof(tmp), "%s.new", m->path) >= (int)sizeof(tmp))
-        return fail(why, whylen, ENAMETOOLONG, "%s: name too long", m->path);
+        return diag_errnof(why, whylen, ENAMETOOLONG, "%s: name too long",
+                           m->path);
     if (tunnel_state_format(st, &text, &len) < 0) goto out;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0) goto out;
+    if (fd < 0 || fdio_write_all(fd, text, len) < 0 || fsync(fd) < 0) goto out;
     if (close(fd) < 0) {
         fd = -1;
         goto out;
@@ -688,7 +630,7 @@ out:
     free(text);
     if (rc < 0) {
         unlink(tmp);
-        return fail(why, whylen, err, "%s: %s", m->path, strerror(err));
+        return diag_errnof(why, whylen, err, "%s: %s", m->path, strerror(err));
     }
     return 0;
 }
@@ -739,7 +681,8 @@ static int mgr_begin(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
         err = errno;
         if (m->lock_fd >= 0) close(m->lock_fd);
         m->lock_fd = -1;
-        return fail(why, whylen, err, "%s: %s", m->lock_path, strerror(err));
+        return diag_errnof(why, whylen, err, "%s: %s", m->lock_path,
+                           strerror(err));
     }
     if (state_load(m, st, why, whylen) < 0) {
         err = errno;
@@ -800,12 +743,11 @@ static int args_check(const char *peer, struct in_addr *peer_r,
                       size_t whylen)
 {
     if (parse_ip4(peer, peer_r) < 0)
-        return fail(why, whylen, EINVAL, "peer '%s' is not an IPv4 address",
-                    peer);
+        return diag_errf(why, whylen, "peer '%s' is not an IPv4 address", peer);
     if (!ifname_ok(bridge))
-        return fail(why, whylen, EINVAL, "bad bridge name '%s'", bridge);
+        return diag_errf(why, whylen, "bad bridge name '%s'", bridge);
     if (holder && !holder_ok(holder))
-        return fail(why, whylen, EINVAL, "bad holder name '%s'", holder);
+        return diag_errf(why, whylen, "bad holder name '%s'", holder);
     return 0;
 }
 
@@ -823,10 +765,10 @@ static int mtu_choose(struct tunnel_mgr *m, const struct tunnel_cfg *cfg,
         return 0;
     }
     if (cfg->mtu < need)
-        return fail(why, whylen, EINVAL,
-                    "mtu %u is below %u, the largest on bridge %s: the "
-                    "bridge would drop bigger frames without a word",
-                    cfg->mtu, need, bridge);
+        return diag_errf(why, whylen,
+                         "mtu %u is below %u, the largest on bridge %s: the "
+                         "bridge would drop bigger frames without a word",
+                         cfg->mtu, need, bridge);
     *mtu_r = cfg->mtu;
     return 0;
 }
@@ -899,13 +841,13 @@ static int acq_fill(struct tunnel_mgr *m, const struct tunnel_state *st,
     if (!t->local.s_addr && m->ops->source(t->peer, &t->local, why, whylen) < 0)
         return -1;
     if ((o = state_clash(st, t)))
-        return fail(why, whylen, EEXIST,
-                    "%s to %s on %s is a %s tunnel already; one %s per "
-                    "%s",
-                    o->ifname, inet_ntoa(o->peer), o->bridge,
-                    tunnel_kind_name(o->kind), tunnel_kind_name(t->kind),
-                    t->kind == TUNNEL_VXLAN ? "VNI and port"
-                                            : "peer (and key)");
+        return diag_errnof(why, whylen, EEXIST,
+                           "%s to %s on %s is a %s tunnel already; one %s per "
+                           "%s",
+                           o->ifname, inet_ntoa(o->peer), o->bridge,
+                           tunnel_kind_name(o->kind), tunnel_kind_name(t->kind),
+                           t->kind == TUNNEL_VXLAN ? "VNI and port"
+                                                   : "peer (and key)");
     name_make(st, t);
     return mtu_choose(m, cfg, t->bridge, NULL, &t->mtu, why, whylen);
 }
@@ -921,15 +863,15 @@ static int acq_new(struct tunnel_mgr *m, struct tunnel_state *st,
     t.peer = peer;
     snprintf(t.bridge, sizeof(t.bridge), "%s", bridge);
     if (!cfg->on_demand && strcmp(holder, TUNNEL_HOLDER_STATIC))
-        return fail(why, whylen, EPERM,
-                    "no tunnel to %s on %s, and (on-demand no)",
-                    inet_ntoa(peer), bridge);
+        return diag_errnof(why, whylen, EPERM,
+                           "no tunnel to %s on %s, and (on-demand no)",
+                           inet_ntoa(peer), bridge);
     if (acq_fill(m, st, &t, cfg, why, whylen) < 0) return -1;
     if (m->ops->create(&t, why, whylen) < 0) return -1;
     if (holder_add(&t, holder) < 0 || state_append(st, &t) < 0) {
         m->ops->destroy(&t, NULL, 0);
         tunnel_clear(&t);
-        return fail(why, whylen, ENOMEM, "out of memory");
+        return diag_errnof(why, whylen, ENOMEM, "out of memory");
     }
     return 0;
 }
@@ -951,11 +893,12 @@ static int acq_existing(struct tunnel_mgr *m, struct tunnel *t,
     unsigned mtu;
 
     if (!cfg_same(t, cfg))
-        return fail(why, whylen, EEXIST,
-                    "%s to %s on %s is a %s tunnel (id %u) that the "
-                    "configuration no longer describes; release it first",
-                    t->ifname, inet_ntoa(t->peer), t->bridge,
-                    tunnel_kind_name(t->kind), t->id);
+        return diag_errnof(
+            why, whylen, EEXIST,
+            "%s to %s on %s is a %s tunnel (id %u) that the "
+            "configuration no longer describes; release it first",
+            t->ifname, inet_ntoa(t->peer), t->bridge, tunnel_kind_name(t->kind),
+            t->id);
     if (m->ops->check(t) != 1 && recreate(m, t, why, whylen) < 0) return -1;
     if (mtu_choose(m, cfg, t->bridge, t->ifname, &mtu, why, whylen) < 0)
         return -1;
@@ -964,7 +907,8 @@ static int acq_existing(struct tunnel_mgr *m, struct tunnel *t,
         t->mtu = mtu;
     }
     if (holder_add(t, holder) < 0)
-        return fail(why, whylen, errno, "%s: too many holders", t->ifname);
+        return diag_errnof(why, whylen, errno, "%s: too many holders",
+                           t->ifname);
     return 0;
 }
 
@@ -1010,10 +954,11 @@ int tunnel_release(struct tunnel_mgr *m, const char *peer, const char *bridge,
     if (mgr_begin(m, &st, why, whylen) < 0) return -1;
     t = state_find(&st, pa, bridge);
     if (!t)
-        rc = fail(why, whylen, ENOENT, "no tunnel to %s on %s", peer, bridge);
+        rc = diag_errnof(why, whylen, ENOENT, "no tunnel to %s on %s", peer,
+                         bridge);
     else if (holder_del(t, holder) < 0)
-        rc =
-            fail(why, whylen, ENOENT, "%s does not hold %s", holder, t->ifname);
+        rc = diag_errnof(why, whylen, ENOENT, "%s does not hold %s", holder,
+                         t->ifname);
     else
         rc = drop_if_unheld(m, &st, (size_t)(t - st.v), why, whylen);
     return mgr_end(m, &st, rc, t != NULL, why, whylen);
@@ -1045,7 +990,7 @@ int tunnel_release_holder(struct tunnel_mgr *m, const char *holder, char *why,
                           size_t whylen)
 {
     if (!holder_ok(holder))
-        return fail(why, whylen, EINVAL, "bad holder name '%s'", holder);
+        return diag_errf(why, whylen, "bad holder name '%s'", holder);
     return release_where(m, holder, NULL, NULL, why, whylen);
 }
 

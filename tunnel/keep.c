@@ -1,8 +1,8 @@
 /*
  * keep.c - the daemon's upkeep of tunnels: at start-up and then every
- * TUNCONF_TICK_S (tunconf.h).
+ * TUNKEEP_TICK_S (keep.h).
  *
- * Holders (tunnel.h) are named by role and domain UUID (migtun.c):
+ * Holders (tunnel.h) are named by role and domain UUID (mig.c):
  * "here:UUID" while a guest that came over a tunnel runs on this host,
  * "away:UUID" for a guest this host sent over it, "static" for (on-demand
  * no) entries.  Only "here:" holders can be checked locally, so only they
@@ -17,6 +17,9 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "tunnel/conf.h"
+#include "tunnel/keep.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
 #include "xen/xen.h"
 
@@ -90,7 +93,7 @@ static void bring_up_static(struct tunnel_mgr *m, const struct tunnel_cfg *cfgs,
     }
 }
 
-void tunconf_start(const struct relocd_conf *conf)
+void tunkeep_start(const struct relocd_conf *conf)
 {
     struct tunnel_cfg *cfgs;
     struct tunnel_mgr *m;
@@ -115,7 +118,7 @@ void tunconf_start(const struct relocd_conf *conf)
     free(cfgs);
 }
 
-void tunconf_tick(const struct relocd_conf *conf)
+void tunkeep_tick(const struct relocd_conf *conf)
 {
     struct tunnel_mgr *m;
     char path[600];
@@ -127,7 +130,7 @@ void tunconf_tick(const struct relocd_conf *conf)
     tunnel_mgr_free(m);
 }
 
-int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
+int tunkeep_list(const struct relocd_conf *conf, FILE *f, char *err,
                  size_t errlen)
 {
     char peer[INET_ADDRSTRLEN], why[256];
@@ -155,7 +158,7 @@ int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
     return 0;
 }
 
-int tunconf_release(const struct relocd_conf *conf, const char *holder,
+int tunkeep_release(const struct relocd_conf *conf, const char *holder,
                     char *err, size_t errlen)
 {
     struct tunnel_mgr *m = mgr_open(conf);

@@ -1,17 +1,12 @@
 /*
- * manager.c - the tunnel manager: relocd-tunnel configuration entries, the
- * state file, and reference counting by holder per peer and bridge.
+ * manager.c - the tunnel manager: reference counting by holder per peer
+ * and bridge.
  *
  * Every operation takes an exclusive flock on STATE.lock, reads STATE,
- * changes it and writes it back (new file, fsync, rename) before it lets
- * go: the file is the only truth, so a restarted relocd -- or a worker
- * process -- sees exactly what its predecessor left.  Devices and
- * processes are touched only through struct tunnel_ops.
- *
- * State file, version 1 (one tunnel line, then its holder lines):
- *   relocd-tunnels 1
- *   tunnel IFNAME KIND PEER LOCAL BRIDGE ID PORT MTU EFLAGS PID PSTART
- *   holder IFNAME NAME
+ * changes it and writes it back (state.c) before it lets go: the file is
+ * the only truth, so a restarted relocd -- or a worker process -- sees
+ * exactly what its predecessor left.  Devices and processes are touched
+ * only through struct tunnel_ops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,16 +20,12 @@
 #include <sys/stat.h>
 
 #include "config/diag.h"
-#include "tunnel/etherip.h"
+#include "tunnel/conf.h"
+#include "tunnel/internal.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
-#include "wire/fdio.h"
 
-#define STATE_MAX_BYTES (4 << 20)
-#define STATE_MAX_TUNNELS 1024
-#define STATE_MAX_HOLDERS 4096
-#define STATE_VERSION 1
-#define MTU_MIN 68
-#define MTU_MAX 65535
 #define MTU_FLOOR 1500 /* a guest's vif may not be on the bridge yet */
 
 struct tunnel_mgr {
@@ -43,335 +34,7 @@ struct tunnel_mgr {
     int lock_fd;
 };
 
-static const char *const kind_names[] = {
-    [TUNNEL_ETHERIP] = "etherip",
-    [TUNNEL_VXLAN] = "vxlan",
-    [TUNNEL_GRETAP] = "gretap",
-};
-
-const char *tunnel_kind_name(enum tunnel_kind kind)
-{
-    return (unsigned)kind < 3 ? kind_names[kind] : "?";
-}
-
-int tunnel_kind_parse(const char *s, enum tunnel_kind *kind_r)
-{
-    unsigned k;
-
-    for (k = 0; k < 3; k++)
-        if (!strcmp(s, kind_names[k])) {
-            *kind_r = (enum tunnel_kind)k;
-            return 0;
-        }
-    errno = EINVAL;
-    return -1;
-}
-
-/* --- small parsers ------------------------------------------------------ */
-
-static int parse_ulong(const char *s, unsigned long long max,
-                       unsigned long long *v_r)
-{
-    char *end;
-
-    if (!*s || *s < '0' || *s > '9') return -1;
-    errno = 0;
-    *v_r = strtoull(s, &end, 10);
-    if (errno || *end || *v_r > max) return -1;
-    return 0;
-}
-
-static int parse_ip4(const char *s, struct in_addr *a_r)
-{
-    return inet_pton(AF_INET, s, a_r) == 1 ? 0 : -1;
-}
-
-/* A network interface name the kernel would take. */
-static int ifname_ok(const char *s)
-{
-    size_t i, n = strlen(s);
-
-    if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
-        return 0;
-    for (i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || s[i] > '~') return 0;
-    return 1;
-}
-
-/* A holder name: one printable token. */
-static int holder_ok(const char *s)
-{
-    size_t i, n = strlen(s);
-
-    if (n == 0 || n >= TUNNEL_HOLDER_MAX) return 0;
-    for (i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] > '~') return 0;
-    return 1;
-}
-
-/* --- configuration ------------------------------------------------------ */
-
-#define CFG_SEEN_VNI 0x1
-#define CFG_SEEN_KEY 0x2
-#define CFG_SEEN_PORT 0x4
-#define CFG_SEEN_REV 0x8
-#define CFG_SEEN_PEER 0x10
-#define CFG_SEEN_KIND 0x20
-#define CFG_SEEN_FRAG 0x40
-
-struct cfg_parse {
-    struct tunnel_cfg *c;
-    unsigned seen;
-};
-
-static int cfg_peer(struct cfg_parse *p, const char *v)
-{
-    char ip[INET_ADDRSTRLEN];
-    const char *slash = strchr(v, '/');
-    unsigned long long plen = 32;
-    uint32_t mask;
-
-    p->seen |= CFG_SEEN_PEER;
-    if (!strcmp(v, "*") || !strcmp(v, "any")) {
-        p->c->peer_plen = 0;
-        return 0;
-    }
-    if (slash && (parse_ulong(slash + 1, 32, &plen) < 0 ||
-                  (size_t)(slash - v) >= sizeof(ip)))
-        return -1;
-    snprintf(ip, sizeof(ip), "%.*s", slash ? (int)(slash - v) : (int)sizeof(ip),
-             v);
-    if (parse_ip4(ip, &p->c->peer_net) < 0) return -1;
-    mask = plen ? htonl(~0u << (32 - plen)) : 0;
-    p->c->peer_net.s_addr &= mask;
-    p->c->peer_plen = (unsigned)plen;
-    return 0;
-}
-
-static int cfg_kind(struct cfg_parse *p, const char *v)
-{
-    p->seen |= CFG_SEEN_KIND;
-    return tunnel_kind_parse(v, &p->c->kind);
-}
-
-static int cfg_bridge(struct cfg_parse *p, const char *v)
-{
-    if (!ifname_ok(v)) return -1;
-    snprintf(p->c->bridge, sizeof(p->c->bridge), "%s", v);
-    return 0;
-}
-
-static int cfg_vni(struct cfg_parse *p, const char *v)
-{
-    unsigned long long n;
-
-    p->seen |= CFG_SEEN_VNI;
-    if (parse_ulong(v, TUNNEL_VNI_MAX, &n) < 0 || n == 0) return -1;
-    p->c->id = (uint32_t)n;
-    return 0;
-}
-
-static int cfg_key(struct cfg_parse *p, const char *v)
-{
-    unsigned long long n;
-
-    p->seen |= CFG_SEEN_KEY;
-    if (parse_ulong(v, UINT32_MAX, &n) < 0) return -1;
-    p->c->id = (uint32_t)n;
-    return 0;
-}
-
-static int cfg_port(struct cfg_parse *p, const char *v)
-{
-    unsigned long long n;
-
-    p->seen |= CFG_SEEN_PORT;
-    if (parse_ulong(v, 65535, &n) < 0 || n == 0) return -1;
-    p->c->dstport = (uint16_t)n;
-    return 0;
-}
-
-static int cfg_mtu(struct cfg_parse *p, const char *v)
-{
-    unsigned long long n;
-
-    if (!strcmp(v, "auto")) {
-        p->c->mtu = TUNNEL_MTU_AUTO;
-        return 0;
-    }
-    if (parse_ulong(v, MTU_MAX, &n) < 0 || n < MTU_MIN) return -1;
-    p->c->mtu = (unsigned)n;
-    return 0;
-}
-
-static int cfg_local(struct cfg_parse *p, const char *v)
-{
-    return parse_ip4(v, &p->c->local);
-}
-
-static int cfg_on_demand(struct cfg_parse *p, const char *v)
-{
-    if (!strcmp(v, "yes"))
-        p->c->on_demand = 1;
-    else if (!strcmp(v, "no"))
-        p->c->on_demand = 0;
-    else
-        return -1;
-    return 0;
-}
-
-static int cfg_reversed(struct cfg_parse *p, const char *v)
-{
-    unsigned *f = &p->c->etherip_flags;
-
-    p->seen |= CFG_SEEN_REV;
-    *f &= ~(ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV);
-    if (!strcmp(v, "accept"))
-        *f |= ETHERIP_F_ACCEPT_REV;
-    else if (!strcmp(v, "send"))
-        *f |= ETHERIP_F_ACCEPT_REV | ETHERIP_F_SEND_REV;
-    else if (strcmp(v, "no"))
-        return -1;
-    return 0;
-}
-
-/* Super-frames leave whole, as outer IP fragments (relocd peers only). */
-static int cfg_fragment(struct cfg_parse *p, const char *v)
-{
-    p->seen |= CFG_SEEN_FRAG;
-    if (!strcmp(v, "yes"))
-        p->c->etherip_flags |= ETHERIP_F_FRAGMENT;
-    else if (!strcmp(v, "no"))
-        p->c->etherip_flags &= ~ETHERIP_F_FRAGMENT;
-    else
-        return -1;
-    return 0;
-}
-
-struct cfg_keyword {
-    const char *name;
-    int (*set)(struct cfg_parse *p, const char *v);
-    const char *what;
-};
-
-/* Sorted by name, for bsearch. */
-static const struct cfg_keyword cfg_keywords[] = {
-    {"bridge", cfg_bridge, "an interface name"},
-    {"etherip-fragment", cfg_fragment, "yes or no"},
-    {"etherip-reversed", cfg_reversed, "no, accept or send"},
-    {"key", cfg_key, "a number 0..4294967295"},
-    {"kind", cfg_kind, "etherip, vxlan or gretap"},
-    {"local", cfg_local, "an IPv4 address"},
-    {"mtu", cfg_mtu, "auto or a number 68..65535"},
-    {"on-demand", cfg_on_demand, "yes or no"},
-    {"peer", cfg_peer, "an IPv4 address, ADDRESS/PREFIX or *"},
-    {"port", cfg_port, "a UDP port 1..65535"},
-    {"vni", cfg_vni, "a number 1..16777215"},
-};
-
-static int cfg_keyword_cmp(const void *k, const void *e)
-{
-    return strcmp(k, ((const struct cfg_keyword *)e)->name);
-}
-
-/* Options that only make sense for some kinds, and what each kind needs. */
-static int cfg_check(const struct cfg_parse *p, char *why, size_t whylen)
-{
-    const struct tunnel_cfg *c = p->c;
-
-    if (!(p->seen & CFG_SEEN_PEER)) return diag_errf(why, whylen, "no peer");
-    if (!(p->seen & CFG_SEEN_KIND)) return diag_errf(why, whylen, "no kind");
-    if (c->kind == TUNNEL_VXLAN && !(p->seen & CFG_SEEN_VNI))
-        return diag_errf(why, whylen, "vxlan needs a vni");
-    if (c->kind != TUNNEL_VXLAN && (p->seen & (CFG_SEEN_VNI | CFG_SEEN_PORT)))
-        return diag_errf(why, whylen, "vni and port are for vxlan");
-    if (c->kind != TUNNEL_GRETAP && (p->seen & CFG_SEEN_KEY))
-        return diag_errf(why, whylen, "key is for gretap");
-    if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_REV))
-        return diag_errf(why, whylen, "etherip-reversed is for etherip");
-    if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_FRAG))
-        return diag_errf(why, whylen, "etherip-fragment is for etherip");
-    if (!c->on_demand && (c->peer_plen != 32 || !c->bridge[0]))
-        return diag_errf(why, whylen,
-                         "(on-demand no) needs one peer address and a bridge");
-    return 0;
-}
-
-int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
-                     const char *const *vals, size_t n, char *why,
-                     size_t whylen)
-{
-    struct cfg_parse p;
-    const struct cfg_keyword *kw;
-    size_t i, nkw = sizeof(cfg_keywords) / sizeof(cfg_keywords[0]);
-
-    memset(cfg, 0, sizeof(*cfg));
-    p.c = cfg;
-    p.seen = 0;
-    cfg->dstport = TUNNEL_VXLAN_PORT;
-    cfg->on_demand = 1;
-    cfg->etherip_flags = ETHERIP_F_ACCEPT_REV;
-    for (i = 0; i < n; i++) {
-        kw = bsearch(keys[i], cfg_keywords, nkw, sizeof(*kw), cfg_keyword_cmp);
-        if (!kw)
-            return diag_errf(why, whylen, "unknown tunnel key '%s'", keys[i]);
-        if (kw->set(&p, vals[i]) < 0)
-            return diag_errf(why, whylen, "%s '%s': expected %s", keys[i],
-                             vals[i], kw->what);
-    }
-    return cfg_check(&p, why, whylen);
-}
-
-int tunnel_cfg_match(const struct tunnel_cfg *cfg, const char *peer)
-{
-    struct in_addr a;
-    uint32_t mask;
-
-    if (parse_ip4(peer, &a) < 0) return 0;
-    mask = cfg->peer_plen ? htonl(~0u << (32 - cfg->peer_plen)) : 0;
-    return (a.s_addr & mask) == cfg->peer_net.s_addr;
-}
-
-const struct tunnel_cfg *tunnel_cfg_find(const struct tunnel_cfg *cfgs,
-                                         size_t n, const char *peer,
-                                         const char *bridge)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (tunnel_cfg_match(&cfgs[i], peer) &&
-            (!cfgs[i].bridge[0] || !strcmp(cfgs[i].bridge, bridge)))
-            return &cfgs[i];
-    return NULL;
-}
-
 /* --- holders ------------------------------------------------------------ */
-
-static ssize_t holder_find(const struct tunnel *t, const char *holder)
-{
-    size_t i;
-
-    for (i = 0; i < t->nholders; i++)
-        if (!strcmp(t->holders[i], holder)) return (ssize_t)i;
-    return -1;
-}
-
-/* Adds holder unless it is there.  Returns 0, or -1 (ENOMEM, ENOSPC). */
-static int holder_add(struct tunnel *t, const char *holder)
-{
-    char(*nh)[TUNNEL_HOLDER_MAX];
-
-    if (holder_find(t, holder) >= 0) return 0;
-    if (t->nholders >= STATE_MAX_HOLDERS) {
-        errno = ENOSPC;
-        return -1;
-    }
-    nh = reallocarray(t->holders, t->nholders + 1, sizeof(*nh));
-    if (!nh) return -1;
-    t->holders = nh;
-    snprintf(t->holders[t->nholders++], TUNNEL_HOLDER_MAX, "%s", holder);
-    return 0;
-}
 
 static void holder_del_at(struct tunnel *t, size_t i)
 {
@@ -382,256 +45,10 @@ static void holder_del_at(struct tunnel *t, size_t i)
 
 static int holder_del(struct tunnel *t, const char *holder)
 {
-    ssize_t i = holder_find(t, holder);
+    ssize_t i = tunnel_holder_find(t, holder);
 
     if (i < 0) return -1;
     holder_del_at(t, (size_t)i);
-    return 0;
-}
-
-/* --- the state file: parsing -------------------------------------------- */
-
-static void tunnel_clear(struct tunnel *t)
-{
-    free(t->holders);
-    memset(t, 0, sizeof(*t));
-}
-
-void tunnel_state_clear(struct tunnel_state *st)
-{
-    size_t i;
-
-    for (i = 0; i < st->n; i++)
-        tunnel_clear(&st->v[i]);
-    free(st->v);
-    st->v = NULL;
-    st->n = 0;
-}
-
-static struct tunnel *state_by_ifname(struct tunnel_state *st,
-                                      const char *ifname)
-{
-    size_t i;
-
-    for (i = 0; i < st->n; i++)
-        if (!strcmp(st->v[i].ifname, ifname)) return &st->v[i];
-    return NULL;
-}
-
-/* Appends a copy of t (holders moved).  Returns 0, or -1 (ENOMEM). */
-static int state_append(struct tunnel_state *st, struct tunnel *t)
-{
-    struct tunnel *nv;
-
-    if (st->n >= STATE_MAX_TUNNELS) {
-        errno = ENOSPC;
-        return -1;
-    }
-    nv = reallocarray(st->v, st->n + 1, sizeof(*nv));
-    if (!nv) return -1;
-    st->v = nv;
-    st->v[st->n++] = *t;
-    memset(t, 0, sizeof(*t));
-    return 0;
-}
-
-/* The numbers of a tunnel line, after its names and addresses. */
-static int state_nums(struct tunnel *t, char **f)
-{
-    unsigned long long v[6];
-    static const unsigned long long max[6] = {UINT32_MAX, 65535,   MTU_MAX,
-                                              0xff,       INT_MAX, ULLONG_MAX};
-    int i;
-
-    for (i = 0; i < 6; i++)
-        if (parse_ulong(f[i], max[i], &v[i]) < 0) return -1;
-    if (v[2] < MTU_MIN) return -1;
-    if (t->kind == TUNNEL_VXLAN && (v[0] == 0 || v[0] > TUNNEL_VNI_MAX))
-        return -1;
-    t->id = (uint32_t)v[0];
-    t->dstport = (uint16_t)v[1];
-    t->mtu = (unsigned)v[2];
-    t->etherip_flags = (unsigned)v[3];
-    t->pid = (pid_t)v[4];
-    t->pid_start = v[5];
-    return 0;
-}
-
-/* "tunnel IFNAME KIND PEER LOCAL BRIDGE ID PORT MTU EFLAGS PID PSTART" */
-static int state_tunnel(struct tunnel_state *st, char **f, int nf)
-{
-    struct tunnel t;
-
-    memset(&t, 0, sizeof(t));
-    if (nf != 12 || !ifname_ok(f[1]) || !ifname_ok(f[5])) return -1;
-    if (tunnel_kind_parse(f[2], &t.kind) < 0 || parse_ip4(f[3], &t.peer) < 0 ||
-        parse_ip4(f[4], &t.local) < 0 || state_nums(&t, f + 6) < 0)
-        return -1;
-    if (state_by_ifname(st, f[1])) return -1;
-    snprintf(t.ifname, sizeof(t.ifname), "%s", f[1]);
-    snprintf(t.bridge, sizeof(t.bridge), "%s", f[5]);
-    return state_append(st, &t);
-}
-
-/* "holder IFNAME NAME", after its tunnel's line. */
-static int state_holder(struct tunnel_state *st, char **f, int nf)
-{
-    struct tunnel *t;
-
-    if (nf != 3 || !holder_ok(f[2])) return -1;
-    if (!(t = state_by_ifname(st, f[1])) || holder_find(t, f[2]) >= 0)
-        return -1;
-    return holder_add(t, f[2]);
-}
-
-/* Splits a line into at most max fields; returns their number. */
-static int split(char *line, char **f, int max)
-{
-    char *save = NULL, *tok;
-    int n = 0;
-
-    for (tok = strtok_r(line, " \t", &save); tok;
-         tok = strtok_r(NULL, " \t", &save)) {
-        if (n == max) return max + 1;
-        f[n++] = tok;
-    }
-    return n;
-}
-
-static int state_line(struct tunnel_state *st, char *line, int *version)
-{
-    char *f[13];
-    int nf = split(line, f, 12);
-
-    if (nf == 0 || f[0][0] == '#') return 0;
-    if (!*version) {
-        if (nf != 2 || strcmp(f[0], "relocd-tunnels") || strcmp(f[1], "1"))
-            return -1;
-        *version = STATE_VERSION;
-        return 0;
-    }
-    if (!strcmp(f[0], "tunnel")) return state_tunnel(st, f, nf);
-    if (!strcmp(f[0], "holder")) return state_holder(st, f, nf);
-    return -1;
-}
-
-int tunnel_state_parse(const char *text, size_t len, struct tunnel_state *st,
-                       char *why, size_t whylen)
-{
-    char *copy, *line, *next;
-    int version = 0, lineno = 1;
-
-    memset(st, 0, sizeof(*st));
-    if (len > STATE_MAX_BYTES || memchr(text, '\0', len))
-        return diag_errf(why, whylen, "state file too big or binary");
-    if (!(copy = strndup(text, len))) return -1;
-    for (line = copy; line; line = next, lineno++) {
-        if ((next = strchr(line, '\n'))) *next++ = '\0';
-        if (state_line(st, line, &version) < 0) {
-            free(copy);
-            tunnel_state_clear(st);
-            return diag_errf(why, whylen, "state file line %d: bad %s", lineno,
-                             version ? "entry" : "header");
-        }
-    }
-    free(copy);
-    if (!version && len) {
-        tunnel_state_clear(st);
-        return diag_errf(why, whylen, "state file has no header");
-    }
-    return 0;
-}
-
-/* --- the state file: formatting ----------------------------------------- */
-
-static int format_tunnel(FILE *f, const struct tunnel *t)
-{
-    char peer[INET_ADDRSTRLEN], local[INET_ADDRSTRLEN];
-    size_t i;
-
-    inet_ntop(AF_INET, &t->peer, peer, sizeof(peer));
-    inet_ntop(AF_INET, &t->local, local, sizeof(local));
-    fprintf(f, "tunnel %s %s %s %s %s %u %u %u %u %ld %llu\n", t->ifname,
-            tunnel_kind_name(t->kind), peer, local, t->bridge, t->id,
-            t->dstport, t->mtu, t->etherip_flags, (long)t->pid, t->pid_start);
-    for (i = 0; i < t->nholders; i++)
-        fprintf(f, "holder %s %s\n", t->ifname, t->holders[i]);
-    return ferror(f) ? -1 : 0;
-}
-
-int tunnel_state_format(const struct tunnel_state *st, char **text_r,
-                        size_t *len_r)
-{
-    FILE *f = open_memstream(text_r, len_r);
-    size_t i;
-    int rc = 0;
-
-    if (!f) return -1;
-    fprintf(f,
-            "# relocd tunnels: written by relocd, do not edit\n"
-            "relocd-tunnels %d\n",
-            STATE_VERSION);
-    for (i = 0; i < st->n && rc == 0; i++)
-        rc = format_tunnel(f, &st->v[i]);
-    if (fclose(f) != 0 || rc < 0) {
-        free(*text_r);
-        *text_r = NULL;
-        errno = ENOMEM;
-        return -1;
-    }
-    return 0;
-}
-
-/* --- the state file on disk --------------------------------------------- */
-
-static int state_load(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
-                      size_t whylen)
-{
-    char *text;
-    size_t len;
-    int fd, rc;
-
-    memset(st, 0, sizeof(*st));
-    fd = open(m->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return 0;
-    if (fd < 0 || fdio_read_file(fd, STATE_MAX_BYTES, &text, &len) < 0) {
-        rc = errno;
-        if (fd >= 0) close(fd);
-        return diag_errnof(why, whylen, rc, "%s: %s", m->path, strerror(rc));
-    }
-    close(fd);
-    rc = tunnel_state_parse(text, len, st, why, whylen);
-    free(text);
-    return rc;
-}
-
-static int state_save(struct tunnel_mgr *m, const struct tunnel_state *st,
-                      char *why, size_t whylen)
-{
-    char *text = NULL, tmp[PATH_MAX];
-    size_t len;
-    int fd = -1, rc = -1, err;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.new", m->path) >= (int)sizeof(tmp))
-        return diag_errnof(why, whylen, ENAMETOOLONG, "%s: name too long",
-                           m->path);
-    if (tunnel_state_format(st, &text, &len) < 0) goto out;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || fdio_write_all(fd, text, len) < 0 || fsync(fd) < 0) goto out;
-    if (close(fd) < 0) {
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    rc = rename(tmp, m->path);
-out:
-    err = errno;
-    if (fd >= 0) close(fd);
-    free(text);
-    if (rc < 0) {
-        unlink(tmp);
-        return diag_errnof(why, whylen, err, "%s: %s", m->path, strerror(err));
-    }
     return 0;
 }
 
@@ -684,7 +101,7 @@ static int mgr_begin(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
         return diag_errnof(why, whylen, err, "%s: %s", m->lock_path,
                            strerror(err));
     }
-    if (state_load(m, st, why, whylen) < 0) {
+    if (tunnel_state_load(m->path, st, why, whylen) < 0) {
         err = errno;
         close(m->lock_fd);
         m->lock_fd = -1;
@@ -701,7 +118,9 @@ static int mgr_end(struct tunnel_mgr *m, struct tunnel_state *st, int rc,
     int err = errno;
 
     /* After a failure, why keeps the failure's reason. */
-    if (save && state_save(m, st, rc < 0 ? NULL : why, whylen) < 0 && rc == 0) {
+    if (save &&
+        tunnel_state_save(m->path, st, rc < 0 ? NULL : why, whylen) < 0 &&
+        rc == 0) {
         rc = -1;
         err = errno;
     }
@@ -742,11 +161,11 @@ static int args_check(const char *peer, struct in_addr *peer_r,
                       const char *bridge, const char *holder, char *why,
                       size_t whylen)
 {
-    if (parse_ip4(peer, peer_r) < 0)
+    if (tunnel_parse_ip4(peer, peer_r) < 0)
         return diag_errf(why, whylen, "peer '%s' is not an IPv4 address", peer);
-    if (!ifname_ok(bridge))
+    if (!tunnel_ifname_ok(bridge))
         return diag_errf(why, whylen, "bad bridge name '%s'", bridge);
-    if (holder && !holder_ok(holder))
+    if (holder && !tunnel_holder_ok(holder))
         return diag_errf(why, whylen, "bad holder name '%s'", holder);
     return 0;
 }
@@ -868,7 +287,7 @@ static int acq_new(struct tunnel_mgr *m, struct tunnel_state *st,
                            inet_ntoa(peer), bridge);
     if (acq_fill(m, st, &t, cfg, why, whylen) < 0) return -1;
     if (m->ops->create(&t, why, whylen) < 0) return -1;
-    if (holder_add(&t, holder) < 0 || state_append(st, &t) < 0) {
+    if (tunnel_holder_add(&t, holder) < 0 || tunnel_state_append(st, &t) < 0) {
         m->ops->destroy(&t, NULL, 0);
         tunnel_clear(&t);
         return diag_errnof(why, whylen, ENOMEM, "out of memory");
@@ -906,7 +325,7 @@ static int acq_existing(struct tunnel_mgr *m, struct tunnel *t,
         if (m->ops->set_mtu(t, mtu, why, whylen) < 0) return -1;
         t->mtu = mtu;
     }
-    if (holder_add(t, holder) < 0)
+    if (tunnel_holder_add(t, holder) < 0)
         return diag_errnof(why, whylen, errno, "%s: too many holders",
                            t->ifname);
     return 0;
@@ -989,7 +408,7 @@ static int release_where(struct tunnel_mgr *m, const char *holder,
 int tunnel_release_holder(struct tunnel_mgr *m, const char *holder, char *why,
                           size_t whylen)
 {
-    if (!holder_ok(holder))
+    if (!tunnel_holder_ok(holder))
         return diag_errf(why, whylen, "bad holder name '%s'", holder);
     return release_where(m, holder, NULL, NULL, why, whylen);
 }

@@ -14,6 +14,8 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "tunnel/conf.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
 #include "wire/clock.h"
 

@@ -22,6 +22,7 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
+#include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
 
 #define NL_BUF 32768

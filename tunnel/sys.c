@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "tunnel/etherip.h"
+#include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
 #include "wire/clock.h"
 

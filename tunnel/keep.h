@@ -1,0 +1,37 @@
+/*
+ * keep.h - the daemon's upkeep of tunnels (keep.c): at start-up and then
+ * every TUNKEEP_TICK_S (see TUNNELS.md, "Start-up and upkeep").
+ */
+#ifndef RELOCD_TUNKEEP_H
+#define RELOCD_TUNKEEP_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct relocd_conf;
+
+#define TUNKEEP_TICK_S 30
+
+/*
+ * At start-up: checks that the kernel has every configured kind (and logs
+ * the kernel's own words when it has not), repairs or removes tunnels a
+ * previous relocd left, drops guests that are gone, brings up the
+ * (on-demand no) tunnels.  Never fatal: problems are logged.
+ */
+void tunkeep_start(const struct relocd_conf *conf);
+
+/* Every TUNKEEP_TICK_S while no migration runs: repair and prune. */
+void tunkeep_tick(const struct relocd_conf *conf);
+
+/*
+ * For the admin (relocd --tunnels, --tunnel-release): prints the tunnels
+ * and their holders, one tunnel a line; drops a holder (e.g. "away:UUID"
+ * of a guest destroyed on the peer) from every tunnel, removing those it
+ * was the last of.  Return 0, or -1 with a message in err.
+ */
+int tunkeep_list(const struct relocd_conf *conf, FILE *f, char *err,
+                 size_t errlen);
+int tunkeep_release(const struct relocd_conf *conf, const char *holder,
+                    char *err, size_t errlen);
+
+#endif

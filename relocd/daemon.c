@@ -30,6 +30,7 @@
 #include "wire/tls.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
+#include "xen/xen.h"
 #include "wire/clock.h"
 
 #define DAEMON_MAX_CHILDREN 1024
@@ -505,7 +506,7 @@ static void daemon_tunnels(struct daemon *d)
         clock_ms() - d->tunnels_checked_ms < TUNKEEP_TICK_S * 1000LL)
         return;
     d->tunnels_checked_ms = clock_ms();
-    tunkeep_tick(d->conf);
+    tunkeep_tick(d->conf, xen_domain_uuid_exists);
 }
 
 static void daemon_loop(struct daemon *d)
@@ -558,7 +559,7 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_signals();
     daemon_rundir(&d);
     session_recover(d.incoming_dir);
-    tunkeep_start(conf);
+    tunkeep_start(conf, xen_domain_uuid_exists);
     d.tunnels_checked_ms = clock_ms();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;
     if (ctl_open(&d.ctl, conf->control_socket,

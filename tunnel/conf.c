@@ -252,31 +252,31 @@ static int cfg_keyword_cmp(const void *k, const void *e)
 }
 
 /* Options that only make sense for some kinds, and what each kind needs. */
-static int cfg_check(const struct cfg_parse *p, char *why, size_t whylen)
+static int cfg_check(const struct cfg_parse *p, char *err, size_t errlen)
 {
     const struct tunnel_cfg *c = p->c;
 
-    if (!(p->seen & CFG_SEEN_PEER)) return diag_errf(why, whylen, "no peer");
-    if (!(p->seen & CFG_SEEN_KIND)) return diag_errf(why, whylen, "no kind");
+    if (!(p->seen & CFG_SEEN_PEER)) return diag_errf(err, errlen, "no peer");
+    if (!(p->seen & CFG_SEEN_KIND)) return diag_errf(err, errlen, "no kind");
     if (c->kind == TUNNEL_VXLAN && !(p->seen & CFG_SEEN_VNI))
-        return diag_errf(why, whylen, "vxlan needs a vni");
+        return diag_errf(err, errlen, "vxlan needs a vni");
     if (c->kind != TUNNEL_VXLAN && (p->seen & (CFG_SEEN_VNI | CFG_SEEN_PORT)))
-        return diag_errf(why, whylen, "vni and port are for vxlan");
+        return diag_errf(err, errlen, "vni and port are for vxlan");
     if (c->kind != TUNNEL_GRETAP && (p->seen & CFG_SEEN_KEY))
-        return diag_errf(why, whylen, "key is for gretap");
+        return diag_errf(err, errlen, "key is for gretap");
     if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_REV))
-        return diag_errf(why, whylen, "etherip-reversed is for etherip");
+        return diag_errf(err, errlen, "etherip-reversed is for etherip");
     if (c->kind != TUNNEL_ETHERIP && (p->seen & CFG_SEEN_FRAG))
-        return diag_errf(why, whylen, "etherip-fragment is for etherip");
+        return diag_errf(err, errlen, "etherip-fragment is for etherip");
     if (!c->on_demand && (c->peer_plen != 32 || !c->bridge[0]))
-        return diag_errf(why, whylen,
+        return diag_errf(err, errlen,
                          "(on-demand no) needs one peer address and a bridge");
     return 0;
 }
 
 int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
-                     const char *const *vals, size_t n, char *why,
-                     size_t whylen)
+                     const char *const *vals, size_t n, char *err,
+                     size_t errlen)
 {
     struct cfg_parse p;
     const struct cfg_keyword *kw;
@@ -291,12 +291,12 @@ int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
     for (i = 0; i < n; i++) {
         kw = bsearch(keys[i], cfg_keywords, nkw, sizeof(*kw), cfg_keyword_cmp);
         if (!kw)
-            return diag_errf(why, whylen, "unknown tunnel key '%s'", keys[i]);
+            return diag_errf(err, errlen, "unknown tunnel key '%s'", keys[i]);
         if (kw->set(&p, vals[i]) < 0)
-            return diag_errf(why, whylen, "%s '%s': expected %s", keys[i],
+            return diag_errf(err, errlen, "%s '%s': expected %s", keys[i],
                              vals[i], kw->what);
     }
-    return cfg_check(&p, why, whylen);
+    return cfg_check(&p, err, errlen);
 }
 
 int tunnel_cfg_match(const struct tunnel_cfg *cfg, const char *peer)

@@ -19,11 +19,11 @@ int tunnel_kind_parse(const char *s, enum tunnel_kind *kind_r);
 /*
  * Fills cfg from the n (key value) pairs of one relocd-tunnel entry, as
  * strings.  Keys: peer kind bridge vni key port mtu local on-demand
- * etherip-reversed.  Returns 0, or -1 with errno EINVAL and why.
+ * etherip-reversed.  Returns 0, or -1 with errno EINVAL and err.
  */
 int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
-                     const char *const *vals, size_t n, char *why,
-                     size_t whylen);
+                     const char *const *vals, size_t n, char *err,
+                     size_t errlen);
 /* 1 when cfg is meant for peer (dotted quad), else 0. */
 int tunnel_cfg_match(const struct tunnel_cfg *cfg, const char *peer);
 /* The first of n entries meant for peer and bridge, or NULL. */
@@ -36,7 +36,7 @@ const struct tunnel_cfg *tunnel_cfg_find(const struct tunnel_cfg *cfgs,
 /*
  * The entries of conf as tunnel_cfg's, malloc'd into *cfgs_r (NULL when
  * there are none; the caller frees).  Returns 0, or -1 with
- * "FILE:LINE: relocd-tunnel: why" in err.
+ * "FILE:LINE: relocd-tunnel: REASON" in err.
  */
 int tunconf_parse(const struct relocd_conf *conf, struct tunnel_cfg **cfgs_r,
                   size_t *n_r, char *err, size_t errlen);

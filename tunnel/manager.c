@@ -82,11 +82,11 @@ void tunnel_mgr_free(struct tunnel_mgr *m)
 }
 
 /* Locks the state and reads it. */
-static int mgr_begin(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
-                     size_t whylen)
+static int mgr_begin(struct tunnel_mgr *m, struct tunnel_state *st, char *err,
+                     size_t errlen)
 {
     char dir[PATH_MAX], *slash;
-    int err;
+    int saved;
 
     snprintf(dir, sizeof(dir), "%s", m->path);
     if ((slash = strrchr(dir, '/')) && slash != dir) {
@@ -95,17 +95,17 @@ static int mgr_begin(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
     }
     m->lock_fd = open(m->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (m->lock_fd < 0 || flock(m->lock_fd, LOCK_EX) < 0) {
-        err = errno;
+        saved = errno;
         if (m->lock_fd >= 0) close(m->lock_fd);
         m->lock_fd = -1;
-        return diag_errnof(why, whylen, err, "%s: %s", m->lock_path,
-                           strerror(err));
+        return diag_errnof(err, errlen, saved, "%s: %s", m->lock_path,
+                           strerror(saved));
     }
-    if (tunnel_state_load(m->path, st, why, whylen) < 0) {
-        err = errno;
+    if (tunnel_state_load(m->path, st, err, errlen) < 0) {
+        saved = errno;
         close(m->lock_fd);
         m->lock_fd = -1;
-        errno = err;
+        errno = saved;
         return -1;
     }
     return 0;
@@ -113,28 +113,28 @@ static int mgr_begin(struct tunnel_mgr *m, struct tunnel_state *st, char *why,
 
 /* Writes the state back when save and rc == 0, then unlocks. */
 static int mgr_end(struct tunnel_mgr *m, struct tunnel_state *st, int rc,
-                   int save, char *why, size_t whylen)
+                   int save, char *err, size_t errlen)
 {
-    int err = errno;
+    int saved = errno;
 
-    /* After a failure, why keeps the failure's reason. */
+    /* After a failure, err keeps the failure's reason. */
     if (save &&
-        tunnel_state_save(m->path, st, rc < 0 ? NULL : why, whylen) < 0 &&
+        tunnel_state_save(m->path, st, rc < 0 ? NULL : err, errlen) < 0 &&
         rc == 0) {
         rc = -1;
-        err = errno;
+        saved = errno;
     }
     tunnel_state_clear(st);
     close(m->lock_fd);
     m->lock_fd = -1;
-    errno = err;
+    errno = saved;
     return rc;
 }
 
-int tunnel_probe(struct tunnel_mgr *m, enum tunnel_kind kind, char *why,
-                 size_t whylen)
+int tunnel_probe(struct tunnel_mgr *m, enum tunnel_kind kind, char *err,
+                 size_t errlen)
 {
-    return m->ops->probe(kind, why, whylen);
+    return m->ops->probe(kind, err, errlen);
 }
 
 static struct tunnel *state_find(struct tunnel_state *st, struct in_addr peer,
@@ -158,33 +158,33 @@ static void state_remove(struct tunnel_state *st, size_t i)
 }
 
 static int args_check(const char *peer, struct in_addr *peer_r,
-                      const char *bridge, const char *holder, char *why,
-                      size_t whylen)
+                      const char *bridge, const char *holder, char *err,
+                      size_t errlen)
 {
     if (tunnel_parse_ip4(peer, peer_r) < 0)
-        return diag_errf(why, whylen, "peer '%s' is not an IPv4 address", peer);
+        return diag_errf(err, errlen, "peer '%s' is not an IPv4 address", peer);
     if (!tunnel_ifname_ok(bridge))
-        return diag_errf(why, whylen, "bad bridge name '%s'", bridge);
+        return diag_errf(err, errlen, "bad bridge name '%s'", bridge);
     if (holder && !tunnel_holder_ok(holder))
-        return diag_errf(why, whylen, "bad holder name '%s'", holder);
+        return diag_errf(err, errlen, "bad holder name '%s'", holder);
     return 0;
 }
 
 /* The MTU the tunnel port needs: never below a port of its bridge. */
 static int mtu_choose(struct tunnel_mgr *m, const struct tunnel_cfg *cfg,
                       const char *bridge, const char *self, unsigned *mtu_r,
-                      char *why, size_t whylen)
+                      char *err, size_t errlen)
 {
     unsigned need = 0;
 
-    if (m->ops->port_mtu(bridge, self, &need, why, whylen) < 0) return -1;
+    if (m->ops->port_mtu(bridge, self, &need, err, errlen) < 0) return -1;
     if (need < MTU_FLOOR) need = MTU_FLOOR;
     if (cfg->mtu == TUNNEL_MTU_AUTO) {
         *mtu_r = need;
         return 0;
     }
     if (cfg->mtu < need)
-        return diag_errf(why, whylen,
+        return diag_errf(err, errlen,
                          "mtu %u is below %u, the largest on bridge %s: the "
                          "bridge would drop bigger frames without a word",
                          cfg->mtu, need, bridge);
@@ -247,8 +247,8 @@ static const struct tunnel *state_clash(const struct tunnel_state *st,
 }
 
 static int acq_fill(struct tunnel_mgr *m, const struct tunnel_state *st,
-                    struct tunnel *t, const struct tunnel_cfg *cfg, char *why,
-                    size_t whylen)
+                    struct tunnel *t, const struct tunnel_cfg *cfg, char *err,
+                    size_t errlen)
 {
     const struct tunnel *o;
 
@@ -257,10 +257,10 @@ static int acq_fill(struct tunnel_mgr *m, const struct tunnel_state *st,
     t->dstport = t->kind == TUNNEL_VXLAN ? cfg->dstport : 0;
     t->etherip_flags = t->kind == TUNNEL_ETHERIP ? cfg->etherip_flags : 0;
     t->local = cfg->local;
-    if (!t->local.s_addr && m->ops->source(t->peer, &t->local, why, whylen) < 0)
+    if (!t->local.s_addr && m->ops->source(t->peer, &t->local, err, errlen) < 0)
         return -1;
     if ((o = state_clash(st, t)))
-        return diag_errnof(why, whylen, EEXIST,
+        return diag_errnof(err, errlen, EEXIST,
                            "%s to %s on %s is a %s tunnel already; one %s per "
                            "%s",
                            o->ifname, inet_ntoa(o->peer), o->bridge,
@@ -268,13 +268,13 @@ static int acq_fill(struct tunnel_mgr *m, const struct tunnel_state *st,
                            t->kind == TUNNEL_VXLAN ? "VNI and port"
                                                    : "peer (and key)");
     name_make(st, t);
-    return mtu_choose(m, cfg, t->bridge, NULL, &t->mtu, why, whylen);
+    return mtu_choose(m, cfg, t->bridge, NULL, &t->mtu, err, errlen);
 }
 
 static int acq_new(struct tunnel_mgr *m, struct tunnel_state *st,
                    struct in_addr peer, const char *bridge,
-                   const struct tunnel_cfg *cfg, const char *holder, char *why,
-                   size_t whylen)
+                   const struct tunnel_cfg *cfg, const char *holder, char *err,
+                   size_t errlen)
 {
     struct tunnel t;
 
@@ -282,173 +282,173 @@ static int acq_new(struct tunnel_mgr *m, struct tunnel_state *st,
     t.peer = peer;
     snprintf(t.bridge, sizeof(t.bridge), "%s", bridge);
     if (!cfg->on_demand && strcmp(holder, TUNNEL_HOLDER_STATIC))
-        return diag_errnof(why, whylen, EPERM,
+        return diag_errnof(err, errlen, EPERM,
                            "no tunnel to %s on %s, and (on-demand no)",
                            inet_ntoa(peer), bridge);
-    if (acq_fill(m, st, &t, cfg, why, whylen) < 0) return -1;
-    if (m->ops->create(&t, why, whylen) < 0) return -1;
+    if (acq_fill(m, st, &t, cfg, err, errlen) < 0) return -1;
+    if (m->ops->create(&t, err, errlen) < 0) return -1;
     if (tunnel_holder_add(&t, holder) < 0 || tunnel_state_append(st, &t) < 0) {
         m->ops->destroy(&t, NULL, 0);
         tunnel_clear(&t);
-        return diag_errnof(why, whylen, ENOMEM, "out of memory");
+        return diag_errnof(err, errlen, ENOMEM, "out of memory");
     }
     return 0;
 }
 
 /* Destroys what is left of t and creates it again. */
-static int recreate(struct tunnel_mgr *m, struct tunnel *t, char *why,
-                    size_t whylen)
+static int recreate(struct tunnel_mgr *m, struct tunnel *t, char *err,
+                    size_t errlen)
 {
     m->ops->destroy(t, NULL, 0);
     t->pid = 0;
     t->pid_start = 0;
-    return m->ops->create(t, why, whylen);
+    return m->ops->create(t, err, errlen);
 }
 
 static int acq_existing(struct tunnel_mgr *m, struct tunnel *t,
                         const struct tunnel_cfg *cfg, const char *holder,
-                        char *why, size_t whylen)
+                        char *err, size_t errlen)
 {
     unsigned mtu;
 
     if (!cfg_same(t, cfg))
         return diag_errnof(
-            why, whylen, EEXIST,
+            err, errlen, EEXIST,
             "%s to %s on %s is a %s tunnel (id %u) that the "
             "configuration no longer describes; release it first",
             t->ifname, inet_ntoa(t->peer), t->bridge, tunnel_kind_name(t->kind),
             t->id);
-    if (m->ops->check(t) != 1 && recreate(m, t, why, whylen) < 0) return -1;
-    if (mtu_choose(m, cfg, t->bridge, t->ifname, &mtu, why, whylen) < 0)
+    if (m->ops->check(t) != 1 && recreate(m, t, err, errlen) < 0) return -1;
+    if (mtu_choose(m, cfg, t->bridge, t->ifname, &mtu, err, errlen) < 0)
         return -1;
     if (mtu > t->mtu) {
-        if (m->ops->set_mtu(t, mtu, why, whylen) < 0) return -1;
+        if (m->ops->set_mtu(t, mtu, err, errlen) < 0) return -1;
         t->mtu = mtu;
     }
     if (tunnel_holder_add(t, holder) < 0)
-        return diag_errnof(why, whylen, errno, "%s: too many holders",
+        return diag_errnof(err, errlen, errno, "%s: too many holders",
                            t->ifname);
     return 0;
 }
 
 int tunnel_acquire(struct tunnel_mgr *m, const char *peer, const char *bridge,
-                   const struct tunnel_cfg *cfg, const char *holder, char *why,
-                   size_t whylen)
+                   const struct tunnel_cfg *cfg, const char *holder, char *err,
+                   size_t errlen)
 {
     struct tunnel_state st;
     struct in_addr pa;
     struct tunnel *t;
     int rc;
 
-    if (args_check(peer, &pa, bridge, holder, why, whylen) < 0) return -1;
-    if (mgr_begin(m, &st, why, whylen) < 0) return -1;
+    if (args_check(peer, &pa, bridge, holder, err, errlen) < 0) return -1;
+    if (mgr_begin(m, &st, err, errlen) < 0) return -1;
     t = state_find(&st, pa, bridge);
     if (t)
-        rc = acq_existing(m, t, cfg, holder, why, whylen);
+        rc = acq_existing(m, t, cfg, holder, err, errlen);
     else
-        rc = acq_new(m, &st, pa, bridge, cfg, holder, why, whylen);
+        rc = acq_new(m, &st, pa, bridge, cfg, holder, err, errlen);
     /* The state is saved even on failure: a repair may have changed it. */
-    return mgr_end(m, &st, rc, 1, why, whylen);
+    return mgr_end(m, &st, rc, 1, err, errlen);
 }
 
 /* Removes st->v[i] when nobody holds it any more. */
 static int drop_if_unheld(struct tunnel_mgr *m, struct tunnel_state *st,
-                          size_t i, char *why, size_t whylen)
+                          size_t i, char *err, size_t errlen)
 {
     if (st->v[i].nholders) return 0;
-    if (m->ops->destroy(&st->v[i], why, whylen) < 0) return -1;
+    if (m->ops->destroy(&st->v[i], err, errlen) < 0) return -1;
     state_remove(st, i);
     return 0;
 }
 
 int tunnel_release(struct tunnel_mgr *m, const char *peer, const char *bridge,
-                   const char *holder, char *why, size_t whylen)
+                   const char *holder, char *err, size_t errlen)
 {
     struct tunnel_state st;
     struct in_addr pa;
     struct tunnel *t;
     int rc;
 
-    if (args_check(peer, &pa, bridge, holder, why, whylen) < 0) return -1;
-    if (mgr_begin(m, &st, why, whylen) < 0) return -1;
+    if (args_check(peer, &pa, bridge, holder, err, errlen) < 0) return -1;
+    if (mgr_begin(m, &st, err, errlen) < 0) return -1;
     t = state_find(&st, pa, bridge);
     if (!t)
-        rc = diag_errnof(why, whylen, ENOENT, "no tunnel to %s on %s", peer,
+        rc = diag_errnof(err, errlen, ENOENT, "no tunnel to %s on %s", peer,
                          bridge);
     else if (holder_del(t, holder) < 0)
-        rc = diag_errnof(why, whylen, ENOENT, "%s does not hold %s", holder,
+        rc = diag_errnof(err, errlen, ENOENT, "%s does not hold %s", holder,
                          t->ifname);
     else
-        rc = drop_if_unheld(m, &st, (size_t)(t - st.v), why, whylen);
-    return mgr_end(m, &st, rc, t != NULL, why, whylen);
+        rc = drop_if_unheld(m, &st, (size_t)(t - st.v), err, errlen);
+    return mgr_end(m, &st, rc, t != NULL, err, errlen);
 }
 
 /* Drops the holders alive() rejects (holder == NULL) or that holder. */
 static int release_where(struct tunnel_mgr *m, const char *holder,
                          int (*alive)(const char *, void *), void *arg,
-                         char *why, size_t whylen)
+                         char *err, size_t errlen)
 {
     struct tunnel_state st;
     struct tunnel *t;
     size_t i, j;
     int rc = 0;
 
-    if (mgr_begin(m, &st, why, whylen) < 0) return -1;
+    if (mgr_begin(m, &st, err, errlen) < 0) return -1;
     for (i = st.n; i-- > 0;) {
         t = &st.v[i];
         for (j = t->nholders; j-- > 0;)
             if (holder ? !strcmp(t->holders[j], holder)
                        : !alive(t->holders[j], arg))
                 holder_del_at(t, j);
-        if (drop_if_unheld(m, &st, i, why, whylen) < 0) rc = -1;
+        if (drop_if_unheld(m, &st, i, err, errlen) < 0) rc = -1;
     }
-    return mgr_end(m, &st, rc, 1, why, whylen);
+    return mgr_end(m, &st, rc, 1, err, errlen);
 }
 
-int tunnel_release_holder(struct tunnel_mgr *m, const char *holder, char *why,
-                          size_t whylen)
+int tunnel_release_holder(struct tunnel_mgr *m, const char *holder, char *err,
+                          size_t errlen)
 {
     if (!tunnel_holder_ok(holder))
-        return diag_errf(why, whylen, "bad holder name '%s'", holder);
-    return release_where(m, holder, NULL, NULL, why, whylen);
+        return diag_errf(err, errlen, "bad holder name '%s'", holder);
+    return release_where(m, holder, NULL, NULL, err, errlen);
 }
 
 int tunnel_prune(struct tunnel_mgr *m, int (*alive)(const char *, void *),
-                 void *arg, char *why, size_t whylen)
+                 void *arg, char *err, size_t errlen)
 {
-    return release_where(m, NULL, alive, arg, why, whylen);
+    return release_where(m, NULL, alive, arg, err, errlen);
 }
 
-int tunnel_restore_state(struct tunnel_mgr *m, unsigned *repaired_r, char *why,
-                         size_t whylen)
+int tunnel_restore_state(struct tunnel_mgr *m, unsigned *repaired_r, char *err,
+                         size_t errlen)
 {
     struct tunnel_state st;
     unsigned repaired = 0;
     size_t i;
     int rc = 0;
 
-    if (mgr_begin(m, &st, why, whylen) < 0) return -1;
+    if (mgr_begin(m, &st, err, errlen) < 0) return -1;
     for (i = st.n; i-- > 0;) {
         if (!st.v[i].nholders) {
-            if (drop_if_unheld(m, &st, i, why, whylen) < 0) rc = -1;
+            if (drop_if_unheld(m, &st, i, err, errlen) < 0) rc = -1;
         } else if (m->ops->check(&st.v[i]) != 1) {
-            if (recreate(m, &st.v[i], why, whylen) < 0)
+            if (recreate(m, &st.v[i], err, errlen) < 0)
                 rc = -1;
             else
                 repaired++;
         }
     }
     if (repaired_r) *repaired_r = repaired;
-    return mgr_end(m, &st, rc, 1, why, whylen);
+    return mgr_end(m, &st, rc, 1, err, errlen);
 }
 
-int tunnel_list(struct tunnel_mgr *m, struct tunnel_state *st_r, char *why,
-                size_t whylen)
+int tunnel_list(struct tunnel_mgr *m, struct tunnel_state *st_r, char *err,
+                size_t errlen)
 {
     struct tunnel_state st;
 
-    if (mgr_begin(m, &st, why, whylen) < 0) return -1;
+    if (mgr_begin(m, &st, err, errlen) < 0) return -1;
     *st_r = st;
     memset(&st, 0, sizeof(st));
-    return mgr_end(m, &st, 0, 0, why, whylen);
+    return mgr_end(m, &st, 0, 0, err, errlen);
 }

@@ -186,28 +186,28 @@ static int state_line(struct tunnel_state *st, char *line, int *version)
 }
 
 int tunnel_state_parse(const char *text, size_t len, struct tunnel_state *st,
-                       char *why, size_t whylen)
+                       char *err, size_t errlen)
 {
     char *copy, *line, *next;
     int version = 0, lineno = 1;
 
     memset(st, 0, sizeof(*st));
     if (len > STATE_MAX_BYTES || memchr(text, '\0', len))
-        return diag_errf(why, whylen, "state file too big or binary");
+        return diag_errf(err, errlen, "state file too big or binary");
     if (!(copy = strndup(text, len))) return -1;
     for (line = copy; line; line = next, lineno++) {
         if ((next = strchr(line, '\n'))) *next++ = '\0';
         if (state_line(st, line, &version) < 0) {
             free(copy);
             tunnel_state_clear(st);
-            return diag_errf(why, whylen, "state file line %d: bad %s", lineno,
+            return diag_errf(err, errlen, "state file line %d: bad %s", lineno,
                              version ? "entry" : "header");
         }
     }
     free(copy);
     if (!version && len) {
         tunnel_state_clear(st);
-        return diag_errf(why, whylen, "state file has no header");
+        return diag_errf(err, errlen, "state file has no header");
     }
     return 0;
 }
@@ -254,8 +254,8 @@ int tunnel_state_format(const struct tunnel_state *st, char **text_r,
 
 /* --- the state file on disk --------------------------------------------- */
 
-int tunnel_state_load(const char *path, struct tunnel_state *st, char *why,
-                      size_t whylen)
+int tunnel_state_load(const char *path, struct tunnel_state *st, char *err,
+                      size_t errlen)
 {
     char *text;
     size_t len;
@@ -267,23 +267,23 @@ int tunnel_state_load(const char *path, struct tunnel_state *st, char *why,
     if (fd < 0 || fdio_read_file(fd, STATE_MAX_BYTES, &text, &len) < 0) {
         rc = errno;
         if (fd >= 0) close(fd);
-        return diag_errnof(why, whylen, rc, "%s: %s", path, strerror(rc));
+        return diag_errnof(err, errlen, rc, "%s: %s", path, strerror(rc));
     }
     close(fd);
-    rc = tunnel_state_parse(text, len, st, why, whylen);
+    rc = tunnel_state_parse(text, len, st, err, errlen);
     free(text);
     return rc;
 }
 
 int tunnel_state_save(const char *path, const struct tunnel_state *st,
-                      char *why, size_t whylen)
+                      char *err, size_t errlen)
 {
     char *text = NULL, tmp[PATH_MAX];
     size_t len;
-    int fd = -1, rc = -1, err;
+    int fd = -1, rc = -1, saved;
 
     if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
-        return diag_errnof(why, whylen, ENAMETOOLONG, "%s: name too long",
+        return diag_errnof(err, errlen, ENAMETOOLONG, "%s: name too long",
                            path);
     if (tunnel_state_format(st, &text, &len) < 0) goto out;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -295,12 +295,12 @@ int tunnel_state_save(const char *path, const struct tunnel_state *st,
     fd = -1;
     rc = rename(tmp, path);
 out:
-    err = errno;
+    saved = errno;
     if (fd >= 0) close(fd);
     free(text);
     if (rc < 0) {
         unlink(tmp);
-        return diag_errnof(why, whylen, err, "%s: %s", path, strerror(err));
+        return diag_errnof(err, errlen, saved, "%s: %s", path, strerror(saved));
     }
     return 0;
 }

@@ -11,7 +11,7 @@
 
 /* Parses a state file's text into st (tunnel_state_clear() frees). */
 int tunnel_state_parse(const char *text, size_t len, struct tunnel_state *st,
-                       char *why, size_t whylen);
+                       char *err, size_t errlen);
 /* The text of st, malloc'd into *text_r (the caller frees). */
 int tunnel_state_format(const struct tunnel_state *st, char **text_r,
                         size_t *len_r);
@@ -21,10 +21,10 @@ void tunnel_state_clear(struct tunnel_state *st);
  * Reads the state file at path into st (tunnel_state_clear() frees); a
  * file that does not exist is an empty state.
  */
-int tunnel_state_load(const char *path, struct tunnel_state *st, char *why,
-                      size_t whylen);
+int tunnel_state_load(const char *path, struct tunnel_state *st, char *err,
+                      size_t errlen);
 /* Replaces the file at path by st's text: a new file, fsync, rename. */
 int tunnel_state_save(const char *path, const struct tunnel_state *st,
-                      char *why, size_t whylen);
+                      char *err, size_t errlen);
 
 #endif

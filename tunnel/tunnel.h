@@ -17,7 +17,7 @@
  * configuration's meaning), state.h (the state file), manager.h (the
  * bookkeeping; no system calls but through struct tunnel_ops), keep.h (the
  * daemon's upkeep).  All functions return 0 or -1 with errno set, and a
- * reason for a person in why (the kernel's own message where there is
+ * reason for a person in err (the kernel's own message where there is
  * one).
  */
 #ifndef RELOCD_TUNNEL_H
@@ -80,21 +80,21 @@ struct tunnel_state {
  */
 struct tunnel_ops {
     /* Creates t's device up on t->bridge (EtherIP: sets t->pid too). */
-    int (*create)(struct tunnel *t, char *why, size_t whylen);
+    int (*create)(struct tunnel *t, char *err, size_t errlen);
     /* Removes it; one already gone is success. */
-    int (*destroy)(const struct tunnel *t, char *why, size_t whylen);
+    int (*destroy)(const struct tunnel *t, char *err, size_t errlen);
     /* 1: t's device (and process) is there as recorded; 0: it is not. */
     int (*check)(const struct tunnel *t);
     /* The largest MTU of bridge and its ports, except the port except. */
     int (*port_mtu)(const char *bridge, const char *except, unsigned *mtu_r,
-                    char *why, size_t whylen);
-    int (*set_mtu)(const struct tunnel *t, unsigned mtu, char *why,
-                   size_t whylen);
+                    char *err, size_t errlen);
+    int (*set_mtu)(const struct tunnel *t, unsigned mtu, char *err,
+                   size_t errlen);
     /* The address this host sends from toward peer. */
-    int (*source)(struct in_addr peer, struct in_addr *local_r, char *why,
-                  size_t whylen);
+    int (*source)(struct in_addr peer, struct in_addr *local_r, char *err,
+                  size_t errlen);
     /* Whether this kernel can make such tunnels at all. */
-    int (*probe)(enum tunnel_kind kind, char *why, size_t whylen);
+    int (*probe)(enum tunnel_kind kind, char *err, size_t errlen);
 };
 
 /* --- sys.c ------------------------------------------------------------- */
@@ -113,27 +113,27 @@ struct tunnel_nl_link {
 };
 
 /* Creates t (VXLAN or GRETAP) enslaved to t->bridge, up, in one request. */
-int tunnel_nl_create(const struct tunnel *t, char *why, size_t whylen);
+int tunnel_nl_create(const struct tunnel *t, char *err, size_t errlen);
 /* Sets an existing device's MTU and address, enslaves it, brings it up. */
 int tunnel_nl_attach(const char *ifname, const char *bridge, unsigned mtu,
-                     char *why, size_t whylen);
+                     char *err, size_t errlen);
 /* Deletes a device; ENODEV when there is none. */
-int tunnel_nl_delete(const char *ifname, char *why, size_t whylen);
-int tunnel_nl_set_mtu(const char *ifname, unsigned mtu, char *why,
-                      size_t whylen);
+int tunnel_nl_delete(const char *ifname, char *err, size_t errlen);
+int tunnel_nl_set_mtu(const char *ifname, unsigned mtu, char *err,
+                      size_t errlen);
 /* Fails with ENODEV when ifname does not exist. */
-int tunnel_nl_get(const char *ifname, struct tunnel_nl_link *l_r, char *why,
-                  size_t whylen);
+int tunnel_nl_get(const char *ifname, struct tunnel_nl_link *l_r, char *err,
+                  size_t errlen);
 /* Creates and deletes a throw-away device of kind (not EtherIP). */
-int tunnel_nl_probe(enum tunnel_kind kind, char *why, size_t whylen);
+int tunnel_nl_probe(enum tunnel_kind kind, char *err, size_t errlen);
 /* The largest MTU of bridge and its ports, except the port except. */
 int tunnel_nl_port_mtu(const char *bridge, const char *except, unsigned *mtu_r,
-                       char *why, size_t whylen);
+                       char *err, size_t errlen);
 /*
  * Deletes the dynamic entries for mac from bridge's forwarding database,
  * whichever port they point to; *n_r (may be NULL) counts them.
  */
 int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6], unsigned *n_r,
-                        char *why, size_t whylen);
+                        char *err, size_t errlen);
 
 #endif

@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <linux/if_tun.h>
 
+#include "config/diag.h"
 #include "tunnel/etherip.h"
 #include "wire/log.h"
 
@@ -582,14 +583,11 @@ static int spawn_answer(const char *msg, pid_t *pid_r, char *err, size_t errlen)
         *pid_r = (pid_t)v;
         return 0;
     }
-    if (sscanf(msg, "error %ld %n", &v, &off) == 1 && off > 0 && v > 0) {
-        snprintf(err, errlen, "%.*s", (int)strcspn(msg + off, "\n"), msg + off);
-        errno = (int)v;
-        return -1;
-    }
-    snprintf(err, errlen, "tunnel process died during set-up");
-    errno = ECHILD;
-    return -1;
+    if (sscanf(msg, "error %ld %n", &v, &off) == 1 && off > 0 && v > 0)
+        return diag_errnof(err, errlen, (int)v, "%.*s",
+                           (int)strcspn(msg + off, "\n"), msg + off);
+    return diag_errnof(err, errlen, ECHILD,
+                       "tunnel process died during set-up");
 }
 
 static int spawn_wait(int fd, pid_t *pid_r, char *err, size_t errlen)
@@ -599,11 +597,9 @@ static int spawn_wait(int fd, pid_t *pid_r, char *err, size_t errlen)
     ssize_t n = 0, r;
 
     while ((size_t)n < sizeof(msg) - 1 && !memchr(msg, '\n', (size_t)n)) {
-        if (poll(&p, 1, SPAWN_WAIT_MS) <= 0) {
-            snprintf(err, errlen, "tunnel process did not start");
-            errno = ETIMEDOUT;
-            return -1;
-        }
+        if (poll(&p, 1, SPAWN_WAIT_MS) <= 0)
+            return diag_errnof(err, errlen, ETIMEDOUT,
+                               "tunnel process did not start");
         r = read(fd, msg + n, sizeof(msg) - 1 - (size_t)n);
         if (r <= 0) break;
         n += r;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <linux/if_packet.h>
 
+#include "config/diag.h"
 #include "tunnel/garp.h"
 #include "tunnel/tunnel.h"
 
@@ -103,11 +104,7 @@ int garp_announce(const char *bridge, const uint8_t mac[6],
     uint8_t f[3][GARP_FRAME_LEN];
     int fd, ix = (int)if_nametoindex(bridge), i, n = 1, rc = 0, saved;
 
-    if (!ix) {
-        snprintf(err, errlen, "no bridge %s", bridge);
-        errno = ENODEV;
-        return -1;
-    }
+    if (!ix) return diag_errnof(err, errlen, ENODEV, "no bridge %s", bridge);
     garp_frame_rarp(f[0], mac);
     if (ip) {
         garp_frame_arp(f[1], mac, *ip, 1);

@@ -22,6 +22,7 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
+#include "config/diag.h"
 #include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
 
@@ -137,11 +138,9 @@ static int nl_do(struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
     mnl_socket_close(nl.sk);
     if (rc == 0) return 0;
     if (nl.msg[0])
-        snprintf(err, errlen, "%s: %s (%s)", what, nl.msg, strerror(nl.err));
-    else
-        snprintf(err, errlen, "%s: %s", what, strerror(nl.err));
-    errno = nl.err;
-    return -1;
+        return diag_errnof(err, errlen, nl.err, "%s: %s (%s)", what, nl.msg,
+                           strerror(nl.err));
+    return diag_errnof(err, errlen, nl.err, "%s: %s", what, strerror(nl.err));
 }
 
 static struct nlmsghdr *link_msg(char *buf, int type, int flags, int ifindex)
@@ -169,9 +168,7 @@ static int bridge_index(const char *bridge, int *ix_r, char *err, size_t errlen)
 {
     *ix_r = (int)if_nametoindex(bridge);
     if (*ix_r) return 0;
-    snprintf(err, errlen, "no bridge %s", bridge);
-    errno = ENODEV;
-    return -1;
+    return diag_errnof(err, errlen, ENODEV, "no bridge %s", bridge);
 }
 
 /* --- creating tunnel devices -------------------------------------------- */
@@ -223,12 +220,9 @@ int tunnel_nl_create(const struct tunnel *t, char *err, size_t errlen)
     struct nlmsghdr *nlh;
     int br;
 
-    if (t->kind != TUNNEL_VXLAN && t->kind != TUNNEL_GRETAP) {
-        snprintf(err, errlen, "%s is not a kernel tunnel",
-                 tunnel_kind_name(t->kind));
-        errno = EINVAL;
-        return -1;
-    }
+    if (t->kind != TUNNEL_VXLAN && t->kind != TUNNEL_GRETAP)
+        return diag_errnof(err, errlen, EINVAL, "%s is not a kernel tunnel",
+                           tunnel_kind_name(t->kind));
     if (bridge_index(t->bridge, &br, err, errlen) < 0) return -1;
     nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
     link_up(nlh);
@@ -249,11 +243,7 @@ int tunnel_nl_attach(const char *ifname, const char *bridge, unsigned mtu,
     struct nlmsghdr *nlh;
     int br, ix = (int)if_nametoindex(ifname);
 
-    if (!ix) {
-        snprintf(err, errlen, "no device %s", ifname);
-        errno = ENODEV;
-        return -1;
-    }
+    if (!ix) return diag_errnof(err, errlen, ENODEV, "no device %s", ifname);
     if (bridge_index(bridge, &br, err, errlen) < 0) return -1;
     nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK, ix);
     link_up(nlh);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "config/diag.h"
 #include "tunnel/etherip.h"
 #include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
@@ -178,17 +179,15 @@ static int eip_probe(char *err, size_t errlen)
 
     if (fd < 0) {
         saved = errno;
-        snprintf(err, errlen, "etherip: /dev/net/tun: %s", strerror(saved));
-        errno = saved;
-        return -1;
+        return diag_errnof(err, errlen, saved, "etherip: /dev/net/tun: %s",
+                           strerror(saved));
     }
     close(fd);
     fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, ETHERIP_PROTO);
     if (fd < 0) {
         saved = errno;
-        snprintf(err, errlen, "etherip: raw socket: %s", strerror(saved));
-        errno = saved;
-        return -1;
+        return diag_errnof(err, errlen, saved, "etherip: raw socket: %s",
+                           strerror(saved));
     }
     close(fd);
     return 0;

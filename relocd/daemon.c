@@ -29,6 +29,8 @@
 #include "relocd/session.h"
 #include "wire/tls.h"
 #include "tunnel/conf.h"
+#include "tunnel/keep.h"
+#include "xen/xen.h"
 #include "wire/clock.h"
 #include "wire/version.h"
 
@@ -56,7 +58,7 @@ struct daemon {
     struct ctl ctl;
     char hostname[256];
     char incoming_dir[300];       /* next to the control socket */
-    long long tunnels_checked_ms; /* clock_ms() of the last tunconf_tick */
+    long long tunnels_checked_ms; /* clock_ms() of the last tunkeep_tick */
 };
 
 static volatile sig_atomic_t got_hup, got_term, got_chld;
@@ -532,10 +534,10 @@ static void daemon_poll(struct daemon *d)
 static void daemon_tunnels(struct daemon *d)
 {
     if (d->nchild || !d->conf->ntunnels ||
-        clock_ms() - d->tunnels_checked_ms < TUNCONF_TICK_S * 1000LL)
+        clock_ms() - d->tunnels_checked_ms < TUNKEEP_TICK_S * 1000LL)
         return;
     d->tunnels_checked_ms = clock_ms();
-    tunconf_tick(d->conf);
+    tunkeep_tick(d->conf, xen_domain_uuid_exists);
 }
 
 static void daemon_loop(struct daemon *d)
@@ -589,7 +591,7 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_signals();
     daemon_rundir(&d);
     session_recover(d.incoming_dir);
-    tunconf_start(conf);
+    tunkeep_start(conf, xen_domain_uuid_exists);
     d.tunnels_checked_ms = clock_ms();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;
     if (ctl_open(&d.ctl, conf->control_socket,

@@ -16,6 +16,7 @@
 #include "relocd/peer.h"
 #include "relocd/daemon.h"
 #include "tunnel/conf.h"
+#include "tunnel/keep.h"
 
 #define RELOCD_DEFAULT_CONF "/etc/xen/xend-config.sxp"
 
@@ -71,8 +72,8 @@ enum { OPT_CHECK_PEER = 256, OPT_TUNNELS, OPT_TUNNEL_RELEASE };
 static int tunnels_cmd(const struct relocd_conf *conf, const char *holder)
 {
     char err[512];
-    int rc = holder ? tunconf_release(conf, holder, err, sizeof(err))
-                    : tunconf_list(conf, stdout, err, sizeof(err));
+    int rc = holder ? tunkeep_release(conf, holder, err, sizeof(err))
+                    : tunkeep_list(conf, stdout, err, sizeof(err));
 
     if (rc < 0) fprintf(stderr, "relocd: %s\n", err);
     return rc < 0 ? 1 : 0;

@@ -1,24 +1,42 @@
 /*
- * conf.h - relocd's tunnels as configured: the relocd-tunnel entries of
- * xend-config.sxp given their meaning (tunconf.c), and what the daemon does
- * with them at start-up and then every TUNCONF_TICK_S (tunkeep.c; see
- * TUNNELS.md).
+ * conf.h - relocd's tunnels as configured (conf.c): the relocd-tunnel
+ * entries of xend-config.sxp given their meaning (see TUNNELS.md).
  */
 #ifndef RELOCD_TUNCONF_H
 #define RELOCD_TUNCONF_H
 
 #include <stddef.h>
-#include <stdio.h>
+
+#include "tunnel/tunnel.h"
 
 struct relocd_conf;
-struct tunnel_cfg;
 
-#define TUNCONF_TICK_S 30
+/* --- one entry ------------------------------------------------------------ */
+
+/* "etherip", "vxlan", "gretap" ("?" for no kind); and back: 0, or -1. */
+const char *tunnel_kind_name(enum tunnel_kind kind);
+int tunnel_kind_parse(const char *s, enum tunnel_kind *kind_r);
+/*
+ * Fills cfg from the n (key value) pairs of one relocd-tunnel entry, as
+ * strings.  Keys: peer kind bridge vni key port mtu local on-demand
+ * etherip-reversed.  Returns 0, or -1 with errno EINVAL and err.
+ */
+int tunnel_cfg_parse(struct tunnel_cfg *cfg, const char *const *keys,
+                     const char *const *vals, size_t n, char *err,
+                     size_t errlen);
+/* 1 when cfg is meant for peer (dotted quad), else 0. */
+int tunnel_cfg_match(const struct tunnel_cfg *cfg, const char *peer);
+/* The first of n entries meant for peer and bridge, or NULL. */
+const struct tunnel_cfg *tunnel_cfg_find(const struct tunnel_cfg *cfgs,
+                                         size_t n, const char *peer,
+                                         const char *bridge);
+
+/* --- the configuration's entries ------------------------------------------ */
 
 /*
  * The entries of conf as tunnel_cfg's, malloc'd into *cfgs_r (NULL when
  * there are none; the caller frees).  Returns 0, or -1 with
- * "FILE:LINE: relocd-tunnel: why" in err.
+ * "FILE:LINE: relocd-tunnel: REASON" in err.
  */
 int tunconf_parse(const struct relocd_conf *conf, struct tunnel_cfg **cfgs_r,
                   size_t *n_r, char *err, size_t errlen);
@@ -28,29 +46,5 @@ int tunconf_check(const struct relocd_conf *conf, char *err, size_t errlen);
 
 /* The tunnel state file: "tunnels" beside the control socket. */
 void tunconf_state_path(const struct relocd_conf *conf, char *path, size_t len);
-
-/* --- tunkeep.c ----------------------------------------------------------- */
-
-/*
- * At start-up: checks that the kernel has every configured kind (and logs
- * the kernel's own words when it has not), repairs or removes tunnels a
- * previous relocd left, drops guests that are gone, brings up the
- * (on-demand no) tunnels.  Never fatal: problems are logged.
- */
-void tunconf_start(const struct relocd_conf *conf);
-
-/* Every TUNCONF_TICK_S while no migration runs: repair and prune. */
-void tunconf_tick(const struct relocd_conf *conf);
-
-/*
- * For the admin (relocd --tunnels, --tunnel-release): prints the tunnels
- * and their holders, one tunnel a line; drops a holder (e.g. "away:UUID"
- * of a guest destroyed on the peer) from every tunnel, removing those it
- * was the last of.  Return 0, or -1 with a message in err.
- */
-int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
-                 size_t errlen);
-int tunconf_release(const struct relocd_conf *conf, const char *holder,
-                    char *err, size_t errlen);
 
 #endif

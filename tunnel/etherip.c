@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <linux/if_tun.h>
 
+#include "config/diag.h"
 #include "tunnel/etherip.h"
 #include "wire/log.h"
 
@@ -107,21 +108,21 @@ inval:
 
 /* --- set-up ------------------------------------------------------------- */
 
-static int tap_open(struct eip *e, char *why, size_t whylen)
+static int tap_open(struct eip *e, char *err, size_t errlen)
 {
     unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
     struct ifreq ifr;
 
     e->tap = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (e->tap < 0) {
-        snprintf(why, whylen, "/dev/net/tun: %s", strerror(errno));
+        snprintf(err, errlen, "/dev/net/tun: %s", strerror(errno));
         return -1;
     }
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", e->o->ifname);
     if (ioctl(e->tap, TUNSETIFF, &ifr) < 0) {
-        snprintf(why, whylen, "TAP %s: %s", e->o->ifname, strerror(errno));
+        snprintf(err, errlen, "TAP %s: %s", e->o->ifname, strerror(errno));
         return -1;
     }
     if (e->o->flags & ETHERIP_F_NO_OFFLOAD) off = 0;
@@ -132,7 +133,7 @@ static int tap_open(struct eip *e, char *why, size_t whylen)
     return 0;
 }
 
-static int sock_open(struct eip *e, char *why, size_t whylen)
+static int sock_open(struct eip *e, char *err, size_t errlen)
 {
     struct sockaddr_in l = {.sin_family = AF_INET, .sin_addr = e->o->local};
     struct sockaddr_in r = {.sin_family = AF_INET, .sin_addr = e->o->peer};
@@ -141,13 +142,13 @@ static int sock_open(struct eip *e, char *why, size_t whylen)
     e->sk =
         socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, ETHERIP_PROTO);
     if (e->sk < 0) {
-        snprintf(why, whylen, "raw socket: %s", strerror(errno));
+        snprintf(err, errlen, "raw socket: %s", strerror(errno));
         return -1;
     }
     /* bind: only datagrams to our address; connect: only from the peer. */
     if (bind(e->sk, (struct sockaddr *)&l, sizeof(l)) < 0 ||
         connect(e->sk, (struct sockaddr *)&r, sizeof(r)) < 0) {
-        snprintf(why, whylen, "raw socket %s: %s", inet_ntoa(e->o->local),
+        snprintf(err, errlen, "raw socket %s: %s", inet_ntoa(e->o->local),
                  strerror(errno));
         return -1;
     }
@@ -237,25 +238,25 @@ static int drop_privs(const struct etherip_opts *o)
 static int tap_emit(void *arg, const struct virtio_net_hdr *vh,
                     const struct iovec *iov, int iovcnt);
 
-static int eip_open(struct eip *e, const struct etherip_opts *o, char *why,
-                    size_t whylen)
+static int eip_open(struct eip *e, const struct etherip_opts *o, char *err,
+                    size_t errlen)
 {
     memset(e, 0, sizeof(*e));
     e->o = o;
     e->tap = e->sk = -1;
     etherip_hdr(e->ehdr, o->flags);
     if (bufs_alloc(e) < 0 || !(e->gro = etherip_gro_new(tap_emit, e))) {
-        snprintf(why, whylen, "%s", strerror(ENOMEM));
+        snprintf(err, errlen, "%s", strerror(ENOMEM));
         return -1;
     }
-    if (tap_open(e, why, whylen) < 0 || sock_open(e, why, whylen) < 0)
+    if (tap_open(e, err, errlen) < 0 || sock_open(e, err, errlen) < 0)
         return -1;
     mtu_refresh(e);
     /* A switch in user space: ahead of ordinary work, as ovs-vswitchd
      * (ovs-ctl's default -10), so that a busy dom0 does not starve it. */
     setpriority(PRIO_PROCESS, 0, ETHERIP_NICE);
     if (drop_privs(o) < 0) {
-        snprintf(why, whylen, "dropping privileges: %s", strerror(errno));
+        snprintf(err, errlen, "dropping privileges: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -573,7 +574,7 @@ spawn_run(const struct etherip_opts *o, int fd)
 }
 
 /* Parses "ok PID" or "error ERRNO why" from the tunnel process. */
-static int spawn_answer(const char *msg, pid_t *pid_r, char *why, size_t whylen)
+static int spawn_answer(const char *msg, pid_t *pid_r, char *err, size_t errlen)
 {
     long v;
     int off = 0;
@@ -582,38 +583,33 @@ static int spawn_answer(const char *msg, pid_t *pid_r, char *why, size_t whylen)
         *pid_r = (pid_t)v;
         return 0;
     }
-    if (sscanf(msg, "error %ld %n", &v, &off) == 1 && off > 0 && v > 0) {
-        snprintf(why, whylen, "%.*s", (int)strcspn(msg + off, "\n"), msg + off);
-        errno = (int)v;
-        return -1;
-    }
-    snprintf(why, whylen, "tunnel process died during set-up");
-    errno = ECHILD;
-    return -1;
+    if (sscanf(msg, "error %ld %n", &v, &off) == 1 && off > 0 && v > 0)
+        return diag_errnof(err, errlen, (int)v, "%.*s",
+                           (int)strcspn(msg + off, "\n"), msg + off);
+    return diag_errnof(err, errlen, ECHILD,
+                       "tunnel process died during set-up");
 }
 
-static int spawn_wait(int fd, pid_t *pid_r, char *why, size_t whylen)
+static int spawn_wait(int fd, pid_t *pid_r, char *err, size_t errlen)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     char msg[512] = "";
     ssize_t n = 0, r;
 
     while ((size_t)n < sizeof(msg) - 1 && !memchr(msg, '\n', (size_t)n)) {
-        if (poll(&p, 1, SPAWN_WAIT_MS) <= 0) {
-            snprintf(why, whylen, "tunnel process did not start");
-            errno = ETIMEDOUT;
-            return -1;
-        }
+        if (poll(&p, 1, SPAWN_WAIT_MS) <= 0)
+            return diag_errnof(err, errlen, ETIMEDOUT,
+                               "tunnel process did not start");
         r = read(fd, msg + n, sizeof(msg) - 1 - (size_t)n);
         if (r <= 0) break;
         n += r;
     }
     msg[n] = '\0';
-    return spawn_answer(msg, pid_r, why, whylen);
+    return spawn_answer(msg, pid_r, err, errlen);
 }
 
-int etherip_spawn(const struct etherip_opts *o, pid_t *pid_r, char *why,
-                  size_t whylen)
+int etherip_spawn(const struct etherip_opts *o, pid_t *pid_r, char *err,
+                  size_t errlen)
 {
     int p[2], rc, status;
     pid_t c;
@@ -634,7 +630,7 @@ int etherip_spawn(const struct etherip_opts *o, pid_t *pid_r, char *why,
     close(p[1]);
     while (waitpid(c, &status, 0) < 0 && errno == EINTR)
         ;
-    rc = spawn_wait(p[0], pid_r, why, whylen);
+    rc = spawn_wait(p[0], pid_r, err, errlen);
     close(p[0]);
     return rc;
 }

@@ -87,11 +87,11 @@ int etherip_run(const struct etherip_opts *o, int ready_fd,
  * Starts etherip_run() in a detached process (double fork, new session,
  * stdin/stdout on /dev/null) that outlives its caller, and waits until
  * its TAP device exists.  Returns 0 with the process id, or -1 with
- * errno and the tunnel process's own reason in why.  SIGTERM stops it;
+ * errno and the tunnel process's own reason in err.  SIGTERM stops it;
  * its TAP device disappears with it.
  */
-int etherip_spawn(const struct etherip_opts *o, pid_t *pid_r, char *why,
-                  size_t whylen);
+int etherip_spawn(const struct etherip_opts *o, pid_t *pid_r, char *err,
+                  size_t errlen);
 
 /* --- etherip_gso.c ------------------------------------------------------ */
 

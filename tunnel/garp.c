@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <linux/if_packet.h>
 
+#include "config/diag.h"
 #include "tunnel/garp.h"
 #include "tunnel/tunnel.h"
 
@@ -98,16 +99,12 @@ static int send_frame(int fd, int ifindex, const uint8_t *f)
 }
 
 int garp_announce(const char *bridge, const uint8_t mac[6],
-                  const struct in_addr *ip, char *why, size_t whylen)
+                  const struct in_addr *ip, char *err, size_t errlen)
 {
     uint8_t f[3][GARP_FRAME_LEN];
-    int fd, ix = (int)if_nametoindex(bridge), i, n = 1, rc = 0, err;
+    int fd, ix = (int)if_nametoindex(bridge), i, n = 1, rc = 0, saved;
 
-    if (!ix) {
-        snprintf(why, whylen, "no bridge %s", bridge);
-        errno = ENODEV;
-        return -1;
-    }
+    if (!ix) return diag_errnof(err, errlen, ENODEV, "no bridge %s", bridge);
     garp_frame_rarp(f[0], mac);
     if (ip) {
         garp_frame_arp(f[1], mac, *ip, 1);
@@ -117,22 +114,22 @@ int garp_announce(const char *bridge, const uint8_t mac[6],
     /* Protocol 0: send only, never receive. */
     fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(why, whylen, "packet socket: %s", strerror(errno));
+        snprintf(err, errlen, "packet socket: %s", strerror(errno));
         return -1;
     }
     for (i = 0; i < n && rc == 0; i++)
         rc = send_frame(fd, ix, f[i]);
-    err = errno;
+    saved = errno;
     close(fd);
     if (rc < 0) {
-        snprintf(why, whylen, "announcing on %s: %s", bridge, strerror(err));
-        errno = err;
+        snprintf(err, errlen, "announcing on %s: %s", bridge, strerror(saved));
+        errno = saved;
     }
     return rc;
 }
 
 int garp_forget(const char *bridge, const uint8_t mac[6], unsigned *n_r,
-                char *why, size_t whylen)
+                char *err, size_t errlen)
 {
-    return tunnel_nl_fdb_flush(bridge, mac, n_r, why, whylen);
+    return tunnel_nl_fdb_flush(bridge, mac, n_r, err, errlen);
 }

@@ -35,18 +35,18 @@ void garp_frame_rarp(uint8_t buf[GARP_FRAME_LEN], const uint8_t mac[6]);
  * Sends a RARP for mac and, when ip is not NULL, a gratuitous ARP request
  * and reply for it, out of bridge's own port (AF_PACKET).  One round: call
  * it again a few times (e.g. after 50 and 300 ms) against losses.
- * Returns 0, or -1 with errno and why.
+ * Returns 0, or -1 with errno and err.
  */
 int garp_announce(const char *bridge, const uint8_t mac[6],
-                  const struct in_addr *ip, char *why, size_t whylen);
+                  const struct in_addr *ip, char *err, size_t errlen);
 
 /*
  * Deletes bridge's learned forwarding entries for mac, whatever port they
  * point to, so that the bridge floods frames for mac until the guest is
  * heard again (rtnetlink).  *n_r (may be NULL) counts them.  Returns 0, or
- * -1 with errno and why.
+ * -1 with errno and err.
  */
 int garp_forget(const char *bridge, const uint8_t mac[6], unsigned *n_r,
-                char *why, size_t whylen);
+                char *err, size_t errlen);
 
 #endif

@@ -39,21 +39,21 @@ static int first_ip4(const char *list, struct in_addr *ip)
 }
 
 static int nic_parse(yajl_val o, unsigned i, struct guestnet_nic *nic,
-                     char *why, size_t whylen)
+                     char *err, size_t errlen)
 {
     const char *mac = jstr(o, "mac"), *br = jstr(o, "bridge");
 
     if (!YAJL_IS_OBJECT(o)) {
-        snprintf(why, whylen, "vif %u: not a JSON object", i);
+        snprintf(err, errlen, "vif %u: not a JSON object", i);
         return -1;
     }
     if (!mac || garp_parse_mac(mac, nic->mac) < 0) {
-        snprintf(why, whylen, "vif %u: no valid MAC address", i);
+        snprintf(err, errlen, "vif %u: no valid MAC address", i);
         return -1;
     }
     if (!br || !*br) br = GUESTNET_DEFAULT_BRIDGE;
     if (strlen(br) >= sizeof(nic->bridge) || strchr(br, '/')) {
-        snprintf(why, whylen, "vif %u: bad bridge name", i);
+        snprintf(err, errlen, "vif %u: bad bridge name", i);
         return -1;
     }
     snprintf(nic->bridge, sizeof(nic->bridge), "%s", br);
@@ -61,8 +61,8 @@ static int nic_parse(yajl_val o, unsigned i, struct guestnet_nic *nic,
     return 0;
 }
 
-static int nics_parse(yajl_val root, struct guestnet *gn, char *why,
-                      size_t whylen)
+static int nics_parse(yajl_val root, struct guestnet *gn, char *err,
+                      size_t errlen)
 {
     const char *path[] = {"nics", NULL};
     yajl_val nics = yajl_tree_get(root, path, yajl_t_array);
@@ -70,23 +70,23 @@ static int nics_parse(yajl_val root, struct guestnet *gn, char *why,
 
     if (!nics) return 0; /* a guest without vifs */
     if (YAJL_GET_ARRAY(nics)->len > GUESTNET_MAX_NICS) {
-        snprintf(why, whylen, "more than %d vifs", GUESTNET_MAX_NICS);
+        snprintf(err, errlen, "more than %d vifs", GUESTNET_MAX_NICS);
         return -1;
     }
     for (i = 0; i < YAJL_GET_ARRAY(nics)->len; i++) {
         if (nic_parse(YAJL_GET_ARRAY(nics)->values[i], (unsigned)i,
-                      &gn->nic[gn->n], why, whylen) < 0)
+                      &gn->nic[gn->n], err, errlen) < 0)
             return -1;
         gn->n++;
     }
     return 0;
 }
 
-int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *why,
-                   size_t whylen)
+int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *err,
+                   size_t errlen)
 {
     const char *upath[] = {"c_info", "uuid", NULL};
-    char *text, err[128];
+    char *text, jerr[128];
     const char *u;
     yajl_val root, uuid;
     int rc;
@@ -94,15 +94,15 @@ int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *why,
     memset(gn, 0, sizeof(*gn));
     /* yajl_tree_parse() wants a NUL-terminated text. */
     if (!(text = malloc(len + 1))) {
-        snprintf(why, whylen, "out of memory");
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     memcpy(text, json, len);
     text[len] = '\0';
-    root = yajl_tree_parse(text, err, sizeof(err));
+    root = yajl_tree_parse(text, jerr, sizeof(jerr));
     free(text);
     if (!root || !YAJL_IS_OBJECT(root)) {
-        snprintf(why, whylen, "not a domain configuration");
+        snprintf(err, errlen, "not a domain configuration");
         yajl_tree_free(root);
         return -1;
     }
@@ -110,7 +110,7 @@ int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *why,
     u = uuid ? YAJL_GET_STRING(uuid) : NULL;
     if (u && strlen(u) < sizeof(gn->uuid))
         snprintf(gn->uuid, sizeof(gn->uuid), "%s", u);
-    rc = nics_parse(root, gn, why, whylen);
+    rc = nics_parse(root, gn, err, errlen);
     yajl_tree_free(root);
     return rc;
 }

@@ -37,9 +37,9 @@ struct guestnet {
  * Fills gn from a libxl_domain_config JSON text of len bytes.  vifs that
  * are not bridged (e.g. type "vif" with a routing script) are still listed:
  * a bridge name is all that decides.  Returns 0, or -1 with a reason in
- * why (not JSON, a bad MAC, a bridge name too long, too many vifs).
+ * err (not JSON, a bad MAC, a bridge name too long, too many vifs).
  */
-int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *why,
-                   size_t whylen);
+int guestnet_parse(const char *json, size_t len, struct guestnet *gn, char *err,
+                   size_t errlen);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * keep.c - the daemon's upkeep of tunnels: at start-up and then every
- * TUNCONF_TICK_S (tunconf.h).
+ * TUNKEEP_TICK_S (keep.h).
  *
- * Holders (tunnel.h) are named by role and domain UUID (migtun.c):
+ * Holders (tunnel.h) are named by role and domain UUID (mig.c):
  * "here:UUID" while a guest that came over a tunnel runs on this host,
  * "away:UUID" for a guest this host sent over it, "static" for (on-demand
  * no) entries.  Only "here:" holders can be checked locally, so only they
@@ -17,17 +17,24 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "tunnel/conf.h"
+#include "tunnel/keep.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
-#include "xen/xen.h"
+
+/* What tunnel_prune() passes holder_alive(): a function in a struct. */
+struct keep_guests {
+    tunkeep_guest_exists_fn *exists;
+};
 
 /* tunnel_prune()'s question: may this holder stay? */
 static int holder_alive(const char *holder, void *arg)
 {
+    const struct keep_guests *g = arg;
     const char *uuid = migtun_holder_uuid(holder, MIGTUN_HERE);
 
-    (void)arg;
     /* Unknown (Xen cannot be asked) keeps it, as does any other role. */
-    return !uuid || xen_domain_uuid_exists(uuid) != 0;
+    return !uuid || g->exists(uuid) != 0;
 }
 
 static struct tunnel_mgr *mgr_open(const struct relocd_conf *conf)
@@ -60,8 +67,10 @@ static void probe_kinds(struct tunnel_mgr *m, const struct tunnel_cfg *cfgs,
     }
 }
 
-static void upkeep(struct tunnel_mgr *m, int quiet)
+static void upkeep(struct tunnel_mgr *m, int quiet,
+                   tunkeep_guest_exists_fn *guest_exists)
 {
+    struct keep_guests g = {guest_exists};
     unsigned repaired = 0;
     char why[256];
 
@@ -69,7 +78,7 @@ static void upkeep(struct tunnel_mgr *m, int quiet)
         log_warnx("tunnels: %s", why);
     else if (repaired || !quiet)
         log_info("tunnels: %u re-created", repaired);
-    if (tunnel_prune(m, holder_alive, NULL, why, sizeof(why)) < 0)
+    if (tunnel_prune(m, holder_alive, &g, why, sizeof(why)) < 0)
         log_warnx("tunnels: %s", why);
 }
 
@@ -90,7 +99,8 @@ static void bring_up_static(struct tunnel_mgr *m, const struct tunnel_cfg *cfgs,
     }
 }
 
-void tunconf_start(const struct relocd_conf *conf)
+void tunkeep_start(const struct relocd_conf *conf,
+                   tunkeep_guest_exists_fn *guest_exists)
 {
     struct tunnel_cfg *cfgs;
     struct tunnel_mgr *m;
@@ -109,13 +119,14 @@ void tunconf_start(const struct relocd_conf *conf)
         return;
     }
     probe_kinds(m, cfgs, n);
-    upkeep(m, 1);
+    upkeep(m, 1, guest_exists);
     bring_up_static(m, cfgs, n);
     tunnel_mgr_free(m);
     free(cfgs);
 }
 
-void tunconf_tick(const struct relocd_conf *conf)
+void tunkeep_tick(const struct relocd_conf *conf,
+                  tunkeep_guest_exists_fn *guest_exists)
 {
     struct tunnel_mgr *m;
     char path[600];
@@ -123,11 +134,11 @@ void tunconf_tick(const struct relocd_conf *conf)
     /* Nothing to keep up before the first tunnel was ever made. */
     tunconf_state_path(conf, path, sizeof(path));
     if (access(path, F_OK) < 0 || !(m = mgr_open(conf))) return;
-    upkeep(m, 1);
+    upkeep(m, 1, guest_exists);
     tunnel_mgr_free(m);
 }
 
-int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
+int tunkeep_list(const struct relocd_conf *conf, FILE *f, char *err,
                  size_t errlen)
 {
     char peer[INET_ADDRSTRLEN], why[256];
@@ -155,7 +166,7 @@ int tunconf_list(const struct relocd_conf *conf, FILE *f, char *err,
     return 0;
 }
 
-int tunconf_release(const struct relocd_conf *conf, const char *holder,
+int tunkeep_release(const struct relocd_conf *conf, const char *holder,
                     char *err, size_t errlen)
 {
     struct tunnel_mgr *m = mgr_open(conf);

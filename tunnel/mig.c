@@ -14,6 +14,8 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "tunnel/conf.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
 #include "wire/clock.h"
 
@@ -127,7 +129,7 @@ static void migtun_free(struct migtun *mt)
 
 /* Holds every tunnel the guest needs; 1 when at least one. */
 static int hold_all(struct migtun *mt, const struct tunnel_cfg *cfgs,
-                    size_t ncfgs, char *why, size_t whylen)
+                    size_t ncfgs, char *err, size_t errlen)
 {
     const struct tunnel_cfg *cfg;
     char reason[256];
@@ -142,7 +144,7 @@ static int hold_all(struct migtun *mt, const struct tunnel_cfg *cfgs,
         held_before(mt, h);
         if (tunnel_acquire(mt->m, mt->peer, h->bridge, cfg, mt->mine, reason,
                            sizeof(reason)) < 0) {
-            snprintf(why, whylen, "%s tunnel to %s on %s: %s",
+            snprintf(err, errlen, "%s tunnel to %s on %s: %s",
                      tunnel_kind_name(cfg->kind), mt->peer, h->bridge, reason);
             drop_fresh(mt);
             return -1;
@@ -184,7 +186,7 @@ static struct migtun *migtun_new(const struct relocd_conf *conf,
 
 int migtun_prepare(const struct relocd_conf *conf, enum migtun_role role,
                    const char *peer, const struct guestnet *gn,
-                   struct migtun **mt_r, char *why, size_t whylen)
+                   struct migtun **mt_r, char *err, size_t errlen)
 {
     struct tunnel_cfg *cfgs;
     struct migtun *mt;
@@ -194,16 +196,16 @@ int migtun_prepare(const struct relocd_conf *conf, enum migtun_role role,
     *mt_r = NULL;
     if (!conf->ntunnels || !gn->n || is_loopback(peer)) return 0;
     if (!uuid_ok(gn->uuid)) {
-        snprintf(why, whylen, "the guest's configuration has no UUID");
+        snprintf(err, errlen, "the guest's configuration has no UUID");
         return -1;
     }
-    if (tunconf_parse(conf, &cfgs, &ncfgs, why, whylen) < 0) return -1;
+    if (tunconf_parse(conf, &cfgs, &ncfgs, err, errlen) < 0) return -1;
     if (!(mt = migtun_new(conf, role, peer, gn))) {
         free(cfgs);
-        snprintf(why, whylen, "out of memory");
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rc = hold_all(mt, cfgs, ncfgs, why, whylen);
+    rc = hold_all(mt, cfgs, ncfgs, err, errlen);
     free(cfgs);
     if (rc <= 0) {
         migtun_free(mt);

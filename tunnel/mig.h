@@ -32,12 +32,12 @@ enum migtun_role { MIGTUN_SOURCE, MIGTUN_TARGET };
 /*
  * Holds the tunnels to peer (dotted quad) that gn's vifs need.  *mt_r is
  * NULL when none is needed (no entry for the peer, a loopback peer, no
- * vifs).  Returns 0, or -1 with why ("vxlan tunnel to P on xenbr0: ...")
+ * vifs).  Returns 0, or -1 with err ("vxlan tunnel to P on xenbr0: ...")
  * and every hold of this call dropped again.
  */
 int migtun_prepare(const struct relocd_conf *conf, enum migtun_role role,
                    const char *peer, const struct guestnet *gn,
-                   struct migtun **mt_r, char *why, size_t whylen);
+                   struct migtun **mt_r, char *err, size_t errlen);
 
 /*
  * The move's outcome: ok, announces (target) or forgets (source) the

@@ -5,7 +5,7 @@
  *
  * Every request asks for an ACK and for extended ACKs, so a failure comes
  * back with the kernel's own words ("Unknown device type", "A VXLAN
- * device with the specified VNI already exists") in why.  Each call opens
+ * device with the specified VNI already exists") in err.  Each call opens
  * its own socket: these are rare, and a socket per call cannot be left in
  * a half-read state.
  */
@@ -22,6 +22,8 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
+#include "config/diag.h"
+#include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
 
 #define NL_BUF 32768
@@ -119,15 +121,15 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *nlh)
     return r < 0 ? -1 : 0;
 }
 
-/* One request on a fresh socket; why gets "what: kernel text (strerror)". */
+/* One request on a fresh socket; err gets "what: kernel text (strerror)". */
 static int nl_do(struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
-                 const char *what, char *why, size_t whylen)
+                 const char *what, char *err, size_t errlen)
 {
     struct nl nl;
     int rc;
 
     if (nl_open(&nl) < 0) {
-        snprintf(why, whylen, "netlink: %s", strerror(errno));
+        snprintf(err, errlen, "netlink: %s", strerror(errno));
         return -1;
     }
     nl.cb = cb;
@@ -136,11 +138,9 @@ static int nl_do(struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
     mnl_socket_close(nl.sk);
     if (rc == 0) return 0;
     if (nl.msg[0])
-        snprintf(why, whylen, "%s: %s (%s)", what, nl.msg, strerror(nl.err));
-    else
-        snprintf(why, whylen, "%s: %s", what, strerror(nl.err));
-    errno = nl.err;
-    return -1;
+        return diag_errnof(err, errlen, nl.err, "%s: %s (%s)", what, nl.msg,
+                           strerror(nl.err));
+    return diag_errnof(err, errlen, nl.err, "%s: %s", what, strerror(nl.err));
 }
 
 static struct nlmsghdr *link_msg(char *buf, int type, int flags, int ifindex)
@@ -164,13 +164,11 @@ static void link_up(struct nlmsghdr *nlh)
     ifm->ifi_change = IFF_UP;
 }
 
-static int bridge_index(const char *bridge, int *ix_r, char *why, size_t whylen)
+static int bridge_index(const char *bridge, int *ix_r, char *err, size_t errlen)
 {
     *ix_r = (int)if_nametoindex(bridge);
     if (*ix_r) return 0;
-    snprintf(why, whylen, "no bridge %s", bridge);
-    errno = ENODEV;
-    return -1;
+    return diag_errnof(err, errlen, ENODEV, "no bridge %s", bridge);
 }
 
 /* --- creating tunnel devices -------------------------------------------- */
@@ -216,19 +214,16 @@ static void put_linkinfo(struct nlmsghdr *nlh, const struct tunnel *t)
     mnl_attr_nest_end(nlh, li);
 }
 
-int tunnel_nl_create(const struct tunnel *t, char *why, size_t whylen)
+int tunnel_nl_create(const struct tunnel *t, char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[64];
     struct nlmsghdr *nlh;
     int br;
 
-    if (t->kind != TUNNEL_VXLAN && t->kind != TUNNEL_GRETAP) {
-        snprintf(why, whylen, "%s is not a kernel tunnel",
-                 tunnel_kind_name(t->kind));
-        errno = EINVAL;
-        return -1;
-    }
-    if (bridge_index(t->bridge, &br, why, whylen) < 0) return -1;
+    if (t->kind != TUNNEL_VXLAN && t->kind != TUNNEL_GRETAP)
+        return diag_errnof(err, errlen, EINVAL, "%s is not a kernel tunnel",
+                           tunnel_kind_name(t->kind));
+    if (bridge_index(t->bridge, &br, err, errlen) < 0) return -1;
     nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
     link_up(nlh);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, t->ifname);
@@ -238,43 +233,39 @@ int tunnel_nl_create(const struct tunnel *t, char *why, size_t whylen)
     put_linkinfo(nlh, t);
     snprintf(what, sizeof(what), "creating %s %s", tunnel_kind_name(t->kind),
              t->ifname);
-    return nl_do(nlh, NULL, NULL, what, why, whylen);
+    return nl_do(nlh, NULL, NULL, what, err, errlen);
 }
 
 int tunnel_nl_attach(const char *ifname, const char *bridge, unsigned mtu,
-                     char *why, size_t whylen)
+                     char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[64];
     struct nlmsghdr *nlh;
     int br, ix = (int)if_nametoindex(ifname);
 
-    if (!ix) {
-        snprintf(why, whylen, "no device %s", ifname);
-        errno = ENODEV;
-        return -1;
-    }
-    if (bridge_index(bridge, &br, why, whylen) < 0) return -1;
+    if (!ix) return diag_errnof(err, errlen, ENODEV, "no device %s", ifname);
+    if (bridge_index(bridge, &br, err, errlen) < 0) return -1;
     nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK, ix);
     link_up(nlh);
     mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
     mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(port_mac), port_mac);
     mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br);
     snprintf(what, sizeof(what), "attaching %s to %s", ifname, bridge);
-    return nl_do(nlh, NULL, NULL, what, why, whylen);
+    return nl_do(nlh, NULL, NULL, what, err, errlen);
 }
 
-int tunnel_nl_delete(const char *ifname, char *why, size_t whylen)
+int tunnel_nl_delete(const char *ifname, char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[64];
     struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, NLM_F_ACK, 0);
 
     mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
     snprintf(what, sizeof(what), "deleting %s", ifname);
-    return nl_do(nlh, NULL, NULL, what, why, whylen);
+    return nl_do(nlh, NULL, NULL, what, err, errlen);
 }
 
-int tunnel_nl_set_mtu(const char *ifname, unsigned mtu, char *why,
-                      size_t whylen)
+int tunnel_nl_set_mtu(const char *ifname, unsigned mtu, char *err,
+                      size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[64];
     struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK, 0);
@@ -282,7 +273,7 @@ int tunnel_nl_set_mtu(const char *ifname, unsigned mtu, char *why,
     mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
     mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
     snprintf(what, sizeof(what), "setting the MTU of %s to %u", ifname, mtu);
-    return nl_do(nlh, NULL, NULL, what, why, whylen);
+    return nl_do(nlh, NULL, NULL, what, err, errlen);
 }
 
 /* --- reading links ------------------------------------------------------ */
@@ -339,8 +330,8 @@ static int get_cb(const struct nlmsghdr *nlh, void *data)
     return link_parse(nlh, data, NULL, 0) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-int tunnel_nl_get(const char *ifname, struct tunnel_nl_link *l_r, char *why,
-                  size_t whylen)
+int tunnel_nl_get(const char *ifname, struct tunnel_nl_link *l_r, char *err,
+                  size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[64];
     struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_ACK, 0);
@@ -348,7 +339,7 @@ int tunnel_nl_get(const char *ifname, struct tunnel_nl_link *l_r, char *why,
     memset(l_r, 0, sizeof(*l_r));
     mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
     snprintf(what, sizeof(what), "reading %s", ifname);
-    if (nl_do(nlh, get_cb, l_r, what, why, whylen) < 0) return -1;
+    if (nl_do(nlh, get_cb, l_r, what, err, errlen) < 0) return -1;
     if (l_r->ifindex) return 0;
     errno = ENODEV;
     return -1;
@@ -374,15 +365,15 @@ static int port_mtu_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int tunnel_nl_port_mtu(const char *bridge, const char *except, unsigned *mtu_r,
-                       char *why, size_t whylen)
+                       char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct port_mtu p = {0, except, 0};
     struct nlmsghdr *nlh;
 
-    if (bridge_index(bridge, &p.bridge, why, whylen) < 0) return -1;
+    if (bridge_index(bridge, &p.bridge, err, errlen) < 0) return -1;
     nlh = link_msg(buf, RTM_GETLINK, NLM_F_DUMP, 0);
-    if (nl_do(nlh, port_mtu_cb, &p, "listing links", why, whylen) < 0)
+    if (nl_do(nlh, port_mtu_cb, &p, "listing links", err, errlen) < 0)
         return -1;
     *mtu_r = p.mtu;
     return 0;
@@ -390,7 +381,7 @@ int tunnel_nl_port_mtu(const char *bridge, const char *except, unsigned *mtu_r,
 
 /* --- probing ------------------------------------------------------------ */
 
-int tunnel_nl_probe(enum tunnel_kind kind, char *why, size_t whylen)
+int tunnel_nl_probe(enum tunnel_kind kind, char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE], what[64];
     struct tunnel t;
@@ -407,10 +398,10 @@ int tunnel_nl_probe(enum tunnel_kind kind, char *why, size_t whylen)
     mnl_attr_put_strz(nlh, IFLA_IFNAME, t.ifname);
     put_linkinfo(nlh, &t);
     snprintf(what, sizeof(what), "%s", tunnel_kind_name(kind));
-    rc = nl_do(nlh, NULL, NULL, what, why, whylen);
+    rc = nl_do(nlh, NULL, NULL, what, err, errlen);
     /* EEXIST: a twin exists, so the kernel knows the kind. */
     if (rc < 0 && errno == EEXIST) return 0;
-    if (rc == 0) tunnel_nl_delete(t.ifname, why, whylen);
+    if (rc == 0) tunnel_nl_delete(t.ifname, err, errlen);
     return rc;
 }
 
@@ -475,8 +466,8 @@ static struct nlmsghdr *neigh_msg(char *buf, int type, int flags, int ifindex)
     return nlh;
 }
 
-static int fdb_del(const struct fdb_match *m, unsigned i, char *why,
-                   size_t whylen)
+static int fdb_del(const struct fdb_match *m, unsigned i, char *err,
+                   size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh;
@@ -487,11 +478,11 @@ static int fdb_del(const struct fdb_match *m, unsigned i, char *why,
     ndm->ndm_flags = NTF_MASTER;
     mnl_attr_put(nlh, NDA_LLADDR, 6, m->mac);
     if (m->e[i].has_vlan) mnl_attr_put_u16(nlh, NDA_VLAN, m->e[i].vlan);
-    return nl_do(nlh, NULL, NULL, "deleting a forwarding entry", why, whylen);
+    return nl_do(nlh, NULL, NULL, "deleting a forwarding entry", err, errlen);
 }
 
 int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6], unsigned *n_r,
-                        char *why, size_t whylen)
+                        char *err, size_t errlen)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct fdb_match *m = calloc(1, sizeof(*m));
@@ -501,14 +492,14 @@ int tunnel_nl_fdb_flush(const char *bridge, const uint8_t mac[6], unsigned *n_r,
 
     if (!m) return -1;
     m->mac = mac;
-    if (bridge_index(bridge, &m->bridge, why, whylen) < 0) goto out;
+    if (bridge_index(bridge, &m->bridge, err, errlen) < 0) goto out;
     nlh = neigh_msg(buf, RTM_GETNEIGH, NLM_F_DUMP, 0);
-    if (nl_do(nlh, fdb_cb, m, "listing forwarding entries", why, whylen) < 0)
+    if (nl_do(nlh, fdb_cb, m, "listing forwarding entries", err, errlen) < 0)
         goto out;
     rc = 0;
     for (i = 0; i < m->n; i++) {
         /* An entry that aged out meanwhile is as good as deleted. */
-        if (fdb_del(m, i, why, whylen) == 0)
+        if (fdb_del(m, i, err, errlen) == 0)
             n++;
         else if (errno != ENOENT)
             rc = -1;

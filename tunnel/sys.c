@@ -17,7 +17,9 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "config/diag.h"
 #include "tunnel/etherip.h"
+#include "tunnel/conf.h"
 #include "tunnel/tunnel.h"
 #include "wire/clock.h"
 
@@ -73,57 +75,57 @@ static void eip_stop(const struct tunnel *t)
         clock_sleep_ms(10);
 }
 
-static int eip_create(struct tunnel *t, char *why, size_t whylen)
+static int eip_create(struct tunnel *t, char *err, size_t errlen)
 {
     struct etherip_opts o;
     char state;
     pid_t pid;
-    int err;
+    int saved;
 
     memset(&o, 0, sizeof(o));
     snprintf(o.ifname, sizeof(o.ifname), "%s", t->ifname);
     o.local = t->local;
     o.peer = t->peer;
     o.flags = t->etherip_flags;
-    if (etherip_spawn(&o, &pid, why, whylen) < 0) return -1;
+    if (etherip_spawn(&o, &pid, err, errlen) < 0) return -1;
     t->pid = pid;
     if (proc_stat(pid, &t->pid_start, &state) < 0) t->pid_start = 0;
-    if (tunnel_nl_attach(t->ifname, t->bridge, t->mtu, why, whylen) < 0) {
-        err = errno;
+    if (tunnel_nl_attach(t->ifname, t->bridge, t->mtu, err, errlen) < 0) {
+        saved = errno;
         eip_stop(t);
         t->pid = 0;
-        errno = err;
+        errno = saved;
         return -1;
     }
     return 0;
 }
 
-static int sys_create(struct tunnel *t, char *why, size_t whylen)
+static int sys_create(struct tunnel *t, char *err, size_t errlen)
 {
     int rc;
 
-    if (t->kind == TUNNEL_ETHERIP) return eip_create(t, why, whylen);
-    rc = tunnel_nl_create(t, why, whylen);
+    if (t->kind == TUNNEL_ETHERIP) return eip_create(t, err, errlen);
+    rc = tunnel_nl_create(t, err, errlen);
     /* Our own name taken: a relocd died between creating the device and
      * writing the state file.  (A clash of VNIs is EEXIST too, but then
      * no device has our name.) */
     if (rc < 0 && errno == EEXIST && if_nametoindex(t->ifname)) {
-        tunnel_nl_delete(t->ifname, why, whylen);
-        rc = tunnel_nl_create(t, why, whylen);
+        tunnel_nl_delete(t->ifname, err, errlen);
+        rc = tunnel_nl_create(t, err, errlen);
     }
     return rc;
 }
 
-static int sys_destroy(const struct tunnel *t, char *why, size_t whylen)
+static int sys_destroy(const struct tunnel *t, char *err, size_t errlen)
 {
     char ignored[256];
 
     if (t->kind == TUNNEL_ETHERIP) eip_stop(t);
-    if (!why) {
-        why = ignored;
-        whylen = sizeof(ignored);
+    if (!err) {
+        err = ignored;
+        errlen = sizeof(ignored);
     }
-    if (tunnel_nl_delete(t->ifname, why, whylen) < 0 && errno != ENODEV)
+    if (tunnel_nl_delete(t->ifname, err, errlen) < 0 && errno != ENODEV)
         return -1;
     return 0;
 }
@@ -141,28 +143,28 @@ static int sys_check(const struct tunnel *t)
     return !strcmp(l.kind, kind) && br && l.master == br && l.up;
 }
 
-static int sys_set_mtu(const struct tunnel *t, unsigned mtu, char *why,
-                       size_t whylen)
+static int sys_set_mtu(const struct tunnel *t, unsigned mtu, char *err,
+                       size_t errlen)
 {
-    return tunnel_nl_set_mtu(t->ifname, mtu, why, whylen);
+    return tunnel_nl_set_mtu(t->ifname, mtu, err, errlen);
 }
 
 /* The route's source address: what connect() on a UDP socket picks. */
-static int sys_source(struct in_addr peer, struct in_addr *local_r, char *why,
-                      size_t whylen)
+static int sys_source(struct in_addr peer, struct in_addr *local_r, char *err,
+                      size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(9)};
     socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), saved;
 
     sa.sin_addr = peer;
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
         getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-        err = errno;
-        snprintf(why, whylen, "no route to %s: %s", inet_ntoa(peer),
-                 strerror(err));
+        saved = errno;
+        snprintf(err, errlen, "no route to %s: %s", inet_ntoa(peer),
+                 strerror(saved));
         if (fd >= 0) close(fd);
-        errno = err;
+        errno = saved;
         return -1;
     }
     close(fd);
@@ -171,32 +173,30 @@ static int sys_source(struct in_addr peer, struct in_addr *local_r, char *why,
 }
 
 /* EtherIP needs a TAP device and a raw socket for protocol 97. */
-static int eip_probe(char *why, size_t whylen)
+static int eip_probe(char *err, size_t errlen)
 {
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), err;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), saved;
 
     if (fd < 0) {
-        err = errno;
-        snprintf(why, whylen, "etherip: /dev/net/tun: %s", strerror(err));
-        errno = err;
-        return -1;
+        saved = errno;
+        return diag_errnof(err, errlen, saved, "etherip: /dev/net/tun: %s",
+                           strerror(saved));
     }
     close(fd);
     fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, ETHERIP_PROTO);
     if (fd < 0) {
-        err = errno;
-        snprintf(why, whylen, "etherip: raw socket: %s", strerror(err));
-        errno = err;
-        return -1;
+        saved = errno;
+        return diag_errnof(err, errlen, saved, "etherip: raw socket: %s",
+                           strerror(saved));
     }
     close(fd);
     return 0;
 }
 
-static int sys_probe(enum tunnel_kind kind, char *why, size_t whylen)
+static int sys_probe(enum tunnel_kind kind, char *err, size_t errlen)
 {
-    if (kind == TUNNEL_ETHERIP) return eip_probe(why, whylen);
-    return tunnel_nl_probe(kind, why, whylen);
+    if (kind == TUNNEL_ETHERIP) return eip_probe(err, errlen);
+    return tunnel_nl_probe(kind, err, errlen);
 }
 
 const struct tunnel_ops tunnel_sys_ops = {

@@ -17,5 +17,11 @@ int fdio_write_all(int fd, const void *data, size_t len);
  * errno; the caller closes its copies and reaps the child.
  */
 pid_t fdio_spawn_sh(const char *rune, int in_fd, int out_fd);
+/*
+ * Reads fd to its end into a malloc'd buffer (the caller frees *data_r;
+ * not NUL-terminated).  0, or -1 with errno: EFBIG when it holds more
+ * than max bytes.
+ */
+int fdio_read_file(int fd, size_t max, char **data_r, size_t *len_r);
 
 #endif

@@ -29,6 +29,9 @@
 #include "tunnel/etherip.h"
 #include "tunnel/garp.h"
 #include "wire/log.h"
+#include "tunnel/conf.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
 
 #define MAX_KV 16

@@ -12,6 +12,9 @@
 
 #include "tunnel/etherip.h"
 #include "t.h"
+#include "tunnel/conf.h"
+#include "tunnel/manager.h"
+#include "tunnel/state.h"
 #include "tunnel/tunnel.h"
 
 /* --- configuration ------------------------------------------------------ */

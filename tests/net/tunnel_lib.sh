@@ -143,11 +143,18 @@ while True:
     h.update(d); n += len(d)
 print(n, h.hexdigest())' >"$T/tcp.rx" 2>&1 &
     rx=$!
-    sleep 0.3
+    # The listener's start takes its time under load: retry, bounded.
     sent=$(ip netns exec "$1" python3 -c '
-import hashlib, random, socket, sys
+import hashlib, random, socket, sys, time
 data = random.Random(7).randbytes(int(sys.argv[2]) << 20)
-s = socket.create_connection((sys.argv[1], 5599), timeout=30)
+for attempt in range(100):
+    try:
+        s = socket.create_connection((sys.argv[1], 5599), timeout=30)
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.1)
+else:
+    sys.exit("nobody listens on %s:5599" % sys.argv[1])
 s.sendall(data); s.close()
 print(len(data), hashlib.sha256(data).hexdigest())' "$3" "$4" 2>&1)
     wait $rx

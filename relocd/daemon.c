@@ -352,6 +352,16 @@ static enum ctl_fate daemon_send(struct daemon *d, int fd,
     return CTL_HANDED_OVER;
 }
 
+/* Sessions holding a migration slot: guests coming in now. */
+static unsigned daemon_receiving(const struct daemon *d)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < d->nchild; i++)
+        n += d->child[i].kind == CHILD_SESSION && d->child[i].has_slot;
+    return n;
+}
+
 static enum ctl_fate daemon_list(struct daemon *d, int fd)
 {
     struct buf *out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
@@ -373,7 +383,7 @@ static enum ctl_fate daemon_list(struct daemon *d, int fd)
         if (g) yajl_gen_map_close(g);
     }
     if (g) yajl_gen_array_close(g);
-    json_kv_int(g, "receiving", d->running - (d->running ? 0 : 0));
+    json_kv_int(g, "receiving", daemon_receiving(d));
     if (out && json_end(g, &text, &len) == 0 &&
         proto_frame_put(out, PROTO_CTL_LIST_RESULT, text, len) == 0)
         ctl_reply(fd, out);

@@ -17,7 +17,7 @@ check flags "ERROR bad-frame"
 check truncated "closed|ERROR"
 check garbage "ERROR bad-frame"
 check notjson "ERROR bad-message: HELLO is not JSON"
-check early "ERROR bad-message: expected HELLO, got MIGRATE"
+check early "ERROR unexpected: MIGRATE not expected now"
 check badflag "ERROR bad-flags: '--colo' is not a flag"
 printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
 expect_ok migrate "$NS_SRC" --name after

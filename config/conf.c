@@ -459,7 +459,7 @@ static int conf_seen(const struct conf_ctx *ctx, const char *name)
  * authenticates by the pre-shared key alone and needs no certificate; a
  * key without its certificate (or the reverse) is still an error.
  */
-static int conf_check(struct conf_ctx *ctx)
+static int conf_check_ssl(struct conf_ctx *ctx)
 {
     const struct relocd_conf *c = ctx->conf;
     int line = conf_seen(ctx, "xend-relocation-ssl-server");
@@ -475,6 +475,31 @@ static int conf_check(struct conf_ctx *ctx)
                         "xend-relocation-ssl-server is on but "
                         "xend-relocation-server-ssl-cert-file is not set");
     return 0;
+}
+
+/*
+ * The plain port has no authentication; with an empty allow-list as well
+ * any host could push a guest into root's xl migrate-receive.  xend did
+ * allow that; relocd refuses to start so.
+ */
+static int conf_check_insecure(struct conf_ctx *ctx)
+{
+    const struct relocd_conf *c = ctx->conf;
+
+    if (!c->relocation_server || !c->allow_insecure ||
+        (c->hosts_allow && *c->hosts_allow))
+        return 0;
+    return conf_err(ctx, conf_seen(ctx, "relocd-allow-insecure"),
+                    "relocd-allow-insecure is yes and "
+                    "xend-relocation-hosts-allow is empty: any host could "
+                    "send a guest to the unauthenticated port %d; list the "
+                    "peers in xend-relocation-hosts-allow",
+                    c->port);
+}
+
+static int conf_check(struct conf_ctx *ctx)
+{
+    return conf_check_ssl(ctx) < 0 || conf_check_insecure(ctx) < 0 ? -1 : 0;
 }
 
 static int conf_acl(struct conf_ctx *ctx)

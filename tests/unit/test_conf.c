@@ -475,6 +475,35 @@ static void test_ssl(void)
     conf_free(c);
 }
 
+/* The plain port without authentication needs an allow-list. */
+static void test_insecure(void)
+{
+    struct relocd_conf *c;
+
+    T_EQ_STR(error("(xend-relocation-server yes)\n"
+                   "(relocd-allow-insecure yes)\n"),
+             "t.sxp:2: relocd-allow-insecure is yes and "
+             "xend-relocation-hosts-allow is empty: any host could send a "
+             "guest to the unauthenticated port 8002; list the peers in "
+             "xend-relocation-hosts-allow");
+    T_OK(strstr(error("(xend-relocation-server yes)\n"
+                      "(xend-relocation-hosts-allow '')\n"
+                      "(relocd-allow-insecure yes)\n"),
+                "t.sxp:3: ") == lasterr,
+         "%s", lasterr);
+    c = parse("(xend-relocation-server yes)\n(relocd-allow-insecure yes)\n"
+              "(xend-relocation-hosts-allow '^10\\\\.1\\\\.0\\\\.2$')");
+    T_OK(c != NULL, "%s", lasterr);
+    conf_free(c);
+    /* the port closed, or shut for want of relocd-allow-insecure: fine */
+    c = parse("(relocd-allow-insecure yes)");
+    T_OK(c != NULL, "%s", lasterr);
+    conf_free(c);
+    c = parse("(xend-relocation-server yes)");
+    T_OK(c != NULL, "%s", lasterr);
+    conf_free(c);
+}
+
 static void test_keys(void)
 {
     struct relocd_conf *c;
@@ -695,6 +724,7 @@ int main(void)
     test_ranges();
     test_enum_and_strings();
     test_ssl();
+    test_insecure();
     test_keys();
     test_child_value();
     test_strays();

@@ -659,6 +659,15 @@ static void test_hosts_allow_warnings(void)
     T_EQ_INT(nwarn, 1);
     T_OK(strstr(lastwarn, "unknown escape") != NULL, "%s", lastwarn);
     conf_free(c);
+    /* a pattern that admits more than it seems, at its line */
+    c = parse("\n(xend-relocation-hosts-allow '^10\\\\.0\\\\.0\\\\.1')");
+    T_OK(c != NULL, "%s", lasterr);
+    T_EQ_INT(nwarn, 1);
+    T_OK(strstr(lastwarn,
+                "t.sxp:2: warning: xend-relocation-hosts-allow: "
+                "'^10\\.0\\.0\\.1' also admits 10.0.0.10") == lastwarn,
+         "%s", lastwarn);
+    conf_free(c);
 }
 
 static void test_api_edges(void)

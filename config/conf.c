@@ -67,6 +67,7 @@ static const struct conf_key conf_keys[] = {
     KINT("relocd-bandwidth", bandwidth_mbps, "0", 0, 1048576),
     KSTR("relocd-control-socket", control_socket, "/run/relocd/relocd.sock",
          CF_NONEMPTY),
+    KSTR("relocd-crl-file", crl_file, NULL, CF_EMPTY_UNSET),
     KINT("relocd-handshake-timeout", handshake_timeout, "10", 1, 3600),
     KINT("relocd-max-downtime", max_downtime_ms, "300", 1, 600000),
     KINT("relocd-max-migrations", max_migrations, "2", 1, 64),
@@ -497,9 +498,23 @@ static int conf_check_insecure(struct conf_ctx *ctx)
                     c->port);
 }
 
+/* Revocations mean something only against the CA they come from. */
+static int conf_check_crl(struct conf_ctx *ctx)
+{
+    const struct relocd_conf *c = ctx->conf;
+
+    if (!c->crl_file || c->ca_file) return 0;
+    return conf_err(ctx, conf_seen(ctx, "relocd-crl-file"),
+                    "relocd-crl-file is set but relocd-ssl-ca-file is not: "
+                    "revocations need the CA whose certificates they revoke");
+}
+
 static int conf_check(struct conf_ctx *ctx)
 {
-    return conf_check_ssl(ctx) < 0 || conf_check_insecure(ctx) < 0 ? -1 : 0;
+    return conf_check_ssl(ctx) < 0 || conf_check_insecure(ctx) < 0 ||
+                   conf_check_crl(ctx) < 0
+               ? -1
+               : 0;
 }
 
 static int conf_acl(struct conf_ctx *ctx)

@@ -70,7 +70,9 @@ struct tls_conn {
     int wbuf;    /* the wbio buffers: tls_write() flushes it */
     int server, certs, psk;
     int handshaking, failed, eof_clean;
-    int psk_offered; /* server: 1 the client offered our PSK, 2 another */
+    int psk_offered;   /* server: 1 the client offered our PSK, 2 another */
+    char host[256];    /* client: the name or address its certificate needs */
+    char refused[160]; /* CN of the certificate that failed verification */
     char peer[160];
     char err[400];
 };
@@ -250,6 +252,8 @@ static int tls_check_opts(int server, const struct tls_opts *o, char *err,
     else if (server && o->ca_file && !o->cert_file)
         why = "a CA file for client certificates needs this host's key "
               "and certificate too";
+    else if (o->crl_file && !o->ca_file)
+        why = "a CRL file needs the CA file whose certificates it revokes";
     else if (!o->ca_file && !o->psk_file)
         why = server ? "clients would not be authenticated: give a CA file "
                        "or a pre-shared key"
@@ -369,6 +373,55 @@ static int tls_load_own(struct tls_ctx *t, const struct tls_opts *o, char *err,
     return tls_check_own(t, cert, X509_PURPOSE_SSL_CLIENT, err, errlen);
 }
 
+/*
+ * The CRLs of crl_file (PEM), checked for the peer's certificate and our
+ * own (X509_V_FLAG_CRL_CHECK: the leaf, whose issuer must have a CRL in
+ * the file; an expired CRL fails every verification, as it should).
+ */
+static int tls_load_crl(struct tls_ctx *t, const char *path, char *err,
+                        size_t errlen)
+{
+    X509_STORE *st = SSL_CTX_get_cert_store(t->ssl);
+    X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+
+    if (!lu || X509_load_crl_file(lu, path, X509_FILETYPE_PEM) < 1) {
+        tls_errf_ssl(err, errlen, "%s: no certificate revocation list", path);
+        return -1;
+    }
+    X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+    return 0;
+}
+
+/* Sanitised "CN=..." of a certificate, or "" without one. */
+static void tls_cert_name(X509 *x, char *buf, size_t len)
+{
+    char cn[128];
+    size_t i;
+
+    buf[0] = '\0';
+    if (!x) return;
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                  sizeof(cn)) < 0)
+        snprintf(cn, sizeof(cn), "?");
+    for (i = 0; cn[i]; i++)
+        if ((unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] >= 0x7f)
+            cn[i] = '?';
+    snprintf(buf, len, "CN=%s", cn);
+}
+
+/* Notes whose certificate failed, for the message; OpenSSL's verdict stands. */
+static int tls_verify_cb(int ok, X509_STORE_CTX *sc)
+{
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(sc, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct tls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+
+    if (!ok && c && !c->refused[0])
+        tls_cert_name(X509_STORE_CTX_get_current_cert(sc), c->refused,
+                      sizeof(c->refused));
+    return ok;
+}
+
 /* Only the given CAs: the system store would trust any public cert. */
 static int tls_load_certs(struct tls_ctx *t, const struct tls_opts *o,
                           char *err, size_t errlen)
@@ -378,9 +431,10 @@ static int tls_load_certs(struct tls_ctx *t, const struct tls_opts *o,
         tls_errf_ssl(err, errlen, "%s", o->ca_file);
         return -1;
     }
+    if (o->crl_file && tls_load_crl(t, o->crl_file, err, errlen) < 0) return -1;
     if (o->cert_file && tls_load_own(t, o, err, errlen) < 0) return -1;
     if (!t->server)
-        SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, tls_verify_cb);
     else if (o->ca_file)
         SSL_CTX_set_verify(
             t->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
@@ -502,6 +556,15 @@ static const char *tls_hint(const struct tls_conn *c, int reason)
     return NULL;
 }
 
+/* A server certificate for another host: whose it is, and what to do. */
+static void tls_hint_host(struct tls_conn *c)
+{
+    diag_appendf(c->err, sizeof(c->err),
+                 "; the server's certificate%s%s is not valid for %s, the "
+                 "name or address dialled: its subjectAltName must list it",
+                 *c->refused ? " " : "", c->refused, c->host);
+}
+
 /* Records why an SSL call failed with error e; always -1. */
 static int tls_fail(struct tls_conn *c, int e, int sys_errno)
 {
@@ -525,6 +588,9 @@ static int tls_fail(struct tls_conn *c, int e, int sys_errno)
         diag_appendf(c->err, sizeof(c->err), " (%s)",
                      X509_verify_cert_error_string(vr));
     if (hint) diag_appendf(c->err, sizeof(c->err), "; %s", hint);
+    if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
+        vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
+        tls_hint_host(c);
     errno = e == SSL_ERROR_SYSCALL && sys_errno ? sys_errno
             : e == SSL_ERROR_SYSCALL            ? ECONNRESET
                                                 : EPROTO;
@@ -710,24 +776,6 @@ out:
     return rc;
 }
 
-/* Sanitised "CN=..." of the peer's certificate, or "" without one. */
-static void tls_cert_name(SSL *ssl, char *buf, size_t len)
-{
-    X509 *x = SSL_get0_peer_certificate(ssl);
-    char cn[128];
-    size_t i;
-
-    buf[0] = '\0';
-    if (!x) return;
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
-                                  sizeof(cn)) < 0)
-        snprintf(cn, sizeof(cn), "?");
-    for (i = 0; cn[i]; i++)
-        if ((unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] >= 0x7f)
-            cn[i] = '?';
-    snprintf(buf, len, "CN=%s", cn);
-}
-
 /* The mode checks OpenSSL cannot make by itself, then the peer's name. */
 static int tls_authenticated(struct tls_conn *c, const struct tls_ctx *t,
                              long long deadline)
@@ -755,7 +803,7 @@ static int tls_authenticated(struct tls_conn *c, const struct tls_ctx *t,
         errno = EPROTO;
         return -1;
     }
-    tls_cert_name(c->ssl, cn, sizeof(cn));
+    tls_cert_name(SSL_get0_peer_certificate(c->ssl), cn, sizeof(cn));
     snprintf(c->peer, sizeof(c->peer), "%s%s%s", cn, *cn && t->psk ? "+" : "",
              t->psk ? "psk:" TLS_PSK_ID : "");
     return 0;
@@ -817,8 +865,34 @@ static void tls_buffer(struct tls_conn *c)
     BIO_free_all(b);
 }
 
+/*
+ * Client with certificates: the server's must be valid for host, the name
+ * or address dialled (as ssh checks the host key of the name it was
+ * given).  IPv6 text may carry a zone ("fe80::1%eth0"), which is no part
+ * of the address in a certificate.
+ */
+static int tls_want_host(struct tls_conn *c, const struct tls_ctx *t,
+                         const char *host, char *err, size_t errlen)
+{
+    X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+    char ip[sizeof(c->host)];
+
+    if (!t->certs || !host) return 0;
+    if (snprintf(c->host, sizeof(c->host), "%s", host) >= (int)sizeof(c->host))
+        return diag_errf(err, errlen, "host name too long: %.64s...", host);
+    snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(host, "%"), host);
+    if (X509_VERIFY_PARAM_set1_ip_asc(vp, ip) == 1) return 0;
+    ERR_clear_error();
+    X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_host(vp, host, 0) != 1)
+        return tls_errf_ssl(err, errlen, "%s: cannot check the server's name",
+                            host);
+    return 0;
+}
+
 static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
-                                      int timeout_ms, char *err, size_t errlen)
+                                      const char *host, int timeout_ms,
+                                      char *err, size_t errlen)
 {
     long long deadline = tls_deadline(timeout_ms);
     struct tls_conn *c;
@@ -832,6 +906,10 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
     }
     c = tls_conn_new(t, fd, err, errlen);
     if (!c) return NULL;
+    if (!server && tls_want_host(c, t, host, err, errlen) < 0) {
+        tls_conn_free(c);
+        return NULL;
+    }
     c->handshaking = 1;
     if (tls_nonblock(c, 1) < 0) {
         diag_errnof(err, errlen, errno, "fcntl: %s", strerror(errno));
@@ -860,13 +938,13 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
 struct tls_conn *tls_accept(struct tls_ctx *t, int fd, int timeout_ms,
                             char *err, size_t errlen)
 {
-    return tls_handshake(t, 1, fd, timeout_ms, err, errlen);
+    return tls_handshake(t, 1, fd, NULL, timeout_ms, err, errlen);
 }
 
-struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms,
-                             char *err, size_t errlen)
+struct tls_conn *tls_connect(struct tls_ctx *t, int fd, const char *host,
+                             int timeout_ms, char *err, size_t errlen)
 {
-    return tls_handshake(t, 0, fd, timeout_ms, err, errlen);
+    return tls_handshake(t, 0, fd, host, timeout_ms, err, errlen);
 }
 
 /* --- the connection ------------------------------------------------------ */

@@ -11,7 +11,10 @@
 
 #include "config/acl.h"
 #include "config/conf.h"
+#include "wire/keyfile.h"
 #include "wire/log.h"
+#include "wire/tls.h"
+#include "wire/tls_psk.h"
 #include "wire/version.h"
 #include "relocd/peer.h"
 #include "relocd/daemon.h"
@@ -54,6 +57,32 @@ static struct relocd_conf *relocd_load_conf(const char *path, int explicit)
         exit(1);
     }
     return conf;
+}
+
+/*
+ * relocd -n, the unit's start check, refuses the secret files relocd would
+ * refuse, with the same words.  A missing one is only a warning: a config
+ * may be checked before the keys are deployed, and start-up says it again.
+ */
+static int check_secrets(const struct relocd_conf *conf)
+{
+    const char *path[] = {conf->ssl_key_file, conf->psk_file};
+    const char *what[] = {TLS_KEY_WHAT, TLS_PSK_WHAT};
+    char err[512];
+    int rc = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+        if (!path[i] || keyfile_check(path[i], what[i], err, sizeof(err)) == 0)
+            continue;
+        if (errno == ENOENT) {
+            fprintf(stderr, "warning: %s\n", err);
+            continue;
+        }
+        fprintf(stderr, "%s\n", err);
+        rc = -1;
+    }
+    return rc;
 }
 
 static int check_peer(const struct relocd_conf *conf, const char *ip,
@@ -136,9 +165,11 @@ int main(int argc, char **argv)
     log_init("relocd", LOG_TO_STDERR, debug);
     conf = relocd_load_conf(path, explicit);
     if (check) {
-        conf_print(stdout, conf);
+        int rc = check_secrets(conf) < 0 ? 1 : 0;
+
+        if (!rc) conf_print(stdout, conf);
         conf_free(conf);
-        return 0;
+        return rc;
     }
     if (tunnels || release) {
         int rc = tunnels_cmd(conf, release);

@@ -20,10 +20,12 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "config/diag.h"
+#include "wire/keyfile.h"
 #include "wire/tls.h"
 #include "wire/tls_psk.h"
 #include "wire/clock.h"
@@ -336,13 +338,40 @@ static int tls_check_dates(struct tls_ctx *t, const char *path, char *err,
     return -1;
 }
 
+/*
+ * The key, read from the descriptor keyfile_open() checked: as OpenSSH, an
+ * unprotected private key or one owned by another user is refused.
+ */
+static EVP_PKEY *tls_read_key(struct tls_ctx *t, const char *path, char *err,
+                              size_t errlen)
+{
+    EVP_PKEY *k = NULL;
+    BIO *b = NULL;
+    int fd = keyfile_open(path, TLS_KEY_WHAT, err, errlen);
+
+    if (fd < 0) return NULL;
+    b = BIO_new_fd(fd, BIO_CLOSE);
+    if (!b)
+        close(fd);
+    else
+        k = PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase_cb, t);
+    BIO_free(b);
+    return k;
+}
+
 static int tls_load_key(struct tls_ctx *t, const struct tls_opts *o, char *err,
                         size_t errlen)
 {
-    if (SSL_CTX_use_PrivateKey_file(t->ssl, o->key_file, SSL_FILETYPE_PEM) ==
-            1 &&
-        SSL_CTX_check_private_key(t->ssl) == 1)
-        return 0;
+    EVP_PKEY *k;
+    int ok;
+
+    ERR_clear_error();
+    k = tls_read_key(t, o->key_file, err, errlen);
+    if (!k && !ERR_peek_error()) return -1; /* keyfile_open() said why */
+    ok = k && SSL_CTX_use_PrivateKey(t->ssl, k) == 1 &&
+         SSL_CTX_check_private_key(t->ssl) == 1;
+    EVP_PKEY_free(k);
+    if (ok) return 0;
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
         tls_errf_ssl(err, errlen, "%s does not match %s", o->key_file,
                      o->cert_file);

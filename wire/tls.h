@@ -4,7 +4,9 @@
  *
  * Authentication.  A context is built from up to four files:
  *   key_file + cert_file  this host's key (PEM, unencrypted: no one is there
- *                         to type a passphrase) and certificate (PEM, may
+ *                         to type a passphrase; refused unless only root or
+ *                         its owner, us, may read it: keyfile.h) and
+ *                         certificate (PEM, may
  *                         hold the chain).  Each dom0 uses one pair for both
  *                         roles, so with a CA file the certificate must
  *                         verify under it as a TLS server and as a TLS
@@ -84,6 +86,9 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+
+/* What keyfile_open() calls key_file in its messages. */
+#define TLS_KEY_WHAT "private key"
 
 /* Paths, any of which may be NULL; see above for the valid combinations. */
 struct tls_opts {

@@ -30,9 +30,9 @@ static char dir[64];
 /* A path in the temporary directory; a few may be live at once. */
 static const char *tpath(const char *name)
 {
-    static char ring[16][128];
+    static char ring[64][128];
     static unsigned n;
-    char *p = ring[n++ % 16];
+    char *p = ring[n++ % 64];
 
     snprintf(p, sizeof(ring[0]), "%s/%s", dir, name);
     return p;
@@ -80,7 +80,10 @@ static const char gen_sh[] =
     "openssl rand -hex 31 > short; openssl rand -hex 513 > long\n"
     "printf '%sg\\n' \"$(openssl rand -hex 32)\" > nothex\n"
     "echo \"$k\" > open\n"
-    "chmod 600 psk psk2 short long nothex ./*.key; chmod 644 open\n";
+    "chmod 600 psk psk2 short long nothex ./*.key; chmod 644 open\n"
+    "cp -p host-a.key open.key; chmod 640 open.key\n"
+    "cp -p host-a.key other.key; cp -p psk other.psk\n"
+    "chown 65534 other.key other.psk 2>/dev/null || :\n";
 
 static int gen_files(void)
 {
@@ -598,6 +601,24 @@ static void test_ctx(void)
               "'g' is not a hex digit");
     ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("open"), NULL},
               "permissions 0644 are too open");
+    /* As OpenSSH: a secret others may read, or someone else's, is refused */
+    ctx_fails(1,
+              (struct tls_opts){tpath("open.key"), a.cert_file, a.ca_file, NULL,
+                                NULL},
+              "open.key: UNPROTECTED PRIVATE KEY FILE! permissions 0640 are "
+              "too open: a private key file must not be accessible by group "
+              "or others (chmod 600)");
+    if (geteuid() == 0) {
+        ctx_fails(1,
+                  (struct tls_opts){tpath("other.key"), a.cert_file, a.ca_file,
+                                    NULL, NULL},
+                  "other.key: bad owner: the private key file belongs to uid "
+                  "65534; it must belong to root or to uid 0");
+        ctx_fails(0,
+                  (struct tls_opts){NULL, NULL, NULL, tpath("other.psk"), NULL},
+                  "other.psk: bad owner: the pre-shared key file belongs to "
+                  "uid 65534");
+    }
     ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("missing"), NULL},
               "No such file");
     ctx_fails(1, (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL},

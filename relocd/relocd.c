@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "config/acl.h"
@@ -18,6 +19,7 @@
 #include "wire/version.h"
 #include "relocd/peer.h"
 #include "relocd/daemon.h"
+#include "relocd/rundir.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
 
@@ -83,6 +85,36 @@ static int check_secrets(const struct relocd_conf *conf)
         rc = -1;
     }
     return rc;
+}
+
+/* relocd -n: the secret files, and the run directory if it exists. */
+static int check_conf(const struct relocd_conf *conf)
+{
+    char err[512];
+    int rc = check_secrets(conf);
+
+    if (rundir_check(conf->control_socket, 0, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+/*
+ * Before the daemon proper: no core dump or ptrace of a process that
+ * holds the PSK and the TLS key (sshd and ssh-agent do the same), and a
+ * run directory no one else can write to.  0, or -1 with the reason said.
+ */
+static int daemon_prepare(const struct relocd_conf *conf)
+{
+    char err[512];
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fprintf(stderr, "relocd: warning: prctl(PR_SET_DUMPABLE): %s\n",
+                strerror(errno));
+    if (rundir_check(conf->control_socket, 1, err, sizeof(err)) == 0) return 0;
+    fprintf(stderr, "relocd: %s\n", err);
+    return -1;
 }
 
 static int check_peer(const struct relocd_conf *conf, const char *ip,
@@ -165,7 +197,7 @@ int main(int argc, char **argv)
     log_init("relocd", LOG_TO_STDERR, debug);
     conf = relocd_load_conf(path, explicit);
     if (check) {
-        int rc = check_secrets(conf) < 0 ? 1 : 0;
+        int rc = check_conf(conf) < 0 ? 1 : 0;
 
         if (!rc) conf_print(stdout, conf);
         conf_free(conf);
@@ -180,6 +212,10 @@ int main(int argc, char **argv)
         int rc = check_peer(conf, argv[0], argc > 1 ? argv[1] : NULL);
         conf_free(conf);
         return rc;
+    }
+    if (daemon_prepare(conf) < 0) {
+        conf_free(conf);
+        return 1;
     }
     return relocd_main(conf, path, debug);
 }

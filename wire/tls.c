@@ -60,8 +60,8 @@ struct tls_ctx {
     int server;
     int certs; /* certificate handshake: server has a cert, client a CA */
     int psk;
-    int encrypted; /* a key file asked for a passphrase */
-    struct tls_psk key;
+    int encrypted;         /* a key file asked for a passphrase */
+    struct tls_psk *key;   /* tls_psk_new(): out of core dumps */
     SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
 };
 
@@ -140,7 +140,7 @@ static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
     }
     t->psk_sess = SSL_SESSION_new();
     if (!suite || !t->psk_sess ||
-        !SSL_SESSION_set1_master_key(t->psk_sess, t->key.bytes, t->key.len) ||
+        !SSL_SESSION_set1_master_key(t->psk_sess, t->key->bytes, t->key->len) ||
         !SSL_SESSION_set_cipher(t->psk_sess, suite) ||
         !SSL_SESSION_set_protocol_version(t->psk_sess, TLS1_3_VERSION)) {
         tls_errf_ssl(err, errlen, "cannot set up the pre-shared key");
@@ -476,7 +476,11 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     static const unsigned char alpn[] = "\012" TLS_ALPN_BOTH;
 
     if (!o->psk_file) return 0;
-    if (tls_psk_read(&t->key, o->psk_file, err, errlen) < 0 ||
+    t->key = tls_psk_new();
+    if (!t->key)
+        return diag_errnof(err, errlen, errno, "the pre-shared key: %s",
+                           strerror(errno));
+    if (tls_psk_read(t->key, o->psk_file, err, errlen) < 0 ||
         tls_psk_session(t, err, errlen) < 0)
         return -1;
     if (t->server)
@@ -524,7 +528,7 @@ void tls_ctx_free(struct tls_ctx *t)
     if (!t) return;
     SSL_SESSION_free(t->psk_sess);
     SSL_CTX_free(t->ssl);
-    explicit_bzero(&t->key, sizeof(t->key));
+    tls_psk_free(t->key);
     free(t);
 }
 
@@ -779,8 +783,8 @@ static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
     ssize_t r = 1;
     int rc = -1;
 
-    if (tls_psk_mac(&t->key, c->ssl, me, mine) < 0 ||
-        tls_psk_mac(&t->key, c->ssl, peer, want) < 0) {
+    if (tls_psk_mac(t->key, c->ssl, me, mine) < 0 ||
+        tls_psk_mac(t->key, c->ssl, peer, want) < 0) {
         tls_fail(c, SSL_ERROR_SSL, 0);
         goto out;
     }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -16,6 +17,40 @@
 #include "wire/tls_psk.h"
 
 #define TLS_PSK_EXPORTER "EXPORTER-relocd-psk"
+
+/* --- the key in memory --------------------------------------------------- */
+
+static size_t tls_psk_size(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    return (sizeof(struct tls_psk) + page - 1) / page * page;
+}
+
+/* Anonymous pages: page-aligned, zeroed, and madvise() applies to them. */
+struct tls_psk *tls_psk_new(void)
+{
+    size_t size = tls_psk_size();
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int e;
+
+    if (p == MAP_FAILED) return NULL;
+    if (madvise(p, size, MADV_DONTDUMP) < 0) {
+        e = errno;
+        munmap(p, size);
+        errno = e;
+        return NULL;
+    }
+    return p;
+}
+
+void tls_psk_free(struct tls_psk *k)
+{
+    if (!k) return;
+    explicit_bzero(k, sizeof(*k));
+    munmap(k, tls_psk_size());
+}
 
 /* --- the file ------------------------------------------------------------ */
 

@@ -42,6 +42,16 @@ struct tls_psk {
 /* tls_psk.c */
 
 /*
+ * A zeroed key in pages of its own, kept out of core dumps
+ * (MADV_DONTDUMP; relocd is also not dumpable, PR_SET_DUMPABLE), or NULL
+ * with errno set.  The caller frees it with tls_psk_free(), which wipes it
+ * (explicit_bzero) first; tls_psk_free(NULL) is a no-op.  OpenSSL keeps a
+ * copy in its SSL_SESSION, on its heap: only PR_SET_DUMPABLE covers that.
+ */
+struct tls_psk *tls_psk_new(void);
+void tls_psk_free(struct tls_psk *k);
+
+/*
  * Reads the key file at path into k.  0, or -1 with a message in err
  * naming path (errno is the system's for a failed open, fstat or read,
  * EINVAL otherwise).  k may hold part of a key after a failure.

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -897,6 +898,50 @@ static void test_psk_parse(void)
     explicit_bzero(&k, sizeof(k));
 }
 
+/* The VmFlags of the mapping at p in /proc/self/smaps, "" if none. */
+static void vm_flags(const void *p, char *flags, size_t len)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    unsigned long lo, hi, at = (unsigned long)p;
+    char line[512];
+    int in = 0;
+
+    flags[0] = '\0';
+    while (f && fgets(line, sizeof(line), f)) {
+        /* a mapping's first line "lo-hi perms ..."; then "Key: value" */
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in = at >= lo && at < hi;
+        else if (in && !strncmp(line, "VmFlags:", 8))
+            snprintf(flags, len, "%.200s", line + 8);
+    }
+    if (f) fclose(f);
+}
+
+/* The key's own pages: aligned, zeroed, not dumped, gone when freed. */
+static void test_psk_memory(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    struct tls_psk *k = tls_psk_new();
+    unsigned char vec;
+    char flags[256];
+    size_t i, nz = 0;
+
+    T_OK(k != NULL, "tls_psk_new: %s", strerror(errno));
+    if (!k) return;
+    T_EQ_INT((long)((unsigned long)k % (unsigned long)page), 0);
+    for (i = 0; i < sizeof(k->bytes); i++)
+        nz += k->bytes[i] != 0;
+    T_EQ_INT((long)(nz + k->len), 0);
+    vm_flags(k, flags, sizeof(flags));
+    T_OK(strstr(flags, " dd") != NULL, "no dd (MADV_DONTDUMP) in '%s'", flags);
+    memset(k->bytes, 0xa5, sizeof(k->bytes));
+    tls_psk_free(k);
+    /* unmapped: the bytes are no longer in the process */
+    T_OK(mincore(k, (size_t)page, &vec) < 0 && errno == ENOMEM,
+         "the key's page is still mapped");
+    tls_psk_free(NULL);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -906,6 +951,7 @@ int main(void)
         return t_done("test_tls");
     }
     test_psk_parse();
+    test_psk_memory();
     test_ctx();
     test_certs();
     test_cert_refused();

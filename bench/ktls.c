@@ -95,7 +95,7 @@ static void serve(struct tls_ctx *t, int fd)
 /* relocd's own verdict; 2 full, 1 sending only, 0 none, -1 no probe. */
 static int relocd_ktls(const char *psk)
 {
-    struct tls_opts o = {NULL, NULL, NULL, psk};
+    struct tls_opts o = {NULL, NULL, NULL, psk, NULL};
     struct tls_ctx *srv = NULL, *cli = NULL;
     struct tls_conn *c = NULL;
     int fds[2] = {-1, -1}, tx = 0, rx = 0, status = 0, rc = -1;
@@ -110,7 +110,8 @@ static int relocd_ktls(const char *psk)
     }
     pid = fork();
     if (pid == 0) serve(srv, fds[1]);
-    c = pid > 0 ? tls_connect(cli, fds[0], 10000, err, sizeof(err)) : NULL;
+    c = pid > 0 ? tls_connect(cli, fds[0], NULL, 10000, err, sizeof(err))
+                : NULL;
     if (c) tls_conn_ktls(c, &tx, &rx);
     if (pid > 0) waitpid(pid, &status, 0);
     if (!c || !WIFEXITED(status) || WEXITSTATUS(status) > 3) {

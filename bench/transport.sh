@@ -230,6 +230,7 @@ setup_relocd() {
 (xend-relocation-port $PORT_TCP)
 (xend-relocation-address 127.0.0.1)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^127\\\\.0\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst-tcp.sock)
 EOF
     cat >"$T/src-tcp.sxp" <<EOF

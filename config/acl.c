@@ -126,6 +126,65 @@ static int acl_add(struct acl *acl, const char *pat, size_t len, char *err,
     return 0;
 }
 
+/* A character of a host name or an address, where a longer one goes on. */
+static int acl_namechar(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
+
+/*
+ * The text a pattern of literal characters matches (the leading '^'
+ * dropped, "\." as "."), or 0 when it is more than a literal.
+ */
+static int acl_literal(const char *pat, size_t len, char *buf, size_t buflen)
+{
+    size_t i = pat[0] == '^', n = 0;
+
+    for (; i < len && n + 1 < buflen; i++) {
+        if (pat[i] == '\\' && i + 1 < len &&
+            (pat[i + 1] == '.' || pat[i + 1] == '-'))
+            i++;
+        else if (!acl_namechar(pat[i]) && pat[i] != '.')
+            return 0;
+        buf[n++] = pat[i];
+    }
+    buf[n] = '\0';
+    return i == len && n > 0;
+}
+
+/*
+ * re.match() anchors the start only: '^10\.0\.0\.1' also admits 10.0.0.15,
+ * and 'node1' a name node1.attacker.example that whoever owns an address
+ * can give it in reverse DNS.  Kept for xend's sake, but said aloud for a
+ * pattern that ends inside a name or a number without '$'.
+ */
+static void acl_warn_prefix(const char *pat, size_t len,
+                            const struct conf_opts *opts)
+{
+    char raw[128], vis[128], lit[128];
+    size_t bs = 0;
+
+    while (bs < len - 1 && pat[len - 2 - bs] == '\\')
+        bs++;
+    if (memchr(pat, '$', len) || !acl_namechar(pat[len - 1]) || bs % 2) return;
+    snprintf(raw, sizeof(raw), "%.*s", (int)len, pat);
+    diag_vis(raw, vis, sizeof(vis));
+    if (acl_literal(pat, len, lit, sizeof(lit)))
+        diag_warnf(opts,
+                   "warning: " ACL_KEY ": '%s' also admits %s0 and "
+                   "%s.attacker.example (a pattern matches the start of an "
+                   "address or name, as in xend); end it with '$' to admit "
+                   "%s alone",
+                   vis, lit, lit, lit);
+    else
+        diag_warnf(opts,
+                   "warning: " ACL_KEY ": '%s' also admits every address or "
+                   "name that goes on after what it matches (a pattern "
+                   "matches the start, as in xend); end it with '$'",
+                   vis);
+}
+
 /*
  * DEVIATION: xend split on " " exactly, so two spaces in a row, or one at
  * either end, made an empty pattern, and re.match('', anything) matches:
@@ -147,6 +206,8 @@ static int acl_split(struct acl *acl, const char *s, char *err, size_t errlen,
                        "in with it");
         else if (acl_add(acl, s, len, err, errlen) < 0)
             return -1;
+        else
+            acl_warn_prefix(s, len, opts);
         if (!sp) return 0;
         s = sp + 1;
     }

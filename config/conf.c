@@ -67,6 +67,7 @@ static const struct conf_key conf_keys[] = {
     KINT("relocd-bandwidth", bandwidth_mbps, "0", 0, 1048576),
     KSTR("relocd-control-socket", control_socket, "/run/relocd/relocd.sock",
          CF_NONEMPTY),
+    KSTR("relocd-crl-file", crl_file, NULL, CF_EMPTY_UNSET),
     KINT("relocd-handshake-timeout", handshake_timeout, "10", 1, 3600),
     KINT("relocd-max-downtime", max_downtime_ms, "300", 1, 600000),
     KINT("relocd-max-migrations", max_migrations, "2", 1, 64),
@@ -459,7 +460,7 @@ static int conf_seen(const struct conf_ctx *ctx, const char *name)
  * authenticates by the pre-shared key alone and needs no certificate; a
  * key without its certificate (or the reverse) is still an error.
  */
-static int conf_check(struct conf_ctx *ctx)
+static int conf_check_ssl(struct conf_ctx *ctx)
 {
     const struct relocd_conf *c = ctx->conf;
     int line = conf_seen(ctx, "xend-relocation-ssl-server");
@@ -475,6 +476,45 @@ static int conf_check(struct conf_ctx *ctx)
                         "xend-relocation-ssl-server is on but "
                         "xend-relocation-server-ssl-cert-file is not set");
     return 0;
+}
+
+/*
+ * The plain port has no authentication; with an empty allow-list as well
+ * any host could push a guest into root's xl migrate-receive.  xend did
+ * allow that; relocd refuses to start so.
+ */
+static int conf_check_insecure(struct conf_ctx *ctx)
+{
+    const struct relocd_conf *c = ctx->conf;
+
+    if (!c->relocation_server || !c->allow_insecure ||
+        (c->hosts_allow && *c->hosts_allow))
+        return 0;
+    return conf_err(ctx, conf_seen(ctx, "relocd-allow-insecure"),
+                    "relocd-allow-insecure is yes and "
+                    "xend-relocation-hosts-allow is empty: any host could "
+                    "send a guest to the unauthenticated port %d; list the "
+                    "peers in xend-relocation-hosts-allow",
+                    c->port);
+}
+
+/* Revocations mean something only against the CA they come from. */
+static int conf_check_crl(struct conf_ctx *ctx)
+{
+    const struct relocd_conf *c = ctx->conf;
+
+    if (!c->crl_file || c->ca_file) return 0;
+    return conf_err(ctx, conf_seen(ctx, "relocd-crl-file"),
+                    "relocd-crl-file is set but relocd-ssl-ca-file is not: "
+                    "revocations need the CA whose certificates they revoke");
+}
+
+static int conf_check(struct conf_ctx *ctx)
+{
+    return conf_check_ssl(ctx) < 0 || conf_check_insecure(ctx) < 0 ||
+                   conf_check_crl(ctx) < 0
+               ? -1
+               : 0;
 }
 
 static int conf_acl(struct conf_ctx *ctx)

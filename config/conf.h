@@ -51,6 +51,7 @@ struct relocd_conf {
     int ssl;               /* xend-relocation-ssl (client default), no */
     /* relocd-* */
     char *ca_file;               /* relocd-ssl-ca-file: CA for mutual TLS */
+    char *crl_file;              /* relocd-crl-file: revoked certificates */
     char *psk_file;              /* relocd-psk-file: TLS 1.3 external PSK */
     int allow_insecure;          /* relocd-allow-insecure: plain TCP, no auth */
     int max_migrations;          /* relocd-max-migrations, 1..64, 2 */

@@ -7,14 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "config/acl.h"
 #include "config/conf.h"
+#include "wire/keyfile.h"
 #include "wire/log.h"
+#include "wire/tls.h"
+#include "wire/tls_psk.h"
 #include "wire/version.h"
 #include "relocd/peer.h"
 #include "relocd/daemon.h"
+#include "relocd/rundir.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
 
@@ -54,6 +59,62 @@ static struct relocd_conf *relocd_load_conf(const char *path, int explicit)
         exit(1);
     }
     return conf;
+}
+
+/*
+ * relocd -n, the unit's start check, refuses the secret files relocd would
+ * refuse, with the same words.  A missing one is only a warning: a config
+ * may be checked before the keys are deployed, and start-up says it again.
+ */
+static int check_secrets(const struct relocd_conf *conf)
+{
+    const char *path[] = {conf->ssl_key_file, conf->psk_file};
+    const char *what[] = {TLS_KEY_WHAT, TLS_PSK_WHAT};
+    char err[512];
+    int rc = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+        if (!path[i] || keyfile_check(path[i], what[i], err, sizeof(err)) == 0)
+            continue;
+        if (errno == ENOENT) {
+            fprintf(stderr, "warning: %s\n", err);
+            continue;
+        }
+        fprintf(stderr, "%s\n", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* relocd -n: the secret files, and the run directory if it exists. */
+static int check_conf(const struct relocd_conf *conf)
+{
+    char err[512];
+    int rc = check_secrets(conf);
+
+    if (rundir_check(conf->control_socket, 0, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+/*
+ * Before the daemon proper: no core dump or ptrace of a process that
+ * holds the PSK and the TLS key (sshd and ssh-agent do the same), and a
+ * run directory no one else can write to.  0, or -1 with the reason said.
+ */
+static int daemon_prepare(const struct relocd_conf *conf)
+{
+    char err[512];
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fprintf(stderr, "relocd: warning: prctl(PR_SET_DUMPABLE): %s\n",
+                strerror(errno));
+    if (rundir_check(conf->control_socket, 1, err, sizeof(err)) == 0) return 0;
+    fprintf(stderr, "relocd: %s\n", err);
+    return -1;
 }
 
 static int check_peer(const struct relocd_conf *conf, const char *ip,
@@ -136,9 +197,11 @@ int main(int argc, char **argv)
     log_init("relocd", LOG_TO_STDERR, debug);
     conf = relocd_load_conf(path, explicit);
     if (check) {
-        conf_print(stdout, conf);
+        int rc = check_conf(conf) < 0 ? 1 : 0;
+
+        if (!rc) conf_print(stdout, conf);
         conf_free(conf);
-        return 0;
+        return rc;
     }
     if (tunnels || release) {
         int rc = tunnels_cmd(conf, release);
@@ -149,6 +212,10 @@ int main(int argc, char **argv)
         int rc = check_peer(conf, argv[0], argc > 1 ? argv[1] : NULL);
         conf_free(conf);
         return rc;
+    }
+    if (daemon_prepare(conf) < 0) {
+        conf_free(conf);
+        return 1;
     }
     return relocd_main(conf, path, debug);
 }

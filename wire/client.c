@@ -24,6 +24,7 @@ struct client {
     struct chan *chan;
     struct buf *out;
     struct proto_frame *frame;
+    struct tls_conn *tls; /* the chan's while chan_has_tls(): why I/O failed */
     int timeout_ms;
     char target[300];
     char server_host[256];
@@ -117,6 +118,22 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
     return fd;
 }
 
+/*
+ * A failed send or receive.  In TLS 1.3 a server refuses a client's
+ * certificate after the client's handshake is done: its alert ("certificate
+ * revoked") only shows as the failure of the first frame, so it is added.
+ */
+static enum proto_err client_io_fail(struct client *cl, enum proto_err e,
+                                     char *err, size_t errlen)
+{
+    const char *why = chan_has_tls(cl->chan) ? tls_conn_error(cl->tls) : NULL;
+
+    if (why && strcmp(why, "no error"))
+        return fail(err, errlen, e, "%s: %s: TLS: %s", cl->target,
+                    proto_strerror(e), why);
+    return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
+}
+
 /* Receives the reply frame of the given type; an ERROR becomes PERR_PEER. */
 static enum proto_err client_reply(struct client *cl, unsigned type, char *err,
                                    size_t errlen)
@@ -127,7 +144,7 @@ static enum proto_err client_reply(struct client *cl, unsigned type, char *err,
 
     chan_set_timeout(cl->chan, cl->timeout_ms);
     e = chan_recv_frame(cl->chan, cl->frame);
-    if (e) return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
+    if (e) return client_io_fail(cl, e, err, errlen);
     if (cl->frame->type == PROTO_ERROR) {
         if (msg_get_error(cl->frame, &m, why, sizeof(why)))
             return fail(err, errlen, PERR_BAD_MESSAGE, "%s: bad ERROR: %s",
@@ -148,7 +165,7 @@ static enum proto_err client_send(struct client *cl, char *err, size_t errlen)
 
     chan_set_timeout(cl->chan, cl->timeout_ms);
     e = chan_send(cl->chan, cl->out);
-    if (e) return fail(err, errlen, e, "%s: %s", cl->target, proto_strerror(e));
+    if (e) return client_io_fail(cl, e, err, errlen);
     return PERR_OK;
 }
 
@@ -194,9 +211,10 @@ static enum proto_err client_start(struct client *cl,
         return fail(err, errlen, PERR_INTERNAL, "out of memory");
     }
     if (o->tls) {
-        tls = tls_connect(o->tls, fd, o->timeout_ms, err, errlen);
+        tls = tls_connect(o->tls, fd, o->host, o->timeout_ms, err, errlen);
         if (!tls) return PERR_DENIED;
         chan_set_tls(cl->chan, tls);
+        cl->tls = tls;
     }
     return client_hello(cl, o->software, err, errlen);
 }

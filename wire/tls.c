@@ -20,10 +20,12 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "config/diag.h"
+#include "wire/keyfile.h"
 #include "wire/tls.h"
 #include "wire/tls_psk.h"
 #include "wire/clock.h"
@@ -58,8 +60,8 @@ struct tls_ctx {
     int server;
     int certs; /* certificate handshake: server has a cert, client a CA */
     int psk;
-    int encrypted; /* a key file asked for a passphrase */
-    struct tls_psk key;
+    int encrypted;         /* a key file asked for a passphrase */
+    struct tls_psk *key;   /* tls_psk_new(): out of core dumps */
     SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
 };
 
@@ -70,7 +72,9 @@ struct tls_conn {
     int wbuf;    /* the wbio buffers: tls_write() flushes it */
     int server, certs, psk;
     int handshaking, failed, eof_clean;
-    int psk_offered; /* server: 1 the client offered our PSK, 2 another */
+    int psk_offered;   /* server: 1 the client offered our PSK, 2 another */
+    char host[256];    /* client: the name or address its certificate needs */
+    char refused[160]; /* CN of the certificate that failed verification */
     char peer[160];
     char err[400];
 };
@@ -136,7 +140,7 @@ static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
     }
     t->psk_sess = SSL_SESSION_new();
     if (!suite || !t->psk_sess ||
-        !SSL_SESSION_set1_master_key(t->psk_sess, t->key.bytes, t->key.len) ||
+        !SSL_SESSION_set1_master_key(t->psk_sess, t->key->bytes, t->key->len) ||
         !SSL_SESSION_set_cipher(t->psk_sess, suite) ||
         !SSL_SESSION_set_protocol_version(t->psk_sess, TLS1_3_VERSION)) {
         tls_errf_ssl(err, errlen, "cannot set up the pre-shared key");
@@ -250,6 +254,8 @@ static int tls_check_opts(int server, const struct tls_opts *o, char *err,
     else if (server && o->ca_file && !o->cert_file)
         why = "a CA file for client certificates needs this host's key "
               "and certificate too";
+    else if (o->crl_file && !o->ca_file)
+        why = "a CRL file needs the CA file whose certificates it revokes";
     else if (!o->ca_file && !o->psk_file)
         why = server ? "clients would not be authenticated: give a CA file "
                        "or a pre-shared key"
@@ -332,13 +338,40 @@ static int tls_check_dates(struct tls_ctx *t, const char *path, char *err,
     return -1;
 }
 
+/*
+ * The key, read from the descriptor keyfile_open() checked: as OpenSSH, an
+ * unprotected private key or one owned by another user is refused.
+ */
+static EVP_PKEY *tls_read_key(struct tls_ctx *t, const char *path, char *err,
+                              size_t errlen)
+{
+    EVP_PKEY *k = NULL;
+    BIO *b = NULL;
+    int fd = keyfile_open(path, TLS_KEY_WHAT, err, errlen);
+
+    if (fd < 0) return NULL;
+    b = BIO_new_fd(fd, BIO_CLOSE);
+    if (!b)
+        close(fd);
+    else
+        k = PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase_cb, t);
+    BIO_free(b);
+    return k;
+}
+
 static int tls_load_key(struct tls_ctx *t, const struct tls_opts *o, char *err,
                         size_t errlen)
 {
-    if (SSL_CTX_use_PrivateKey_file(t->ssl, o->key_file, SSL_FILETYPE_PEM) ==
-            1 &&
-        SSL_CTX_check_private_key(t->ssl) == 1)
-        return 0;
+    EVP_PKEY *k;
+    int ok;
+
+    ERR_clear_error();
+    k = tls_read_key(t, o->key_file, err, errlen);
+    if (!k && !ERR_peek_error()) return -1; /* keyfile_open() said why */
+    ok = k && SSL_CTX_use_PrivateKey(t->ssl, k) == 1 &&
+         SSL_CTX_check_private_key(t->ssl) == 1;
+    EVP_PKEY_free(k);
+    if (ok) return 0;
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
         tls_errf_ssl(err, errlen, "%s does not match %s", o->key_file,
                      o->cert_file);
@@ -369,6 +402,55 @@ static int tls_load_own(struct tls_ctx *t, const struct tls_opts *o, char *err,
     return tls_check_own(t, cert, X509_PURPOSE_SSL_CLIENT, err, errlen);
 }
 
+/*
+ * The CRLs of crl_file (PEM), checked for the peer's certificate and our
+ * own (X509_V_FLAG_CRL_CHECK: the leaf, whose issuer must have a CRL in
+ * the file; an expired CRL fails every verification, as it should).
+ */
+static int tls_load_crl(struct tls_ctx *t, const char *path, char *err,
+                        size_t errlen)
+{
+    X509_STORE *st = SSL_CTX_get_cert_store(t->ssl);
+    X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+
+    if (!lu || X509_load_crl_file(lu, path, X509_FILETYPE_PEM) < 1) {
+        tls_errf_ssl(err, errlen, "%s: no certificate revocation list", path);
+        return -1;
+    }
+    X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+    return 0;
+}
+
+/* Sanitised "CN=..." of a certificate, or "" without one. */
+static void tls_cert_name(X509 *x, char *buf, size_t len)
+{
+    char cn[128];
+    size_t i;
+
+    buf[0] = '\0';
+    if (!x) return;
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                  sizeof(cn)) < 0)
+        snprintf(cn, sizeof(cn), "?");
+    for (i = 0; cn[i]; i++)
+        if ((unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] >= 0x7f)
+            cn[i] = '?';
+    snprintf(buf, len, "CN=%s", cn);
+}
+
+/* Notes whose certificate failed, for the message; OpenSSL's verdict stands. */
+static int tls_verify_cb(int ok, X509_STORE_CTX *sc)
+{
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(sc, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct tls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+
+    if (!ok && c && !c->refused[0])
+        tls_cert_name(X509_STORE_CTX_get_current_cert(sc), c->refused,
+                      sizeof(c->refused));
+    return ok;
+}
+
 /* Only the given CAs: the system store would trust any public cert. */
 static int tls_load_certs(struct tls_ctx *t, const struct tls_opts *o,
                           char *err, size_t errlen)
@@ -378,9 +460,10 @@ static int tls_load_certs(struct tls_ctx *t, const struct tls_opts *o,
         tls_errf_ssl(err, errlen, "%s", o->ca_file);
         return -1;
     }
+    if (o->crl_file && tls_load_crl(t, o->crl_file, err, errlen) < 0) return -1;
     if (o->cert_file && tls_load_own(t, o, err, errlen) < 0) return -1;
     if (!t->server)
-        SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, tls_verify_cb);
     else if (o->ca_file)
         SSL_CTX_set_verify(
             t->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
@@ -393,7 +476,11 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     static const unsigned char alpn[] = "\012" TLS_ALPN_BOTH;
 
     if (!o->psk_file) return 0;
-    if (tls_psk_read(&t->key, o->psk_file, err, errlen) < 0 ||
+    t->key = tls_psk_new();
+    if (!t->key)
+        return diag_errnof(err, errlen, errno, "the pre-shared key: %s",
+                           strerror(errno));
+    if (tls_psk_read(t->key, o->psk_file, err, errlen) < 0 ||
         tls_psk_session(t, err, errlen) < 0)
         return -1;
     if (t->server)
@@ -441,7 +528,7 @@ void tls_ctx_free(struct tls_ctx *t)
     if (!t) return;
     SSL_SESSION_free(t->psk_sess);
     SSL_CTX_free(t->ssl);
-    explicit_bzero(&t->key, sizeof(t->key));
+    tls_psk_free(t->key);
     free(t);
 }
 
@@ -502,6 +589,15 @@ static const char *tls_hint(const struct tls_conn *c, int reason)
     return NULL;
 }
 
+/* A server certificate for another host: whose it is, and what to do. */
+static void tls_hint_host(struct tls_conn *c)
+{
+    diag_appendf(c->err, sizeof(c->err),
+                 "; the server's certificate%s%s is not valid for %s, the "
+                 "name or address dialled: its subjectAltName must list it",
+                 *c->refused ? " " : "", c->refused, c->host);
+}
+
 /* Records why an SSL call failed with error e; always -1. */
 static int tls_fail(struct tls_conn *c, int e, int sys_errno)
 {
@@ -525,6 +621,9 @@ static int tls_fail(struct tls_conn *c, int e, int sys_errno)
         diag_appendf(c->err, sizeof(c->err), " (%s)",
                      X509_verify_cert_error_string(vr));
     if (hint) diag_appendf(c->err, sizeof(c->err), "; %s", hint);
+    if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
+        vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
+        tls_hint_host(c);
     errno = e == SSL_ERROR_SYSCALL && sys_errno ? sys_errno
             : e == SSL_ERROR_SYSCALL            ? ECONNRESET
                                                 : EPROTO;
@@ -684,8 +783,8 @@ static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
     ssize_t r = 1;
     int rc = -1;
 
-    if (tls_psk_mac(&t->key, c->ssl, me, mine) < 0 ||
-        tls_psk_mac(&t->key, c->ssl, peer, want) < 0) {
+    if (tls_psk_mac(t->key, c->ssl, me, mine) < 0 ||
+        tls_psk_mac(t->key, c->ssl, peer, want) < 0) {
         tls_fail(c, SSL_ERROR_SSL, 0);
         goto out;
     }
@@ -708,24 +807,6 @@ out:
     explicit_bzero(mine, sizeof(mine));
     explicit_bzero(want, sizeof(want));
     return rc;
-}
-
-/* Sanitised "CN=..." of the peer's certificate, or "" without one. */
-static void tls_cert_name(SSL *ssl, char *buf, size_t len)
-{
-    X509 *x = SSL_get0_peer_certificate(ssl);
-    char cn[128];
-    size_t i;
-
-    buf[0] = '\0';
-    if (!x) return;
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
-                                  sizeof(cn)) < 0)
-        snprintf(cn, sizeof(cn), "?");
-    for (i = 0; cn[i]; i++)
-        if ((unsigned char)cn[i] < 0x20 || (unsigned char)cn[i] >= 0x7f)
-            cn[i] = '?';
-    snprintf(buf, len, "CN=%s", cn);
 }
 
 /* The mode checks OpenSSL cannot make by itself, then the peer's name. */
@@ -755,7 +836,7 @@ static int tls_authenticated(struct tls_conn *c, const struct tls_ctx *t,
         errno = EPROTO;
         return -1;
     }
-    tls_cert_name(c->ssl, cn, sizeof(cn));
+    tls_cert_name(SSL_get0_peer_certificate(c->ssl), cn, sizeof(cn));
     snprintf(c->peer, sizeof(c->peer), "%s%s%s", cn, *cn && t->psk ? "+" : "",
              t->psk ? "psk:" TLS_PSK_ID : "");
     return 0;
@@ -817,8 +898,34 @@ static void tls_buffer(struct tls_conn *c)
     BIO_free_all(b);
 }
 
+/*
+ * Client with certificates: the server's must be valid for host, the name
+ * or address dialled (as ssh checks the host key of the name it was
+ * given).  IPv6 text may carry a zone ("fe80::1%eth0"), which is no part
+ * of the address in a certificate.
+ */
+static int tls_want_host(struct tls_conn *c, const struct tls_ctx *t,
+                         const char *host, char *err, size_t errlen)
+{
+    X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+    char ip[sizeof(c->host)];
+
+    if (!t->certs || !host) return 0;
+    if (snprintf(c->host, sizeof(c->host), "%s", host) >= (int)sizeof(c->host))
+        return diag_errf(err, errlen, "host name too long: %.64s...", host);
+    snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(host, "%"), host);
+    if (X509_VERIFY_PARAM_set1_ip_asc(vp, ip) == 1) return 0;
+    ERR_clear_error();
+    X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_host(vp, host, 0) != 1)
+        return tls_errf_ssl(err, errlen, "%s: cannot check the server's name",
+                            host);
+    return 0;
+}
+
 static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
-                                      int timeout_ms, char *err, size_t errlen)
+                                      const char *host, int timeout_ms,
+                                      char *err, size_t errlen)
 {
     long long deadline = tls_deadline(timeout_ms);
     struct tls_conn *c;
@@ -832,6 +939,10 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
     }
     c = tls_conn_new(t, fd, err, errlen);
     if (!c) return NULL;
+    if (!server && tls_want_host(c, t, host, err, errlen) < 0) {
+        tls_conn_free(c);
+        return NULL;
+    }
     c->handshaking = 1;
     if (tls_nonblock(c, 1) < 0) {
         diag_errnof(err, errlen, errno, "fcntl: %s", strerror(errno));
@@ -860,13 +971,13 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
 struct tls_conn *tls_accept(struct tls_ctx *t, int fd, int timeout_ms,
                             char *err, size_t errlen)
 {
-    return tls_handshake(t, 1, fd, timeout_ms, err, errlen);
+    return tls_handshake(t, 1, fd, NULL, timeout_ms, err, errlen);
 }
 
-struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms,
-                             char *err, size_t errlen)
+struct tls_conn *tls_connect(struct tls_ctx *t, int fd, const char *host,
+                             int timeout_ms, char *err, size_t errlen)
 {
-    return tls_handshake(t, 0, fd, timeout_ms, err, errlen);
+    return tls_handshake(t, 0, fd, host, timeout_ms, err, errlen);
 }
 
 /* --- the connection ------------------------------------------------------ */

@@ -4,7 +4,9 @@
  *
  * Authentication.  A context is built from up to four files:
  *   key_file + cert_file  this host's key (PEM, unencrypted: no one is there
- *                         to type a passphrase) and certificate (PEM, may
+ *                         to type a passphrase; refused unless only root or
+ *                         its owner, us, may read it: keyfile.h) and
+ *                         certificate (PEM, may
  *                         hold the chain).  Each dom0 uses one pair for both
  *                         roles, so with a CA file the certificate must
  *                         verify under it as a TLS server and as a TLS
@@ -14,10 +16,15 @@
  *   ca_file               the only CAs trusted for the peer (never the
  *                         system store).  A server requires and verifies a
  *                         client certificate; a client verifies the server's
- *                         chain.  Names are not matched against the address:
- *                         peers are often dialled by IP.  tls_conn_peer()
+ *                         chain, and that it is valid for the name or
+ *                         address dialled (tls_connect).  tls_conn_peer()
  *                         gives the subject CN for the log, and
  *                         tls_conn_check_host() matches a name on request.
+ *   crl_file              with ca_file: certificate revocation lists (PEM);
+ *                         a revoked peer certificate fails the handshake
+ *                         ("certificate revoked"), a revoked own one
+ *                         tls_ctx_new().  The file must hold a current CRL
+ *                         of every CA that issues the hosts' certificates.
  *   psk_file              a TLS 1.3 external PSK (identity "relocd"): 32 to
  *                         512 bytes written in hex, whitespace ignored, in a
  *                         regular file no one but its owner may access
@@ -80,9 +87,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* What keyfile_open() calls key_file in its messages. */
+#define TLS_KEY_WHAT "private key"
+
 /* Paths, any of which may be NULL; see above for the valid combinations. */
 struct tls_opts {
     const char *key_file, *cert_file, *ca_file, *psk_file;
+    const char *crl_file; /* revocations of ca_file's certificates (PEM) */
 };
 
 struct tls_ctx;
@@ -101,15 +112,21 @@ void tls_ctx_free(struct tls_ctx *t);
 
 /*
  * The handshake on a connected socket fd, as server or client, within
- * timeout_ms.  A connection, or NULL with errno set (ETIMEDOUT, EPROTO for
- * a TLS failure, or the socket's error) and the reason in err, e.g.
- * "certificate verify failed" or "tlsv1 alert unknown ca".  The fd stays
- * the caller's; the connection is freed with tls_conn_free().
+ * timeout_ms.  A client with certificates (a CA file) refuses a server
+ * whose certificate is not valid for host, the DNS name or IP address it
+ * dialled (subjectAltName, X509_check_host / X509_check_ip_asc rules, no
+ * partial wildcards): "... (hostname mismatch); the server's certificate
+ * CN=x is not valid for HOST ...".  host NULL skips that check (tests);
+ * with the PSK alone there is no certificate and the key proves the peer.  A
+ * connection, or NULL with errno set (ETIMEDOUT, EPROTO for a TLS failure, or
+ * the socket's error) and the reason in err, e.g. "certificate verify failed"
+ * or "tlsv1 alert unknown ca".  The fd stays the caller's; the connection is
+ * freed with tls_conn_free().
  */
 struct tls_conn *tls_accept(struct tls_ctx *t, int fd, int timeout_ms,
                             char *err, size_t errlen);
-struct tls_conn *tls_connect(struct tls_ctx *t, int fd, int timeout_ms,
-                             char *err, size_t errlen);
+struct tls_conn *tls_connect(struct tls_ctx *t, int fd, const char *host,
+                             int timeout_ms, char *err, size_t errlen);
 
 /*
  * Up to len bytes: the count read (> 0), 0 at the end of the stream, or -1

@@ -3,9 +3,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -14,9 +13,44 @@
 #include <openssl/ssl.h>
 
 #include "config/diag.h"
+#include "wire/keyfile.h"
 #include "wire/tls_psk.h"
 
 #define TLS_PSK_EXPORTER "EXPORTER-relocd-psk"
+
+/* --- the key in memory --------------------------------------------------- */
+
+static size_t tls_psk_size(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    return (sizeof(struct tls_psk) + page - 1) / page * page;
+}
+
+/* Anonymous pages: page-aligned, zeroed, and madvise() applies to them. */
+struct tls_psk *tls_psk_new(void)
+{
+    size_t size = tls_psk_size();
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int e;
+
+    if (p == MAP_FAILED) return NULL;
+    if (madvise(p, size, MADV_DONTDUMP) < 0) {
+        e = errno;
+        munmap(p, size);
+        errno = e;
+        return NULL;
+    }
+    return p;
+}
+
+void tls_psk_free(struct tls_psk *k)
+{
+    if (!k) return;
+    explicit_bzero(k, sizeof(*k));
+    munmap(k, tls_psk_size());
+}
 
 /* --- the file ------------------------------------------------------------ */
 
@@ -60,24 +94,6 @@ int tls_psk_parse(struct tls_psk *k, const char *path, const char *text,
     return 0;
 }
 
-/* Refuses a key others could read, as OpenSSH refuses a private key. */
-static int tls_psk_perm(int fd, const char *path, char *err, size_t errlen)
-{
-    struct stat st;
-
-    if (fstat(fd, &st) < 0)
-        return diag_errnof(err, errlen, errno, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return diag_errf(err, errlen, "%s: not a regular file", path);
-    if (st.st_mode & 077)
-        return diag_errf(err, errlen,
-                         "%s: permissions %04o are too open: a pre-shared "
-                         "key file must not be accessible by group or others "
-                         "(chmod 600)",
-                         path, (unsigned)(st.st_mode & 07777));
-    return 0;
-}
-
 int tls_psk_read(struct tls_psk *k, const char *path, char *err, size_t errlen)
 {
     char text[TLS_PSK_FILE_MAX + 1];
@@ -85,10 +101,9 @@ int tls_psk_read(struct tls_psk *k, const char *path, char *err, size_t errlen)
     ssize_t r = 1;
     int fd, rc = -1, e;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return diag_errnof(err, errlen, errno, "%s: %s", path, strerror(errno));
-    if (tls_psk_perm(fd, path, err, errlen) < 0) goto out;
+    /* Refused unless only its owner, root or us, may read it (keyfile.h). */
+    fd = keyfile_open(path, TLS_PSK_WHAT, err, errlen);
+    if (fd < 0) return -1;
     while (r > 0 && len < sizeof(text)) {
         r = read(fd, text + len, sizeof(text) - len);
         if (r < 0 && errno == EINTR) continue;
@@ -101,7 +116,6 @@ int tls_psk_read(struct tls_psk *k, const char *path, char *err, size_t errlen)
                   TLS_PSK_FILE_MAX);
     else
         rc = tls_psk_parse(k, path, text, len, err, errlen);
-out:
     e = errno;
     explicit_bzero(text, sizeof(text));
     close(fd);

@@ -5,6 +5,7 @@
 net_up
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-handshake-timeout 3)
 (relocd-max-pending 3)
 (relocd-max-migrations 1)"

@@ -5,7 +5,8 @@
 net_up
 RELOCD_FAKE_FREE_MB=512 RELOCD_FAKE_DOMAINS="taken other" start_relocd \
     "(xend-relocation-server yes)
-(relocd-allow-insecure yes)"
+(relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')"
 printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
 expect_fail "pre-flight memory FAILED: needs 1024 MiB, 512 MiB free" \
     migrate "$NS_SRC" --name big --mem 1024

@@ -4,6 +4,7 @@
 net_up
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-handshake-timeout 3)"
 raw() { nsx "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 "$1"; }
 check() {

@@ -10,6 +10,7 @@ mkdir -p "$T/state"
 export RELOCD_FAKE_STATE="$T/state"
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
 printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)
@@ -103,6 +104,7 @@ kill -0 $SRC_PID || die "the source relocd died"
 [ -e "$T/incoming/cut1" ] || die "no marker of the receive in flight"
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
 grep -q "a receive of cut1 was cut short by relocd's death; cleaning up" \
     "$T/relocd.log" || die "no recovery at start-up"

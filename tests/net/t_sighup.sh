@@ -3,7 +3,8 @@
 . "$(dirname "$0")/lib.sh"
 net_up
 start_relocd "(xend-relocation-server yes)
-(relocd-allow-insecure yes)"
+(relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')"
 printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
 printf '(xend-relocation-server yes)\n(relocd-allow-insecure yes\n' \
     >"$T/xend-config.sxp"
@@ -14,7 +15,7 @@ grep -q "reload failed, keeping the running configuration: .*xend-config.sxp:2" 
     "$T/relocd.log" || die "no file:line reload error"
 expect_ok migrate "$NS_SRC" --name kept
 received kept || die "old config not kept"
-printf '(xend-relocation-server yes)\n(relocd-allow-insecure yes)\n(xend-relocation-port 8102)\n' \
+printf '(xend-relocation-server yes)\n(relocd-allow-insecure yes)\n(xend-relocation-port 8102)\n(xend-relocation-hosts-allow "^10\\\\.77\\\\.0\\\\.1$")\n' \
     >"$T/xend-config.sxp"
 kill -HUP "$RELOCD_PID"
 sleep 1

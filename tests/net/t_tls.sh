@@ -5,10 +5,11 @@
 command -v openssl >/dev/null || skip "openssl not installed"
 net_up
 cd "$T" || die "cd $T"
-mkcert() { # NAME CA
+mkcert() { # NAME CA [SUBJECTALTNAME]
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null
-    printf 'extendedKeyUsage=serverAuth,clientAuth\n' >ext
+    printf 'extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' \
+        "${3:-DNS:$1.relocd.test}" >ext
     openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" \
         -CAcreateserial -days 2 -extfile ext -out "$1.crt" 2>/dev/null
 }
@@ -16,7 +17,16 @@ for ca in ca rogue; do
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -subj "/CN=$ca" -days 2 -keyout $ca.key -out $ca.crt 2>/dev/null
 done
-mkcert dst ca; mkcert src ca; mkcert evl rogue
+# The client checks the name or address it dialled: 10.77.0.2.
+mkcert dst ca IP:10.77.0.2; mkcert src ca; mkcert evl rogue
+mkcert other ca IP:10.77.0.9; mkcert rev ca
+printf '[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\ndefault_md=sha256
+default_crl_days=2\n' >ca.cnf
+: >index.txt
+openssl ca -config ca.cnf -cert ca.crt -keyfile ca.key -revoke rev.crt \
+    2>/dev/null || die "cannot revoke"
+openssl ca -config ca.cnf -cert ca.crt -keyfile ca.key -gencrl -out crl.pem \
+    2>/dev/null || die "cannot make the CRL"
 openssl rand -hex 32 >psk; openssl rand -hex 32 >psk2
 chmod 600 psk psk2 ./*.key
 cd - >/dev/null || die "cd back from $T"
@@ -41,6 +51,42 @@ sed "s/src\./evl./g" "$T/client.sxp" >"$T/evl.sxp"
 cp "$T/evl.sxp" "$T/client.sxp"
 expect_fail "TLS|certificate|alert" migrate "$NS_EVL" --name tls2
 received tls2 && die "a rogue certificate got a guest through"
+alive
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# A server whose certificate is for another address: the client refuses.
+start_relocd "(xend-relocation-ssl-server yes)
+(xend-relocation-server-ssl-key-file $T/other.key)
+(xend-relocation-server-ssl-cert-file $T/other.crt)
+(relocd-ssl-ca-file $T/ca.crt)" 8003
+sed "s/evl\./src./g" "$T/evl.sxp" >"$T/client.sxp"
+expect_fail "certificate CN=other is not valid for 10.77.0.2" \
+    migrate "$NS_SRC" --name tls3
+received tls3 && die "a guest went to a server with another's certificate"
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# With a CRL: a revoked client is refused, the others pass.
+start_relocd "(xend-relocation-ssl-server yes)
+(xend-relocation-server-ssl-key-file $T/dst.key)
+(xend-relocation-server-ssl-cert-file $T/dst.crt)
+(relocd-ssl-ca-file $T/ca.crt)
+(relocd-crl-file $T/crl.pem)" 8003
+sed "s/src\./rev./g" "$T/client.sxp" >"$T/rev.sxp"
+printf '(relocd-crl-file %s/crl.pem)\n' "$T" >>"$T/client.sxp"
+expect_ok migrate "$NS_SRC" --name crl1
+received crl1 || die "crl1 not received"
+# A sender that has the CRL refuses to use its own revoked certificate.
+sed "s/src\./rev./g" "$T/client.sxp" >"$T/rev-crl.sxp"
+cp "$T/rev-crl.sxp" "$T/client.sxp"
+expect_fail "rev.crt: the certificate is not valid .*certificate revoked" \
+    migrate "$NS_SRC" --name crl2
+cp "$T/rev.sxp" "$T/client.sxp"
+expect_fail "certificate revoked" migrate "$NS_SRC" --name crl2
+received crl2 && die "a revoked certificate got a guest through"
+i=0 # the session may log after the client has gone
+until grep -q "verify failed (certificate revoked)" "$T/relocd.log"; do
+    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "no revocation logged"
+done
 alive
 kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
 

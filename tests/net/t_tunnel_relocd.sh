@@ -22,6 +22,7 @@ side() {
     cat >"$T/$1.sxp" <<CONF
 (xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.[12]\\\\.0\\\\.2\$')
 (relocd-control-socket $T/$1/relocd.sock)
 (relocd-tunnel (peer $3) (kind vxlan) (vni 4242) (bridge br0))
 CONF

@@ -178,6 +178,38 @@ static void test_split(void)
     acl_free(acl);
 }
 
+/* What re.match() admits beyond the obvious is said at compile time. */
+static void test_prefix_warnings(void)
+{
+    struct acl *acl = compile("^10\\.0\\.0\\.1");
+
+    T_EQ_INT(nwarn, 1);
+    T_EQ_STR(lastwarn,
+             "warning: xend-relocation-hosts-allow: '^10\\.0\\.0\\.1' "
+             "also admits 10.0.0.10 and 10.0.0.1.attacker.example (a "
+             "pattern matches the start of an address or name, as in "
+             "xend); end it with '$' to admit 10.0.0.1 alone");
+    T_EQ_INT(acl_match(acl, "10.0.0.100", NULL), 1); /* still xend's meaning */
+    acl_free(acl);
+    acl_free(compile("node-a"));
+    T_EQ_INT(nwarn, 1);
+    T_OK(strstr(lastwarn, "'node-a' also admits node-a0 and "
+                          "node-a.attacker.example") != NULL,
+         "%s", lastwarn);
+    acl_free(compile("^node[0-9]+"));
+    T_EQ_INT(nwarn, 0); /* ends in '+' */
+    acl_free(compile("^(a|b)1"));
+    T_EQ_INT(nwarn, 1);
+    T_OK(strstr(lastwarn, "'^(a|b)1' also admits every address or name") !=
+             NULL,
+         "%s", lastwarn);
+    /* anchored, ending in a separator or an escape: nothing to say */
+    acl_free(compile("^10\\.0\\.0\\.1$ ^10\\.1\\. ^a\\d ^a\\\\b ^a$|b1"));
+    T_EQ_INT(nwarn, 1); /* ^a\\b: a literal backslash, then b */
+    acl_free(compile("^10\\.0\\.0\\.1$ ^10\\.1\\. ^a\\d ^a$|b1"));
+    T_EQ_INT(nwarn, 0);
+}
+
 static void test_bad_patterns(void)
 {
     T_EQ_STR(compile_error("x("), "xend-relocation-hosts-allow: bad pattern "
@@ -232,6 +264,7 @@ int main(void)
     test_name_or_ip();
     test_addresses();
     test_split();
+    test_prefix_warnings();
     test_bad_patterns();
     test_limits();
     return t_done("test_acl");

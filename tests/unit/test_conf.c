@@ -140,6 +140,7 @@ static void test_print(void)
                                "relocd-allow-insecure no\n"
                                "relocd-bandwidth 0\n"
                                "relocd-control-socket /run/relocd/relocd.sock\n"
+                               "relocd-crl-file ''\n"
                                "relocd-handshake-timeout 10\n"
                                "relocd-max-downtime 300\n"
                                "relocd-max-migrations 2\n"
@@ -215,6 +216,7 @@ static void test_all_keys(void)
     T_EQ_INT(c->ssl, 1);
     T_EQ_STR(c->ca_file, "/etc/relocd/ca.pem");
     T_EQ_STR(c->psk_file, "/etc/relocd/psk");
+    T_EQ_STR(c->crl_file, "/etc/relocd/crl.pem");
     T_EQ_INT(c->allow_insecure, 1);
     T_EQ_INT(c->max_migrations, 64);
     T_EQ_INT(c->max_pending, 1024);
@@ -469,9 +471,45 @@ static void test_ssl(void)
                    "(xend-relocation-server-ssl-cert-file /c)"),
              "t.sxp:1: xend-relocation-ssl-server is on but "
              "xend-relocation-server-ssl-key-file is not set");
+    /* revocations need the CA they revoke from */
+    T_EQ_STR(error("(relocd-psk-file /p)\n(relocd-crl-file /crl.pem)"),
+             "t.sxp:2: relocd-crl-file is set but relocd-ssl-ca-file is not: "
+             "revocations need the CA whose certificates they revoke");
+    c = parse("(relocd-crl-file /crl.pem) (relocd-ssl-ca-file /ca.pem)");
+    T_OK(c && !strcmp(c->crl_file, "/crl.pem"), "%s", lasterr);
+    conf_free(c);
     /* files without the SSL server are fine */
     c = parse("(xend-relocation-server-ssl-key-file k)");
     T_OK(c && !c->ssl_server, "%s", lasterr);
+    conf_free(c);
+}
+
+/* The plain port without authentication needs an allow-list. */
+static void test_insecure(void)
+{
+    struct relocd_conf *c;
+
+    T_EQ_STR(error("(xend-relocation-server yes)\n"
+                   "(relocd-allow-insecure yes)\n"),
+             "t.sxp:2: relocd-allow-insecure is yes and "
+             "xend-relocation-hosts-allow is empty: any host could send a "
+             "guest to the unauthenticated port 8002; list the peers in "
+             "xend-relocation-hosts-allow");
+    T_OK(strstr(error("(xend-relocation-server yes)\n"
+                      "(xend-relocation-hosts-allow '')\n"
+                      "(relocd-allow-insecure yes)\n"),
+                "t.sxp:3: ") == lasterr,
+         "%s", lasterr);
+    c = parse("(xend-relocation-server yes)\n(relocd-allow-insecure yes)\n"
+              "(xend-relocation-hosts-allow '^10\\\\.1\\\\.0\\\\.2$')");
+    T_OK(c != NULL, "%s", lasterr);
+    conf_free(c);
+    /* the port closed, or shut for want of relocd-allow-insecure: fine */
+    c = parse("(relocd-allow-insecure yes)");
+    T_OK(c != NULL, "%s", lasterr);
+    conf_free(c);
+    c = parse("(xend-relocation-server yes)");
+    T_OK(c != NULL, "%s", lasterr);
     conf_free(c);
 }
 
@@ -498,7 +536,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 19);
+    T_EQ_INT(i, 20);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);
@@ -630,6 +668,15 @@ static void test_hosts_allow_warnings(void)
     T_EQ_INT(nwarn, 1);
     T_OK(strstr(lastwarn, "unknown escape") != NULL, "%s", lastwarn);
     conf_free(c);
+    /* a pattern that admits more than it seems, at its line */
+    c = parse("\n(xend-relocation-hosts-allow '^10\\\\.0\\\\.0\\\\.1')");
+    T_OK(c != NULL, "%s", lasterr);
+    T_EQ_INT(nwarn, 1);
+    T_OK(strstr(lastwarn,
+                "t.sxp:2: warning: xend-relocation-hosts-allow: "
+                "'^10\\.0\\.0\\.1' also admits 10.0.0.10") == lastwarn,
+         "%s", lastwarn);
+    conf_free(c);
 }
 
 static void test_api_edges(void)
@@ -695,6 +742,7 @@ int main(void)
     test_ranges();
     test_enum_and_strings();
     test_ssl();
+    test_insecure();
     test_keys();
     test_child_value();
     test_strays();

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,9 +31,9 @@ static char dir[64];
 /* A path in the temporary directory; a few may be live at once. */
 static const char *tpath(const char *name)
 {
-    static char ring[16][128];
+    static char ring[64][128];
     static unsigned n;
-    char *p = ring[n++ % 16];
+    char *p = ring[n++ % 64];
 
     snprintf(p, sizeof(ring[0]), "%s/%s", dir, name);
     return p;
@@ -51,7 +52,8 @@ static const char gen_sh[] =
     "[srvonly]\nbasicConstraints = critical,CA:false\n"
     "extendedKeyUsage = serverAuth\n"
     "[old]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
-    "default_md = sha256\npolicy = pol\n[pol]\ncommonName = supplied\n"
+    "default_md = sha256\npolicy = pol\ndefault_crl_days = 2\n"
+    "[pol]\ncommonName = supplied\n"
     "EOF\n"
     "key='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n"
     "export SAN=x\n"
@@ -69,13 +71,20 @@ static const char gen_sh[] =
     "openssl ca -config x.cnf -name old -batch -notext -cert ca.pem "
     "-keyfile ca.key -in old.csr -out old.pem -extensions leaf "
     "-startdate 20200101000000Z -enddate 20200102000000Z\n"
+    "mk revoked ca\n"
+    "ca() { openssl ca -config x.cnf -name old -batch -cert ca.pem "
+    "-keyfile ca.key \"$@\"; }\n"
+    "ca -revoke revoked.pem; ca -gencrl -out crl.pem\n"
     "k=$(openssl rand -hex 32)\n"
     "printf '%s\\n' \"$k\" | fold -w 20 > psk\n"
     "printf '  %s\\n\\n' \"$(openssl rand -hex 40)\" > psk2\n"
     "openssl rand -hex 31 > short; openssl rand -hex 513 > long\n"
     "printf '%sg\\n' \"$(openssl rand -hex 32)\" > nothex\n"
     "echo \"$k\" > open\n"
-    "chmod 600 psk psk2 short long nothex; chmod 644 open\n";
+    "chmod 600 psk psk2 short long nothex ./*.key; chmod 644 open\n"
+    "cp -p host-a.key open.key; chmod 640 open.key\n"
+    "cp -p host-a.key other.key; cp -p psk other.psk\n"
+    "chown 65534 other.key other.psk 2>/dev/null || :\n";
 
 static int gen_files(void)
 {
@@ -124,6 +133,7 @@ struct end {
     int server;
     struct tls_opts o;
     int (*body)(struct tls_conn *c, struct res *r, int server);
+    const char *host; /* a client's: the name or address it dialled */
 };
 
 static void pattern(unsigned char *p, size_t len, size_t off)
@@ -320,7 +330,7 @@ static void run_end(const struct end *e, int fd, struct res *r)
     r->made = t != NULL;
     c = !t          ? NULL
         : e->server ? tls_accept(t, fd, TMO, r->err, sizeof(r->err))
-                    : tls_connect(t, fd, TMO, r->err, sizeof(r->err));
+                    : tls_connect(t, fd, e->host, TMO, r->err, sizeof(r->err));
     r->err_no = errno;
     if (c) {
         r->shook = 1;
@@ -378,13 +388,13 @@ static struct tls_opts host(const char *name, const char *ca, const char *psk)
     snprintf(k, sizeof(k), "%s.key", name);
     snprintf(c, sizeof(c), "%s.pem", name);
     return (struct tls_opts){tpath(k), tpath(c), ca ? tpath(ca) : NULL,
-                             psk ? tpath(psk) : NULL};
+                             psk ? tpath(psk) : NULL, NULL};
 }
 
 static void test_certs(void)
 {
-    struct end srv = {1, host("host-a", "ca.pem", NULL), body_host};
-    struct end cli = {0, host("host-b", "ca.pem", NULL), body_host};
+    struct end srv = {1, host("host-a", "ca.pem", NULL), body_host, NULL};
+    struct end cli = {0, host("host-b", "ca.pem", NULL), body_host, "host-a"};
     struct res s, c;
 
     run_pair(&cli, &srv, &c, &s);
@@ -396,8 +406,9 @@ static void test_certs(void)
     T_OK(strstr(c.cipher, "_SHA256") != NULL, "cipher %s", c.cipher);
     T_OK(!s.nonblock && !c.nonblock, "O_NONBLOCK left on the socket");
     /* The other way round: the server end in this process. */
-    srv = (struct end){1, host("host-b", "ca.pem", NULL), body_bulk};
-    cli = (struct end){0, host("host-a", "ca.pem", NULL), body_bulk};
+    srv = (struct end){1, host("host-b", "ca.pem", NULL), body_bulk, NULL};
+    cli =
+        (struct end){0, host("host-a", "ca.pem", NULL), body_bulk, "127.0.0.1"};
     run_pair(&srv, &cli, &s, &c);
     T_OK(s.shook && c.shook && s.body && c.body,
          "server: %d %s / client: %d %s", s.body, s.err, c.body, c.err);
@@ -406,8 +417,8 @@ static void test_certs(void)
 
 static void test_cert_refused(void)
 {
-    struct end srv = {1, host("host-a", "ca.pem", NULL), NULL};
-    struct end cli = {0, host("intruder", "cas.pem", NULL), body_refused};
+    struct end srv = {1, host("host-a", "ca.pem", NULL), NULL, NULL};
+    struct end cli = {0, host("intruder", "cas.pem", NULL), body_refused, NULL};
     struct res s, c;
 
     /* A client certificate from another CA. */
@@ -421,7 +432,7 @@ static void test_cert_refused(void)
     T_OK(c.body, "client: %s", c.err);
     HAS(c.err, "unknown ca");
     /* No client certificate at all. */
-    cli.o = (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL};
+    cli.o = (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL};
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook, "server accepted a client without a certificate");
     HAS(s.err, "peer did not return a certificate");
@@ -429,7 +440,7 @@ static void test_cert_refused(void)
     HAS(c.err, "certificate required");
     /* The client refuses a server from another CA. */
     srv.o = host("intruder", "ca2.pem", NULL);
-    cli = (struct end){0, host("host-b", "ca.pem", NULL), NULL};
+    cli = (struct end){0, host("host-b", "ca.pem", NULL), NULL, NULL};
     run_pair(&srv, &cli, &s, &c);
     T_OK(!c.shook && c.made, "client accepted another CA's server");
     HAS(c.err, "certificate verify failed");
@@ -437,10 +448,82 @@ static void test_cert_refused(void)
     HAS(s.err, "unknown ca");
 }
 
+/* The client checks the server's certificate against what it dialled. */
+static void test_cert_host(void)
+{
+    struct end srv = {1, host("host-a", "ca.pem", NULL), NULL, NULL};
+    struct end cli = {0, host("host-b", "ca.pem", NULL), NULL, "host-b"};
+    struct res s, c;
+
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook && c.made, "client took host-a's certificate for host-b");
+    HAS(c.err, "certificate verify failed (hostname mismatch)");
+    HAS(c.err, "the server's certificate CN=host-a is not valid for host-b, "
+               "the name or address dialled");
+    T_EQ_INT(c.err_no, EPROTO);
+    cli.host = "10.0.0.1";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook, "client took host-a's certificate for 10.0.0.1");
+    HAS(c.err, "(IP address mismatch)");
+    HAS(c.err, "not valid for 10.0.0.1");
+    /* no partial wildcards, no suffix matches */
+    cli.host = "host-a.example";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook, "client took host-a for host-a.example");
+    cli.host = "HOST-A"; /* DNS names compare without case */
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.shook, "client: %s", c.err);
+    /* "both": the name is checked too; the PSK alone has no certificate */
+    srv.o = host("host-a", "ca.pem", "psk");
+    cli.o = host("host-b", "ca.pem", "psk");
+    cli.host = "host-b";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook, "both: client took host-a's certificate for host-b");
+    HAS(c.err, "hostname mismatch");
+    srv.o = cli.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL};
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.shook && s.shook, "PSK: %s / %s", c.err, s.err);
+}
+
+/* Revoked certificates, both ways, and our own at start-up. */
+static void test_crl(void)
+{
+    struct tls_opts a = host("host-a", "ca.pem", NULL);
+    struct end srv = {1, a, body_bulk, NULL};
+    struct end cli = {0, host("host-b", "ca.pem", NULL), body_bulk, "host-a"};
+    struct res s, c;
+
+    srv.o.crl_file = cli.o.crl_file = tpath("crl.pem");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    /* a revoked client */
+    cli.o = host("revoked", "ca.pem", NULL);
+    cli.body = body_refused;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && s.made, "server accepted a revoked client");
+    HAS(s.err, "certificate verify failed (certificate revoked)");
+    T_OK(c.body, "client: %s", c.err);
+    HAS(c.err, "certificate revoked");
+    /* a revoked server */
+    srv.o = host("revoked", "ca.pem", NULL);
+    cli = (struct end){0, host("host-b", "ca.pem", NULL), NULL, "revoked"};
+    cli.o.crl_file = tpath("crl.pem");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!c.shook && c.made, "client accepted a revoked server");
+    HAS(c.err, "certificate verify failed (certificate revoked)");
+    /* without the CRL the same certificate passes: the CRL did it */
+    cli.o.crl_file = NULL;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.shook, "client: %s", c.err);
+}
+
 static void test_psk(void)
 {
-    struct end srv = {1, {NULL, NULL, NULL, tpath("psk")}, body_bulk};
-    struct end cli = {0, {NULL, NULL, NULL, tpath("psk")}, body_bulk};
+    struct end srv = {
+        1, {NULL, NULL, NULL, tpath("psk"), NULL}, body_bulk, NULL};
+    struct end cli = {
+        0, {NULL, NULL, NULL, tpath("psk"), NULL}, body_bulk, NULL};
     struct res s, c;
 
     run_pair(&srv, &cli, &s, &c);
@@ -464,8 +547,8 @@ static void test_psk(void)
 
 static void test_both(void)
 {
-    struct end srv = {1, host("host-a", "ca.pem", "psk"), body_bulk};
-    struct end cli = {0, host("host-b", "ca.pem", "psk"), body_bulk};
+    struct end srv = {1, host("host-a", "ca.pem", "psk"), body_bulk, NULL};
+    struct end cli = {0, host("host-b", "ca.pem", "psk"), body_bulk, NULL};
     struct res s, c;
 
     run_pair(&srv, &cli, &s, &c);
@@ -485,12 +568,12 @@ static void test_both(void)
     T_OK(!s.shook, "server took certificates alone");
     HAS(s.err, "does not check the pre-shared key");
     /* A client with the key only. */
-    cli.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk")};
+    cli.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL};
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook && !c.shook, "server took the key alone");
     HAS(s.err, "offered only the pre-shared key");
     /* A server with the key alone refuses a "both" client. */
-    srv.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk")};
+    srv.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL};
     cli.o = host("host-b", "ca.pem", "psk");
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook && !c.shook, "mixed modes agreed");
@@ -511,36 +594,69 @@ static void test_ctx(void)
 {
     struct tls_opts a = host("host-a", "ca.pem", NULL);
 
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("short")},
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("short"), NULL},
               "at least 64");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("long")},
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("long"), NULL},
               "longer than 512 bytes");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("nothex")},
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("nothex"), NULL},
               "'g' is not a hex digit");
-    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("open")},
+    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("open"), NULL},
               "permissions 0644 are too open");
-    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("missing")},
-              "No such file");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL},
-              "needs its key and certificate");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, NULL},
-              "needs its key and certificate");
-    ctx_fails(1, (struct tls_opts){a.key_file, NULL, a.ca_file, NULL},
-              "key file needs a certificate");
-    ctx_fails(1, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL},
-              "clients would not be authenticated");
-    ctx_fails(0, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL},
-              "server would not be authenticated");
-    ctx_fails(
-        1, (struct tls_opts){tpath("host-b.key"), a.cert_file, a.ca_file, NULL},
-        "host-b.key does not match");
-    ctx_fails(1, (struct tls_opts){a.key_file, a.cert_file, tpath("psk"), NULL},
-              "/psk");
-    ctx_fails(1, (struct tls_opts){a.cert_file, a.key_file, a.ca_file, NULL},
-              "host-a.key: no start line");
+    /* As OpenSSH: a secret others may read, or someone else's, is refused */
     ctx_fails(1,
-              (struct tls_opts){tpath("enc.key"), a.cert_file, a.ca_file, NULL},
-              "enc.key: the key is encrypted");
+              (struct tls_opts){tpath("open.key"), a.cert_file, a.ca_file, NULL,
+                                NULL},
+              "open.key: UNPROTECTED PRIVATE KEY FILE! permissions 0640 are "
+              "too open: a private key file must not be accessible by group "
+              "or others (chmod 600)");
+    if (geteuid() == 0) {
+        ctx_fails(1,
+                  (struct tls_opts){tpath("other.key"), a.cert_file, a.ca_file,
+                                    NULL, NULL},
+                  "other.key: bad owner: the private key file belongs to uid "
+                  "65534; it must belong to root or to uid 0");
+        ctx_fails(0,
+                  (struct tls_opts){NULL, NULL, NULL, tpath("other.psk"), NULL},
+                  "other.psk: bad owner: the pre-shared key file belongs to "
+                  "uid 65534");
+    }
+    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("missing"), NULL},
+              "No such file");
+    ctx_fails(1, (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL},
+              "needs its key and certificate");
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, NULL, NULL},
+              "needs its key and certificate");
+    ctx_fails(1, (struct tls_opts){a.key_file, NULL, a.ca_file, NULL, NULL},
+              "key file needs a certificate");
+    ctx_fails(1, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL, NULL},
+              "clients would not be authenticated");
+    ctx_fails(0, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL, NULL},
+              "server would not be authenticated");
+    ctx_fails(1,
+              (struct tls_opts){tpath("host-b.key"), a.cert_file, a.ca_file,
+                                NULL, NULL},
+              "host-b.key does not match");
+    ctx_fails(
+        1, (struct tls_opts){a.key_file, a.cert_file, tpath("psk"), NULL, NULL},
+        "/psk");
+    /* CRLs: only with a CA file, a file that holds one, our own checked */
+    ctx_fails(
+        0, (struct tls_opts){NULL, NULL, NULL, tpath("psk"), tpath("crl.pem")},
+        "a CRL file needs the CA file");
+    ctx_fails(0, (struct tls_opts){NULL, NULL, a.ca_file, NULL, a.ca_file},
+              "ca.pem: no certificate revocation list");
+    ctx_fails(1,
+              (struct tls_opts){tpath("revoked.key"), tpath("revoked.pem"),
+                                a.ca_file, NULL, tpath("crl.pem")},
+              "revoked.pem: the certificate is not valid for a TLS server "
+              "under the CA file: certificate revoked");
+    ctx_fails(1,
+              (struct tls_opts){a.cert_file, a.key_file, a.ca_file, NULL, NULL},
+              "host-a.key: no start line");
+    ctx_fails(
+        1,
+        (struct tls_opts){tpath("enc.key"), a.cert_file, a.ca_file, NULL, NULL},
+        "enc.key: the key is encrypted");
     ctx_fails(1, host("srvonly", "ca.pem", NULL), "not valid for a TLS client");
     ctx_fails(1, host("intruder", "ca.pem", NULL),
               "not valid for a TLS server");
@@ -550,7 +666,7 @@ static void test_ctx(void)
 
 static void test_handshake_timeout(void)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
     char err[256];
     struct tls_ctx *tc = tls_ctx_new(0, &o, err, sizeof(err));
     struct tls_ctx *ts = tls_ctx_new(1, &o, err, sizeof(err));
@@ -561,7 +677,7 @@ static void test_handshake_timeout(void)
     T_OK(tc && ts, "PSK contexts");
     if (!tc || !ts || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return;
     t0 = now_ms();
-    c = tls_connect(tc, sv[0], 300, err, sizeof(err));
+    c = tls_connect(tc, sv[0], NULL, 300, err, sizeof(err));
     ms = now_ms() - t0;
     T_OK(!c && errno == ETIMEDOUT, "connect to a silent server: %s", err);
     T_OK(ms >= 290 && ms < SLACK, "connect gave up after %lld ms", ms);
@@ -582,8 +698,10 @@ static void test_handshake_timeout(void)
 
 static void test_read_timeout(void)
 {
-    struct end srv = {1, {NULL, NULL, NULL, tpath("psk")}, body_silent};
-    struct end cli = {0, {NULL, NULL, NULL, tpath("psk")}, body_timeout};
+    struct end srv = {
+        1, {NULL, NULL, NULL, tpath("psk"), NULL}, body_silent, NULL};
+    struct end cli = {
+        0, {NULL, NULL, NULL, tpath("psk"), NULL}, body_timeout, NULL};
     struct res s, c;
 
     run_pair(&cli, &srv, &c, &s);
@@ -605,10 +723,11 @@ static void test_read_timeout(void)
  */
 static int relay_peer(int fd)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
     char err[256], b[8];
     struct tls_ctx *t = tls_ctx_new(0, &o, err, sizeof(err));
-    struct tls_conn *c = t ? tls_connect(t, fd, TMO, err, sizeof(err)) : NULL;
+    struct tls_conn *c =
+        t ? tls_connect(t, fd, NULL, TMO, err, sizeof(err)) : NULL;
     size_t got = 0;
     ssize_t n = 1;
     int ok;
@@ -651,7 +770,7 @@ static int child_ok(pid_t pid)
 /* relay_run between a TLS peer and a local socket, as a session runs it. */
 static void test_relay(void)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
     struct relay_stats st = {0, 0};
     char err[256];
     struct tls_ctx *t = tls_ctx_new(1, &o, err, sizeof(err));
@@ -698,10 +817,11 @@ static void test_relay(void)
 /* The peer of test_drop: the chan's end must come without close_notify. */
 static int drop_peer(int fd)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
     char err[256], b;
     struct tls_ctx *t = tls_ctx_new(0, &o, err, sizeof(err));
-    struct tls_conn *c = t ? tls_connect(t, fd, TMO, err, sizeof(err)) : NULL;
+    struct tls_conn *c =
+        t ? tls_connect(t, fd, NULL, TMO, err, sizeof(err)) : NULL;
     int ok = c && tls_read(c, &b, 1, TMO) == 0 && !tls_conn_eof_clean(c);
 
     tls_conn_free(c);
@@ -712,7 +832,7 @@ static int drop_peer(int fd)
 /* A process that handed its connection on sends nothing more on it. */
 static void test_drop(void)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk")};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
     char err[256];
     struct tls_ctx *t = tls_ctx_new(1, &o, err, sizeof(err));
     struct tls_conn *tls = NULL;
@@ -778,6 +898,50 @@ static void test_psk_parse(void)
     explicit_bzero(&k, sizeof(k));
 }
 
+/* The VmFlags of the mapping at p in /proc/self/smaps, "" if none. */
+static void vm_flags(const void *p, char *flags, size_t len)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    unsigned long lo, hi, at = (unsigned long)p;
+    char line[512];
+    int in = 0;
+
+    flags[0] = '\0';
+    while (f && fgets(line, sizeof(line), f)) {
+        /* a mapping's first line "lo-hi perms ..."; then "Key: value" */
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in = at >= lo && at < hi;
+        else if (in && !strncmp(line, "VmFlags:", 8))
+            snprintf(flags, len, "%.200s", line + 8);
+    }
+    if (f) fclose(f);
+}
+
+/* The key's own pages: aligned, zeroed, not dumped, gone when freed. */
+static void test_psk_memory(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    struct tls_psk *k = tls_psk_new();
+    unsigned char vec;
+    char flags[256];
+    size_t i, nz = 0;
+
+    T_OK(k != NULL, "tls_psk_new: %s", strerror(errno));
+    if (!k) return;
+    T_EQ_INT((long)((unsigned long)k % (unsigned long)page), 0);
+    for (i = 0; i < sizeof(k->bytes); i++)
+        nz += k->bytes[i] != 0;
+    T_EQ_INT((long)(nz + k->len), 0);
+    vm_flags(k, flags, sizeof(flags));
+    T_OK(strstr(flags, " dd") != NULL, "no dd (MADV_DONTDUMP) in '%s'", flags);
+    memset(k->bytes, 0xa5, sizeof(k->bytes));
+    tls_psk_free(k);
+    /* unmapped: the bytes are no longer in the process */
+    T_OK(mincore(k, (size_t)page, &vec) < 0 && errno == ENOMEM,
+         "the key's page is still mapped");
+    tls_psk_free(NULL);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -787,9 +951,12 @@ int main(void)
         return t_done("test_tls");
     }
     test_psk_parse();
+    test_psk_memory();
     test_ctx();
     test_certs();
     test_cert_refused();
+    test_cert_host();
+    test_crl();
     test_psk();
     test_both();
     test_handshake_timeout();

@@ -272,7 +272,9 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
 
     if (peer_addr_text(sa, salen, s->ip, sizeof(s->ip)) < 0)
         return session_fail(s, PERR_INTERNAL, "unknown address family");
-    if (!peer_allowed(conf->acl, s->ip, NULL, s->fqdn, sizeof(s->fqdn))) {
+    /* Reverse DNS and the TLS handshake share the handshake deadline. */
+    if (!peer_allowed(conf->acl, s->ip, NULL, chan_time_left(s->chan), s->fqdn,
+                      sizeof(s->fqdn))) {
         /* xend's words, so existing log watches keep working. */
         log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
         if (!s->env->tls)
@@ -284,7 +286,7 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
     }
     if (!s->env->tls) return 0;
     tls = tls_accept(s->env->tls, chan_fd(s->chan),
-                     conf->handshake_timeout * 1000, err, sizeof(err));
+                     chan_time_left(s->chan) ?: 1, err, sizeof(err));
     if (!tls) {
         log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
         return -1;

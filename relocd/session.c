@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,8 +33,11 @@
 #include "relocd/peer.h"
 #include "wire/relay.h"
 #include "relocd/session.h"
+#include "wire/clock.h"
+#include "wire/tcp.h"
 #include "wire/tls.h"
 #include "wire/version.h"
+#include "wire/xlstream.h"
 #include "xen/xen.h"
 
 struct session {
@@ -215,11 +219,87 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
     return 0;
 }
 
+/* How often the stream watch looks at the socket's counters. */
+#define SESSION_WATCH_MS 500
+
+struct stream_watch {
+    int fd;                /* the socket xl reads itself; -1: no watch */
+    uint64_t sent0;        /* what this end had sent before the receiver */
+    uint64_t received;     /* the peer's bytes at the last look */
+    long long quiet_since; /* clock_ms() since when the peer sent nothing */
+};
+
+static void watch_start(struct stream_watch *w, int fd)
+{
+    struct tcp_progress p;
+
+    w->fd = tcp_progress(fd, &p) < 0 ? -1 : fd;
+    w->sent0 = p.sent;
+    w->received = p.received;
+    w->quiet_since = clock_ms();
+}
+
+/*
+ * 1 when the peer has been silent for limit_ms while the receiver waits
+ * for it.  Not silent: bytes arrived, or bytes wait unread (the receiver is
+ * slow, not the peer).  Once the receiver wrote more than its banner it
+ * has said "domain received": the guest may run here, and from then on
+ * the receiver is never stopped (xl's commit handshake decides).
+ */
+static int watch_idle(struct stream_watch *w, long long limit_ms)
+{
+    struct tcp_progress p;
+    long long now = clock_ms();
+
+    if (w->fd < 0 || tcp_progress(w->fd, &p) < 0) return 0;
+    if (p.sent - w->sent0 > XLS_BANNER_LEN) {
+        w->fd = -1;
+        return 0;
+    }
+    if (p.received != w->received || p.unread) {
+        w->received = p.received;
+        w->quiet_since = now;
+        return 0;
+    }
+    return now - w->quiet_since >= limit_ms;
+}
+
+/*
+ * Waits for the receiver.  With a watch (xl reads the socket itself, so
+ * no relay's idle limit applies) a peer silent for relocd-stream-idle-
+ * timeout before "domain received" gets the receiver killed: it holds a
+ * migration slot and a paused NAME--incoming for nothing.  A pidfd wakes
+ * us the moment the receiver exits; without one, wait without a watch.
+ */
+static int session_wait(struct session *s, pid_t pid, struct stream_watch *w)
+{
+    int pfd = w->fd >= 0 ? pidfd_open(pid, 0) : -1, status = -1, r;
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    long long limit = s->env->conf->stream_idle_timeout * 1000LL;
+
+    while (pfd >= 0 && waitpid(pid, &status, WNOHANG) == 0) {
+        r = poll(&p, 1, SESSION_WATCH_MS);
+        if (r < 0 && errno != EINTR) break;
+        if (r == 0 && watch_idle(w, limit)) {
+            log_warnx("%s (%s): timeout: the peer was idle for %d s "
+                      "during the stream; stopping the receiver",
+                      s->fqdn, s->ip, s->env->conf->stream_idle_timeout);
+            kill(pid, SIGKILL);
+            w->fd = -1;
+        }
+    }
+    if (pfd >= 0) close(pfd);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
 /* Runs the receiver on the stream and waits for it; 0 when it succeeded. */
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
     int status, direct, tx, rx, pair[2] = {-1, -1}, fd;
+    struct stream_watch w = {.fd = -1};
     unsigned i;
     pid_t pid;
 
@@ -245,6 +325,8 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         return -1;
     }
     fd = direct ? chan_fd(s->chan) : pair[1];
+    /* Plain TCP only: under kernel TLS the counters count records. */
+    if (direct && !chan_has_tls(s->chan)) watch_start(&w, fd);
     pid = xen_receive_start(fd, flags, m->nflags);
     if (!direct) close(pair[1]);
     if (pid < 0) {
@@ -257,8 +339,7 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
         close(pair[0]);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    status = session_wait(s, pid, &w);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 

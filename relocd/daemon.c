@@ -312,8 +312,8 @@ static void daemon_refusal_summary(struct daemon *d)
     unsigned n, secs;
 
     if (admit_log_summary(&d->refusals, clock_ms(), &n, &secs))
-        log_warnx("refused %u connections in the last %u s (busy; not all "
-                  "logged)",
+        log_warnx("refused %u connections in the last %u s; not all were "
+                  "logged",
                   n, secs);
 }
 
@@ -331,7 +331,11 @@ static void daemon_status(struct child *c)
     snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
 }
 
-/* A session asks for a migration slot ('M'); answer Y or N. */
+/*
+ * A session asks for a migration slot ('M'), or whether to log a failure
+ * of a peer not admitted yet ('L', rate limited per source as refusals
+ * are); answer Y or N.
+ */
 static void daemon_slot(struct daemon *d, struct child *c)
 {
     char req;
@@ -343,6 +347,12 @@ static void daemon_slot(struct daemon *d, struct child *c)
     }
     if (read(c->slot_fd, &req, 1) != 1)
         return; /* the session is ending; SIGCHLD reaps it */
+    if (req == 'L') {
+        (void)!write(
+            c->slot_fd,
+            admit_log_note(&d->refusals, c->ip, clock_ms()) ? &yes : &no, 1);
+        return;
+    }
     if (req == 'M' && !c->has_slot &&
         d->running < (unsigned)d->conf->max_migrations) {
         c->has_slot = 1;

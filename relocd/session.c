@@ -47,6 +47,8 @@ struct session {
     struct proto_frame *frame;
     char ip[64];
     char fqdn[NI_MAXHOST];
+    int admitted; /* allow-listed (and authenticated on the TLS port) */
+    int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
@@ -55,6 +57,25 @@ struct session {
 
 /* An ERROR frame gets this long to leave; the session ends either way. */
 #define SESSION_ERROR_SEND_MS 2000
+
+/*
+ * Before admission a peer is anyone: its failures share the parent's
+ * per-source log limit (admit.h), asked once per session ('L').  After
+ * it, or without a parent to ask, everything is logged.
+ */
+static int session_may_log(struct session *s)
+{
+    struct pollfd pfd = {.fd = s->env->slot_fd, .events = POLLIN};
+    char reply = 'Y';
+
+    if (s->admitted || s->env->slot_fd < 0) return 1;
+    if (s->log_ok >= 0) return s->log_ok;
+    if (write(s->env->slot_fd, "L", 1) != 1 || poll(&pfd, 1, 1000) != 1 ||
+        read(s->env->slot_fd, &reply, 1) != 1)
+        reply = 'Y';
+    s->log_ok = reply == 'Y';
+    return s->log_ok;
+}
 
 /* Sends ERROR and logs the same text once; returns -1. */
 static int session_fail(struct session *s, enum proto_err code, const char *fmt,
@@ -69,7 +90,9 @@ static int session_fail(struct session *s, enum proto_err code, const char *fmt,
     va_start(ap, fmt);
     diag_verrf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code), text);
+    if (session_may_log(s))
+        log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code),
+                  text);
     buf_reset(s->out);
     if (code != PERR_EOF && code != PERR_IO &&
         msg_put_error(s->out, code, "%s", text) == 0) {
@@ -357,7 +380,8 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
     if (!peer_allowed(conf->acl, s->ip, NULL, chan_time_left(s->chan), s->fqdn,
                       sizeof(s->fqdn))) {
         /* xend's words, so existing log watches keep working. */
-        log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
+        if (session_may_log(s))
+            log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
         if (!s->env->tls)
             session_fail(s, PERR_DENIED,
                          "%s is not in "
@@ -365,13 +389,18 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
                          s->ip);
         return -1;
     }
-    if (!s->env->tls) return 0;
+    if (!s->env->tls) {
+        s->admitted = 1;
+        return 0;
+    }
     tls = tls_accept(s->env->tls, chan_fd(s->chan),
                      chan_time_left(s->chan) ?: 1, err, sizeof(err));
     if (!tls) {
-        log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
+        if (session_may_log(s))
+            log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
         return -1;
     }
+    s->admitted = 1;
     chan_set_tls(s->chan, tls);
     log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
              tls_conn_peer(tls));
@@ -467,7 +496,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
 int session_serve(const struct session_env *env, int fd,
                   const struct sockaddr *sa, socklen_t salen)
 {
-    struct session s = {.env = env};
+    struct session s = {.env = env, .log_ok = -1};
     int rc = -1;
 
     snprintf(s.ip, sizeof(s.ip), "?");

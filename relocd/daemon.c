@@ -281,7 +281,11 @@ static enum admit_verdict daemon_admit(const struct daemon *d, const char *ip)
                         exempt, arc4random_uniform(100));
 }
 
-static void daemon_accept(struct daemon *d, unsigned li)
+/* Connections accepted per listener and poll round, before anyone else. */
+#define DAEMON_ACCEPT_BATCH 32
+
+/* Accepts and admits one connection; -1 when none was waiting. */
+static int daemon_accept(struct daemon *d, unsigned li)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
@@ -293,17 +297,17 @@ static void daemon_accept(struct daemon *d, unsigned li)
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             log_warn("accept");
-        return;
+        return errno == ECONNABORTED ? 0 : -1;
     }
     if (peer_addr_text((struct sockaddr *)&ss, sslen, ip, sizeof(ip)) < 0)
         snprintf(ip, sizeof(ip), "?");
     tcp_tune(fd);
     v = daemon_admit(d, ip);
-    if (v != ADMIT_OK) {
+    if (v != ADMIT_OK)
         daemon_refuse(d, fd, d->ls.tls[li], ip, admit_reason(v));
-        return;
-    }
-    daemon_spawn(d, fd, d->ls.tls[li], ip, &ss, sslen);
+    else
+        daemon_spawn(d, fd, d->ls.tls[li], ip, &ss, sslen);
+    return 0;
 }
 
 /* The refusals the rate limit kept out of the log, once a window. */
@@ -646,7 +650,7 @@ static void daemon_poll(struct daemon *d)
 {
     static struct pollfd
         pfd[LISTEN_MAX + DAEMON_MAX_CHILDREN + 1 + CTL_MAX_CONNS];
-    unsigned i, nl = d->draining ? 0 : d->ls.n, nc = d->nchild, nctl;
+    unsigned i, n, nl = d->draining ? 0 : d->ls.n, nc = d->nchild, nctl;
     int r;
 
     for (i = 0; i < nl; i++)
@@ -657,7 +661,8 @@ static void daemon_poll(struct daemon *d)
     r = poll(pfd, nl + nc + nctl, 1000);
     if (r <= 0) return;
     for (i = 0; i < nl; i++)
-        if (pfd[i].revents & POLLIN) daemon_accept(d, i);
+        for (n = 0; pfd[i].revents & POLLIN && n < DAEMON_ACCEPT_BATCH; n++)
+            if (daemon_accept(d, i) < 0) break;
     /* daemon_accept() only appends children: the first nc are unchanged. */
     for (i = 0; i < nc; i++)
         if (pfd[nl + i].revents & POLLIN) daemon_slot(d, &d->child[i]);

@@ -87,6 +87,7 @@ def stall(s):
 
 def main():
     host, port, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    t0 = time.time()
     s = socket.create_connection((host, port), timeout=30)
     if case == "version":
         h = dict(HELLO, version=9, min_version=7)
@@ -112,6 +113,9 @@ def main():
         pass
     elif case == "hello":
         s.sendall(frame(1, HELLO))
+        if report(s) is not None:
+            print("answered after %.3f s" % (time.time() - t0))
+        return
     elif case == "stall":
         stall(s)
         return

@@ -24,9 +24,10 @@ static int admit_early_drop(const struct admit_limits *l, unsigned pending,
 enum admit_verdict admit_decide(const struct admit_limits *l, unsigned pending,
                                 unsigned from_host, int exempt, unsigned rnd)
 {
-    if (pending >= l->full) return ADMIT_FULL;
     if (from_host >= l->per_host) return ADMIT_HOST;
-    if (!exempt && admit_early_drop(l, pending, rnd)) return ADMIT_DROP;
+    if (exempt) return ADMIT_OK;
+    if (pending >= l->full) return ADMIT_FULL;
+    if (admit_early_drop(l, pending, rnd)) return ADMIT_DROP;
     return ADMIT_OK;
 }
 

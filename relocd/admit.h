@@ -46,8 +46,9 @@ struct admit_log {
 /*
  * The verdict for one more connection, with pending sessions in all and
  * from_host of them from its address.  exempt: the address alone is in the
- * allow-list, so random early drop (meant to shed unknown peers) spares it;
- * the hard limits still apply.  rnd is uniform in 0..99.
+ * allow-list; only the per-host cap applies to it, so no number of
+ * outsiders can lock out a listed peer (and listed peers, each capped,
+ * are few).  rnd is uniform in 0..99.
  */
 enum admit_verdict admit_decide(const struct admit_limits *l, unsigned pending,
                                 unsigned from_host, int exempt, unsigned rnd);

@@ -265,7 +265,7 @@ static void daemon_spawn(struct daemon *d, int fd, int tls, const char *ip,
 
 /*
  * Pending limits by address (admit.h), decided before the session exists.
- * An address the allow-list admits by itself is spared the random drop:
+ * An address the allow-list admits by itself faces the per-host cap only:
  * acl_match() on an address is bounded (acl.h), no DNS is involved.
  */
 static enum admit_verdict daemon_admit(const struct daemon *d, const char *ip)

@@ -13,8 +13,12 @@ static const struct admit_limits lim = {16, 4, 8, 30};
 static void test_hard_limits(void)
 {
     T_EQ_INT(admit_decide(&lim, 0, 0, 0, 0), ADMIT_OK);
-    T_EQ_INT(admit_decide(&lim, 16, 0, 1, 99), ADMIT_FULL);
+    T_EQ_INT(admit_decide(&lim, 16, 0, 0, 99), ADMIT_FULL);
     T_EQ_INT(admit_decide(&lim, 3, 4, 1, 99), ADMIT_HOST);
+    T_EQ_INT(admit_decide(&lim, 3, 4, 0, 99), ADMIT_HOST);
+    /* Outsiders filling relocd-max-pending do not lock out a listed peer. */
+    T_EQ_INT(admit_decide(&lim, 16, 0, 1, 99), ADMIT_OK);
+    T_EQ_INT(admit_decide(&lim, 40, 3, 1, 0), ADMIT_OK);
     T_EQ_INT(admit_decide(&lim, 3, 3, 0, 0), ADMIT_OK);
 }
 
@@ -32,7 +36,7 @@ static void test_early_drop_is_openssh_s(void)
     for (dropped = 0, r = 0; r < 100; r++)
         dropped += admit_decide(&lim, 12, 0, 0, r) == ADMIT_DROP;
     T_EQ_INT(dropped, 65);
-    /* An address the allow-list admits by itself is never dropped. */
+    /* Nor is an address the allow-list admits by itself dropped. */
     for (dropped = 0, r = 0; r < 100; r++)
         dropped += admit_decide(&lim, 15, 0, 1, r) != ADMIT_OK;
     T_EQ_INT(dropped, 0);

@@ -56,6 +56,10 @@ struct relocd_conf {
     int allow_insecure;          /* relocd-allow-insecure: plain TCP, no auth */
     int max_migrations;          /* relocd-max-migrations, 1..64, 2 */
     int max_pending;             /* relocd-max-pending, 1..1024, 16 */
+    int max_pending_per_host;    /* relocd-max-pending-per-host, 1..1024, 4 */
+    int pending_drop_start;      /* relocd-pending-drop-start, 1..1024, 8 */
+    int pending_drop_rate;       /* relocd-pending-drop-rate, %, 0..100, 30 */
+    int stream_idle_timeout;     /* relocd-stream-idle-timeout, s, 300 */
     int handshake_timeout;       /* relocd-handshake-timeout, s, 1..3600, 10 */
     char *control_socket;        /* relocd-control-socket */
     int max_downtime_ms;         /* relocd-max-downtime, ms, 1..600000, 300 */

@@ -17,16 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/acl.h"
+#include "relocd/admit.h"
 #include "wire/buf.h"
 #include "config/conf.h"
 #include "relocd/ctl.h"
 #include "wire/json.h"
 #include "relocd/listen.h"
 #include "wire/log.h"
+#include "relocd/peer.h"
 #include "wire/msg.h"
 #include "relocd/daemon.h"
 #include "relocd/sender.h"
 #include "relocd/session.h"
+#include "wire/tcp.h"
 #include "wire/tls.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
@@ -35,6 +39,14 @@
 #include "wire/version.h"
 
 #define DAEMON_MAX_CHILDREN 1024
+/*
+ * Refusing on the TLS port takes a handshake, which a forked refuser does
+ * within a hard deadline; beyond this many at once, refusals are silent.
+ */
+#define DAEMON_MAX_REFUSERS 4
+#define REFUSER_DEADLINE_S 1
+#define REFUSER_HANDSHAKE_MS 700
+#define REFUSER_SEND_MS 200
 
 enum child_kind { CHILD_SESSION, CHILD_SENDER };
 
@@ -45,6 +57,7 @@ struct child {
     enum child_kind kind;
     int id; /* senders: what xl-relocate list/cancel name */
     char domain[128], target[300], status[256];
+    char ip[64]; /* sessions: the peer's address, for the per-host cap */
 };
 
 struct daemon {
@@ -54,6 +67,8 @@ struct daemon {
     struct tls_ctx *tls;
     struct child child[DAEMON_MAX_CHILDREN];
     unsigned nchild, running;
+    pid_t refuser[DAEMON_MAX_REFUSERS]; /* 0: free */
+    struct admit_log refusals;
     int draining, next_id;
     struct ctl ctl;
     char hostname[256];
@@ -130,25 +145,97 @@ static unsigned daemon_pending(const struct daemon *d)
     return d->nchild - d->running;
 }
 
-/* Refuses a connection from the parent itself, without reading from it. */
-static void daemon_refuse(int fd, int tls, const char *why)
+/* Sessions from ip that have not taken a migration slot yet. */
+static unsigned daemon_pending_from(const struct daemon *d, const char *ip)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < d->nchild; i++)
+        if (d->child[i].kind == CHILD_SESSION && !d->child[i].has_slot &&
+            !strcmp(d->child[i].ip, ip))
+            n++;
+    return n;
+}
+
+/* Drops what the parent holds open, in a child that serves one peer. */
+static void daemon_child_close(struct daemon *d)
+{
+    unsigned i;
+
+    listen_close(&d->ls);
+    for (i = 0; i < d->nchild; i++)
+        close(d->child[i].slot_fd);
+}
+
+/*
+ * In a refuser: ERROR busy inside TLS.  alarm() is the hard deadline for
+ * everything, handshake included, whatever the peer does.
+ */
+static void refuser_run(struct daemon *d, int fd, const char *why)
 {
     struct buf *out = buf_new(1024);
+    struct tls_conn *tls;
+    char err[256];
 
-    if (out && !tls && msg_put_error(out, PERR_BUSY, "%s", why) == 0)
-        (void)!write(fd, buf_ptr(out), buf_len(out));
+    signal(SIGALRM, SIG_DFL);
+    alarm(REFUSER_DEADLINE_S);
+    daemon_child_close(d);
+    log_procname("relocd refuser");
+    tls = tls_accept(d->tls, fd, REFUSER_HANDSHAKE_MS, err, sizeof(err));
+    if (tls && out && msg_put_error(out, PERR_BUSY, "%s", why) == 0 &&
+        tls_write(tls, buf_ptr(out), buf_len(out), REFUSER_SEND_MS) >= 0)
+        tls_shutdown(tls);
+    _exit(0);
+}
+
+/* Forks a refuser for a TLS connection; 0, or -1 to close it silently. */
+static int daemon_refuse_tls(struct daemon *d, int fd, const char *why)
+{
+    unsigned i;
+    pid_t pid;
+
+    for (i = 0; i < DAEMON_MAX_REFUSERS && d->refuser[i]; i++)
+        ;
+    if (i == DAEMON_MAX_REFUSERS || !d->tls) return -1;
+    pid = fork();
+    if (pid == 0) refuser_run(d, fd, why);
+    if (pid < 0) return -1;
+    d->refuser[i] = pid;
+    return 0;
+}
+
+/*
+ * Refuses a connection without reading from it: ERROR busy on the plain
+ * port at once, on the TLS port by a refuser.  The log line is rate
+ * limited per source (admit.h); a summary tells what it left out.
+ */
+static void daemon_refuse(struct daemon *d, int fd, int tls, const char *ip,
+                          const char *why)
+{
+    struct buf *out;
+
+    if (admit_log_note(&d->refusals, ip, clock_ms()))
+        log_warnx("refused a connection from %s (busy): %s", ip, why);
+    if (tls) {
+        daemon_refuse_tls(d, fd, why);
+        close(fd);
+        return;
+    }
+    out = buf_new(1024);
+    if (out && msg_put_error(out, PERR_BUSY, "%s", why) == 0)
+        (void)!send(fd, buf_ptr(out), buf_len(out),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
     buf_free(out);
     close(fd);
 }
 
-static void daemon_spawn(struct daemon *d, int fd, int tls,
+static void daemon_spawn(struct daemon *d, int fd, int tls, const char *ip,
                          struct sockaddr_storage *ss, socklen_t sslen)
 {
     struct session_env env = {d->conf, tls ? d->tls : NULL, -1, d->hostname,
                               d->incoming_dir};
     int sp[2];
     pid_t pid;
-    unsigned i;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
         log_warn("socketpair");
@@ -157,9 +244,7 @@ static void daemon_spawn(struct daemon *d, int fd, int tls,
     }
     pid = fork();
     if (pid == 0) {
-        listen_close(&d->ls);
-        for (i = 0; i < d->nchild; i++)
-            close(d->child[i].slot_fd);
+        daemon_child_close(d);
         close(sp[0]);
         env.slot_fd = sp[1];
         log_procname("relocd session");
@@ -172,31 +257,68 @@ static void daemon_spawn(struct daemon *d, int fd, int tls,
         close(sp[0]);
         return;
     }
-    d->child[d->nchild++] =
+    d->child[d->nchild] =
         (struct child){.pid = pid, .slot_fd = sp[0], .kind = CHILD_SESSION};
+    snprintf(d->child[d->nchild].ip, sizeof(d->child[0].ip), "%s", ip);
+    d->nchild++;
 }
 
-static void daemon_accept(struct daemon *d, unsigned li)
+/*
+ * Pending limits by address (admit.h), decided before the session exists.
+ * An address the allow-list admits by itself faces the per-host cap only:
+ * acl_match() on an address is bounded (acl.h), no DNS is involved.
+ */
+static enum admit_verdict daemon_admit(const struct daemon *d, const char *ip)
+{
+    const struct relocd_conf *c = d->conf;
+    struct admit_limits l = {
+        (unsigned)c->max_pending, (unsigned)c->max_pending_per_host,
+        (unsigned)c->pending_drop_start, (unsigned)c->pending_drop_rate};
+    int exempt = c->acl && acl_match(c->acl, ip, NULL);
+
+    if (d->nchild >= DAEMON_MAX_CHILDREN) return ADMIT_FULL;
+    return admit_decide(&l, daemon_pending(d), daemon_pending_from(d, ip),
+                        exempt, arc4random_uniform(100));
+}
+
+/* Connections accepted per listener and poll round, before anyone else. */
+#define DAEMON_ACCEPT_BATCH 32
+
+/* Accepts and admits one connection; -1 when none was waiting. */
+static int daemon_accept(struct daemon *d, unsigned li)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
+    enum admit_verdict v;
+    char ip[64];
     int fd;
 
     fd = accept4(d->ls.fd[li], (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             log_warn("accept");
-        return;
+        return errno == ECONNABORTED ? 0 : -1;
     }
-    if (daemon_pending(d) >= (unsigned)d->conf->max_pending ||
-        d->nchild >= DAEMON_MAX_CHILDREN) {
-        log_warnx("refusing a connection: %u unauthenticated connections "
-                  "pending (relocd-max-pending)",
-                  daemon_pending(d));
-        daemon_refuse(fd, d->ls.tls[li], "too many pending connections");
-        return;
-    }
-    daemon_spawn(d, fd, d->ls.tls[li], &ss, sslen);
+    if (peer_addr_text((struct sockaddr *)&ss, sslen, ip, sizeof(ip)) < 0)
+        snprintf(ip, sizeof(ip), "?");
+    tcp_tune(fd);
+    v = daemon_admit(d, ip);
+    if (v != ADMIT_OK)
+        daemon_refuse(d, fd, d->ls.tls[li], ip, admit_reason(v));
+    else
+        daemon_spawn(d, fd, d->ls.tls[li], ip, &ss, sslen);
+    return 0;
+}
+
+/* The refusals the rate limit kept out of the log, once a window. */
+static void daemon_refusal_summary(struct daemon *d)
+{
+    unsigned n, secs;
+
+    if (admit_log_summary(&d->refusals, clock_ms(), &n, &secs))
+        log_warnx("refused %u connections in the last %u s; not all were "
+                  "logged",
+                  n, secs);
 }
 
 /* A sender's latest status line, for xl-relocate list. */
@@ -213,7 +335,11 @@ static void daemon_status(struct child *c)
     snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
 }
 
-/* A session asks for a migration slot ('M'); answer Y or N. */
+/*
+ * A session asks for a migration slot ('M'), or whether to log a failure
+ * of a peer not admitted yet ('L', rate limited per source as refusals
+ * are); answer Y or N.
+ */
 static void daemon_slot(struct daemon *d, struct child *c)
 {
     char req;
@@ -225,6 +351,12 @@ static void daemon_slot(struct daemon *d, struct child *c)
     }
     if (read(c->slot_fd, &req, 1) != 1)
         return; /* the session is ending; SIGCHLD reaps it */
+    if (req == 'L') {
+        (void)!write(
+            c->slot_fd,
+            admit_log_note(&d->refusals, c->ip, clock_ms()) ? &yes : &no, 1);
+        return;
+    }
     if (req == 'M' && !c->has_slot &&
         d->running < (unsigned)d->conf->max_migrations) {
         c->has_slot = 1;
@@ -273,11 +405,8 @@ static void worker_run(struct daemon *d, int ctl_fd, int status_fd,
     struct worker_out w = {fd, status_fd,
                            buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME)};
     int flags = fcntl(fd, F_GETFL);
-    unsigned i;
 
-    listen_close(&d->ls);
-    for (i = 0; i < d->nchild; i++)
-        close(d->child[i].slot_fd);
+    daemon_child_close(d);
     ctl_close(&d->ctl, NULL);
     signal(SIGUSR1, on_cancel);
     signal(SIGTERM, on_cancel);
@@ -469,6 +598,8 @@ static void daemon_reap(struct daemon *d)
     unsigned i;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (i = 0; i < DAEMON_MAX_REFUSERS; i++)
+            if (d->refuser[i] == pid) d->refuser[i] = 0;
         for (i = 0; i < d->nchild && d->child[i].pid != pid; i++)
             ;
         if (i == d->nchild) continue;
@@ -519,7 +650,7 @@ static void daemon_poll(struct daemon *d)
 {
     static struct pollfd
         pfd[LISTEN_MAX + DAEMON_MAX_CHILDREN + 1 + CTL_MAX_CONNS];
-    unsigned i, nl = d->draining ? 0 : d->ls.n, nc = d->nchild, nctl;
+    unsigned i, n, nl = d->draining ? 0 : d->ls.n, nc = d->nchild, nctl;
     int r;
 
     for (i = 0; i < nl; i++)
@@ -530,7 +661,8 @@ static void daemon_poll(struct daemon *d)
     r = poll(pfd, nl + nc + nctl, 1000);
     if (r <= 0) return;
     for (i = 0; i < nl; i++)
-        if (pfd[i].revents & POLLIN) daemon_accept(d, i);
+        for (n = 0; pfd[i].revents & POLLIN && n < DAEMON_ACCEPT_BATCH; n++)
+            if (daemon_accept(d, i) < 0) break;
     /* daemon_accept() only appends children: the first nc are unchanged. */
     for (i = 0; i < nc; i++)
         if (pfd[nl + i].revents & POLLIN) daemon_slot(d, &d->child[i]);
@@ -554,6 +686,7 @@ static void daemon_loop(struct daemon *d)
 {
     for (;;) {
         daemon_tunnels(d);
+        daemon_refusal_summary(d);
         if (got_chld) {
             got_chld = 0;
             daemon_reap(d);

@@ -28,7 +28,8 @@ static int listen_one(struct listen_set *set, const struct sockaddr *sa,
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (sa->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    if (bind(fd, sa, salen) < 0 || listen(fd, 64) < 0) goto fail;
+    /* A deep backlog: under a flood a legitimate SYN must not be dropped. */
+    if (bind(fd, sa, salen) < 0 || listen(fd, SOMAXCONN) < 0) goto fail;
     set->fd[set->n] = fd;
     set->tls[set->n++] = tls;
     return 0;

@@ -4,10 +4,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config/acl.h"
 #include "relocd/peer.h"
@@ -76,15 +81,85 @@ int peer_fqdn(const char *ip, char *fqdn, size_t fqdnlen)
     return 0;
 }
 
+/* In the lookup child: the name down the pipe, then gone. */
+static void fqdn_child(const char *ip, int fd, int timeout_ms)
+{
+    char name[NI_MAXHOST];
+    size_t len;
+
+    /* A backstop only: the caller kills us at its deadline anyway. */
+    alarm((unsigned)(timeout_ms / 1000 + 2));
+    peer_fqdn(ip, name, sizeof(name));
+    len = strlen(name);
+    _exit(write(fd, name, len) == (ssize_t)len ? 0 : 1);
+}
+
+/*
+ * Reads the child's answer until EOF or the deadline.  Returns the byte
+ * count, -1 at the deadline.
+ */
+static ssize_t fqdn_collect(int fd, char *name, size_t len, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    size_t n = 0;
+    ssize_t r;
+
+    while (n < len - 1) {
+        r = poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        r = read(fd, name + n, len - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    name[n] = '\0';
+    return (ssize_t)n;
+}
+
+/*
+ * Why a child: the resolver's own limits are not the caller's.
+ * RES_OPTIONS timeout:/attempts: bound DNS only (not NSS modules such as
+ * LDAP or mDNS) and multiply by nameservers and search domains;
+ * getaddrinfo_a() has no reverse lookup; a thread cannot be cancelled out
+ * of a blocking NSS call safely.  A child can always be killed at the
+ * deadline, whatever NSS does, and costs one fork per peer that is not
+ * allowed by its address alone (rare, and capped per host by the parent).
+ */
+int peer_fqdn_within(const char *ip, int timeout_ms, char *fqdn, size_t fqdnlen)
+{
+    int fd[2], status, rc = -1;
+    pid_t pid;
+
+    if (timeout_ms < 0) return peer_fqdn(ip, fqdn, fqdnlen);
+    snprintf(fqdn, fqdnlen, "%s", ip);
+    if (fqdnlen < 2 || pipe2(fd, O_CLOEXEC) < 0) return -1;
+    pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        fqdn_child(ip, fd[1], timeout_ms);
+    }
+    close(fd[1]);
+    if (pid > 0 && fqdn_collect(fd[0], fqdn, fqdnlen, timeout_ms) > 0) rc = 0;
+    if (rc < 0) snprintf(fqdn, fqdnlen, "%s", ip);
+    close(fd[0]);
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    return rc;
+}
+
 int peer_allowed(const struct acl *acl, const char *ip, const char *fqdn,
-                 char *fqdn_r, size_t fqdnlen)
+                 int timeout_ms, char *fqdn_r, size_t fqdnlen)
 {
     char name[NI_MAXHOST];
 
     if (fqdn_r && fqdnlen) snprintf(fqdn_r, fqdnlen, "%s", fqdn ? fqdn : ip);
     if (!acl || acl_match(acl, ip, NULL)) return 1;
     if (!fqdn) {
-        peer_fqdn(ip, name, sizeof(name));
+        peer_fqdn_within(ip, timeout_ms, name, sizeof(name));
         fqdn = name;
         if (fqdn_r && fqdnlen) snprintf(fqdn_r, fqdnlen, "%s", fqdn);
     }

@@ -27,13 +27,23 @@ int peer_addr_text(const struct sockaddr *sa, socklen_t salen, char *ip,
 int peer_fqdn(const char *ip, char *fqdn, size_t fqdnlen);
 
 /*
+ * peer_fqdn() within timeout_ms (< 0: no limit), in a child process killed
+ * at the deadline.  Returns 0 with the name, or -1 when the lookup did not
+ * finish in time (or could not start): fqdn is then the address itself,
+ * as for a peer without a reverse entry.
+ */
+int peer_fqdn_within(const char *ip, int timeout_ms, char *fqdn,
+                     size_t fqdnlen);
+
+/*
  * The allow-list decision.  fqdn may be NULL: then it is looked up with
- * peer_fqdn(), and only when the address alone is not already allowed,
- * which gives the same answer as xend with fewer DNS queries.  The name
+ * peer_fqdn_within(timeout_ms), and only when the address alone is not
+ * already allowed, which gives the same answer as xend with fewer DNS
+ * queries; a lookup past the deadline matches the address only.  The name
  * used is copied into fqdn_r (when not NULL) for the rejection log.
  * Returns 1 to allow, 0 to deny.
  */
 int peer_allowed(const struct acl *acl, const char *ip, const char *fqdn,
-                 char *fqdn_r, size_t fqdnlen);
+                 int timeout_ms, char *fqdn_r, size_t fqdnlen);
 
 #endif

@@ -121,7 +121,7 @@ static int check_peer(const struct relocd_conf *conf, const char *ip,
                       const char *host)
 {
     char fqdn[1025];
-    int allowed = peer_allowed(conf->acl, ip, host, fqdn, sizeof(fqdn));
+    int allowed = peer_allowed(conf->acl, ip, host, -1, fqdn, sizeof(fqdn));
 
     printf("%s\n", allowed ? "allow" : "deny");
     return allowed ? 0 : 1;

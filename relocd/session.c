@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,8 +33,11 @@
 #include "relocd/peer.h"
 #include "wire/relay.h"
 #include "relocd/session.h"
+#include "wire/clock.h"
+#include "wire/tcp.h"
 #include "wire/tls.h"
 #include "wire/version.h"
+#include "wire/xlstream.h"
 #include "xen/xen.h"
 
 struct session {
@@ -43,6 +47,8 @@ struct session {
     struct proto_frame *frame;
     char ip[64];
     char fqdn[NI_MAXHOST];
+    int admitted; /* allow-listed (and authenticated on the TLS port) */
+    int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
@@ -51,6 +57,25 @@ struct session {
 
 /* An ERROR frame gets this long to leave; the session ends either way. */
 #define SESSION_ERROR_SEND_MS 2000
+
+/*
+ * Before admission a peer is anyone: its failures share the parent's
+ * per-source log limit (admit.h), asked once per session ('L').  After
+ * it, or without a parent to ask, everything is logged.
+ */
+static int session_may_log(struct session *s)
+{
+    struct pollfd pfd = {.fd = s->env->slot_fd, .events = POLLIN};
+    char reply = 'Y';
+
+    if (s->admitted || s->env->slot_fd < 0) return 1;
+    if (s->log_ok >= 0) return s->log_ok;
+    if (write(s->env->slot_fd, "L", 1) != 1 || poll(&pfd, 1, 1000) != 1 ||
+        read(s->env->slot_fd, &reply, 1) != 1)
+        reply = 'Y';
+    s->log_ok = reply == 'Y';
+    return s->log_ok;
+}
 
 /* Sends ERROR and logs the same text once; returns -1. */
 static int session_fail(struct session *s, enum proto_err code, const char *fmt,
@@ -65,7 +90,9 @@ static int session_fail(struct session *s, enum proto_err code, const char *fmt,
     va_start(ap, fmt);
     diag_verrf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code), text);
+    if (session_may_log(s))
+        log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code),
+                  text);
     buf_reset(s->out);
     if (code != PERR_EOF && code != PERR_IO &&
         msg_put_error(s->out, code, "%s", text) == 0) {
@@ -215,11 +242,87 @@ static int session_migrate(struct session *s, struct msg_migrate *m)
     return 0;
 }
 
+/* How often the stream watch looks at the socket's counters. */
+#define SESSION_WATCH_MS 500
+
+struct stream_watch {
+    int fd;                /* the socket xl reads itself; -1: no watch */
+    uint64_t sent0;        /* what this end had sent before the receiver */
+    uint64_t received;     /* the peer's bytes at the last look */
+    long long quiet_since; /* clock_ms() since when the peer sent nothing */
+};
+
+static void watch_start(struct stream_watch *w, int fd)
+{
+    struct tcp_progress p;
+
+    w->fd = tcp_progress(fd, &p) < 0 ? -1 : fd;
+    w->sent0 = p.sent;
+    w->received = p.received;
+    w->quiet_since = clock_ms();
+}
+
+/*
+ * 1 when the peer has been silent for limit_ms while the receiver waits
+ * for it.  Not silent: bytes arrived, or bytes wait unread (the receiver is
+ * slow, not the peer).  Once the receiver wrote more than its banner it
+ * has said "domain received": the guest may run here, and from then on
+ * the receiver is never stopped (xl's commit handshake decides).
+ */
+static int watch_idle(struct stream_watch *w, long long limit_ms)
+{
+    struct tcp_progress p;
+    long long now = clock_ms();
+
+    if (w->fd < 0 || tcp_progress(w->fd, &p) < 0) return 0;
+    if (p.sent - w->sent0 > XLS_BANNER_LEN) {
+        w->fd = -1;
+        return 0;
+    }
+    if (p.received != w->received || p.unread) {
+        w->received = p.received;
+        w->quiet_since = now;
+        return 0;
+    }
+    return now - w->quiet_since >= limit_ms;
+}
+
+/*
+ * Waits for the receiver.  With a watch (xl reads the socket itself, so
+ * no relay's idle limit applies) a peer silent for relocd-stream-idle-
+ * timeout before "domain received" gets the receiver killed: it holds a
+ * migration slot and a paused NAME--incoming for nothing.  A pidfd wakes
+ * us the moment the receiver exits; without one, wait without a watch.
+ */
+static int session_wait(struct session *s, pid_t pid, struct stream_watch *w)
+{
+    int pfd = w->fd >= 0 ? pidfd_open(pid, 0) : -1, status = -1, r;
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    long long limit = s->env->conf->stream_idle_timeout * 1000LL;
+
+    while (pfd >= 0 && waitpid(pid, &status, WNOHANG) == 0) {
+        r = poll(&p, 1, SESSION_WATCH_MS);
+        if (r < 0 && errno != EINTR) break;
+        if (r == 0 && watch_idle(w, limit)) {
+            log_warnx("%s (%s): timeout: the peer was idle for %d s "
+                      "during the stream; stopping the receiver",
+                      s->fqdn, s->ip, s->env->conf->stream_idle_timeout);
+            kill(pid, SIGKILL);
+            w->fd = -1;
+        }
+    }
+    if (pfd >= 0) close(pfd);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
 /* Runs the receiver on the stream and waits for it; 0 when it succeeded. */
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
     int status, direct, tx, rx, pair[2] = {-1, -1}, fd;
+    struct stream_watch w = {.fd = -1};
     unsigned i;
     pid_t pid;
 
@@ -245,6 +348,8 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         return -1;
     }
     fd = direct ? chan_fd(s->chan) : pair[1];
+    /* Plain TCP only: under kernel TLS the counters count records. */
+    if (direct && !chan_has_tls(s->chan)) watch_start(&w, fd);
     pid = xen_receive_start(fd, flags, m->nflags);
     if (!direct) close(pair[1]);
     if (pid < 0) {
@@ -257,8 +362,7 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
         close(pair[0]);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    status = session_wait(s, pid, &w);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
@@ -272,9 +376,12 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
 
     if (peer_addr_text(sa, salen, s->ip, sizeof(s->ip)) < 0)
         return session_fail(s, PERR_INTERNAL, "unknown address family");
-    if (!peer_allowed(conf->acl, s->ip, NULL, s->fqdn, sizeof(s->fqdn))) {
+    /* Reverse DNS and the TLS handshake share the handshake deadline. */
+    if (!peer_allowed(conf->acl, s->ip, NULL, chan_time_left(s->chan), s->fqdn,
+                      sizeof(s->fqdn))) {
         /* xend's words, so existing log watches keep working. */
-        log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
+        if (session_may_log(s))
+            log_warnx("Rejected connection from %s (%s).", s->ip, s->fqdn);
         if (!s->env->tls)
             session_fail(s, PERR_DENIED,
                          "%s is not in "
@@ -282,13 +389,18 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
                          s->ip);
         return -1;
     }
-    if (!s->env->tls) return 0;
+    if (!s->env->tls) {
+        s->admitted = 1;
+        return 0;
+    }
     tls = tls_accept(s->env->tls, chan_fd(s->chan),
-                     conf->handshake_timeout * 1000, err, sizeof(err));
+                     chan_time_left(s->chan) ?: 1, err, sizeof(err));
     if (!tls) {
-        log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
+        if (session_may_log(s))
+            log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
         return -1;
     }
+    s->admitted = 1;
     chan_set_tls(s->chan, tls);
     log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
              tls_conn_peer(tls));
@@ -384,7 +496,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
 int session_serve(const struct session_env *env, int fd,
                   const struct sockaddr *sa, socklen_t salen)
 {
-    struct session s = {.env = env};
+    struct session s = {.env = env, .log_ok = -1};
     int rc = -1;
 
     snprintf(s.ip, sizeof(s.ip), "?");

@@ -112,6 +112,11 @@ static int chan_left(const struct chan *c)
     return left > 1 << 30 ? 1 << 30 : (int)left;
 }
 
+int chan_time_left(const struct chan *c)
+{
+    return chan_left(c);
+}
+
 /* Waits for the socket; 0 ready, -1 with errno (ETIMEDOUT). */
 static int chan_wait(struct chan *c, short events)
 {

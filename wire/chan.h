@@ -43,6 +43,8 @@ void chan_kernel_io(const struct chan *c, int *tx_r, int *rx_r);
 int chan_fd(const struct chan *c);
 /* Sets the deadline ms milliseconds from now; ms < 0 means none. */
 void chan_set_timeout(struct chan *c, int ms);
+/* Milliseconds left before the deadline: -1 for none, 0 when it passed. */
+int chan_time_left(const struct chan *c);
 
 /* Sends every byte of out (and empties it).  PERR_OK, PERR_TIMEOUT, PERR_IO. */
 enum proto_err chan_send(struct chan *c, struct buf *out);

@@ -18,6 +18,7 @@
 #include "wire/chan.h"
 #include "wire/client.h"
 #include "wire/msg.h"
+#include "wire/tcp.h"
 #include "wire/tls.h"
 
 struct client {
@@ -115,6 +116,7 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
                            strerror(soerr));
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    tcp_tune(fd);
     return fd;
 }
 

@@ -82,7 +82,7 @@ def receive(flags):
 
 
 def send(argv):
-    mib, name, gtype, mem, slow = 4, "g1", "pvh", 192, 0.0
+    mib, name, gtype, mem, slow, stall = 4, "g1", "pvh", 192, 0.0, 0.0
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)
         if opt == "--mib": mib = int(argv.pop(0))
@@ -90,6 +90,7 @@ def send(argv):
         elif opt == "--type": gtype = argv.pop(0)
         elif opt == "--mem": mem = int(argv.pop(0))
         elif opt == "--slow": slow = float(argv.pop(0))
+        elif opt == "--stall": stall = float(argv.pop(0))
     cmd, host = argv[0], argv[1]
     rune = "exec %s %s xl migrate-receive" % (cmd, host)
     p = subprocess.Popen(["sh", "-c", rune], stdin=subprocess.PIPE,
@@ -116,6 +117,7 @@ def send(argv):
         w.flush()
         if read_exact(r, len(READY)) != READY:
             raise EOFError("no ready")
+        time.sleep(stall)                   # the target holds the guest
         w.write(GO); w.flush()
         if read_exact(r, len(RESULT)) != RESULT:
             raise EOFError("no result")

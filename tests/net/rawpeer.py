@@ -13,8 +13,11 @@ Prints what the server answered (the ERROR frame's code and message, or
   badflag     HELLO, PREFLIGHT, MIGRATE with flag --colo
   silent      connect and say nothing
   slowloris   one byte of a HELLO per second
+  hello       HELLO, and print the answer
+  stall       HELLO, PREFLIGHT, MIGRATE, then silence: prints how long
+              the server kept the connection open after ACCEPT
 """
-import json, select, socket, struct, sys
+import json, select, socket, struct, sys, time
 
 HELLO = {"proto": "relocd", "version": 1, "min_version": 1,
          "software": "rawpeer", "host": "rawpeer"}
@@ -59,8 +62,32 @@ def report(s):
     return a
 
 
+def stall(s):
+    s.sendall(frame(1, HELLO)); answer(s)
+    s.sendall(frame(3, {"config": CFG, "live": True})); answer(s)
+    s.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
+    a = answer(s)
+    if a is None or a[0] != 6:
+        print("no ACCEPT: %r" % (a,))
+        return
+    t0 = time.time()
+    s.settimeout(1.0)
+    while time.time() - t0 < 20:
+        try:
+            if not s.recv(4096):
+                print("dropped after %.1f s" % (time.time() - t0))
+                return
+        except socket.timeout:
+            pass
+        except OSError:
+            print("dropped after %.1f s" % (time.time() - t0))
+            return
+    print("still open after %.1f s" % (time.time() - t0))
+
+
 def main():
     host, port, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    t0 = time.time()
     s = socket.create_connection((host, port), timeout=30)
     if case == "version":
         h = dict(HELLO, version=9, min_version=7)
@@ -84,6 +111,14 @@ def main():
         s.sendall(frame(5, {"mode": "xl-stream", "flags": ["--colo"]}))
     elif case == "silent":
         pass
+    elif case == "hello":
+        s.sendall(frame(1, HELLO))
+        if report(s) is not None:
+            print("answered after %.3f s" % (time.time() - t0))
+        return
+    elif case == "stall":
+        stall(s)
+        return
     elif case == "slowloris":
         for b in frame(1, HELLO):
             try:

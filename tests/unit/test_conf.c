@@ -94,6 +94,10 @@ static void check_defaults(const struct relocd_conf *c)
     T_EQ_INT(c->allow_insecure, 0);
     T_EQ_INT(c->max_migrations, 2);
     T_EQ_INT(c->max_pending, 16);
+    T_EQ_INT(c->max_pending_per_host, 4);
+    T_EQ_INT(c->pending_drop_start, 8);
+    T_EQ_INT(c->pending_drop_rate, 30);
+    T_EQ_INT(c->stream_idle_timeout, 300);
     T_EQ_INT(c->handshake_timeout, 10);
     T_EQ_STR(c->control_socket, "/run/relocd/relocd.sock");
     T_EQ_INT(c->max_downtime_ms, 300);
@@ -145,9 +149,13 @@ static void test_print(void)
                                "relocd-max-downtime 300\n"
                                "relocd-max-migrations 2\n"
                                "relocd-max-pending 16\n"
+                               "relocd-max-pending-per-host 4\n"
                                "relocd-on-no-converge throttle\n"
+                               "relocd-pending-drop-rate 30\n"
+                               "relocd-pending-drop-start 8\n"
                                "relocd-psk-file ''\n"
-                               "relocd-ssl-ca-file ''\n";
+                               "relocd-ssl-ca-file ''\n"
+                               "relocd-stream-idle-timeout 300\n";
     struct relocd_conf *c = parse("");
     char buf[2048] = "";
     FILE *f;
@@ -220,6 +228,10 @@ static void test_all_keys(void)
     T_EQ_INT(c->allow_insecure, 1);
     T_EQ_INT(c->max_migrations, 64);
     T_EQ_INT(c->max_pending, 1024);
+    T_EQ_INT(c->max_pending_per_host, 1024);
+    T_EQ_INT(c->pending_drop_start, 1024);
+    T_EQ_INT(c->pending_drop_rate, 100);
+    T_EQ_INT(c->stream_idle_timeout, 86400);
     T_EQ_INT(c->handshake_timeout, 3600);
     T_EQ_STR(c->control_socket, "/tmp/relocd-test.sock");
     T_EQ_INT(c->max_downtime_ms, 600000);
@@ -394,6 +406,10 @@ static void test_ranges(void)
         {"xend-relocation-ssl-port", 1, 65535},
         {"relocd-max-migrations", 1, 64},
         {"relocd-max-pending", 1, 1024},
+        {"relocd-max-pending-per-host", 1, 1024},
+        {"relocd-pending-drop-start", 1, 1024},
+        {"relocd-pending-drop-rate", 0, 100},
+        {"relocd-stream-idle-timeout", 1, 86400},
         {"relocd-handshake-timeout", 1, 3600},
         {"relocd-max-downtime", 1, 600000},
         {"relocd-bandwidth", 0, 1048576},
@@ -536,7 +552,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 20);
+    T_EQ_INT(i, 24);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);

@@ -58,7 +58,7 @@ static int admits(const char *hosts_allow, int af, const char *addr,
 {
     struct acl *acl = compile(hosts_allow);
     char used[256];
-    int r = peer_allowed(acl, text_of(af, addr), fqdn, used, sizeof(used));
+    int r = peer_allowed(acl, text_of(af, addr), fqdn, -1, used, sizeof(used));
 
     acl_free(acl);
     return r;
@@ -139,7 +139,7 @@ static void test_null_acl_admits_and_reports_the_address(void)
 {
     char used[64] = "";
 
-    T_EQ_INT(peer_allowed(NULL, "192.0.2.7", NULL, used, sizeof(used)), 1);
+    T_EQ_INT(peer_allowed(NULL, "192.0.2.7", NULL, -1, used, sizeof(used)), 1);
     T_EQ_STR(used, "192.0.2.7");
 }
 
@@ -201,19 +201,20 @@ static void test_used_name_is_reported_for_the_log(void)
     struct acl *acl = compile("^allowed\\.example$");
     char used[64] = "";
 
-    T_EQ_INT(
-        peer_allowed(acl, "192.0.2.1", "denied.example", used, sizeof(used)),
-        0);
+    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "denied.example", -1, used,
+                          sizeof(used)),
+             0);
     T_EQ_STR(used, "denied.example");
-    T_EQ_INT(
-        peer_allowed(acl, "192.0.2.1", "allowed.example", used, sizeof(used)),
-        1);
+    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "allowed.example", -1, used,
+                          sizeof(used)),
+             1);
     T_EQ_STR(used, "allowed.example");
     /* A short buffer is truncated, not overrun; a NULL one is skipped. */
-    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "denied.example", used, 4), 0);
+    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "denied.example", -1, used, 4), 0);
     T_EQ_STR(used, "den");
-    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "allowed.example", NULL, 99), 1);
-    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "allowed.example", used, 0), 1);
+    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "allowed.example", -1, NULL, 99),
+             1);
+    T_EQ_INT(peer_allowed(acl, "192.0.2.1", "allowed.example", -1, used, 0), 1);
     acl_free(acl);
 }
 
@@ -223,7 +224,7 @@ static void test_address_match_needs_no_dns(void)
     char used[64] = "";
 
     /* The address alone is allowed: no reverse lookup (used stays the IP). */
-    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, used, sizeof(used)), 1);
+    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, -1, used, sizeof(used)), 1);
     T_EQ_STR(used, "127.0.0.1");
     acl_free(acl);
 }
@@ -236,7 +237,8 @@ static void test_no_reverse_name_falls_back_to_address(void)
     /* Not an address at all: getfqdn() gives the text itself back. */
     T_EQ_INT(peer_fqdn("not-an-address", fq, sizeof(fq)), 0);
     T_EQ_STR(fq, "not-an-address");
-    T_EQ_INT(peer_allowed(acl, "not-an-address", NULL, used, sizeof(used)), 0);
+    T_EQ_INT(peer_allowed(acl, "not-an-address", NULL, -1, used, sizeof(used)),
+             0);
     T_EQ_STR(used, "not-an-address");
     acl_free(acl);
 }
@@ -251,9 +253,22 @@ static void test_reverse_name_of_loopback_is_matched(void)
     if (!strcmp(fq, "127.0.0.1")) return;
     snprintf(pat, sizeof(pat), "^%s$", fq);
     acl = compile(pat);
-    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, used, sizeof(used)), 1);
+    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, -1, used, sizeof(used)), 1);
+    T_EQ_STR(used, fq);
+    /* The same answer from the lookup child, within a deadline. */
+    used[0] = '\0';
+    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, 5000, used, sizeof(used)), 1);
     T_EQ_STR(used, fq);
     acl_free(acl);
+}
+
+static void test_lookup_within_deadline(void)
+{
+    char fq[256], bounded[256];
+
+    peer_fqdn("127.0.0.1", fq, sizeof(fq));
+    T_EQ_INT(peer_fqdn_within("127.0.0.1", 5000, bounded, sizeof(bounded)), 0);
+    T_EQ_STR(bounded, fq);
 }
 
 int main(void)
@@ -273,6 +288,7 @@ int main(void)
     test_v4_mapped_peer_matches_v4_pattern();
     test_ipv6_pattern_matches_canonical_text();
     test_used_name_is_reported_for_the_log();
+    test_lookup_within_deadline();
     test_address_match_needs_no_dns();
     test_no_reverse_name_falls_back_to_address();
     test_reverse_name_of_loopback_is_matched();

@@ -1,0 +1,73 @@
+/*
+ * admit.h - the parent's admission of a new connection, before any session
+ * exists: pending limits (total, per host, random early drop as OpenSSH's
+ * MaxStartups start:rate:full) and a rate-limited log of refusals.  No I/O,
+ * no clock, no randomness of its own: the caller passes them in.
+ */
+#ifndef RELOCD_ADMIT_H
+#define RELOCD_ADMIT_H
+
+enum admit_verdict {
+    ADMIT_OK,
+    ADMIT_FULL, /* relocd-max-pending sessions are pending */
+    ADMIT_HOST, /* relocd-max-pending-per-host from this address */
+    ADMIT_DROP, /* random early drop between drop-start and full */
+};
+
+struct admit_limits {
+    unsigned full;       /* relocd-max-pending */
+    unsigned per_host;   /* relocd-max-pending-per-host */
+    unsigned drop_start; /* relocd-pending-drop-start */
+    unsigned drop_rate;  /* relocd-pending-drop-rate, percent */
+};
+
+/* A source logs one line per this many seconds ... */
+#define ADMIT_LOG_HOST_S 10
+/* ... and all sources together at most this many lines per summary. */
+#define ADMIT_LOG_BURST 10
+#define ADMIT_LOG_SUMMARY_S 60
+#define ADMIT_LOG_HOSTS 64
+
+struct admit_log_host {
+    char ip[64];
+    long long last_ms; /* when a line was last logged for it */
+};
+
+struct admit_log {
+    struct admit_log_host host[ADMIT_LOG_HOSTS];
+    unsigned next;       /* the slot a new source replaces */
+    long long window_ms; /* start of the summary window; 0: none */
+    unsigned refused;    /* in the window */
+    unsigned logged;     /* lines in the window */
+};
+
+/* admit.c */
+
+/*
+ * The verdict for one more connection, with pending sessions in all and
+ * from_host of them from its address.  exempt: the address alone is in the
+ * allow-list; only the per-host cap applies to it, so no number of
+ * outsiders can lock out a listed peer (and listed peers, each capped,
+ * are few).  rnd is uniform in 0..99.
+ */
+enum admit_verdict admit_decide(const struct admit_limits *l, unsigned pending,
+                                unsigned from_host, int exempt, unsigned rnd);
+
+/* The reason for a refusal, for ERROR busy and the log. */
+const char *admit_reason(enum admit_verdict v);
+
+/*
+ * Counts one refusal from ip at now_ms; returns 1 when it should be
+ * logged, 0 when the log stays quiet (the summary counts it).
+ */
+int admit_log_note(struct admit_log *al, const char *ip, long long now_ms);
+
+/*
+ * Returns 1 when the summary window ended with refusals that were not all
+ * logged, with their count and the window's length in seconds; the window
+ * starts again.  0 when nothing is due.
+ */
+int admit_log_summary(struct admit_log *al, long long now_ms,
+                      unsigned *refused_r, unsigned *secs_r);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * test_admit.c - the parent's admission: pending limits, early drop, and
+ * the refusal log's rate limit.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "relocd/admit.h"
+#include "t.h"
+
+static const struct admit_limits lim = {16, 4, 8, 30};
+
+static void test_hard_limits(void)
+{
+    T_EQ_INT(admit_decide(&lim, 0, 0, 0, 0), ADMIT_OK);
+    T_EQ_INT(admit_decide(&lim, 16, 0, 0, 99), ADMIT_FULL);
+    T_EQ_INT(admit_decide(&lim, 3, 4, 1, 99), ADMIT_HOST);
+    T_EQ_INT(admit_decide(&lim, 3, 4, 0, 99), ADMIT_HOST);
+    /* Outsiders filling relocd-max-pending do not lock out a listed peer. */
+    T_EQ_INT(admit_decide(&lim, 16, 0, 1, 99), ADMIT_OK);
+    T_EQ_INT(admit_decide(&lim, 40, 3, 1, 0), ADMIT_OK);
+    T_EQ_INT(admit_decide(&lim, 3, 3, 0, 0), ADMIT_OK);
+}
+
+static void test_early_drop_is_openssh_s(void)
+{
+    unsigned r, dropped = 0;
+
+    /* Below start nothing, at start rate %, halfway 65 %. */
+    for (r = 0; r < 100; r++)
+        dropped += admit_decide(&lim, 7, 0, 0, r) == ADMIT_DROP;
+    T_EQ_INT(dropped, 0);
+    for (dropped = 0, r = 0; r < 100; r++)
+        dropped += admit_decide(&lim, 8, 0, 0, r) == ADMIT_DROP;
+    T_EQ_INT(dropped, 30);
+    for (dropped = 0, r = 0; r < 100; r++)
+        dropped += admit_decide(&lim, 12, 0, 0, r) == ADMIT_DROP;
+    T_EQ_INT(dropped, 65);
+    /* Nor is an address the allow-list admits by itself dropped. */
+    for (dropped = 0, r = 0; r < 100; r++)
+        dropped += admit_decide(&lim, 15, 0, 1, r) != ADMIT_OK;
+    T_EQ_INT(dropped, 0);
+}
+
+static void test_no_drop_when_start_is_full(void)
+{
+    struct admit_limits l = {4, 4, 4, 100};
+
+    T_EQ_INT(admit_decide(&l, 3, 0, 0, 0), ADMIT_OK);
+    T_EQ_INT(admit_decide(&l, 4, 0, 0, 99), ADMIT_FULL);
+}
+
+static void test_log_one_line_per_host(void)
+{
+    static struct admit_log al;
+    unsigned n, secs, i, lines = 0;
+
+    for (i = 0; i < 1000; i++)
+        lines += admit_log_note(&al, "192.0.2.1", 1000 + i);
+    T_EQ_INT(lines, 1);
+    T_EQ_INT(admit_log_note(&al, "192.0.2.2", 2000), 1);
+    /* The same host again after ADMIT_LOG_HOST_S. */
+    T_EQ_INT(admit_log_note(&al, "192.0.2.1", 1000 + ADMIT_LOG_HOST_S * 1000),
+             1);
+    T_EQ_INT(admit_log_summary(&al, 30000, &n, &secs), 0);
+    T_EQ_INT(
+        admit_log_summary(&al, 1000 + ADMIT_LOG_SUMMARY_S * 1000, &n, &secs),
+        1);
+    T_EQ_INT(n, 1002);
+    T_EQ_INT(secs, ADMIT_LOG_SUMMARY_S);
+    T_EQ_INT(admit_log_summary(&al, 200000, &n, &secs), 0);
+}
+
+static void test_log_burst_of_many_hosts(void)
+{
+    static struct admit_log al;
+    unsigned i, lines = 0, n, secs;
+    char ip[64];
+
+    for (i = 0; i < 500; i++) {
+        snprintf(ip, sizeof(ip), "198.51.100.%u", i % 250);
+        lines += admit_log_note(&al, ip, 5000);
+    }
+    T_EQ_INT(lines, ADMIT_LOG_BURST);
+    T_EQ_INT(
+        admit_log_summary(&al, 5000 + ADMIT_LOG_SUMMARY_S * 1000, &n, &secs),
+        1);
+    T_EQ_INT(n, 500);
+}
+
+int main(void)
+{
+    test_hard_limits();
+    test_early_drop_is_openssh_s();
+    test_no_drop_when_start_is_full();
+    test_log_one_line_per_host();
+    test_log_burst_of_many_hosts();
+    return t_done("test_admit");
+}

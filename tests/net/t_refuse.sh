@@ -1,5 +1,6 @@
 # Refusals: a TLS client refused for the pending limit reads ERROR busy;
 # a burst of refused connections leaves a bounded number of log lines.
+# Both peers are allowed by name, so both meet the global pending limit.
 # shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || skip "openssl not installed"
@@ -8,6 +9,7 @@ openssl rand -hex 32 >"$T/psk"
 chmod 600 "$T/psk"
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^src\\\\.relocd\\\\.test\$ ^evil\\\\.relocd\\\\.test\$')
 (xend-relocation-ssl-server yes)
 (relocd-psk-file $T/psk)
 (relocd-handshake-timeout 30)

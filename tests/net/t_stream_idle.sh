@@ -7,6 +7,7 @@
 net_up
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-stream-idle-timeout 2)"
 printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
 

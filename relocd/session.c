@@ -317,7 +317,28 @@ static int session_wait(struct session *s, pid_t pid, struct stream_watch *w)
     return status;
 }
 
-/* Runs the receiver on the stream and waits for it; 0 when it succeeded. */
+/*
+ * Whether the guest runs here now, which xl migrate-receive's exit status
+ * does not tell (xl_migrate.c migrate_receive()): it exits 0 when its copy
+ * failed to start, after destroying it and giving the guest back, and 1
+ * when writing its report failed after the guest had started.  Xen tells;
+ * xl's status decides only when Xen cannot be asked.
+ */
+static int session_verdict(struct session *s, int status)
+{
+    int xl_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int here = s->guest[0] ? xen_domain_received(s->guest) : -1;
+
+    if (here < 0) return xl_ok ? 0 : -1;
+    if (here != xl_ok)
+        log_warnx("%s (%s): xl migrate-receive %s, but %s %s here", s->fqdn,
+                  s->ip, xl_ok ? "exited 0" : "failed", s->guest,
+                  here ? "runs" : "does not run");
+    return here ? 0 : -1;
+}
+
+/* Runs the receiver on the stream and waits for it; 0 when the guest runs
+ * here now. */
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
@@ -363,7 +384,7 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         close(pair[0]);
     }
     status = session_wait(s, pid, &w);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    return session_verdict(s, status);
 }
 
 /* The allow-list, then TLS: both before any payload byte is read. */

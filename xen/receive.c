@@ -42,6 +42,19 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
     return pid;
 }
 
+int xen_domain_received(const char *name)
+{
+    libxl_ctx *ctx = xen_ctx_new();
+    uint32_t domid;
+    int r;
+
+    if (!ctx) return -1;
+    /* ERROR_INVAL is libxl's "no such name"; anything else: cannot ask. */
+    r = libxl_name_to_domid(ctx, name, &domid);
+    xen_ctx_free(ctx);
+    return r == 0 ? 1 : r == ERROR_INVAL ? 0 : -1;
+}
+
 void xen_receive_cleanup(const char *name)
 {
     char incoming[256];

@@ -31,6 +31,15 @@ int xen_preflight(const struct msg_preflight *req,
 pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags);
 
 /*
+ * After the receiver exited: whether a domain named name runs (or sits
+ * paused, -p) here under its own name, the sign that xl's commit went
+ * through: 1, 0, or -1 when Xen cannot be asked.  xl migrate-receive's exit
+ * status does not say it: 0 after a failed unpause whose copy it destroyed,
+ * 1 when its report write failed after the guest had started.
+ */
+int xen_domain_received(const char *name);
+
+/*
  * After a failed receive: destroys what the receiver may have left behind
  * (a paused NAME--incoming).  name may be NULL when unknown.
  */

@@ -10,7 +10,14 @@
 The framing is the one stock xl 4.17 uses (tools/xl/xl_migrate.c,
 docs/specs/libxl-migration-stream.pandoc, libxc-migration-stream.pandoc).
 Environment for `receive`: FAKE_XL_LOG (append a result line there),
-FAKE_XL_FAIL=ready|result (die before "ready" / report unpause failure).
+FAKE_XL_DIR (file NAME there while the guest's copy runs here: what the Xen
+double tells relocd; NAME.fail there sets FAKE_XL_FAIL for one guest),
+FAKE_XL_FAIL=ready|result|report: the failures of xl 4.17's
+migrate_receive() (tools/xl/xl_migrate.c), with its exit statuses:
+  ready   domain creation fails: exit 1, no "ready"
+  result  the unpause fails: report failure, destroy the copy, give the
+          guest back ("go" to the sender), exit 0
+  report  the guest started, then writing the report fails: exit 1
 """
 import json, os, struct, subprocess, sys, time
 
@@ -69,16 +76,55 @@ def receive(flags):
                 nbytes += len(b)
                 if t == 0:
                     break
+    fail = guest_fail(name, fail)
     if fail == "ready":
         sys.exit(1)
     out.write(READY); out.flush()
-    assert read_exact(inp, len(GO)) == GO, "no permission to go"
-    out.write(RESULT + (b"\1" if fail == "result" else b"\0")); out.flush()
-    if log:
-        with open(log, "a") as f:
-            f.write("received %s records=%d bytes=%d flags=%s\n"
-                    % (name, nrec, nbytes, " ".join(flags)))
-    sys.exit(1 if fail == "result" else 0)
+    try:
+        go = read_exact(inp, len(GO)) == GO
+    except EOFError:
+        go = False
+    if go and fail != "result":
+        mark_running(name, True)
+        if log:
+            with open(log, "a") as f:
+                f.write("received %s records=%d bytes=%d flags=%s\n"
+                        % (name, nrec, nbytes, " ".join(flags)))
+        if fail == "report":
+            sys.exit(1)
+        out.write(RESULT + b"\0"); out.flush()
+        sys.exit(0)
+    # xl: report the failure (-rc), destroy our copy, give the guest back;
+    # exit 1 only when a write fails.
+    try:
+        # -rc: ERROR_FAIL (-3) for a failed unpause, 1 for a missing "go"
+        out.write(RESULT + (b"\3" if go else b"\xff")); out.flush()
+        mark_running(name, False)
+        out.write(GO); out.flush()
+    except OSError:
+        sys.exit(1)
+    sys.exit(0)
+
+
+def guest_fail(name, default):
+    """FAKE_XL_DIR/NAME.fail, if there, sets the failure for one guest."""
+    d = os.environ.get("FAKE_XL_DIR")
+    try:
+        with open(os.path.join(d, name + ".fail")) as f:
+            return f.read().strip()
+    except (TypeError, OSError):
+        return default
+
+
+def mark_running(name, running):
+    d = os.environ.get("FAKE_XL_DIR")
+    if not d:
+        return
+    path = os.path.join(d, name)
+    if running:
+        open(path, "w").close()
+    elif os.path.exists(path):
+        os.unlink(path)
 
 
 def send(argv):

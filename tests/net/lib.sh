@@ -14,6 +14,9 @@ SFX=$$
 NS_HUB=rl-hub-$SFX NS_SRC=rl-src-$SFX NS_DST=rl-dst-$SFX NS_EVL=rl-evl-$SFX
 RELOCD_PID=
 export FAKE_XL_LOG="$T/received.log"
+# fake_xl.py marks here the guests whose copy runs on the target
+export FAKE_XL_DIR="$T/xl"
+mkdir -p "$FAKE_XL_DIR"
 export RELOCD_FAKE_RECEIVER="$NETDIR/fake_xl.py"
 
 cleanup() {

@@ -16,6 +16,7 @@
  *                         a CPU policy this host cannot run
  *   RELOCD_FAKE_UUIDS     UUIDs of the domains here (see below); the sent
  *                         guest's UUID is fake_uuid() of its name
+ *   FAKE_XL_DIR           where fake_xl.py marks the guests it started
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,21 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
         _exit(127);
     }
     return pid;
+}
+
+/*
+ * FAKE_XL_DIR: the directory where tests/net/fake_xl.py marks the guests
+ * whose copy runs here (file NAME); unset: unknown, as when Xen cannot be
+ * asked.
+ */
+int xen_domain_received(const char *name)
+{
+    const char *dir = getenv("FAKE_XL_DIR");
+    char path[512];
+
+    if (!dir) return -1;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
 }
 
 void xen_receive_cleanup(const char *name)

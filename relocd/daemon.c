@@ -335,36 +335,56 @@ static void daemon_status(struct child *c)
     snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
 }
 
+/* Whether another session holds a slot for a guest of this name. */
+static int daemon_receiving_name(const struct daemon *d, const char *name)
+{
+    unsigned i;
+
+    for (i = 0; i < d->nchild; i++)
+        if (d->child[i].kind == CHILD_SESSION && d->child[i].has_slot &&
+            !strcmp(d->child[i].domain, name))
+            return 1;
+    return 0;
+}
+
+/* 'M' NAME NUL: a slot and the name; Y, N (no slot) or D (name taken). */
+static char daemon_take_slot(struct daemon *d, struct child *c,
+                             const char *name)
+{
+    if (c->has_slot || d->running >= (unsigned)d->conf->max_migrations)
+        return 'N';
+    if (daemon_receiving_name(d, name)) return 'D';
+    c->has_slot = 1;
+    d->running++;
+    snprintf(c->domain, sizeof(c->domain), "%s", name);
+    return 'Y';
+}
+
 /*
- * A session asks for a migration slot ('M'), or whether to log a failure
- * of a peer not admitted yet ('L', rate limited per source as refusals
- * are); answer Y or N.
+ * A session asks for a migration slot ('M' and the guest's name), or
+ * whether to log a failure of a peer not admitted yet ('L', rate limited
+ * per source as refusals are).  It waits for the one-byte answer before it
+ * asks again, so one read holds one whole request.
  */
 static void daemon_slot(struct daemon *d, struct child *c)
 {
-    char req;
-    char yes = 'Y', no = 'N';
+    char req[1 + sizeof(c->domain)], reply;
+    ssize_t r;
 
     if (c->kind == CHILD_SENDER) {
         daemon_status(c);
         return;
     }
-    if (read(c->slot_fd, &req, 1) != 1)
-        return; /* the session is ending; SIGCHLD reaps it */
-    if (req == 'L') {
-        (void)!write(
-            c->slot_fd,
-            admit_log_note(&d->refusals, c->ip, clock_ms()) ? &yes : &no, 1);
-        return;
-    }
-    if (req == 'M' && !c->has_slot &&
-        d->running < (unsigned)d->conf->max_migrations) {
-        c->has_slot = 1;
-        d->running++;
-        (void)!write(c->slot_fd, &yes, 1);
-    } else {
-        (void)!write(c->slot_fd, &no, 1);
-    }
+    r = read(c->slot_fd, req, sizeof(req) - 1);
+    if (r <= 0) return; /* the session is ending; SIGCHLD reaps it */
+    req[r] = '\0';
+    if (req[0] == 'L')
+        reply = admit_log_note(&d->refusals, c->ip, clock_ms()) ? 'Y' : 'N';
+    else if (req[0] == 'M')
+        reply = daemon_take_slot(d, c, req + 1);
+    else
+        reply = 'N';
+    (void)!write(c->slot_fd, &reply, 1);
 }
 
 /* --- sending, on request of the control socket ---------------------------- */

@@ -198,15 +198,25 @@ static int flag_allowed(const char *f)
     return 0;
 }
 
-/* Asks the parent for one of relocd-max-migrations slots. */
+/*
+ * Asks the parent for one of relocd-max-migrations slots, and to reserve
+ * the guest's name: two receives of one name would both pass pre-flight,
+ * and one's cleanup would destroy the other's NAME--incoming.
+ */
 static int session_take_slot(struct session *s)
 {
     struct pollfd pfd = {.fd = s->env->slot_fd, .events = POLLIN};
-    char reply = 0;
+    char req[1 + sizeof(s->guest)], reply = 0;
+    int len = snprintf(req, sizeof(req), "M%s", s->guest);
 
-    if (write(s->env->slot_fd, "M", 1) != 1 || poll(&pfd, 1, 5000) != 1 ||
-        read(s->env->slot_fd, &reply, 1) != 1)
+    if (write(s->env->slot_fd, req, (size_t)len + 1) != len + 1 ||
+        poll(&pfd, 1, 5000) != 1 || read(s->env->slot_fd, &reply, 1) != 1)
         return session_fail(s, PERR_INTERNAL, "no answer from relocd");
+    if (reply == 'D')
+        return session_fail(s, PERR_BUSY,
+                            "%s is being received already, from another "
+                            "connection",
+                            s->guest);
     if (reply != 'Y')
         return session_fail(s, PERR_BUSY,
                             "%d migrations are already running "

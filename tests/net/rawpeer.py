@@ -16,6 +16,8 @@ Prints what the server answered (the ERROR frame's code and message, or
   hello       HELLO, and print the answer
   stall       HELLO, PREFLIGHT, MIGRATE, then silence: prints how long
               the server kept the connection open after ACCEPT
+  twice       two connections pre-flight the same guest; the first is
+              accepted, then the second sends MIGRATE: prints its answer
 """
 import json, select, socket, struct, sys, time
 
@@ -85,6 +87,21 @@ def stall(s):
     print("still open after %.1f s" % (time.time() - t0))
 
 
+def twice(host, port):
+    a, b = (socket.create_connection((host, port), timeout=30)
+            for _ in range(2))
+    for s in (a, b):
+        s.sendall(frame(1, HELLO)); answer(s)
+        s.sendall(frame(3, {"config": CFG, "live": True})); answer(s)
+    a.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
+    first = answer(a)
+    if first is None or first[0] != 6:
+        print("first not accepted: %r" % (first,))
+        return
+    b.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
+    report(b)
+
+
 def main():
     host, port, case = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     t0 = time.time()
@@ -118,6 +135,10 @@ def main():
         return
     elif case == "stall":
         stall(s)
+        return
+    elif case == "twice":
+        s.close()
+        twice(host, port)
         return
     elif case == "slowloris":
         for b in frame(1, HELLO):

@@ -50,6 +50,12 @@ target_says v2 "received v2"
 grep -q "receiving v2 failed" "$T/relocd.log" &&
     die "the target says v2 stayed on the source"
 
+# Two connections pre-flight one name: once the first is receiving it,
+# the second is refused, so neither's cleanup can destroy the other's copy.
+out=$(nsx "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 twice)
+echo "$out" | grep -q "ERROR busy: raw1 is being received already" ||
+    die "second receive of raw1: '$out'"
+
 # And a plain move still is one.
 expect_ok xlr migrate v3 10.77.0.2
 [ "$(state v3)" = destroyed ] || die "v3 is '$(state v3)' on the source"

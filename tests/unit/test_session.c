@@ -32,6 +32,7 @@ static struct proto_frame frame;
 struct replies {
     unsigned n, type[8];
     enum proto_err code; /* PERR_OK when no ERROR came */
+    char message[1024];  /* the ERROR's text */
     int preflight_ok;
     int rc;
 };
@@ -56,10 +57,13 @@ static void parse_replies(struct buf *in, struct replies *r)
 
     while (r->n < 8 && proto_frame_take(in, &frame) == PERR_OK) {
         r->type[r->n++] = frame.type;
-        if (frame.type == PROTO_ERROR)
+        if (frame.type == PROTO_ERROR) {
             r->code = msg_get_error(&frame, &m, why, sizeof(why)) == PERR_OK
                           ? m.code
                           : PERR_MAX;
+            if (r->code != PERR_MAX)
+                snprintf(r->message, sizeof(r->message), "%s", m.message);
+        }
         if (frame.type == PROTO_PREFLIGHT_RESULT &&
             msg_get_preflight_result(&frame, &res, why, sizeof(why)) == PERR_OK)
             r->preflight_ok = res.ok;
@@ -367,6 +371,22 @@ static void test_no_free_slot_is_busy(void)
     T_EQ_INT(r.code, PERR_BUSY);
 }
 
+/* The parent reserves the name: a second receive of it is refused. */
+static void test_name_being_received_is_busy(void)
+{
+    struct buf *b = frames();
+    struct replies r;
+
+    hello(b);
+    preflight(b, GUEST_CONFIG);
+    migrate(b, "xl-stream", "-e");
+    serve("", b, 'D', &r);
+    T_EQ_INT(r.n, 3);
+    T_EQ_INT(r.code, PERR_BUSY);
+    T_OK(strstr(r.message, "is being received already") != NULL, "%s",
+         r.message);
+}
+
 static void test_denied_peer_on_plain_port_gets_denied(void)
 {
     struct buf *b = frames();
@@ -398,6 +418,7 @@ int main(void)
 {
     log_init("test_session", 0, 0); /* the replies say it all */
     test_hello_is_answered_with_hello();
+    test_name_being_received_is_busy();
     test_preflight_before_hello_is_unexpected();
     test_migrate_before_preflight_is_unexpected();
     test_second_hello_is_unexpected();

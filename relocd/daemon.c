@@ -335,16 +335,16 @@ static void daemon_status(struct child *c)
     snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
 }
 
-/* Whether another session holds a slot for a guest of this name. */
-static int daemon_receiving_name(const struct daemon *d, const char *name)
+/* Sessions holding a migration slot (for a guest of that name, if not
+ * NULL): guests coming in now. */
+static unsigned daemon_receiving(const struct daemon *d, const char *name)
 {
-    unsigned i;
+    unsigned i, n = 0;
 
     for (i = 0; i < d->nchild; i++)
-        if (d->child[i].kind == CHILD_SESSION && d->child[i].has_slot &&
-            !strcmp(d->child[i].domain, name))
-            return 1;
-    return 0;
+        n += d->child[i].kind == CHILD_SESSION && d->child[i].has_slot &&
+             (!name || !strcmp(d->child[i].domain, name));
+    return n;
 }
 
 /* 'M' NAME NUL: a slot and the name; Y, N (no slot) or D (name taken). */
@@ -353,7 +353,7 @@ static char daemon_take_slot(struct daemon *d, struct child *c,
 {
     if (c->has_slot || d->running >= (unsigned)d->conf->max_migrations)
         return 'N';
-    if (daemon_receiving_name(d, name)) return 'D';
+    if (daemon_receiving(d, name)) return 'D';
     c->has_slot = 1;
     d->running++;
     snprintf(c->domain, sizeof(c->domain), "%s", name);
@@ -501,16 +501,6 @@ static enum ctl_fate daemon_send(struct daemon *d, int fd,
     return CTL_HANDED_OVER;
 }
 
-/* Sessions holding a migration slot: guests coming in now. */
-static unsigned daemon_receiving(const struct daemon *d)
-{
-    unsigned i, n = 0;
-
-    for (i = 0; i < d->nchild; i++)
-        n += d->child[i].kind == CHILD_SESSION && d->child[i].has_slot;
-    return n;
-}
-
 static enum ctl_fate daemon_list(struct daemon *d, int fd)
 {
     struct buf *out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
@@ -532,7 +522,7 @@ static enum ctl_fate daemon_list(struct daemon *d, int fd)
         if (g) yajl_gen_map_close(g);
     }
     if (g) yajl_gen_array_close(g);
-    json_kv_int(g, "receiving", daemon_receiving(d));
+    json_kv_int(g, "receiving", daemon_receiving(d, NULL));
     if (out && json_end(g, &text, &len) == 0 &&
         proto_frame_put(out, PROTO_CTL_LIST_RESULT, text, len) == 0)
         ctl_reply(fd, out);

@@ -106,3 +106,21 @@ expect_fail() {
 }
 alive() { kill -0 "$RELOCD_PID" 2>/dev/null || die "relocd died"; }
 received() { grep -q "received $1" "$FAKE_XL_LOG" 2>/dev/null; }
+
+# start_src_relocd DOMAINS [SXP]: a sending relocd-fake in src whose guests
+# are DOMAINS, configured by $T/src.sxp (port 8002, control socket
+# $T/src.sock, then the SXP lines); xlr runs xl-relocate against it and
+# state NAME reads a guest's state from $RELOCD_FAKE_STATE.
+start_src_relocd() {
+    printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)\n%s\n' \
+        "$T" "${2:-}" >"$T/src.sxp"
+    RELOCD_FAKE_DOMAINS="$1" \
+        nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
+    SRC_PID=$!
+    trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
+    i=0; until [ -S "$T/src.sock" ]; do
+        sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "src relocd did not start"
+    done
+}
+xlr() { nsx "$NS_SRC" "$BUILD/xl-relocate" -f "$T/src.sxp" "$@"; }
+state() { cat "$RELOCD_FAKE_STATE/$1"; }

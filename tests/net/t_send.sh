@@ -13,17 +13,8 @@ start_relocd "(xend-relocation-server yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
-printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)
-(relocd-psk-file %s/psk)\n' "$T" "$T" >"$T/src.sxp"
-RELOCD_FAKE_DOMAINS="g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 cut1 raw1 tls1" \
-    nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
-SRC_PID=$!
-trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
-i=0; until [ -S "$T/src.sock" ]; do
-    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "src relocd did not start"
-done
-xlr() { nsx "$NS_SRC" "$BUILD/xl-relocate" -f "$T/src.sxp" "$@"; }
-state() { cat "$T/state/$1"; }
+start_src_relocd "g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 cut1 raw1 tls1" \
+    "(relocd-psk-file $T/psk)"
 
 expect_ok xlr migrate g1 10.77.0.2
 received g1 || die "g1 not received"

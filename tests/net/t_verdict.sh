@@ -12,17 +12,7 @@ start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
-printf '(xend-relocation-port 8002)\n(relocd-control-socket %s/src.sock)\n' \
-    "$T" >"$T/src.sxp"
-RELOCD_FAKE_DOMAINS="v1 v2 v3" \
-    nsx "$NS_SRC" "$BUILD/relocd-fake" -d -f "$T/src.sxp" >"$T/src.log" 2>&1 &
-SRC_PID=$!
-trap 'kill $SRC_PID 2>/dev/null; cleanup' EXIT
-i=0; until [ -S "$T/src.sock" ]; do
-    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "src relocd did not start"
-done
-xlr() { nsx "$NS_SRC" "$BUILD/xl-relocate" -f "$T/src.sxp" "$@"; }
-state() { cat "$T/state/$1"; }
+start_src_relocd "v1 v2 v3"
 # target_says NAME TEXT: the target's log has TEXT about NAME, within 5 s
 target_says() {
     i=0; until grep -q "$2" "$T/relocd.log"; do

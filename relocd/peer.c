@@ -53,6 +53,41 @@ static const char *fqdn_pick(const struct hostent *he)
     return he->h_name;
 }
 
+static int forward_getaddrinfo(const char *name, int af, struct addrinfo **res)
+{
+    struct addrinfo hints = {.ai_family = af, .ai_socktype = SOCK_STREAM};
+
+    return getaddrinfo(name, NULL, &hints, res);
+}
+
+int (*peer_forward_lookup)(const char *name, int af,
+                           struct addrinfo **res) = forward_getaddrinfo;
+
+/*
+ * Forward-confirmed reverse DNS (OpenSSH's UseDNS, tcpd's PARANOID): who
+ * controls the reverse zone of an address can give it any name, so a name
+ * counts only when its own addresses include the peer's.
+ */
+static int name_confirmed(const char *name, const void *addr, socklen_t len,
+                          int af)
+{
+    struct addrinfo *res = NULL, *ai;
+    const void *a;
+    int ok = 0;
+
+    if (peer_forward_lookup(name, af, &res) || !res) return 0;
+    for (ai = res; ai && !ok; ai = ai->ai_next) {
+        if (ai->ai_family != af) continue;
+        if (af == AF_INET)
+            a = &((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+        else
+            a = &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+        ok = !memcmp(a, addr, len);
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
 static int fqdn_lookup(const void *addr, socklen_t len, int af, char *fqdn,
                        size_t fqdnlen)
 {
@@ -64,7 +99,7 @@ static int fqdn_lookup(const void *addr, socklen_t len, int af, char *fqdn,
     if (r || !res || !res->h_name) return -1;
     if (snprintf(fqdn, fqdnlen, "%s", fqdn_pick(res)) >= (int)fqdnlen)
         return -1;
-    return 0;
+    return name_confirmed(fqdn, addr, len, af) ? 0 : -1;
 }
 
 int peer_fqdn(const char *ip, char *fqdn, size_t fqdnlen)

@@ -21,10 +21,17 @@ int peer_addr_text(const struct sockaddr *sa, socklen_t salen, char *ip,
 /*
  * Python's socket.getfqdn(ip), which xend used: the first of the reverse
  * name and its aliases that contains a dot, else the reverse name, else the
- * address itself when there is no reverse entry.  Blocks on DNS: call it
+ * address itself when there is no reverse entry, or when the name is not
+ * forward-confirmed (none of its addresses is ip).  Blocks on DNS: call it
  * only outside the daemon's poll loop.  Always returns 0.
  */
 int peer_fqdn(const char *ip, char *fqdn, size_t fqdnlen);
+
+struct addrinfo;
+/* The forward lookup peer_fqdn() confirms a name with (getaddrinfo()); a
+ * test may point it at its own resolver. */
+extern int (*peer_forward_lookup)(const char *name, int af,
+                                  struct addrinfo **res);
 
 /*
  * peer_fqdn() within timeout_ms (< 0: no limit), in a child process killed

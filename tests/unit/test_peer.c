@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 
@@ -262,6 +263,36 @@ static void test_reverse_name_of_loopback_is_matched(void)
     acl_free(acl);
 }
 
+/* A forward zone that gives every name another host's address. */
+static int forward_elsewhere(const char *name, int af, struct addrinfo **res)
+{
+    struct addrinfo hints = {.ai_family = af, .ai_flags = AI_NUMERICHOST};
+
+    (void)name;
+    return getaddrinfo(af == AF_INET ? "192.0.2.99" : "2001:db8::99", NULL,
+                       &hints, res);
+}
+
+static void test_unconfirmed_reverse_name_is_not_believed(void)
+{
+    int (*real)(const char *, int, struct addrinfo **) = peer_forward_lookup;
+    char fq[256], pat[300], used[256] = "";
+    struct acl *acl;
+
+    peer_fqdn("127.0.0.1", fq, sizeof(fq));
+    if (!strcmp(fq, "127.0.0.1")) return;
+    snprintf(pat, sizeof(pat), "^%s$", fq);
+    acl = compile(pat);
+    peer_forward_lookup = forward_elsewhere;
+    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, -1, used, sizeof(used)), 0);
+    T_EQ_STR(used, "127.0.0.1");
+    /* The lookup child inherits the resolver: the same answer there. */
+    T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, 5000, used, sizeof(used)), 0);
+    T_EQ_STR(used, "127.0.0.1");
+    peer_forward_lookup = real;
+    acl_free(acl);
+}
+
 static void test_lookup_within_deadline(void)
 {
     char fq[256], bounded[256];
@@ -292,5 +323,6 @@ int main(void)
     test_address_match_needs_no_dns();
     test_no_reverse_name_falls_back_to_address();
     test_reverse_name_of_loopback_is_matched();
+    test_unconfirmed_reverse_name_is_not_believed();
     return t_done("test_peer");
 }

@@ -244,16 +244,26 @@ static void test_no_reverse_name_falls_back_to_address(void)
     acl_free(acl);
 }
 
+/*
+ * An allow-list of exactly loopback's reverse name, written into fq; NULL
+ * where 127.0.0.1 has none.  /etc/hosts names it on every host this runs on.
+ */
+static struct acl *loopback_name_acl(char *fq, size_t fqlen)
+{
+    char pat[300];
+
+    peer_fqdn("127.0.0.1", fq, fqlen);
+    if (!strcmp(fq, "127.0.0.1")) return NULL;
+    snprintf(pat, sizeof(pat), "^%s$", fq);
+    return compile(pat);
+}
+
 static void test_reverse_name_of_loopback_is_matched(void)
 {
-    char fq[256], pat[300], used[256] = "";
-    struct acl *acl;
+    char fq[256], used[256] = "";
+    struct acl *acl = loopback_name_acl(fq, sizeof(fq));
 
-    /* /etc/hosts names 127.0.0.1 on every host this runs on. */
-    peer_fqdn("127.0.0.1", fq, sizeof(fq));
-    if (!strcmp(fq, "127.0.0.1")) return;
-    snprintf(pat, sizeof(pat), "^%s$", fq);
-    acl = compile(pat);
+    if (!acl) return;
     T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, -1, used, sizeof(used)), 1);
     T_EQ_STR(used, fq);
     /* The same answer from the lookup child, within a deadline. */
@@ -276,13 +286,10 @@ static int forward_elsewhere(const char *name, int af, struct addrinfo **res)
 static void test_unconfirmed_reverse_name_is_not_believed(void)
 {
     int (*real)(const char *, int, struct addrinfo **) = peer_forward_lookup;
-    char fq[256], pat[300], used[256] = "";
-    struct acl *acl;
+    char fq[256], used[256] = "";
+    struct acl *acl = loopback_name_acl(fq, sizeof(fq));
 
-    peer_fqdn("127.0.0.1", fq, sizeof(fq));
-    if (!strcmp(fq, "127.0.0.1")) return;
-    snprintf(pat, sizeof(pat), "^%s$", fq);
-    acl = compile(pat);
+    if (!acl) return;
     peer_forward_lookup = forward_elsewhere;
     T_EQ_INT(peer_allowed(acl, "127.0.0.1", NULL, -1, used, sizeof(used)), 0);
     T_EQ_STR(used, "127.0.0.1");

@@ -18,6 +18,7 @@
 
 #include "config/acl.h"
 #include "config/conf.h"
+#include "config/pathpat.h"
 #include "config/sxp.h"
 
 enum conf_type {
@@ -63,11 +64,14 @@ struct conf_key {
  * struct relocd_conf.
  */
 static const struct conf_key conf_keys[] = {
+    KBOOL("relocd-allow-device-model-args", allow_dm_args, "no"),
     KBOOL("relocd-allow-insecure", allow_insecure, "no"),
+    KSTR("relocd-allow-scripts", allow_scripts, CONF_DEFAULT_SCRIPTS, 0),
     KINT("relocd-bandwidth", bandwidth_mbps, "0", 0, 1048576),
     KSTR("relocd-control-socket", control_socket, "/run/relocd/relocd.sock",
          CF_NONEMPTY),
     KSTR("relocd-crl-file", crl_file, NULL, CF_EMPTY_UNSET),
+    KSTR("relocd-disk-allow", disk_allow, NULL, CF_EMPTY_UNSET),
     KINT("relocd-handshake-timeout", handshake_timeout, "10", 1, 3600),
     KINT("relocd-max-downtime", max_downtime_ms, "300", 1, 600000),
     KINT("relocd-max-migrations", max_migrations, "2", 1, 64),
@@ -513,10 +517,26 @@ static int conf_check_crl(struct conf_ctx *ctx)
                     "revocations need the CA whose certificates they revoke");
 }
 
+/* What a received guest may use in dom0: lists of path patterns. */
+static int conf_check_paths(struct conf_ctx *ctx)
+{
+    const struct relocd_conf *c = ctx->conf;
+    char msg[512];
+
+    if (pathpat_check(c->disk_allow, "relocd-disk-allow", 0, msg,
+                      sizeof(msg)) < 0)
+        return conf_err(ctx, conf_seen(ctx, "relocd-disk-allow"), "%s", msg);
+    if (pathpat_check(c->allow_scripts, "relocd-allow-scripts", 1, msg,
+                      sizeof(msg)) < 0)
+        return conf_err(ctx, conf_seen(ctx, "relocd-allow-scripts"), "%s",
+                        msg);
+    return 0;
+}
+
 static int conf_check(struct conf_ctx *ctx)
 {
     return conf_check_ssl(ctx) < 0 || conf_check_insecure(ctx) < 0 ||
-                   conf_check_crl(ctx) < 0
+                   conf_check_crl(ctx) < 0 || conf_check_paths(ctx) < 0
                ? -1
                : 0;
 }

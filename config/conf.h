@@ -20,6 +20,13 @@
 #include "config/converge.h"
 #include "config/diag.h"
 
+/*
+ * The hotplug scripts a received guest may name by default: Xen 4.17's
+ * tools/hotplug/Linux scripts that act only on what pre-flight checks (a
+ * disk path, a bridge); block-iscsi, block-nbd, vif2, ... must be listed.
+ */
+#define CONF_DEFAULT_SCRIPTS "block vif-bridge vif-nat vif-openvswitch vif-route"
+
 /* Where xend looked for a key or certificate file named without a '/'. */
 #define CONF_XEN_CONFIG_DIR "/etc/xen"
 
@@ -50,6 +57,9 @@ struct relocd_conf {
     char *ssl_cert_file;   /* xend-relocation-server-ssl-cert-file */
     int ssl;               /* xend-relocation-ssl (client default), no */
     /* relocd-* */
+    int allow_dm_args;           /* relocd-allow-device-model-args, no */
+    char *allow_scripts;         /* relocd-allow-scripts, pathpat.h list */
+    char *disk_allow;            /* relocd-disk-allow, NULL: not dom0's */
     char *ca_file;               /* relocd-ssl-ca-file: CA for mutual TLS */
     char *crl_file;              /* relocd-crl-file: revoked certificates */
     char *psk_file;              /* relocd-psk-file: TLS 1.3 external PSK */

@@ -104,6 +104,9 @@ static void check_defaults(const struct relocd_conf *c)
     T_EQ_INT(c->on_no_converge, CONVERGE_THROTTLE);
     T_EQ_INT(c->bandwidth_mbps, 0);
     T_OK(c->acl == NULL, "everyone");
+    T_EQ_INT(c->allow_dm_args, 0);
+    T_EQ_STR(c->allow_scripts, CONF_DEFAULT_SCRIPTS);
+    T_OK(c->disk_allow == NULL, "disk-allow set by default");
 }
 
 static void test_defaults(void)
@@ -141,10 +144,14 @@ static void test_print(void)
                                "xend-relocation-ssl no\n"
                                "xend-relocation-ssl-port 8003\n"
                                "xend-relocation-ssl-server no\n"
+                               "relocd-allow-device-model-args no\n"
                                "relocd-allow-insecure no\n"
+                               "relocd-allow-scripts block vif-bridge vif-nat "
+                               "vif-openvswitch vif-route\n"
                                "relocd-bandwidth 0\n"
                                "relocd-control-socket /run/relocd/relocd.sock\n"
                                "relocd-crl-file ''\n"
+                               "relocd-disk-allow ''\n"
                                "relocd-handshake-timeout 10\n"
                                "relocd-max-downtime 300\n"
                                "relocd-max-migrations 2\n"
@@ -237,6 +244,9 @@ static void test_all_keys(void)
     T_EQ_INT(c->max_downtime_ms, 600000);
     T_EQ_INT(c->on_no_converge, CONVERGE_ABORT);
     T_EQ_INT(c->bandwidth_mbps, 125);
+    T_EQ_STR(c->disk_allow, "/dev/vg0/* /srv/xen/*.img");
+    T_EQ_STR(c->allow_scripts, "vif-bridge block-iscsi /opt/xen/vif-*");
+    T_EQ_INT(c->allow_dm_args, 1);
     T_EQ_INT(acl_match(c->acl, "192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "::ffff:192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "198.51.100.1", "node12.example.org"), 1);
@@ -552,7 +562,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 24);
+    T_EQ_INT(i, 27);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);
@@ -744,8 +754,40 @@ static void test_tunnels(void)
              "t.sxp:2: relocd-tunnel: 'peer' given twice");
 }
 
+/* relocd-disk-allow and relocd-allow-scripts: lists of dom0 paths. */
+static void test_guest_access(void)
+{
+    struct relocd_conf *c;
+
+    T_EQ_STR(error("(relocd-disk-allow '/dev/vg0/* vg1/*')"),
+             "t.sxp:1: relocd-disk-allow: 'vg1/*' is not an absolute path");
+    T_EQ_STR(error("\n(relocd-disk-allow guest.img)"),
+             "t.sxp:2: relocd-disk-allow: 'guest.img' is not an absolute "
+             "path");
+    T_EQ_STR(error("(relocd-allow-scripts 'vif-bridge ../x')"),
+             "t.sxp:1: relocd-allow-scripts: '../x' is not a bare name or "
+             "an absolute path");
+    T_EQ_STR(error("(relocd-allow-device-model-args maybe)"),
+             "t.sxp:1: relocd-allow-device-model-args: expected bool "
+             "(yes/no, y/n, 1/0, on/off, true/false, t/f): 'maybe'");
+    /* '' for the disks is the default; for the scripts it allows none */
+    c = parse("(relocd-disk-allow '') (relocd-allow-scripts '')");
+    T_OK(c != NULL, "%s", lasterr);
+    if (!c) return;
+    T_OK(c->disk_allow == NULL, "'' disk-allow");
+    T_EQ_STR(c->allow_scripts, "");
+    T_EQ_STR(printed(c, "relocd-allow-scripts"), "''");
+    conf_free(c);
+    c = parse("(relocd-disk-allow '  /dev/vg0/*\t/srv/*.img ')");
+    T_OK(c != NULL, "%s", lasterr);
+    if (!c) return;
+    T_EQ_STR(printed(c, "relocd-disk-allow"), "  /dev/vg0/*\t/srv/*.img ");
+    conf_free(c);
+}
+
 int main(void)
 {
+    test_guest_access();
     test_defaults();
     test_tunnels();
     test_print();

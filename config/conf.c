@@ -523,13 +523,12 @@ static int conf_check_paths(struct conf_ctx *ctx)
     const struct relocd_conf *c = ctx->conf;
     char msg[512];
 
-    if (pathpat_check(c->disk_allow, "relocd-disk-allow", 0, msg,
-                      sizeof(msg)) < 0)
+    if (pathpat_check(c->disk_allow, "relocd-disk-allow", 0, msg, sizeof(msg)) <
+        0)
         return conf_err(ctx, conf_seen(ctx, "relocd-disk-allow"), "%s", msg);
     if (pathpat_check(c->allow_scripts, "relocd-allow-scripts", 1, msg,
                       sizeof(msg)) < 0)
-        return conf_err(ctx, conf_seen(ctx, "relocd-allow-scripts"), "%s",
-                        msg);
+        return conf_err(ctx, conf_seen(ctx, "relocd-allow-scripts"), "%s", msg);
     return 0;
 }
 

@@ -25,7 +25,8 @@
  * tools/hotplug/Linux scripts that act only on what pre-flight checks (a
  * disk path, a bridge); block-iscsi, block-nbd, vif2, ... must be listed.
  */
-#define CONF_DEFAULT_SCRIPTS "block vif-bridge vif-nat vif-openvswitch vif-route"
+#define CONF_DEFAULT_SCRIPTS                                                   \
+    "block vif-bridge vif-nat vif-openvswitch vif-route"
 
 /* Where xend looked for a key or certificate file named without a '/'. */
 #define CONF_XEN_CONFIG_DIR "/etc/xen"

@@ -26,6 +26,8 @@
 #include "wire/buf.h"
 #include "wire/chan.h"
 #include "config/conf.h"
+#include "relocd/guestpol.h"
+#include "relocd/hostdev.h"
 #include "tunnel/guestnet.h"
 #include "wire/log.h"
 #include "tunnel/mig.h"
@@ -154,6 +156,27 @@ static int session_hello(struct session *s)
     return session_send(s);
 }
 
+/*
+ * What the guest may use in dom0 (guestpol.h): checked here, not in xen/,
+ * so that every path a config takes to xl migrate-receive (and the test
+ * double) meets the same rules.
+ */
+static void session_guestpol(struct session *s, const char *config,
+                             struct msg_preflight_result *res)
+{
+    const struct relocd_conf *c = s->env->conf;
+    struct guestpol_env env = {
+        c->disk_allow, c->allow_scripts, c->allow_dm_args, NULL, NULL, NULL};
+    struct hostdev dom0;
+    char why[256];
+
+    if (hostdev_load(&dom0, why, sizeof(why)) == 0)
+        env.dom0 = &dom0;
+    else
+        env.dom0_err = why;
+    guestpol_check(config, strlen(config), &env, res);
+}
+
 static int session_preflight(struct session *s)
 {
     struct msg_preflight req;
@@ -167,6 +190,7 @@ static int session_preflight(struct session *s)
     /* On loopback the running source holds the guest's name and UUID. */
     req.local = !strncmp(s->ip, "127.", 4) || !strcmp(s->ip, "::1");
     xen_preflight(&req, &res, s->guest, sizeof(s->guest));
+    session_guestpol(s, req.config, &res);
     if (guestnet_parse(req.config, strlen(req.config), &s->net, why,
                        sizeof(why)) < 0)
         msg_check_add(&res, "network", 0, "%s", why);

@@ -1,0 +1,281 @@
+/*
+ * guestpol.c - what a received guest may use in dom0 (see guestpol.h).
+ *
+ * libxl_domain_config's JSON (libxl_types.idl, Xen 4.17):
+ *   "disks": [{"pdev_path", "vdev", "script", ...}], "nics": [{"script"}],
+ *   "p9s": [{"tag", "path"}], "b_info": {"device_model",
+ *   "device_model_user", "extra", "extra_pv", "extra_hvm",
+ *   "stubdomain_kernel", "stubdomain_ramdisk", "bootloader",
+ *   "bootloader_args", "type.pv": {"bootloader", "bootloader_args"}}.
+ * libxl turns a script without '/' into /etc/xen/scripts/NAME
+ * (libxl__abs_path) and a bootloader without '/' into its own bin
+ * directory's; xl's default bootloader is pygrub.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "config/diag.h"
+#include "config/pathpat.h"
+#include "relocd/guestpol.h"
+#include "relocd/hostdev.h"
+#include "wire/msg.h"
+
+#define GUESTPOL_SCRIPT_DIR "/etc/xen/scripts"
+/* pygrub as xl names it and where Debian and upstream install it */
+#define GUESTPOL_BOOTLOADERS                                                   \
+    "/usr/lib/xen-*/bin/pygrub /usr/lib/xen/bin/pygrub /usr/bin/pygrub"
+
+struct guestpol {
+    const struct guestpol_env *env;
+    struct msg_preflight_result *res;
+    unsigned refused, disks, scripts;
+};
+
+static const char *jget_str(yajl_val obj, const char *key)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = obj ? yajl_tree_get(obj, path, yajl_t_string) : NULL;
+    const char *s = v ? YAJL_GET_STRING(v) : NULL;
+
+    return s && *s ? s : NULL;
+}
+
+/* The key's array, NULL when absent, null or not an array. */
+static yajl_val jget_array(yajl_val obj, const char *key)
+{
+    const char *path[] = {key, NULL};
+
+    return obj ? yajl_tree_get(obj, path, yajl_t_array) : NULL;
+}
+
+/* Adds a failed check; returns -1. */
+static int refuse(struct guestpol *gp, const char *check, const char *fmt,
+                  ...) __attribute__((format(printf, 3, 4)));
+
+static int refuse(struct guestpol *gp, const char *check, const char *fmt,
+                  ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    diag_verrf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    msg_check_add(gp->res, check, 0, "%s", msg);
+    gp->refused++;
+    return -1;
+}
+
+static int resolve_live(const char *path, char *real, struct stat *st)
+{
+    return realpath(path, real) && stat(real, st) == 0 ? 0 : -1;
+}
+
+/*
+ * Whether relocd-disk-allow lets this path through.  The real path counts
+ * (a link on shared storage must not lead out of the listed tree); a name
+ * under /dev/ counts as written too, since udev's links there
+ * (/dev/vg0/lv, /dev/disk/by-id/...) are root's and are what admins list.
+ */
+static int disk_listed(const struct guestpol *gp, const char *path,
+                       const char *real, int blk)
+{
+    const char *allow = gp->env->disk_allow;
+
+    return pathpat_match(allow, real, NULL) ||
+           (blk && !strncmp(path, "/dev/", 5) && pathpat_clean(path) &&
+            pathpat_match(allow, path, NULL));
+}
+
+/* One dom0 path the guest wants as a disk (what) or a 9pfs share; 0 if
+ * allowed, else -1 and a failed check. */
+static int check_path(struct guestpol *gp, const char *what, const char *path,
+                       int share)
+{
+    const struct guestpol_env *env = gp->env;
+    char real[PATH_MAX], vis[256], rvis[256];
+    struct stat st;
+    int blk;
+
+    diag_vis(path, vis, sizeof(vis));
+    if (!pathpat_clean(path))
+        return refuse(gp, "disk", "%s: '%s' is not a clean absolute path",
+                      what, vis);
+    if ((env->resolve ? env->resolve : resolve_live)(path, real, &st) < 0) {
+        /* Absent here: the devices check says so; only the list applies */
+        if (env->disk_allow && !pathpat_match(env->disk_allow, path, NULL))
+            return refuse(gp, "disk", "%s: %s is not in relocd-disk-allow",
+                          what, vis);
+        return 0;
+    }
+    diag_vis(real, rvis, sizeof(rvis));
+    blk = S_ISBLK(st.st_mode) && !share;
+    if (blk && !env->dom0)
+        return refuse(gp, "disk",
+                      "%s: %s: cannot tell which devices dom0 uses (%s)", what,
+                      vis, env->dom0_err ? env->dom0_err : "unknown");
+    if (blk && hostdev_has(env->dom0, st.st_rdev))
+        return refuse(gp, "disk",
+                      "%s: %s (%s) is dom0's own: mounted, swapped on or "
+                      "beneath one; a received guest never gets it",
+                      what, vis, rvis);
+    if (!blk && !S_ISREG(st.st_mode) && !(share && S_ISDIR(st.st_mode)))
+        return refuse(gp, "disk",
+                      "%s: %s is not a block device or an image file", what,
+                      vis);
+    if (env->disk_allow && !disk_listed(gp, path, real, blk))
+        return refuse(gp, "disk", "%s: %s (%s) is not in relocd-disk-allow",
+                      what, vis, rvis);
+    if (!env->disk_allow && !blk)
+        return refuse(gp, "disk",
+                      "%s: %s is %s in dom0; list it in relocd-disk-allow "
+                      "to hand it to a received guest",
+                      what, vis, share ? "a directory" : "an image file");
+    return 0;
+}
+
+/* A hotplug script (libxl runs it as root); 0 if allowed, else -1. */
+static int check_script(struct guestpol *gp, const char *what,
+                         const char *script)
+{
+    char full[PATHPAT_MAX], vis[256];
+
+    gp->scripts++;
+    diag_vis(script, vis, sizeof(vis));
+    if (!strchr(script, '/'))
+        snprintf(full, sizeof(full), "%s/%s", GUESTPOL_SCRIPT_DIR, script);
+    else
+        snprintf(full, sizeof(full), "%s", script);
+    if (!pathpat_clean(full))
+        return refuse(gp, "script", "%s: script '%s' is not a clean path",
+                      what, vis);
+    if (!pathpat_match(gp->env->allow_scripts, full, GUESTPOL_SCRIPT_DIR))
+        return refuse(gp, "script",
+                      "%s: script %s is not in relocd-allow-scripts", what,
+                      vis);
+    return 0;
+}
+
+/*
+ * A disk: its script, and its path unless a script other than block
+ * gets it (then the target is that script's own syntax: an iSCSI IQN,
+ * an NBD host) and the admin vouched for the script.
+ */
+static void check_disk(struct guestpol *gp, yajl_val d, size_t i)
+{
+    const char *vdev = jget_str(d, "vdev"), *path = jget_str(d, "pdev_path");
+    const char *script = jget_str(d, "script"), *base;
+    char what[64], vis[32];
+
+    snprintf(what, sizeof(what), "disk %s",
+             vdev ? diag_vis(vdev, vis, sizeof(vis)) : "?");
+    if (!vdev) snprintf(what, sizeof(what), "disk %zu", i);
+    gp->disks++;
+    if (script) check_script(gp, what, script);
+    base = script ? strrchr(script, '/') : NULL;
+    base = base ? base + 1 : script;
+    if (path && (!script || !strcmp(base, "block")))
+        check_path(gp, what, path, 0);
+}
+
+static void check_devices(struct guestpol *gp, yajl_val root)
+{
+    yajl_val a;
+    char what[64];
+    size_t i;
+
+    if ((a = jget_array(root, "disks")))
+        for (i = 0; i < YAJL_GET_ARRAY(a)->len; i++)
+            check_disk(gp, YAJL_GET_ARRAY(a)->values[i], i);
+    if ((a = jget_array(root, "nics")))
+        for (i = 0; i < YAJL_GET_ARRAY(a)->len; i++) {
+            const char *s = jget_str(YAJL_GET_ARRAY(a)->values[i], "script");
+
+            snprintf(what, sizeof(what), "vif %zu", i);
+            if (s) check_script(gp, what, s);
+        }
+    if ((a = jget_array(root, "p9s")))
+        for (i = 0; i < YAJL_GET_ARRAY(a)->len; i++) {
+            const char *p = jget_str(YAJL_GET_ARRAY(a)->values[i], "path");
+
+            snprintf(what, sizeof(what), "9pfs share %zu", i);
+            if (p) check_path(gp, what, p, 1);
+        }
+}
+
+/* A non-empty string, or an array with an element, under key. */
+static int dm_set(yajl_val obj, const char *key)
+{
+    yajl_val a = jget_array(obj, key);
+
+    return jget_str(obj, key) || (a && YAJL_GET_ARRAY(a)->len);
+}
+
+/* The device model's and bootloader's fields; 0 if allowed, else -1. */
+static int check_device_model(struct guestpol *gp, yajl_val b)
+{
+    static const char *const keys[] = {
+        "device_model",      "device_model_user",  "extra",
+        "extra_pv",          "extra_hvm",          "stubdomain_kernel",
+        "stubdomain_ramdisk", "bootloader_args",
+    };
+    const char *tpath[] = {"type.pv", NULL};
+    yajl_val pv = b ? yajl_tree_get(b, tpath, yajl_t_object) : NULL;
+    const char *bl = jget_str(b, "bootloader"), *set = NULL;
+    char vis[128];
+    size_t i;
+
+    if (gp->env->allow_dm_args) return 0;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && !set; i++)
+        if (dm_set(b, keys[i])) set = keys[i];
+    if (!set && dm_set(pv, "bootloader_args")) set = "bootloader_args";
+    if (set)
+        return refuse(gp, "device-model",
+                      "the guest sets b_info.%s, which becomes a root "
+                      "command line here; relocd-allow-device-model-args "
+                      "is no",
+                      set);
+    if (!bl) bl = jget_str(pv, "bootloader");
+    if (bl && strcmp(bl, "pygrub") &&
+        !(pathpat_clean(bl) && pathpat_match(GUESTPOL_BOOTLOADERS, bl, NULL)))
+        return refuse(gp, "device-model",
+                      "the guest's bootloader is %s, not pygrub; "
+                      "relocd-allow-device-model-args is no",
+                      diag_vis(bl, vis, sizeof(vis)));
+    return 0;
+}
+
+void guestpol_check(const char *json, size_t len,
+                    const struct guestpol_env *env,
+                    struct msg_preflight_result *res)
+{
+    const char *bpath[] = {"b_info", NULL};
+    struct guestpol gp = {env, res, 0, 0, 0};
+    char *text = malloc(len + 1);
+    yajl_val root;
+
+    if (!text) {
+        msg_check_add(res, "host-access", 0, "out of memory");
+        return;
+    }
+    /* yajl_tree_parse() wants a NUL-terminated text. */
+    memcpy(text, json, len);
+    text[len] = '\0';
+    root = yajl_tree_parse(text, NULL, 0);
+    free(text);
+    if (!root || !YAJL_IS_OBJECT(root)) {
+        yajl_tree_free(root);
+        return;
+    }
+    check_devices(&gp, root);
+    check_device_model(&gp, yajl_tree_get(root, bpath, yajl_t_object));
+    yajl_tree_free(root);
+    if (!gp.refused)
+        msg_check_add(res, "host-access", 1,
+                      "%u disk(s) and %u script(s) are the admin's to give",
+                      gp.disks, gp.scripts);
+}

@@ -129,6 +129,7 @@ def mark_running(name, running):
 
 def send(argv):
     mib, name, gtype, mem, slow, stall = 4, "g1", "pvh", 192, 0.0, 0.0
+    extra = {}
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)
         if opt == "--mib": mib = int(argv.pop(0))
@@ -137,6 +138,7 @@ def send(argv):
         elif opt == "--mem": mem = int(argv.pop(0))
         elif opt == "--slow": slow = float(argv.pop(0))
         elif opt == "--stall": stall = float(argv.pop(0))
+        elif opt == "--cfg": extra = json.loads(argv.pop(0))
     cmd, host = argv[0], argv[1]
     rune = "exec %s %s xl migrate-receive" % (cmd, host)
     p = subprocess.Popen(["sh", "-c", rune], stdin=subprocess.PIPE,
@@ -145,8 +147,14 @@ def send(argv):
     try:
         if read_exact(r, len(BANNER)) != BANNER:
             raise EOFError("bad banner")
-        cfg = json.dumps({"c_info": {"type": gtype, "name": name},
-                          "b_info": {"max_memkb": mem * 1024}}).encode() + b"\0"
+        dom = {"c_info": {"type": gtype, "name": name},
+               "b_info": {"max_memkb": mem * 1024}}
+        for k, v in extra.items():  # --cfg JSON: more of libxl's config
+            if isinstance(v, dict):
+                dom.setdefault(k, {}).update(v)
+            else:
+                dom[k] = v
+        cfg = json.dumps(dom).encode() + b"\0"
         w.write(MAGIC + struct.pack("<IIII", 0x01020304, 3, 0, 4 + len(cfg)))
         w.write(struct.pack("<I", len(cfg)) + cfg)
         w.write(struct.pack(">QII", LIBXL_IDENT, 2, 0))

@@ -15,6 +15,27 @@ expect_fail "pre-flight name FAILED: taken already runs here" \
 expect_fail "pre-flight live-pv FAILED: .*shadow paging" \
     migrate "$NS_SRC" --name pv1 --type pv
 grep -q "keeps running here" "$T/out" || die "no reassurance for the admin"
+# What the guest may use in dom0 (relocd-disk-allow and friends, default
+# policy).  --cfg is split on blanks: compact JSON only.
+expect_fail "pre-flight disk FAILED: disk xvda: /etc/shadow is an image file" \
+    migrate "$NS_SRC" --name img \
+    --cfg '{"disks":[{"vdev":"xvda","pdev_path":"/etc/shadow"}]}'
+expect_fail "pre-flight script FAILED: vif 0: script /tmp/evil is not in" \
+    migrate "$NS_SRC" --name scr \
+    --cfg '{"nics":[{"mac":"00:16:3e:00:00:01","script":"/tmp/evil"}]}'
+expect_fail "pre-flight device-model FAILED: .*b_info.extra" \
+    migrate "$NS_SRC" --name dm --cfg '{"b_info":{"extra":["-s"]}}'
+# dom0's root filesystem's device, when it has one (not an overlay)
+rootdev=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+    $5 == "/" { print $(i + 2); exit }' /proc/self/mountinfo)
+if [ -b "$rootdev" ]; then
+    expect_fail "pre-flight disk FAILED: disk xvda: $rootdev .* is dom0's own" \
+        migrate "$NS_SRC" --name root \
+        --cfg "{\"disks\":[{\"vdev\":\"xvda\",\"pdev_path\":\"$rootdev\"}]}"
+else
+    echo "t_preflight: / is on $rootdev, no block device: dom0-disk case skipped"
+fi
 [ -f "$FAKE_XL_LOG" ] && die "something was received: $(cat "$FAKE_XL_LOG")"
-expect_ok migrate "$NS_SRC" --name fits --mem 256
+expect_ok migrate "$NS_SRC" --name fits --mem 256 \
+    --cfg '{"nics":[{"mac":"00:16:3e:00:00:02","script":"vif-bridge"}],"b_info":{"bootloader":"pygrub"}}'
 received fits || die "fits not received"

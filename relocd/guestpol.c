@@ -101,6 +101,7 @@ static int check_path(struct guestpol *gp, const char *what, const char *path,
     struct stat st;
     int blk;
 
+    memset(&st, 0, sizeof(st));
     diag_vis(path, vis, sizeof(vis));
     if (!pathpat_clean(path))
         return refuse(gp, "disk", "%s: '%s' is not a clean absolute path",

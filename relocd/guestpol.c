@@ -53,11 +53,10 @@ static yajl_val jget_array(yajl_val obj, const char *key)
 }
 
 /* Adds a failed check; returns -1. */
-static int refuse(struct guestpol *gp, const char *check, const char *fmt,
-                  ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct guestpol *gp, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int refuse(struct guestpol *gp, const char *check, const char *fmt,
-                  ...)
+static int refuse(struct guestpol *gp, const char *check, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -94,7 +93,7 @@ static int disk_listed(const struct guestpol *gp, const char *path,
 /* One dom0 path the guest wants as a disk (what) or a 9pfs share; 0 if
  * allowed, else -1 and a failed check. */
 static int check_path(struct guestpol *gp, const char *what, const char *path,
-                       int share)
+                      int share)
 {
     const struct guestpol_env *env = gp->env;
     char real[PATH_MAX], vis[256], rvis[256];
@@ -104,8 +103,8 @@ static int check_path(struct guestpol *gp, const char *what, const char *path,
     memset(&st, 0, sizeof(st));
     diag_vis(path, vis, sizeof(vis));
     if (!pathpat_clean(path))
-        return refuse(gp, "disk", "%s: '%s' is not a clean absolute path",
-                      what, vis);
+        return refuse(gp, "disk", "%s: '%s' is not a clean absolute path", what,
+                      vis);
     if ((env->resolve ? env->resolve : resolve_live)(path, real, &st) < 0) {
         /* Absent here: the devices check says so; only the list applies */
         if (env->disk_allow && !pathpat_match(env->disk_allow, path, NULL))
@@ -141,7 +140,7 @@ static int check_path(struct guestpol *gp, const char *what, const char *path,
 
 /* A hotplug script (libxl runs it as root); 0 if allowed, else -1. */
 static int check_script(struct guestpol *gp, const char *what,
-                         const char *script)
+                        const char *script)
 {
     char full[PATHPAT_MAX], vis[256];
 
@@ -152,8 +151,8 @@ static int check_script(struct guestpol *gp, const char *what,
     else
         snprintf(full, sizeof(full), "%s", script);
     if (!pathpat_clean(full))
-        return refuse(gp, "script", "%s: script '%s' is not a clean path",
-                      what, vis);
+        return refuse(gp, "script", "%s: script '%s' is not a clean path", what,
+                      vis);
     if (!pathpat_match(gp->env->allow_scripts, full, GUESTPOL_SCRIPT_DIR))
         return refuse(gp, "script",
                       "%s: script %s is not in relocd-allow-scripts", what,
@@ -220,8 +219,8 @@ static int dm_set(yajl_val obj, const char *key)
 static int check_device_model(struct guestpol *gp, yajl_val b)
 {
     static const char *const keys[] = {
-        "device_model",      "device_model_user",  "extra",
-        "extra_pv",          "extra_hvm",          "stubdomain_kernel",
+        "device_model",       "device_model_user", "extra",
+        "extra_pv",           "extra_hvm",         "stubdomain_kernel",
         "stubdomain_ramdisk", "bootloader_args",
     };
     const char *tpath[] = {"type.pv", NULL};

@@ -30,9 +30,9 @@ struct hostdev;
 struct msg_preflight_result;
 
 struct guestpol_env {
-    const char *disk_allow;    /* relocd-disk-allow, NULL: the default */
-    const char *allow_scripts; /* relocd-allow-scripts */
-    int allow_dm_args;         /* relocd-allow-device-model-args */
+    const char *disk_allow;     /* relocd-disk-allow, NULL: the default */
+    const char *allow_scripts;  /* relocd-allow-scripts */
+    int allow_dm_args;          /* relocd-allow-device-model-args */
     const struct hostdev *dom0; /* NULL: unknown, no block device passes */
     const char *dom0_err;       /* why dom0 is NULL */
     /* realpath(3) into real (PATH_MAX bytes) and stat(2); NULL: those */

@@ -56,8 +56,8 @@ static struct hostdev dom0 = {3, {0}};
 
 static struct guestpol_env env(void)
 {
-    struct guestpol_env e = {NULL, CONF_DEFAULT_SCRIPTS, 0,
-                             &dom0, NULL,         fake_resolve};
+    struct guestpol_env e = {NULL, CONF_DEFAULT_SCRIPTS, 0, &dom0,
+                             NULL, fake_resolve};
 
     dom0.dev[0] = makedev(253, 0);
     dom0.dev[1] = makedev(8, 2);
@@ -179,13 +179,11 @@ static void test_shares(void)
     /* dom0's whole tree */
     T_EQ_STR(verdict(share, &e),
              "disk: 9pfs share 0: '/' is not a clean absolute path");
-    T_EQ_STR(verdict("{\"p9s\":[{\"tag\":\"s\",\"path\":\"/srv/share\"}]}",
-                     &e),
+    T_EQ_STR(verdict("{\"p9s\":[{\"tag\":\"s\",\"path\":\"/srv/share\"}]}", &e),
              "disk: 9pfs share 0: /srv/share is a directory in dom0; list it "
              "in relocd-disk-allow to hand it to a received guest");
     e.disk_allow = "/srv/share";
-    T_EQ_STR(verdict("{\"p9s\":[{\"tag\":\"s\",\"path\":\"/srv/share\"}]}",
-                     &e),
+    T_EQ_STR(verdict("{\"p9s\":[{\"tag\":\"s\",\"path\":\"/srv/share\"}]}", &e),
              "ok");
 }
 

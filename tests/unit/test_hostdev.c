@@ -125,9 +125,9 @@ static void test_build(void)
     T_OK(!has(&h, 8, 1), "an unused partition of dom0's disk");
     T_OK(!has(&h, 0, 21), "an anonymous device");
     /* nothing mounted from a disk: nothing is dom0's */
-    T_EQ_INT(hostdev_build(&h, "23 22 0:21 / /proc rw - proc proc rw\n",
-                           NULL, &env),
-             0);
+    T_EQ_INT(
+        hostdev_build(&h, "23 22 0:21 / /proc rw - proc proc rw\n", NULL, &env),
+        0);
     T_EQ_INT(h.n, 0);
     T_EQ_INT(hostdev_build(&h, NULL, NULL, &env), 0);
     T_EQ_INT(h.n, 0);

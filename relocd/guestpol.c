@@ -25,9 +25,16 @@
 #include "wire/msg.h"
 
 #define GUESTPOL_SCRIPT_DIR "/etc/xen/scripts"
-/* pygrub as xl names it and where Debian and upstream install it */
+/*
+ * Stock values: pygrub as xl names it and where Debian and upstream install
+ * it; QEMU as Debian's libxl runs it; libxl's firmware directory.
+ */
 #define GUESTPOL_BOOTLOADERS                                                   \
-    "/usr/lib/xen-*/bin/pygrub /usr/lib/xen/bin/pygrub /usr/bin/pygrub"
+    "pygrub /usr/lib/xen-*/bin/pygrub /usr/lib/xen/bin/pygrub /usr/bin/pygrub"
+#define GUESTPOL_QEMU                                                          \
+    "/usr/bin/qemu-system-i386 /usr/lib/xen-*/bin/qemu-system-i386 "           \
+    "/usr/lib/xen/bin/qemu-system-i386"
+#define GUESTPOL_FIRMWARE "/usr/lib/xen-*/boot/* /usr/lib/xen/boot/*"
 
 struct guestpol {
     const struct guestpol_env *env;
@@ -207,46 +214,75 @@ static void check_devices(struct guestpol *gp, yajl_val root)
         }
 }
 
-/* A non-empty string, or an array with an element, under key. */
-static int dm_set(yajl_val obj, const char *key)
-{
-    yajl_val a = jget_array(obj, key);
+/*
+ * b_info fields that become root's command lines or files read here, with
+ * the values libxl or xl give them by default (NULL: none), which pass.
+ */
+static const struct dm_field {
+    const char *key, *stock;
+} dm_fields[] = {
+    {"device_model", GUESTPOL_QEMU},
+    {"device_model_user", NULL},
+    {"extra", NULL},
+    {"extra_pv", NULL},
+    {"extra_hvm", NULL},
+    /* libxl__domain_build_info_setdefault() fills in a stub domain's */
+    {"stubdomain_kernel", GUESTPOL_FIRMWARE},
+    {"stubdomain_ramdisk", GUESTPOL_FIRMWARE},
+    {"bootloader", GUESTPOL_BOOTLOADERS},
+    {"bootloader_args", NULL},
+};
 
-    return jget_str(obj, key) || (a && YAJL_GET_ARRAY(a)->len);
+/*
+ * Whether v is one of the stock values: a bare name against the list's
+ * bare names, a clean absolute path against its patterns.
+ */
+static int dm_stock(const char *v, const char *stock)
+{
+    char path[PATHPAT_MAX];
+
+    if (!stock) return 0;
+    if (strchr(v, '/')) return pathpat_clean(v) && pathpat_match(stock, v, "");
+    /* "/NAME" lies directly in "": its last component meets bare names */
+    snprintf(path, sizeof(path), "/%s", v);
+    return pathpat_match(stock, path, "");
 }
 
-/* The device model's and bootloader's fields; 0 if allowed, else -1. */
-static int check_device_model(struct guestpol *gp, yajl_val b)
+/* One field, in b_info or (bootloader*: deprecated) in its type.pv. */
+static void check_dm_field(struct guestpol *gp, yajl_val obj,
+                           const struct dm_field *f)
 {
-    static const char *const keys[] = {
-        "device_model",       "device_model_user", "extra",
-        "extra_pv",           "extra_hvm",         "stubdomain_kernel",
-        "stubdomain_ramdisk", "bootloader_args",
-    };
+    yajl_val a = jget_array(obj, f->key);
+    const char *v = jget_str(obj, f->key);
+    char vis[128];
+
+    if (a && YAJL_GET_ARRAY(a)->len)
+        refuse(gp, "device-model",
+               "the guest sets b_info.%s, which shapes a root command line "
+               "here; relocd-allow-device-model-args is no",
+               f->key);
+    else if (v && !dm_stock(v, f->stock))
+        refuse(gp, "device-model",
+               "the guest sets b_info.%s to %s, %s here; "
+               "relocd-allow-device-model-args is no",
+               f->key, diag_vis(v, vis, sizeof(vis)),
+               f->stock ? "not the stock one: root would use it"
+                        : "which shapes a root command line");
+}
+
+/* The device model's and bootloader's fields; refusals in gp. */
+static void check_device_model(struct guestpol *gp, yajl_val b)
+{
     const char *tpath[] = {"type.pv", NULL};
     yajl_val pv = b ? yajl_tree_get(b, tpath, yajl_t_object) : NULL;
-    const char *bl = jget_str(b, "bootloader"), *set = NULL;
-    char vis[128];
     size_t i;
 
-    if (gp->env->allow_dm_args) return 0;
-    for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && !set; i++)
-        if (dm_set(b, keys[i])) set = keys[i];
-    if (!set && dm_set(pv, "bootloader_args")) set = "bootloader_args";
-    if (set)
-        return refuse(gp, "device-model",
-                      "the guest sets b_info.%s, which becomes a root "
-                      "command line here; relocd-allow-device-model-args "
-                      "is no",
-                      set);
-    if (!bl) bl = jget_str(pv, "bootloader");
-    if (bl && strcmp(bl, "pygrub") &&
-        !(pathpat_clean(bl) && pathpat_match(GUESTPOL_BOOTLOADERS, bl, NULL)))
-        return refuse(gp, "device-model",
-                      "the guest's bootloader is %s, not pygrub; "
-                      "relocd-allow-device-model-args is no",
-                      diag_vis(bl, vis, sizeof(vis)));
-    return 0;
+    if (gp->env->allow_dm_args) return;
+    for (i = 0; i < sizeof(dm_fields) / sizeof(dm_fields[0]); i++) {
+        check_dm_field(gp, b, &dm_fields[i]);
+        if (!strncmp(dm_fields[i].key, "bootloader", 10))
+            check_dm_field(gp, pv, &dm_fields[i]);
+    }
 }
 
 void guestpol_check(const char *json, size_t len,

@@ -12,9 +12,9 @@
  *             device, and no image file or directory
  *   script    every disk's and vif's hotplug script: in
  *             relocd-allow-scripts (default CONF_DEFAULT_SCRIPTS)
- *   device-model  device_model_override, device_model_user,
- *             device_model_args{,_pv,_hvm}, stubdomain_kernel/_ramdisk,
- *             a bootloader other than pygrub, bootloader_args: only with
+ *   device-model  device_model_args{,_pv,_hvm}, device_model_user,
+ *             bootloader_args, and a device_model_override, stub domain
+ *             image or bootloader other than the stock one: only with
  *             relocd-allow-device-model-args
  *
  * The config is read here, outside xen/, so the test double runs the same
@@ -44,7 +44,8 @@ struct guestpol_env {
 /*
  * Checks the guest's libxl JSON config (len bytes) against env: a failed
  * check in res for each refusal, named "disk", "script" or
- * "device-model" with what and why, or one passed check "host-access".
+ * "device-model" with what and why, or one passed check "host-access"
+ * (msg_check_add() keeps the first MSG_MAX_CHECKS; any refusal fails res).
  * A config that is no JSON object is left to the "config" check.
  */
 void guestpol_check(const char *json, size_t len,

@@ -258,30 +258,51 @@ static void test_device_model(void)
     T_EQ_STR(binfo("{\"bootloader\":\"/usr/lib/xen-4.17/bin/pygrub\"}", &e),
              "ok");
     T_EQ_STR(binfo("{\"extra\":[\"-drive\",\"file=/etc/shadow\"]}", &e),
-             "device-model: the guest sets b_info.extra, which becomes a root "
+             "device-model: the guest sets b_info.extra, which shapes a root "
              "command line here; relocd-allow-device-model-args is no");
     T_EQ_STR(binfo("{\"device_model\":\"/tmp/qemu\"}", &e),
-             "device-model: the guest sets b_info.device_model, which becomes "
-             "a root command line here; relocd-allow-device-model-args is no");
+             "device-model: the guest sets b_info.device_model to /tmp/qemu, "
+             "not the stock one: root would use it here; "
+             "relocd-allow-device-model-args is no");
+    T_EQ_STR(binfo("{\"device_model\":\"/usr/bin/qemu-system-i386\"}", &e),
+             "ok");
     T_EQ_STR(binfo("{\"device_model_user\":\"root\"}", &e),
-             "device-model: the guest sets b_info.device_model_user, which "
-             "becomes a root command line here; "
+             "device-model: the guest sets b_info.device_model_user to root, "
+             "which shapes a root command line here; "
+             "relocd-allow-device-model-args is no");
+    /* libxl's default for a stub domain passes, another file does not */
+    T_EQ_STR(binfo("{\"stubdomain_kernel\":\"/usr/lib/xen-4.17/boot/"
+                   "qemu-stubdom-linux-kernel\"}",
+                   &e),
+             "ok");
+    T_EQ_STR(binfo("{\"stubdomain_ramdisk\":\"/etc/shadow\"}", &e),
+             "device-model: the guest sets b_info.stubdomain_ramdisk to "
+             "/etc/shadow, not the stock one: root would use it here; "
              "relocd-allow-device-model-args is no");
     T_EQ_STR(binfo("{\"bootloader\":\"/bin/sh\"}", &e),
-             "device-model: the guest's bootloader is /bin/sh, not pygrub; "
+             "device-model: the guest sets b_info.bootloader to /bin/sh, not "
+             "the stock one: root would use it here; "
              "relocd-allow-device-model-args is no");
     T_EQ_STR(binfo("{\"type.pv\":{\"bootloader\":\"/usr/lib/xen-4.17/bin/"
                    "../../../../bin/sh\"}}",
                    &e),
-             "device-model: the guest's bootloader is "
-             "/usr/lib/xen-4.17/bin/../../../../bin/sh, not pygrub; "
-             "relocd-allow-device-model-args is no");
+             "device-model: the guest sets b_info.bootloader to "
+             "/usr/lib/xen-4.17/bin/../../../../bin/sh, not the stock one: "
+             "root would use it here; relocd-allow-device-model-args is no");
     T_EQ_STR(binfo("{\"type.pv\":{\"bootloader_args\":[\"--output-directory="
                    "/etc\"]}}",
                    &e),
              "device-model: the guest sets b_info.bootloader_args, which "
-             "becomes a root command line here; "
+             "shapes a root command line here; relocd-allow-device-model-args "
+             "is no");
+    T_EQ_STR(binfo("{\"bootloader\":\"pygrub2\"}", &e),
+             "device-model: the guest sets b_info.bootloader to pygrub2, not "
+             "the stock one: root would use it here; "
              "relocd-allow-device-model-args is no");
+    verdict_n("{\"b_info\":{\"extra\":[\"-s\"],\"extra_hvm\":[\"-S\"],"
+              "\"device_model\":\"/x\"}}",
+              &e, &n);
+    T_EQ_INT(n, 3);
     e.allow_dm_args = 1;
     T_EQ_STR(binfo("{\"extra\":[\"-s\"],\"bootloader\":\"/bin/sh\"}", &e),
              "ok");

@@ -15,7 +15,9 @@ struct msg_preflight_result;
 /*
  * Target-side checks for a guest described by its libxl JSON config,
  * touching nothing: free memory, Xen capabilities, guest type support
- * (live PV needs shadow paging), name/UUID clash, disks and bridges.
+ * (live PV needs shadow paging), name/UUID clash, disks and bridges
+ * present.  What the guest may use in dom0 is the caller's check, outside
+ * the Xen layer (relocd/guestpol.h), so the test double meets it too.
  * Fills res (res->ok is 0 when any check failed) and the guest's name.  Returns
  * 0, or -1 when the checks could not run at all (message in res as check
  * "internal").

@@ -330,6 +330,25 @@ static void test_failed_preflight_blocks_migrate(void)
     T_EQ_INT(r.code, PERR_UNEXPECTED);
 }
 
+/* A guest that wants a dom0 file as its disk: the session's pre-flight
+ * refuses it whatever the Xen layer says (guestpol.h). */
+static void test_guest_policy_blocks_migrate(void)
+{
+    struct buf *b = frames();
+    struct replies r;
+
+    hello(b);
+    preflight(b, "{\"c_info\":{\"name\":\"g1\"},\"b_info\":{\"max_memkb\":"
+                 "1024},\"disks\":[{\"vdev\":\"xvda\",\"pdev_path\":"
+                 "\"/etc/passwd\"}]}");
+    migrate(b, "xl-stream", "-e");
+    serve("", b, 0, &r);
+    T_EQ_INT(r.n, 3);
+    T_EQ_INT(r.type[1], PROTO_PREFLIGHT_RESULT);
+    T_EQ_INT(r.preflight_ok, 0);
+    T_EQ_INT(r.code, PERR_UNEXPECTED);
+}
+
 static void test_preflight_may_repeat(void)
 {
     struct buf *b = frames();
@@ -432,6 +451,7 @@ int main(void)
     test_unknown_mode_is_bad_message();
     test_foreign_flag_is_bad_flags();
     test_failed_preflight_blocks_migrate();
+    test_guest_policy_blocks_migrate();
     test_preflight_may_repeat();
     test_preflight_without_config_is_bad_message();
     test_no_free_slot_is_busy();

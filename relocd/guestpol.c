@@ -35,6 +35,8 @@
     "/usr/bin/qemu-system-i386 /usr/lib/xen-*/bin/qemu-system-i386 "           \
     "/usr/lib/xen/bin/qemu-system-i386"
 #define GUESTPOL_FIRMWARE "/usr/lib/xen-*/boot/* /usr/lib/xen/boot/*"
+/* QEMU character devices an HVM serial port may be without dom0 paths */
+#define GUESTPOL_SERIALS "pty none null vc"
 
 struct guestpol {
     const struct guestpol_env *env;
@@ -277,12 +279,115 @@ static void check_device_model(struct guestpol *gp, yajl_val b)
     yajl_val pv = b ? yajl_tree_get(b, tpath, yajl_t_object) : NULL;
     size_t i;
 
-    if (gp->env->allow_dm_args) return;
     for (i = 0; i < sizeof(dm_fields) / sizeof(dm_fields[0]); i++) {
         check_dm_field(gp, b, &dm_fields[i]);
         if (!strncmp(dm_fields[i].key, "bootloader", 10))
             check_dm_field(gp, pv, &dm_fields[i]);
     }
+}
+
+/* The number of elements of the array under key (0: none, not an array). */
+static size_t jarray_len(yajl_val obj, const char *key)
+{
+    yajl_val a = jget_array(obj, key);
+
+    return a ? YAJL_GET_ARRAY(a)->len : 0;
+}
+
+/* The i'th element of the array under key if it is a string, else NULL. */
+static const char *jarray_str(yajl_val obj, const char *key, size_t i)
+{
+    yajl_val a = jget_array(obj, key), v;
+
+    v = a && i < YAJL_GET_ARRAY(a)->len ? YAJL_GET_ARRAY(a)->values[i] : NULL;
+    return v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int serial_stock(const char *v)
+{
+    const char *w = GUESTPOL_SERIALS;
+    size_t n;
+
+    for (; *w; w += n + (w[n] == ' ')) {
+        n = strcspn(w, " ");
+        if (strlen(v) == n && !strncmp(v, w, n)) return 1;
+    }
+    return 0;
+}
+
+/*
+ * QEMU's character devices in dom0: an HVM serial port ("file:PATH",
+ * "/dev/ttyS0", "unix:...") and a channel's socket, whose path QEMU
+ * unlinks before it binds.
+ */
+static void check_chardevs(struct guestpol *gp, yajl_val root, yajl_val b)
+{
+    const char *hpath[] = {"type.hvm", NULL},
+               *spath[] = {"connection.socket", NULL};
+    yajl_val hvm = b ? yajl_tree_get(b, hpath, yajl_t_object) : NULL;
+    yajl_val ch = jget_array(root, "channels");
+    const char *v = jget_str(hvm, "serial");
+    char vis[128];
+    size_t i;
+
+    for (i = 0; !(v && !serial_stock(v)) && i < jarray_len(hvm, "serial_list");
+         i++)
+        v = jarray_str(hvm, "serial_list", i);
+    if (v && !serial_stock(v))
+        refuse(gp, "device-model",
+               "the guest's serial port is %s, a device or file of QEMU's in "
+               "dom0; relocd-allow-device-model-args is no",
+               diag_vis(v, vis, sizeof(vis)));
+    for (i = 0; ch && i < YAJL_GET_ARRAY(ch)->len; i++) {
+        yajl_val c = YAJL_GET_ARRAY(ch)->values[i];
+        yajl_val sock =
+            YAJL_IS_OBJECT(c) ? yajl_tree_get(c, spath, yajl_t_object) : NULL;
+
+        if ((v = jget_str(sock, "path")))
+            refuse(gp, "device-model",
+                   "channel %zu: QEMU would bind a socket at %s in dom0 "
+                   "(removing what is there); "
+                   "relocd-allow-device-model-args is no",
+                   i, diag_vis(v, vis, sizeof(vis)));
+    }
+}
+
+/*
+ * Host hardware: PCI (libxl seizes a device from dom0's driver when the
+ * config says "seize"), USB, device-tree devices, I/O memory, ports and
+ * IRQs.  Never for a received guest.
+ */
+static void check_passthrough(struct guestpol *gp, yajl_val root, yajl_val b)
+{
+    static const char *const in_root[] = {"pcidevs", "usbdevs", "dtdevs"};
+    static const char *const in_binfo[] = {"iomem", "ioports", "irqs"};
+    const char *hpath[] = {"type.hvm", NULL}, *v;
+    yajl_val hvm = b ? yajl_tree_get(b, hpath, yajl_t_object) : NULL;
+    char vis[64];
+    size_t i, n;
+
+    for (i = 0; i < 3; i++) {
+        if ((n = jarray_len(root, in_root[i])))
+            refuse(gp, "passthrough",
+                   "the guest asks for %zu of this host's %s; a received "
+                   "guest gets no host hardware",
+                   n, in_root[i]);
+        if ((n = jarray_len(b, in_binfo[i])))
+            refuse(gp, "passthrough",
+                   "the guest asks for %zu of this host's %s ranges; a "
+                   "received guest gets no host hardware",
+                   n, in_binfo[i]);
+    }
+    v = jget_str(hvm, "usbdevice");
+    for (i = 0; !(v && !strncmp(v, "host:", 5)) &&
+                i < jarray_len(hvm, "usbdevice_list");
+         i++)
+        v = jarray_str(hvm, "usbdevice_list", i);
+    if (v && !strncmp(v, "host:", 5))
+        refuse(gp, "passthrough",
+               "the guest asks for this host's USB device %s; a received "
+               "guest gets no host hardware",
+               diag_vis(v, vis, sizeof(vis)));
 }
 
 void guestpol_check(const char *json, size_t len,
@@ -292,7 +397,7 @@ void guestpol_check(const char *json, size_t len,
     const char *bpath[] = {"b_info", NULL};
     struct guestpol gp = {env, res, 0, 0, 0};
     char *text = malloc(len + 1);
-    yajl_val root;
+    yajl_val root, b;
 
     if (!text) {
         msg_check_add(res, "host-access", 0, "out of memory");
@@ -307,8 +412,13 @@ void guestpol_check(const char *json, size_t len,
         yajl_tree_free(root);
         return;
     }
+    b = yajl_tree_get(root, bpath, yajl_t_object);
     check_devices(&gp, root);
-    check_device_model(&gp, yajl_tree_get(root, bpath, yajl_t_object));
+    check_passthrough(&gp, root, b);
+    if (!env->allow_dm_args) {
+        check_device_model(&gp, b);
+        check_chardevs(&gp, root, b);
+    }
     yajl_tree_free(root);
     if (!gp.refused)
         msg_check_add(res, "host-access", 1,

@@ -1,6 +1,6 @@
 /*
  * guestpol.h - what a received guest may use in dom0, checked in
- * pre-flight (README.xen, "Security").  The peer is authenticated, but it
+ * pre-flight (README.xen 2.3).  The peer is authenticated, but it
  * still writes the libxl configuration that root's xl migrate-receive
  * creates the guest from: its disk paths are opened in dom0, its hotplug
  * scripts run as root there, its device-model and bootloader arguments
@@ -15,7 +15,10 @@
  *   device-model  device_model_args{,_pv,_hvm}, device_model_user,
  *             bootloader_args, and a device_model_override, stub domain
  *             image or bootloader other than the stock one: only with
- *             relocd-allow-device-model-args
+ *             relocd-allow-device-model-args; so are an HVM serial port
+ *             other than a pty and a channel socket (QEMU's, in dom0)
+ *   passthrough  host PCI/USB/device-tree devices, I/O memory, ports and
+ *             IRQs: never
  *
  * The config is read here, outside xen/, so the test double runs the same
  * checks; the libxl JSON field names are those of libxl_types.idl, 4.17.
@@ -43,10 +46,10 @@ struct guestpol_env {
 
 /*
  * Checks the guest's libxl JSON config (len bytes) against env: a failed
- * check in res for each refusal, named "disk", "script" or
- * "device-model" with what and why, or one passed check "host-access"
- * (msg_check_add() keeps the first MSG_MAX_CHECKS; any refusal fails res).
- * A config that is no JSON object is left to the "config" check.
+ * check in res for each refusal, named "disk", "script",
+ * "device-model" or "passthrough" with what and why, or one passed check
+ * "host-access" (msg_check_add() keeps the first MSG_MAX_CHECKS; any refusal
+ * fails res). A config that is no JSON object is left to the "config" check.
  */
 void guestpol_check(const char *json, size_t len,
                     const struct guestpol_env *env,

@@ -316,6 +316,61 @@ static void test_device_model(void)
     T_EQ_INT(n, 4);
 }
 
+static void test_chardevs(void)
+{
+    struct guestpol_env e = env();
+
+    T_EQ_STR(binfo("{\"type.hvm\":{\"serial\":\"pty\",\"serial_list\":["
+                   "\"none\",\"vc\"]}}",
+                   &e),
+             "ok");
+    T_EQ_STR(binfo("{\"type.hvm\":{\"serial_list\":[\"pty\",\"file:/etc/"
+                   "cron.d/x\"]}}",
+                   &e),
+             "device-model: the guest's serial port is file:/etc/cron.d/x, a "
+             "device or file of QEMU's in dom0; relocd-allow-device-model-args "
+             "is no");
+    T_EQ_STR(binfo("{\"type.hvm\":{\"serial\":\"/dev/ttyS0\"}}", &e),
+             "device-model: the guest's serial port is /dev/ttyS0, a device "
+             "or file of QEMU's in dom0; relocd-allow-device-model-args is no");
+    T_EQ_STR(verdict("{\"channels\":[{\"name\":\"org.qemu.guest_agent.0\","
+                     "\"connection\":\"pty\"},{\"name\":\"x\",\"connection\":"
+                     "\"socket\",\"connection.socket\":{\"path\":"
+                     "\"/etc/passwd\"}}]}",
+                     &e),
+             "device-model: channel 1: QEMU would bind a socket at /etc/passwd "
+             "in dom0 (removing what is there); "
+             "relocd-allow-device-model-args is no");
+    e.allow_dm_args = 1;
+    T_EQ_STR(binfo("{\"type.hvm\":{\"serial\":\"/dev/ttyS0\"}}", &e), "ok");
+}
+
+static void test_passthrough(void)
+{
+    struct guestpol_env e = env();
+    int n;
+
+    T_EQ_STR(verdict("{\"pcidevs\":[{\"bus\":3,\"seize\":true}]}", &e),
+             "passthrough: the guest asks for 1 of this host's pcidevs; a "
+             "received guest gets no host hardware");
+    T_EQ_STR(verdict("{\"pcidevs\":[],\"usbdevs\":null,\"dtdevs\":{}}", &e),
+             "ok");
+    T_EQ_STR(binfo("{\"iomem\":[{\"start\":0,\"number\":1}]}", &e),
+             "passthrough: the guest asks for 1 of this host's iomem ranges; "
+             "a received guest gets no host hardware");
+    T_EQ_STR(binfo("{\"type.hvm\":{\"usbdevice_list\":[\"tablet\","
+                   "\"host:1234:5678\"]}}",
+                   &e),
+             "passthrough: the guest asks for this host's USB device "
+             "host:1234:5678; a received guest gets no host hardware");
+    T_EQ_STR(binfo("{\"type.hvm\":{\"usbdevice\":\"tablet\"}}", &e), "ok");
+    /* not even with the device-model switch */
+    e.allow_dm_args = 1;
+    verdict_n("{\"usbdevs\":[{}],\"b_info\":{\"ioports\":[{}],\"irqs\":[7]}}",
+              &e, &n);
+    T_EQ_INT(n, 3);
+}
+
 static void test_not_a_config(void)
 {
     struct guestpol_env e = env();
@@ -339,6 +394,8 @@ int main(void)
     test_shares();
     test_scripts();
     test_device_model();
+    test_chardevs();
+    test_passthrough();
     test_not_a_config();
     return t_done("test_guestpol");
 }

@@ -25,10 +25,13 @@ int xen_preflight(const struct msg_preflight *req,
                   size_t namelen);
 
 /*
- * Starts the receiver (`xl migrate-receive FLAGS`) with fd as its stdin and
- * stdout.  flags were validated by the caller.  Returns the pid, or -1.
+ * Starts the receiver (`xl migrate-receive FLAGS`) reading the stream from
+ * in_fd and writing its side of xl's protocol to out_fd (the same fd, or
+ * a pipe in and the socket out).  flags were validated by the caller.
+ * Returns the pid, or -1.
  */
-pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags);
+pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+                        unsigned nflags);
 
 /*
  * After the receiver exited: whether a domain named name runs (or sits

@@ -122,7 +122,8 @@ int xen_domain_uuid_exists(const char *uuid)
            (p[strlen(uuid)] == ' ' || !p[strlen(uuid)]);
 }
 
-pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
+pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+                        unsigned nflags)
 {
     const char *prog = getenv("RELOCD_FAKE_RECEIVER");
     char *argv[16];
@@ -136,8 +137,8 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
     argv[n] = NULL;
     pid = fork();
     if (pid == 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
+        dup2(in_fd, 0);
+        dup2(out_fd, 1);
         execvp(argv[0], argv);
         _exit(127);
     }

@@ -102,6 +102,12 @@ static int marker_write(const struct outgoing *o)
     return -1;
 }
 
+/* xl's name for the source copy during the hand-over (migrate_domain). */
+static void away_name(const char *name, char *away, size_t len)
+{
+    snprintf(away, len, "%s--migratedaway", name);
+}
+
 int outgoing_begin(struct outgoing *o, const char *dir, unsigned domid,
                    const char *name, const char *target)
 {
@@ -110,7 +116,7 @@ int outgoing_begin(struct outgoing *o, const char *dir, unsigned domid,
     o->domid = domid;
     o->phase = OUTGOING_SENDING;
     snprintf(o->name, sizeof(o->name), "%s", name);
-    snprintf(o->away, sizeof(o->away), "%s--migratedaway", name);
+    away_name(name, o->away, sizeof(o->away));
     snprintf(o->target, sizeof(o->target), "%s", target);
     if (strchr(name, '\n') || strchr(target, '\n')) {
         errno = EINVAL;
@@ -230,6 +236,35 @@ int outgoing_settle(const struct outgoing *o, const char *what, char *msg,
     }
     log_warnx("sending %s to %s: %s", o->name, o->target, msg);
     return rc;
+}
+
+int outgoing_resume(unsigned domid, const char *name, char *msg, size_t len)
+{
+    char away[sizeof(((struct outgoing *)0)->away)], cur[sizeof(away)];
+    char err[256];
+    enum xen_left st;
+
+    away_name(name, away, sizeof(away));
+    if (xen_guest_left(domid, name, away, &st, cur, sizeof(cur)) < 0) {
+        snprintf(msg, len, "Xen cannot be asked about domain %u", domid);
+        return -1;
+    }
+    if (st == XEN_LEFT_GONE) {
+        snprintf(msg, len, "no domain %u named %s or %s here", domid, name,
+                 away);
+        return -1;
+    }
+    if (st == XEN_LEFT_RUNNING) {
+        snprintf(msg, len, "domain %u (%s) is not suspended; left as it is",
+                 domid, cur);
+        return -1;
+    }
+    if (xen_guest_takeback(domid, name, away, err, sizeof(err)) < 0) {
+        snprintf(msg, len, "resuming domain %u failed: %s", domid, err);
+        return -1;
+    }
+    snprintf(msg, len, "domain %u resumed here as %s", domid, name);
+    return 0;
 }
 
 /* Reads and parses the marker at path; 0, or -1. */

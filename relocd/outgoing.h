@@ -68,6 +68,13 @@ int outgoing_settle(const struct outgoing *o, const char *what, char *msg,
 int outgoing_reap(const char *dir, pid_t pid, const char *what, char *msg,
                   size_t len);
 /*
+ * relocd --resume DOMID NAME, the admin's command after a failed_badly:
+ * resumes domain domid under name (renamed back from NAME--migratedaway)
+ * when Xen shows it suspended, and nothing else.  Returns 0 when it was
+ * resumed, -1 when not; what happened is in msg.
+ */
+int outgoing_resume(unsigned domid, const char *name, char *msg, size_t len);
+/*
  * At start-up: settles and drops the markers a previous relocd's workers
  * left, except those of a worker that still runs (it settles its move
  * itself).  Returns how many it settled.

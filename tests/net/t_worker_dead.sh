@@ -61,6 +61,20 @@ grep -q "during the final handshake with 10.77.0.2: w2 may run there now, and st
     "$T/src.log" || die "the source's log does not give the commands for w2"
 grep -q "migration of w2 to 10.77.0.2 failed: the sender worker died of signal 9 during the final handshake" \
     "$T/w2.out" || die "the client was not told: $(cat "$T/w2.out")"
+# Say the admin found it does not run there: the printed command brings it
+# back here, once; a running guest is never resumed twice.
+rm "$FAKE_XL_DIR/w2"
+id=$(sed -n 's/.*if not, run .relocd --resume \([0-9]*\) w2. here.*/\1/p' "$T/src.log")
+cmd="relocd --resume $id w2"
+"$BUILD/relocd-fake" --resume "$id" w2 >"$T/resume.out" 2>&1 ||
+    die "$cmd failed: $(cat "$T/resume.out")"
+is_state w2 running || die "w2 is '$(state w2)' after $cmd"
+grep -q "domain $id resumed here as w2" "$T/resume.out" ||
+    die "$cmd said: $(cat "$T/resume.out")"
+"$BUILD/relocd-fake" --resume "$id" w2 >"$T/resume.out" 2>&1 &&
+    die "a second $cmd succeeded"
+grep -q "is not suspended; left as it is" "$T/resume.out" ||
+    die "a second $cmd said: $(cat "$T/resume.out")"
 
 # 3. relocd and its worker both killed while w3 is suspended: the next
 # relocd finds the marker and resumes w3.

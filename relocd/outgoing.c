@@ -183,11 +183,22 @@ static int settle_before_go(const struct outgoing *o, const char *what,
     return -1;
 }
 
+void outgoing_commands(const struct outgoing *o, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "Check both hosts before resuming at most one copy: if `xl list "
+             "%s` on %s shows it, run `xl destroy %u` here; if not, run "
+             "`relocd --resume %u %s` here",
+             o->name, o->target, o->domid, o->domid, o->name);
+}
+
 /* After "go": only the admin can look at both hosts; xl's failed_badly. */
 static int settle_after_go(const struct outgoing *o, const char *what,
                            enum xen_left st, const char *cur, char *msg,
                            size_t len)
 {
+    char cmds[700];
+
     if (st == XEN_LEFT_GONE) {
         snprintf(msg, len,
                  "%s after the hand-over; %s runs on %s (its copy "
@@ -203,14 +214,11 @@ static int settle_after_go(const struct outgoing *o, const char *what,
                  what, o->target, o->name, cur, o->domid, o->target);
         return -1;
     }
+    outgoing_commands(o, cmds, sizeof(cmds));
     snprintf(msg, len,
-             "%s during the final handshake with %s: %s may run "
-             "there now, and stays suspended here as %s (domain %u). Check "
-             "both hosts before resuming at most one copy: if `xl list %s` "
-             "on %s shows it, run `xl destroy %u` here; if not, run `relocd "
-             "--resume %u %s` here",
-             what, o->target, o->name, cur, o->domid, o->name, o->target,
-             o->domid, o->domid, o->name);
+             "%s during the final handshake with %s: %s may run there now, "
+             "and stays suspended here as %s (domain %u). %s",
+             what, o->target, o->name, cur, o->domid, cmds);
     return -1;
 }
 

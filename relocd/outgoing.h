@@ -47,6 +47,12 @@ int outgoing_set(struct outgoing *o, enum outgoing_phase phase);
 /* The move is settled by the worker itself: drops the marker. */
 void outgoing_end(struct outgoing *o);
 
+/*
+ * What the admin runs after a failed_badly, one sentence into buf: look
+ * at the target, then destroy the copy here or `relocd --resume` it.
+ */
+void outgoing_commands(const struct outgoing *o, char *buf, size_t len);
+
 /* The marker's text, and back; 0, or -1 when it is not one. */
 int outgoing_format(const struct outgoing *o, char *buf, size_t len);
 int outgoing_parse(const char *text, struct outgoing *o);

@@ -398,11 +398,14 @@ static int send_resume(struct send *s, const char *why)
  */
 static int send_undecided(struct send *s, const char *away)
 {
+    char cmds[700];
+
+    outgoing_commands(&s->mark, cmds, sizeof(cmds));
     return fail(s,
                 "connection lost during the final handshake: the guest is "
-                "suspended here as %s; check the target before resuming "
-                "at most one copy",
-                away);
+                "suspended here as %s (domain %u), and the target may run "
+                "it. %s",
+                away, s->mark.domid, cmds);
 }
 
 /* xl's commit handshake, after the whole stream was written. */

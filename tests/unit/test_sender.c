@@ -326,6 +326,7 @@ static void test_failure_report_without_permission_leaves_it_suspended(void)
     expect(__func__, &o, 1);
     T_EQ_STR(o.state, "renamed:" AWAY);
     T_HAS(o.message, "suspended here as " AWAY);
+    T_HAS(o.message, "run `xl destroy ");
 }
 
 /*
@@ -343,6 +344,7 @@ static void test_receiver_gone_after_go_leaves_it_suspended(void)
     T_HAS(o.seen, "go renamed:" AWAY "\n");
     T_HAS(o.message, "connection lost during the final handshake: the guest "
                      "is suspended here as " AWAY);
+    T_HAS(o.message, "if not, run `relocd --resume ");
 }
 
 /*

@@ -649,8 +649,8 @@ static void daemon_sender_ended(struct daemon *d, struct child *c, int status)
     if (rc == -2) {
         if (!WIFSIGNALED(status)) return;
         snprintf(msg, sizeof(msg),
-                 "%s before it touched %s; check with xl list that it runs "
-                 "here",
+                 "%s before it recorded a move of %s: check with xl list "
+                 "that it runs here",
                  what, c->domain);
         log_warnx("migration %d: %s", c->id, msg);
     }

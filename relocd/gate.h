@@ -32,8 +32,8 @@ int gate_check_config(const uint8_t *opt, size_t optlen,
  * receiver's input.  Returns 0, or -1 with the reason in err (nothing was
  * written to fd then).
  */
-int gate_pass_head(struct chan *c, int fd, const char *preflighted,
-                   int idle_ms, char *err, size_t errlen);
+int gate_pass_head(struct chan *c, int fd, const char *preflighted, int idle_ms,
+                   char *err, size_t errlen);
 
 /*
  * Moves the rest of the stream from the socket in to the pipe out, until

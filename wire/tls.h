@@ -94,6 +94,8 @@
 struct tls_opts {
     const char *key_file, *cert_file, *ca_file, *psk_file;
     const char *crl_file; /* revocations of ca_file's certificates (PEM) */
+    /* client: the line of psk_file it offers; NULL: this host's name */
+    const char *psk_identity;
 };
 
 struct tls_ctx;

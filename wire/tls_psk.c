@@ -93,8 +93,11 @@ static int tls_psk_hex(struct tls_psk_key *k, const char *path, size_t line,
         if (isspace(ch)) continue;
         v = tls_psk_hexval(ch);
         if (v < 0)
-            return diag_errf(err, errlen, "%s:%zu: '%c' is not a hex digit",
-                             path, line, isprint(ch) ? ch : '?');
+            return diag_errf(err, errlen, "%s:%zu: '%c' is not a hex digit%s",
+                             path, line, isprint(ch) ? ch : '?',
+                             strcmp(at, path) ? ""
+                                              : " (or, for a key per host, "
+                                                "write lines IDENTITY:HEXKEY)");
         if (nd == 2 * TLS_PSK_MAX)
             return diag_errf(err, errlen, "%s: the key is longer than %d bytes",
                              at, TLS_PSK_MAX);

@@ -96,6 +96,9 @@ start_relocd "(xend-relocation-ssl-server yes)
 printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk)\n' "$T" >"$T/client.sxp"
 expect_ok migrate "$NS_SRC" --name psk1 --mib 8
 received psk1 || die "psk1 not received"
+# After the handshake every line of the session names the identity.
+grep -Eq "as psk:relocd \(10\.77\.0\.[0-9]+\): received psk1" \
+    "$T/relocd.log" || die "the session's lines do not name the key's identity"
 printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk2)\n' "$T" >"$T/client.sxp"
 expect_fail "TLS|handshake|alert|decrypt" migrate "$NS_SRC" --name psk2
 received psk2 && die "a wrong key got a guest through"

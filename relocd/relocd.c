@@ -88,14 +88,14 @@ static int check_secrets(const struct relocd_conf *conf)
 }
 
 /*
- * relocd -n: the pre-shared key file's text too, as start-up reads it.  A
- * host without a line of its own can receive but not send: only a warning,
- * as a pure target needs none.
+ * relocd -n: the pre-shared key file's text too, as start-up reads it, and
+ * the identity this host would send: only a warning when it is not one, as
+ * a host that only receives sends none.
  */
 static int check_psk(const struct relocd_conf *conf)
 {
+    char err[512], self[TLS_PSK_ID_MAX + 1];
     struct tls_psk *k;
-    char err[512];
     int rc = 0;
 
     if (!conf->psk_file ||
@@ -108,8 +108,8 @@ static int check_psk(const struct relocd_conf *conf)
     if (tls_psk_read(k, conf->psk_file, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         rc = -1;
-    } else if (!tls_psk_own(k, conf->psk_file, conf->psk_identity, err,
-                            sizeof(err))) {
+    } else if (tls_psk_self(k, conf->psk_identity, self, sizeof(self), err,
+                            sizeof(err)) < 0) {
         fprintf(stderr, "warning: %s; this host cannot send\n", err);
     }
     tls_psk_free(k);

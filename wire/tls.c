@@ -62,7 +62,7 @@ struct tls_ctx {
     int psk;
     int encrypted;                 /* a key file asked for a passphrase */
     struct tls_psk *keys;          /* tls_psk_new(): out of core dumps */
-    const struct tls_psk_key *own; /* client: the key it offers */
+    char self[TLS_PSK_ID_MAX + 1]; /* client: the identity it offers */
     const SSL_CIPHER *psk_suite;   /* what a PSK session is bound to */
 };
 
@@ -188,10 +188,9 @@ static int tls_psk_use_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
         EVP_MD_get_type(md) !=
             EVP_MD_get_type(SSL_CIPHER_get_handshake_digest(t->psk_suite)))
         return 1;
-    if (!(*sess = tls_psk_session(t, t->own))) return 0;
-    *id = (const unsigned char *)t->own->id;
-    *idlen = strlen(t->own->id);
-    c->psk_key = t->own;
+    if (!c->psk_key || !(*sess = tls_psk_session(t, c->psk_key))) return 0;
+    *id = (const unsigned char *)t->self;
+    *idlen = strlen(t->self);
     return 1;
 }
 
@@ -505,9 +504,8 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     if (tls_psk_read(t->keys, o->psk_file, err, errlen) < 0 ||
         tls_psk_suite(t, err, errlen) < 0)
         return -1;
-    /* A server needs no line of its own: a pure target may lack one. */
-    if (!t->server && !(t->own = tls_psk_own(t->keys, o->psk_file,
-                                             o->psk_identity, err, errlen)))
+    if (!t->server && tls_psk_self(t->keys, o->psk_identity, t->self,
+                                   sizeof(t->self), err, errlen) < 0)
         return -1;
     if (t->server)
         SSL_CTX_set_psk_find_session_callback(t->ssl, tls_psk_find_cb);
@@ -830,8 +828,8 @@ static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
     int rc = -1, ok = 0;
 
     if (!c->server) {
-        if (tls_psk_mac(t->own, c->ssl, "client", mine) < 0 ||
-            tls_psk_mac(t->own, c->ssl, "server", want) < 0) {
+        if (tls_psk_mac(c->psk_key, c->ssl, "client", mine) < 0 ||
+            tls_psk_mac(c->psk_key, c->ssl, "server", want) < 0) {
             tls_fail(c, SSL_ERROR_SSL, 0);
             goto out;
         }
@@ -839,7 +837,6 @@ static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
             tls_psk_read_mac(c, got, deadline) < 0)
             goto out;
         ok = tls_psk_mac_equal(got, want);
-        if (ok) c->psk_key = t->own;
     } else {
         if (tls_psk_read_mac(c, got, deadline) < 0) goto out;
         c->psk_key = tls_psk_match(t->keys, c->ssl, "client", got);
@@ -977,6 +974,20 @@ static int tls_want_host(struct tls_conn *c, const struct tls_ctx *t,
     return 0;
 }
 
+/* Client: the key of the line for host, else of this host (tls_psk_dial). */
+static int tls_want_psk(struct tls_conn *c, const struct tls_ctx *t,
+                        const char *host, char *err, size_t errlen)
+{
+    if (!t->psk) return 0;
+    c->psk_key = tls_psk_dial(t->keys, host, t->self);
+    if (c->psk_key) return 0;
+    return diag_errf(err, errlen,
+                     "the pre-shared key file has no line for %s%s%s nor for "
+                     "this host's identity '%s'",
+                     host ? "'" : "", host ? host : "the host dialled",
+                     host ? "'" : "", t->self);
+}
+
 static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
                                       const char *host, int timeout_ms,
                                       char *err, size_t errlen)
@@ -993,7 +1004,8 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
     }
     c = tls_conn_new(t, fd, err, errlen);
     if (!c) return NULL;
-    if (!server && tls_want_host(c, t, host, err, errlen) < 0) {
+    if (!server && (tls_want_host(c, t, host, err, errlen) < 0 ||
+                    tls_want_psk(c, t, host, err, errlen) < 0)) {
         tls_conn_free(c);
         return NULL;
     }

@@ -119,7 +119,7 @@ static int tls_psk_hex(struct tls_psk_key *k, const char *path, size_t line,
 /* A host name's characters: safe to log, and no ':' or space. */
 static int tls_psk_idchar(int ch)
 {
-    return isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
+    return ch && strchr(TLS_PSK_ID_CHARS, ch) != NULL;
 }
 
 /* The identity that starts line, len bytes before its ':'; 0, or -1. */
@@ -263,26 +263,40 @@ const struct tls_psk_key *tls_psk_find(const struct tls_psk *k, const void *id,
     return NULL;
 }
 
-const struct tls_psk_key *tls_psk_own(const struct tls_psk *k, const char *path,
-                                      const char *identity, char *err,
-                                      size_t errlen)
+int tls_psk_self(const struct tls_psk *k, const char *identity, char *self,
+                 size_t len, char *err, size_t errlen)
 {
-    const struct tls_psk_key *own = NULL;
     char host[256] = "";
 
-    if (!k->per_host) return &k->key[0];
-    if (identity) {
-        own = tls_psk_find(k, identity, strlen(identity));
-    } else if (gethostname(host, sizeof(host) - 1) == 0) {
-        own = tls_psk_find(k, host, strlen(host));
-        if (!own) own = tls_psk_find(k, host, strcspn(host, "."));
+    if (!k->per_host) identity = TLS_PSK_LEGACY_ID;
+    if (!identity && gethostname(host, sizeof(host) - 1) < 0)
+        return diag_errnof(err, errlen, errno, "gethostname: %s",
+                           strerror(errno));
+    if (!identity) {
+        host[strcspn(host, ".")] = '\0';
+        identity = host;
     }
-    if (!own)
-        diag_errf(err, errlen,
-                  "%s: no line for this host's identity '%s': add "
-                  "'%s:HEXKEY', or name the line in relocd-psk-identity",
-                  path, identity ? identity : host, identity ? identity : host);
-    return own;
+    if (!*identity || strlen(identity) > TLS_PSK_ID_MAX ||
+        strspn(identity, TLS_PSK_ID_CHARS) != strlen(identity))
+        return diag_errf(err, errlen,
+                         "this host's identity '%s' is not a host name of 1 "
+                         "to %d characters: set relocd-psk-identity",
+                         identity, TLS_PSK_ID_MAX);
+    if (strlen(identity) >= len)
+        return diag_errf(err, errlen, "identity '%s' too long", identity);
+    memcpy(self, identity, strlen(identity) + 1);
+    return 0;
+}
+
+const struct tls_psk_key *tls_psk_dial(const struct tls_psk *k,
+                                       const char *host, const char *self)
+{
+    const struct tls_psk_key *key = NULL;
+
+    if (!k->per_host) return &k->key[0];
+    if (host) key = tls_psk_find(k, host, strlen(host));
+    if (host && !key) key = tls_psk_find(k, host, strcspn(host, "."));
+    return key ? key : tls_psk_find(k, self, strlen(self));
 }
 
 /* --- the proof ----------------------------------------------------------- */

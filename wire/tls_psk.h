@@ -30,12 +30,15 @@
  * Errors read "FILE:LINE: message" (FILE alone for a one-key file's length)
  * and never quote a key byte.
  *
- * Who is who.  A client sends one identity, its own (tls_psk_own): the
- * line for relocd-psk-identity, by default this host's name.  A server
- * takes the key of the identity the client sends (tls_psk_find): the key of
- * a line proves that identity, and only that one.  So a target lists the
- * sources it accepts, each with its own key, and a source needs only its own
- * line: a key stolen from host A lets the thief be A, not the cluster.
+ * Who is who.  A line "NAME:KEY" is the key this host shares with host
+ * NAME.  A server takes the key of the identity the client sends
+ * (tls_psk_find), so a key proves one identity only.  A client sends its
+ * own identity (tls_psk_self: relocd-psk-identity, by default its host
+ * name) with the key of the line of the host it dialled, or, when there is
+ * none, of the line of its own name (tls_psk_dial).  So with a key for
+ * each pair of hosts, a file stolen from A lets the thief be A, and be
+ * others only towards A; and a host that only sends may hold just its own
+ * line, which the targets list under its name.
  *
  * The proof.  HMAC-SHA256(key, EKM), where EKM is 32 bytes of the TLS
  * exporter of the session (label "EXPORTER-relocd-psk", context the
@@ -56,6 +59,8 @@
 #define TLS_PSK_KEYS_MAX 128
 #define TLS_PSK_ID_MAX 64 /* HOST_NAME_MAX */
 #define TLS_PSK_LEGACY_ID "relocd"
+#define TLS_PSK_ID_CHARS                                                       \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
 #define TLS_PSK_MAC_LEN 32
 #define TLS_PSK_WHAT "pre-shared key" /* its name for keyfile_open() */
 
@@ -108,14 +113,22 @@ int tls_psk_parse(struct tls_psk *k, const char *path, const char *text,
 const struct tls_psk_key *tls_psk_find(const struct tls_psk *k, const void *id,
                                        size_t idlen);
 /*
- * This host's key, the one a client offers: a one-key file's key, whatever
- * identity says; else the line of identity, or with identity NULL the line
- * of this host's name (gethostname(), then its part before the first '.').
- * NULL when there is none, with a message in err naming path.
+ * The identity this host offers as a client, into self (len bytes):
+ * TLS_PSK_LEGACY_ID with a one-key file; else identity, or with identity
+ * NULL this host's name up to its first '.' (gethostname()).  0, or -1
+ * with err set when that is no identity (tls_psk.h's characters).
  */
-const struct tls_psk_key *tls_psk_own(const struct tls_psk *k, const char *path,
-                                      const char *identity, char *err,
-                                      size_t errlen);
+int tls_psk_self(const struct tls_psk *k, const char *identity, char *self,
+                 size_t len, char *err, size_t errlen);
+/*
+ * The key a client offers, with identity self, to the server it dialled
+ * as host (a name or address, or NULL): a one-key file's key; else the
+ * line of host, or of host's first label (the key it shares with that
+ * peer), else the line of self (its own key, which the servers list under
+ * its name).  NULL when there is none.
+ */
+const struct tls_psk_key *tls_psk_dial(const struct tls_psk *k,
+                                       const char *host, const char *self);
 
 /*
  * The proof of k for the side role ("client" or "server") of the session

@@ -109,12 +109,16 @@ alive
 kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
 
 # Per-host keys: the target lists src and evl, each with its own key, and
-# its log names the one that came on every line of the session.
+# its log names the one that came on every line of the session.  src has
+# its own line (a key of its own, listed by the targets under its name);
+# evl the line of the host it dials (a key for the pair evl-dst).
 ks=$(openssl rand -hex 32); ke=$(openssl rand -hex 32)
 printf '# the sources this target accepts\nsrc:%s\nevl:%s\n' "$ks" "$ke" \
     >"$T/psk-dst"
-printf 'src:%s\n' "$ks" >"$T/psk-src"; printf 'evl:%s\n' "$ke" >"$T/psk-evl"
+printf 'src:%s\n' "$ks" >"$T/psk-src"
+printf '10.77.0.2:%s\n' "$ke" >"$T/psk-evl"
 printf 'src:%s\n' "$ke" >"$T/psk-thief" # evl's key under src's name
+printf 'nobody:%s\n' "$ks" >"$T/psk-none"
 chmod 600 "$T"/psk-*
 start_relocd "(xend-relocation-ssl-server yes)
 (relocd-psk-file $T/psk-dst)" 8003
@@ -136,9 +140,9 @@ grep -q "authenticated as psk:evl" "$T/relocd.log" || die "evl not logged"
 psk_client "$T/psk-thief" src
 expect_fail "different pre-shared keys" migrate "$NS_EVL" --name host3
 received host3 && die "evl's key passed for src"
-# A source must have its own line.
-psk_client "$T/psk-evl" src
-expect_fail "no line for this host's identity 'src'" \
+# A source needs the line of the host it dials, or its own.
+psk_client "$T/psk-none" src
+expect_fail "no line for '10.77.0.2' nor for this host's identity 'src'" \
     migrate "$NS_SRC" --name host4
 alive
 kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null

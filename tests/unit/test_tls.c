@@ -89,7 +89,12 @@ static const char gen_sh[] =
     "printf 'host-a:%s\\n' \"$ka\" > pa; printf 'host-b:%s\\n' \"$kb\" > pb\n"
     "printf 'host-c:%s\\n' \"$kc\" > pc; printf 'host-a:%s\\n' \"$kb\" > pab\n"
     "printf 'host-a:%s\\nhost-a:%s\\n' \"$ka\" \"$kb\" > pdup\n"
-    "chmod 600 psk psk2 short long nothex ptarget pa pb pc pab pdup ./*.key\n"
+    "kat=$(openssl rand -hex 32); kbt=$(openssl rand -hex 32)\n"
+    "kab=$(openssl rand -hex 32)\n"
+    "printf 'host-a:%s\\nhost-b:%s\\n' \"$kat\" \"$kbt\" > pt\n"
+    "printf 'host-t:%s\\nhost-b:%s\\n' \"$kat\" \"$kab\" > pa2\n"
+    "chmod 600 psk psk2 short long nothex ptarget pa pb pc pab pdup pt pa2 "
+    "./*.key\n"
     "chmod 644 open\n"
     "cp -p host-a.key open.key; chmod 640 open.key\n"
     "cp -p host-a.key other.key; cp -p psk other.psk\n"
@@ -608,9 +613,12 @@ static void test_psk_hosts(void)
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook, "a one-key client was taken as host-a");
     HAS(s.err, "not in this host's key file: 'relocd'");
-    /* A client must have a line of its own; a server need not. */
-    ctx_fails(0, psk_host("pa", "host-b"),
-              "/pa: no line for this host's identity 'host-b'");
+    /* A client needs the line of the host it dials, or its own. */
+    cli.o = psk_host("pa", "host-b");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.made && !c.shook, "a client without a key connected");
+    HAS(c.err, "the pre-shared key file has no line for the host dialled "
+               "nor for this host's identity 'host-b'");
     /* "both": the certificate, and the key says which line it is */
     srv.o = host("host-a", "ca.pem", "ptarget");
     cli.o = host("host-b", "ca.pem", "pb");
@@ -628,6 +636,38 @@ static void test_psk_hosts(void)
     HAS(c.err, "different pre-shared keys");
     /* A file that lists a name twice is refused at start-up. */
     ctx_fails(1, psk_host("pdup", NULL), "/pdup:2: identity 'host-a'");
+}
+
+/*
+ * A key per pair of hosts: the line named after the host dialled.  The
+ * file of host-a (pa2) holds its keys with host-t and host-b; stolen, it
+ * lets the thief be host-b only towards host-a, not towards host-t.
+ */
+static void test_psk_pairs(void)
+{
+    struct end srv = {1, psk_host("pt", NULL), body_bulk, NULL};
+    struct end cli = {0, psk_host("pa2", "host-a"), body_bulk, "host-t"};
+    struct res s, c;
+
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "psk:host-a");
+    T_EQ_STR(c.peer, "psk:host-t");
+    cli.host = "host-t.example.org";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook, "server: %s / client: %s", s.err, c.err);
+    /* host-a's file, used as host-b */
+    cli.o = psk_host("pa2", "host-b");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "host-a's file passed for host-b");
+    HAS(s.err, "different pre-shared keys");
+    /* dialled by a name it has no line for, and no line of its own */
+    cli.o = psk_host("pa2", "host-a");
+    cli.host = "10.0.0.9";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.made && !c.shook, "connected without a key");
+    HAS(c.err, "no line for '10.0.0.9' nor for this host's identity 'host-a'");
 }
 
 static void test_both(void)
@@ -1035,11 +1075,12 @@ static void test_psk_parse_hosts(void)
     T_OK(!tls_psk_find(k, "host-a\0", 7) && !tls_psk_find(k, "host-", 5) &&
              !tls_psk_find(k, TLS_PSK_LEGACY_ID, 6),
          "a name that is not listed was found");
-    T_OK(tls_psk_own(k, "f", "dom0.b_2", err, sizeof(err)) == &k->key[1],
-         "own line: %s", err);
-    T_OK(!tls_psk_own(k, "f", "host-c", err, sizeof(err)), "host-c is own");
-    HAS(err, "f: no line for this host's identity 'host-c': add "
-             "'host-c:HEXKEY', or name the line in relocd-psk-identity");
+    /* The line of the host dialled, of its first label, else our own. */
+    T_OK(tls_psk_dial(k, "dom0.b_2", "host-a") == &k->key[1], "dom0.b_2");
+    T_OK(tls_psk_dial(k, "host-a.example", "x") == &k->key[0], "first label");
+    T_OK(tls_psk_dial(k, "10.0.0.2", "host-a") == &k->key[0], "own line");
+    T_OK(tls_psk_dial(k, NULL, "dom0.b_2") == &k->key[1], "own line");
+    T_OK(!tls_psk_dial(k, "host-c", "host-d"), "a line for host-c or -d");
     tls_psk_free(k);
     snprintf(text, sizeof(text), "host-a:%s\r\nhost-b:%s\r\n", hex, hex);
     psk_text(text, 0, NULL);
@@ -1080,24 +1121,31 @@ static void test_psk_parse_hosts(void)
     psk_text(text, 0, NULL);
 }
 
-/* This host's own line: its name, or its name's first label. */
-static void test_psk_own(void)
+/* The identity a client sends: relocd-psk-identity, or its host name. */
+static void test_psk_self(void)
 {
-    char host[256] = "", text[512], err[256], hex[2 * TLS_PSK_MIN + 1];
+    char host[256] = "", self[TLS_PSK_ID_MAX + 1], err[256] = "";
+    char hex[2 * TLS_PSK_MIN + 1];
     struct tls_psk *k = tls_psk_new();
 
     memset(hex, '1', 2 * TLS_PSK_MIN);
     hex[2 * TLS_PSK_MIN] = '\0';
-    T_OK(gethostname(host, sizeof(host) - 1) == 0, "gethostname");
-    snprintf(text, sizeof(text), "other:%s\n%.*s:%s\n", hex,
-             (int)strcspn(host, "."), host, hex);
-    T_EQ_INT(tls_psk_parse(k, "f", text, strlen(text), err, sizeof(err)), 0);
-    T_OK(tls_psk_own(k, "f", NULL, err, sizeof(err)) == &k->key[1], "%s", err);
-    tls_psk_free(k);
-    k = tls_psk_new();
-    /* A one-key file is everyone's, whatever identity is asked for. */
     T_EQ_INT(tls_psk_parse(k, "f", hex, strlen(hex), err, sizeof(err)), 0);
-    T_OK(tls_psk_own(k, "f", "x", err, sizeof(err)) == &k->key[0], "%s", err);
+    /* A one-key file is everyone's: "relocd", whatever is asked for. */
+    T_EQ_INT(tls_psk_self(k, "x", self, sizeof(self), err, sizeof(err)), 0);
+    T_EQ_STR(self, TLS_PSK_LEGACY_ID);
+    k->per_host = 1;
+    T_EQ_INT(tls_psk_self(k, "dom0-b", self, sizeof(self), err, sizeof(err)),
+             0);
+    T_EQ_STR(self, "dom0-b");
+    T_OK(gethostname(host, sizeof(host) - 1) == 0, "gethostname");
+    host[strcspn(host, ".")] = '\0';
+    T_EQ_INT(tls_psk_self(k, NULL, self, sizeof(self), err, sizeof(err)), 0);
+    T_EQ_STR(self, host);
+    T_EQ_INT(tls_psk_self(k, "a b", self, sizeof(self), err, sizeof(err)), -1);
+    HAS(err, "this host's identity 'a b' is not a host name of 1 to 64 "
+             "characters: set relocd-psk-identity");
+    T_EQ_INT(tls_psk_self(k, "", self, sizeof(self), err, sizeof(err)), -1);
     tls_psk_free(k);
 }
 
@@ -1155,7 +1203,7 @@ int main(void)
     }
     test_psk_parse();
     test_psk_parse_hosts();
-    test_psk_own();
+    test_psk_self();
     test_psk_memory();
     test_ctx();
     test_certs();
@@ -1165,6 +1213,7 @@ int main(void)
     test_psk();
     test_both();
     test_psk_hosts();
+    test_psk_pairs();
     test_handshake_timeout();
     test_read_timeout();
     test_relay();

@@ -7,7 +7,6 @@
  * sends half a record and stops; SO_RCVTIMEO would bound each recv() but
  * not the call.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -76,6 +75,7 @@ struct tls_conn {
     int psk_offered; /* server: 1 the client offered our PSK, 2 another */
     const struct tls_psk_key *psk_key; /* the identity proved, or NULL */
     char offered[TLS_PSK_ID_MAX + 1];  /* server: an unknown one, for logs */
+    char self[TLS_PSK_ID_MAX + 1];     /* client: the one it offered */
     char host[256];    /* client: the name or address its certificate needs */
     char refused[160]; /* CN of the certificate that failed verification */
     char peer[160 + TLS_PSK_ID_MAX];
@@ -202,7 +202,7 @@ static void tls_psk_offered(struct tls_conn *c, const unsigned char *id,
 
     for (i = 0; i < idlen && i < sizeof(c->offered) - 1; i++)
         c->offered[i] =
-            isalnum(id[i]) || strchr(".-_", id[i]) ? (char)id[i] : '?';
+            id[i] && strchr(TLS_PSK_ID_CHARS, id[i]) ? (char)id[i] : '?';
     c->offered[i] = '\0';
 }
 
@@ -646,6 +646,13 @@ static int tls_fail(struct tls_conn *c, int e, int sys_errno)
     if (hint) diag_appendf(c->err, sizeof(c->err), "; %s", hint);
     if (hint && c->psk_offered == 2 && c->offered[0])
         diag_appendf(c->err, sizeof(c->err), ": '%s'", c->offered);
+    /* What OpenSSL's server answers to a PSK identity it has no key for. */
+    if (!hint && c->handshaking && !c->server && !c->certs && c->psk &&
+        reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE)
+        diag_appendf(c->err, sizeof(c->err),
+                     "; most likely the server has no key for this host's "
+                     "identity '%s' (relocd-psk-identity)",
+                     c->self);
     if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
         vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
         tls_hint_host(c);
@@ -980,6 +987,7 @@ static int tls_want_psk(struct tls_conn *c, const struct tls_ctx *t,
 {
     if (!t->psk) return 0;
     c->psk_key = tls_psk_dial(t->keys, host, t->self);
+    memcpy(c->self, t->self, sizeof(c->self));
     if (c->psk_key) return 0;
     return diag_errf(err, errlen,
                      "the pre-shared key file has no line for %s%s%s nor for "

@@ -604,6 +604,8 @@ static void test_psk_hosts(void)
     T_OK(!s.shook && !c.shook, "host-c was taken");
     HAS(s.err, "the peer offered the pre-shared key of an identity not in "
                "this host's key file: 'host-c'");
+    HAS(c.err, "most likely the server has no key for this host's identity "
+               "'host-c'");
     /* The one-key file of before: its line "relocd:KEY" on the target. */
     cli.o = psk_host("psk", NULL);
     run_pair(&srv, &cli, &s, &c);

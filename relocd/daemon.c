@@ -109,8 +109,9 @@ static void daemon_signals(void)
 static int daemon_listen(const struct relocd_conf *conf, struct listen_set *ls,
                          struct tls_ctx **tls_r)
 {
-    struct tls_opts o = {conf->ssl_key_file, conf->ssl_cert_file, conf->ca_file,
-                         conf->psk_file, conf->crl_file};
+    struct tls_opts o = {conf->ssl_key_file, conf->ssl_cert_file,
+                         conf->ca_file,      conf->psk_file,
+                         conf->crl_file,     conf->psk_identity};
     char err[512];
 
     memset(ls, 0, sizeof(*ls));

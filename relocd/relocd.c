@@ -91,11 +91,42 @@ static int check_secrets(const struct relocd_conf *conf)
     return rc;
 }
 
+/*
+ * relocd -n: the pre-shared key file's text too, as start-up reads it, and
+ * the identity this host would send: only a warning when it is not one, as
+ * a host that only receives sends none.
+ */
+static int check_psk(const struct relocd_conf *conf)
+{
+    char err[512], self[TLS_PSK_ID_MAX + 1];
+    struct tls_psk *k;
+    int rc = 0;
+
+    if (!conf->psk_file ||
+        keyfile_check(conf->psk_file, TLS_PSK_WHAT, err, sizeof(err)) < 0)
+        return 0; /* check_secrets() has said why */
+    if (!(k = tls_psk_new())) {
+        fprintf(stderr, "%s: %s\n", conf->psk_file, strerror(errno));
+        return -1;
+    }
+    if (tls_psk_read(k, conf->psk_file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        rc = -1;
+    } else if (tls_psk_self(k, conf->psk_identity, self, sizeof(self), err,
+                            sizeof(err)) < 0) {
+        fprintf(stderr, "warning: %s; this host cannot send\n", err);
+    }
+    tls_psk_free(k);
+    return rc;
+}
+
 /* relocd -n: the secret files, and the run directory if it exists. */
 static int check_conf(const struct relocd_conf *conf)
 {
     char err[512];
     int rc = check_secrets(conf);
+
+    if (check_psk(conf) < 0) rc = -1;
 
     if (rundir_check(conf->control_socket, 0, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);

@@ -224,7 +224,7 @@ static int send_connect(struct send *s)
 {
     const struct relocd_conf *c = s->conf;
     struct tls_opts to = {c->ssl_key_file, c->ssl_cert_file, c->ca_file,
-                          c->psk_file, c->crl_file};
+                          c->psk_file,     c->crl_file,      c->psk_identity};
     int ssl = s->req->ssl >= 0 ? s->req->ssl : c->ssl;
     struct client_opts co = {NULL, ssl ? c->ssl_port : c->port, NULL, 30000,
                              "relocd " RELOCD_VERSION};

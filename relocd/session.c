@@ -48,7 +48,9 @@ struct session {
     struct buf *out;
     struct proto_frame *frame;
     char ip[64];
-    char fqdn[NI_MAXHOST];
+    /* The peer's name for the log, then "NAME as IDENTITY" once TLS has
+     * proved who it is (tls_conn_peer), so every later line says so. */
+    char fqdn[NI_MAXHOST + 256];
     int admitted; /* allow-listed (and authenticated on the TLS port) */
     int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
@@ -526,6 +528,7 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
     chan_set_tls(s->chan, tls);
     log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
              tls_conn_peer(tls));
+    diag_appendf(s->fqdn, sizeof(s->fqdn), " as %s", tls_conn_peer(tls));
     return 0;
 }
 

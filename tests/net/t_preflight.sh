@@ -39,3 +39,13 @@ fi
 expect_ok migrate "$NS_SRC" --name fits --mem 256 \
     --cfg '{"nics":[{"mac":"00:16:3e:00:00:02","script":"vif-bridge"}],"b_info":{"bootloader":"pygrub"}}'
 received fits || die "fits not received"
+
+# The stream must carry the config that was pre-flighted: a peer that has
+# 64 MiB checked and then streams a 16 GiB guest is cut off before xl
+# reads a byte of it (README.xen 3.2).
+out=$(nsx "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 swap)
+[ "$out" = dropped ] || die "swapped config: '$out'"
+grep -q "refusing the stream of raw1: the guest config in the stream is not the one pre-flighted" \
+    "$T/relocd.log" || die "no refusal of the swapped config in the log"
+received raw1 && die "raw1 was received with a config never pre-flighted"
+alive

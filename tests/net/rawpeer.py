@@ -12,7 +12,8 @@ Prints what the server answered (the ERROR frame's code and message, or
   early       MIGRATE before HELLO
   badflag     HELLO, PREFLIGHT, MIGRATE with flag --colo
   silent      connect and say nothing
-  slowloris   one byte of a HELLO per second
+  slowloris   one byte of a HELLO per second; prints the answer and how
+              long after the connect it came
   hello       HELLO, and print the answer
   stall       HELLO, PREFLIGHT, MIGRATE, then silence: prints how long
               the server kept the connection open after ACCEPT
@@ -184,6 +185,9 @@ def main():
             # One byte a second, until the server says something.
             if select.select([s], [], [], 1.0)[0]:
                 break
+        report(s)
+        print("after %.1f s" % (time.time() - t0))
+        return
     report(s)
 
 

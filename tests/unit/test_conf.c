@@ -153,6 +153,7 @@ static void test_print(void)
                                "relocd-on-no-converge throttle\n"
                                "relocd-pending-drop-rate 30\n"
                                "relocd-pending-drop-start 8\n"
+                               "relocd-privsep-user nobody\n"
                                "relocd-psk-file ''\n"
                                "relocd-ssl-ca-file ''\n"
                                "relocd-stream-idle-timeout 300\n";
@@ -552,7 +553,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 24);
+    T_EQ_INT(i, 25);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);

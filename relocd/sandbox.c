@@ -152,9 +152,6 @@ static int sandbox_seccomp(char *err, size_t errlen)
         .filter = (struct sock_filter *)sandbox_filter,
     };
 
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return diag_errnof(err, errlen, errno, "PR_SET_NO_NEW_PRIVS: %s",
-                           strerror(errno));
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
         return diag_errnof(err, errlen, errno, "seccomp filter: %s",
                            strerror(errno));
@@ -178,14 +175,31 @@ static int sandbox_drop_root(const char *dir, const struct sandbox_id *id,
     return 0;
 }
 
+/* The last word on privileges, before any filter. */
+static int sandbox_no_privs(char *err, size_t errlen)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return diag_errnof(err, errlen, errno, "PR_SET_NO_NEW_PRIVS: %s",
+                           strerror(errno));
+    /* No core dump nor ptrace by the unprivileged user's other processes. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return diag_errnof(err, errlen, errno, "PR_SET_DUMPABLE: %s",
+                           strerror(errno));
+    return 0;
+}
+
+int sandbox_drop_user(const struct sandbox_id *id, char *err, size_t errlen)
+{
+    if (geteuid() == 0 && sandbox_drop_root(NULL, id, err, errlen) < 0)
+        return -1;
+    return sandbox_no_privs(err, errlen);
+}
+
 int sandbox_enter(const char *empty_dir, const struct sandbox_id *id, char *err,
                   size_t errlen)
 {
     if (geteuid() == 0 && sandbox_drop_root(empty_dir, id, err, errlen) < 0)
         return -1;
-    /* No core dump nor ptrace by the unprivileged user's other processes. */
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        return diag_errnof(err, errlen, errno, "PR_SET_DUMPABLE: %s",
-                           strerror(errno));
+    if (sandbox_no_privs(err, errlen) < 0) return -1;
     return sandbox_seccomp(err, errlen);
 }

@@ -30,6 +30,14 @@ int sandbox_id_lookup(const char *user, struct sandbox_id *id, char *err,
 int sandbox_empty_dir(const char *dir, char *err, size_t errlen);
 
 /*
+ * Only the identity: groups, gid and uid of id, no new privileges, not
+ * dumpable; no chroot, no filter.  For work that needs the system's files
+ * but not root (the allow-list's DNS lookup).  Skipped without root.
+ * Returns 0, or -1 with err filled; on -1 the caller must exit.
+ */
+int sandbox_drop_user(const struct sandbox_id *id, char *err, size_t errlen);
+
+/*
  * Enters the sandbox, for good: chroot(empty_dir), the groups, gid and
  * uid of id, PR_SET_NO_NEW_PRIVS, then the seccomp filter.  Without root
  * (a test) the chroot and the uid change are skipped and only the last two

@@ -61,6 +61,7 @@ struct session {
     pid_t slave_pid;       /* the monitor's child; -1: none */
     int direct, tls;       /* PS_ACCEPTED: xl reads the socket; over TLS */
     int relaying;          /* the slave relays to a running receiver */
+    struct sandbox_id id;  /* relocd-privsep-user */
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
@@ -683,13 +684,10 @@ static int session_fork_slave(struct session *s)
 {
     char emptybuf[600], err[256];
     const char *empty = session_empty_dir(s, emptybuf, sizeof(emptybuf));
-    struct sandbox_id id;
     pid_t monitor = getpid();
     int sp[2];
 
-    if (sandbox_id_lookup(s->env->conf->privsep_user, &id, err, sizeof(err)) <
-            0 ||
-        (empty && sandbox_empty_dir(empty, err, sizeof(err)) < 0)) {
+    if (empty && sandbox_empty_dir(empty, err, sizeof(err)) < 0) {
         log_warnx("%s (%s): no sandbox for the session: %s", s->fqdn, s->ip,
                   err);
         return -1;
@@ -702,7 +700,7 @@ static int session_fork_slave(struct session *s)
     s->slave_pid = fork();
     if (s->slave_pid == 0) {
         close(sp[0]);
-        slave_main(s, sp[1], empty, &id, monitor);
+        slave_main(s, sp[1], empty, &s->id, monitor);
     }
     close(sp[1]);
     if (s->slave_pid < 0 || !(s->mon = chan_new(sp[0]))) {
@@ -741,14 +739,34 @@ static void session_reap_slave(struct session *s)
     s->slave_pid = -1;
 }
 
+/* Who the allow-list's DNS lookup runs as (peer.h). */
+static const struct sandbox_id *session_lookup_id;
+
+static int session_confine_lookup(void)
+{
+    char err[256];
+
+    if (sandbox_drop_user(session_lookup_id, err, sizeof(err)) == 0) return 0;
+    log_warnx("reverse DNS lookup: %s", err);
+    return -1;
+}
+
 /* The allow-list, before the slave reads any byte of the peer's. */
 static int session_admit(struct session *s, const struct sockaddr *sa,
                          socklen_t salen)
 {
     const struct relocd_conf *conf = s->env->conf;
+    char err[256];
 
     if (peer_addr_text(sa, salen, s->ip, sizeof(s->ip)) < 0)
         return session_fail(s, PERR_INTERNAL, "unknown address family");
+    if (sandbox_id_lookup(conf->privsep_user, &s->id, err, sizeof(err)) < 0) {
+        log_warnx("%s (%s): no sandbox for the session: %s", s->fqdn, s->ip,
+                  err);
+        return -1;
+    }
+    session_lookup_id = &s->id;
+    peer_lookup_confine = session_confine_lookup;
     /* Reverse DNS and the TLS handshake share the handshake deadline. */
     if (!peer_allowed(conf->acl, s->ip, NULL, chan_time_left(s->chan), s->fqdn,
                       sizeof(s->fqdn))) {

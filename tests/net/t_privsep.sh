@@ -83,4 +83,39 @@ expect_ok migrate "$NS_SRC" --name overtls --mib 8
 received overtls || die "overtls not received"
 alive
 grep "the stream" "$T/relocd.log" | tail -n 1
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# The allow-list's reverse DNS lookup parses answers anyone on the path
+# may forge: it runs as nobody too.  dst's resolver never answers, so the
+# lookup for 10.77.0.4 (no hosts entry) lasts until the deadline.
+ip -n "$NS_EVL" addr add 10.77.0.4/24 dev eth0
+ip -n "$NS_EVL" addr add 10.77.0.53/24 dev eth0
+printf 'nameserver 10.77.0.53\n' >"/etc/netns/$NS_DST/resolv.conf"
+nsx "$NS_EVL" python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.53", 53))
+time.sleep(30)' &
+start_relocd "(xend-relocation-server yes)
+(relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^src\\.relocd\\.test\$')
+(relocd-handshake-timeout 4)"
+nsx "$NS_EVL" python3 -c 'import socket
+s = socket.socket(); s.bind(("10.77.0.4", 0)); s.settimeout(10)
+s.connect(("10.77.0.2", 8002)); s.recv(4096)' &
+holder=$!
+i=0
+lookup=
+while [ -z "$lookup" ]; do
+    sleep 0.1; i=$((i + 1)); [ $i -gt 30 ] && die "no lookup process"
+    monitor=$(pgrep -P "$RELOCD_PID" | head -n 1)
+    [ -n "$monitor" ] && lookup=$(pgrep -P "$monitor" | head -n 1)
+done
+sleep 0.2 # it drops root first thing
+echo "DNS lookup: $lookup uid $(field "$lookup" Uid)" \
+    "NoNewPrivs $(field "$lookup" NoNewPrivs)"
+[ "$(field "$lookup" Uid)" = "$(id -u nobody)" ] || die "the lookup is root"
+[ "$(field "$lookup" NoNewPrivs)" = 1 ] || die "the lookup may gain privileges"
+wait "$holder"
+grep -q "Rejected connection from 10.77.0.4 (10.77.0.4)" "$T/relocd.log" ||
+    die "10.77.0.4 was not rejected"
 echo "ok"

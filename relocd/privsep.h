@@ -38,6 +38,8 @@ enum privsep_type {
 
 /* A log line's cap: longer ones are refused as broken. */
 #define PS_LOG_MAX 1024
+/* Lines one slave may log; a session of ours needs a handful. */
+#define PS_LOG_LINES 32
 
 /* Where the slave is in the session, as the monitor has seen it. */
 enum privsep_state {

@@ -62,6 +62,7 @@ struct session {
     int direct, tls;       /* PS_ACCEPTED: xl reads the socket; over TLS */
     int relaying;          /* the slave relays to a running receiver */
     struct sandbox_id id;  /* relocd-privsep-user */
+    unsigned slave_lines;  /* PS_LOG lines taken */
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
@@ -422,9 +423,11 @@ static int monitor_recv(struct session *s)
             return -1;
         }
         if (type != PS_LOG) return 0;
-        if (s->frame->len < 2 ||
+        if (s->frame->len < 2 || s->frame->len > PS_LOG_MAX ||
             (s->frame->payload[0] != 'W' && s->frame->payload[0] != 'I'))
             return -1;
+        /* A subverted slave must not flood the log either. */
+        if (++s->slave_lines > PS_LOG_LINES || !session_may_log(s)) continue;
         session_log(s, (char)s->frame->payload[0], "%.*s",
                     (int)s->frame->len - 1, s->frame->payload + 1);
     }

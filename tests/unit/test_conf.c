@@ -238,6 +238,7 @@ static void test_all_keys(void)
     T_EQ_INT(c->max_downtime_ms, 600000);
     T_EQ_INT(c->on_no_converge, CONVERGE_ABORT);
     T_EQ_INT(c->bandwidth_mbps, 125);
+    T_EQ_STR(c->privsep_user, "relocd");
     T_EQ_INT(acl_match(c->acl, "192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "::ffff:192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "198.51.100.1", "node12.example.org"), 1);

@@ -63,6 +63,7 @@ struct session {
     int relaying;          /* the slave relays to a running receiver */
     struct sandbox_id id;  /* relocd-privsep-user */
     unsigned slave_lines;  /* PS_LOG lines taken */
+    char peer_id[512];     /* the slave's: who TLS authenticated */
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
@@ -426,8 +427,13 @@ static int monitor_recv(struct session *s)
         if (s->frame->len < 2 || s->frame->len > PS_LOG_MAX ||
             (s->frame->payload[0] != 'W' && s->frame->payload[0] != 'I'))
             return -1;
-        /* A subverted slave must not flood the log either. */
-        if (++s->slave_lines > PS_LOG_LINES || !session_may_log(s)) continue;
+        /*
+         * A subverted slave must not flood the log either: a cap per
+         * session, and session_log() takes warnings before admission
+         * through the parent's limit.  Not info lines: asking the parent
+         * counts as a refusal of the peer's address.
+         */
+        if (++s->slave_lines > PS_LOG_LINES) continue;
         session_log(s, (char)s->frame->payload[0], "%.*s",
                     (int)s->frame->len - 1, s->frame->payload + 1);
     }
@@ -618,8 +624,7 @@ static int slave_tls(struct session *s)
         return -1;
     }
     chan_set_tls(s->chan, tls);
-    session_log(s, 'I', "%s (%s): authenticated as %s", s->fqdn, s->ip,
-                tls_conn_peer(tls));
+    snprintf(s->peer_id, sizeof(s->peer_id), "%s", tls_conn_peer(tls));
     return 0;
 }
 
@@ -629,6 +634,9 @@ static int slave_run(struct session *s)
     if (slave_tls(s) || privsep_send(s->mon, s->out, PS_ADMITTED, NULL, 0))
         return -1;
     s->admitted = 1;
+    if (s->peer_id[0])
+        session_log(s, 'I', "%s (%s): authenticated as %s", s->fqdn, s->ip,
+                    s->peer_id);
     if (session_hello(s) || privsep_send(s->mon, s->out, PS_HELLO, NULL, 0))
         return -1;
     for (;;) {

@@ -30,7 +30,7 @@ struct chan;
 /* Message types of the monitor's socket, beside proto.h's frame types. */
 enum privsep_type {
     PS_LOG = 0x201, /* a log line: 'W' or 'I', then the text */
-    PS_ADMITTED,    /* allow-listed and, on the TLS port, authenticated */
+    PS_ADMITTED,    /* allow-listed, authenticated; TLS identity (< 256) */
     PS_HELLO,       /* HELLO exchanged */
     PS_OK,          /* MIGRATE approved: send ACCEPT */
     PS_ACCEPTED,    /* ACCEPT sent; 2 bytes: kernel does the I/O, TLS */

@@ -33,12 +33,14 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "wire/msg.h"
+#include "relocd/gate.h"
 #include "relocd/peer.h"
 #include "relocd/privsep.h"
 #include "relocd/sandbox.h"
 #include "wire/relay.h"
 #include "relocd/session.h"
 #include "wire/clock.h"
+#include "wire/fdio.h"
 #include "wire/tcp.h"
 #include "wire/tls.h"
 #include "wire/version.h"
@@ -52,18 +54,21 @@ struct session {
     struct buf *out;
     struct proto_frame *frame;
     char ip[64];
-    char fqdn[NI_MAXHOST];
+    /* The peer's name for the log, then "NAME as IDENTITY" once TLS has
+     * proved who it is (tls_conn_peer), so every later line says so. */
+    char fqdn[NI_MAXHOST + 256];
     int slave;    /* 1 in the sandboxed process that speaks to the peer */
     int admitted; /* allow-listed (and authenticated on the TLS port) */
     int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
+    char *config;          /* the last PREFLIGHT's guest config: gate.h */
     enum privsep_state st; /* the monitor's view of the slave */
     pid_t slave_pid;       /* the monitor's child; -1: none */
     int direct, tls;       /* PS_ACCEPTED: xl reads the socket; over TLS */
     int relaying;          /* the slave relays to a running receiver */
     struct sandbox_id id;  /* relocd-privsep-user */
     unsigned slave_lines;  /* PS_LOG lines taken */
-    char peer_id[512];     /* the slave's: who TLS authenticated */
+    char peer_id[256];     /* the slave's: who TLS authenticated */
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
@@ -222,6 +227,10 @@ static int session_preflight(struct session *s)
     if (guestnet_parse(req.config, strlen(req.config), &s->net, why,
                        sizeof(why)) < 0)
         msg_check_add(&res, "network", 0, "%s", why);
+    /* The stream must carry this very config (gate.h). */
+    free(s->config);
+    s->config = req.config;
+    req.config = NULL;
     msg_preflight_clear(&req);
     s->preflight_ok = res.ok;
     for (i = 0; i < res.nchecks; i++)
@@ -461,15 +470,90 @@ static int session_accepted(struct session *s, int pair[2])
     return 0;
 }
 
+/* How long the peer may stay silent while the stream's head is due. */
+static int session_idle_ms(const struct session *s)
+{
+    return s->env->conf->stream_idle_timeout * 1000;
+}
+
+/* The stream's head did not pass the gate: the receiver gets nothing. */
+static int session_refuse_head(struct session *s, pid_t pid, const char *why)
+{
+    log_warnx("%s (%s): refusing the stream of %s: %s", s->fqdn, s->ip,
+              s->guest, why);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return -1;
+}
+
+/*
+ * xl writes to fd itself and reads a pipe, which gets the stream's head
+ * from c once it passed the gate, then the rest straight from fd by
+ * splice(2) in a feeder process.  fd is the peer's socket (plain TCP, or
+ * kernel TLS both ways), or with TLS in user space the monitor's end of
+ * the pair the slave relays: either way the gate runs here, in the
+ * monitor, where a subverted slave cannot skip it.  c is freed (and so
+ * fd closed) when it is not s->chan.
+ */
+static int stream_gated(struct session *s, struct chan *c, char *const flags[],
+                        unsigned nflags)
+{
+    struct stream_watch w = {.fd = -1};
+    int fd = chan_fd(c), in[2], status;
+    pid_t pid, feeder;
+    char why[512];
+    uint8_t tail[4096];
+    ssize_t n;
+
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        log_warn("%s (%s): pipe", s->fqdn, s->ip);
+        if (c != s->chan) chan_free(c);
+        return -1;
+    }
+    /* Fewer wake-ups of the feeder and xl: a 1 MiB pipe, where allowed. */
+    fcntl(in[1], F_SETPIPE_SZ, 1024 * 1024);
+    /* Plain TCP only: under kernel TLS the counters count records. */
+    if (c == s->chan && !s->tls) watch_start(&w, fd);
+    pid = xen_receive_start(in[0], fd, flags, nflags);
+    close(in[0]);
+    if (pid < 0) {
+        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
+        close(in[1]);
+        if (c != s->chan) chan_free(c);
+        return -1;
+    }
+    s->relaying = c != s->chan;
+    if (gate_pass_head(c, in[1], s->config, session_idle_ms(s), why,
+                       sizeof(why)) < 0) {
+        close(in[1]);
+        if (c != s->chan) chan_free(c);
+        return session_refuse_head(s, pid, why);
+    }
+    /* What the chan read past the head is the stream's too. */
+    while (chan_buffered(c) && (n = chan_read_ready(c, tail, sizeof(tail))) > 0)
+        if (fdio_write_all(in[1], tail, (size_t)n) < 0) break;
+    feeder = fork();
+    if (feeder == 0) _exit(gate_feed(fd, in[1]) ? 1 : 0);
+    close(in[1]);
+    /* The relay sees the end only when no copy of its pair is left here. */
+    if (c != s->chan) chan_free(c);
+    status = session_wait(s, pid, &w);
+    if (feeder > 0) {
+        kill(feeder, SIGKILL);
+        waitpid(feeder, NULL, 0);
+    }
+    return session_verdict(s, status);
+}
+
 /* Runs the receiver on the stream and waits for it; 0 when the guest runs
  * here now. */
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
-    int status, pair[2] = {-1, -1}, fd, rc = -1;
-    struct stream_watch w = {.fd = -1};
+    int pair[2] = {-1, -1};
+    struct chan *c;
     unsigned i;
-    pid_t pid;
 
     for (i = 0; i < m->nflags; i++)
         flags[i] = m->flags[i];
@@ -483,28 +567,21 @@ static int session_stream(struct session *s, struct msg_migrate *m)
      * start, the client times out waiting for the banner, as with xl.
      */
     if (privsep_send(s->mon, s->out, PS_OK, NULL, 0) < 0 ||
-        session_accepted(s, pair) < 0)
-        goto out;
-    close(pair[0]);
-    pair[0] = -1;
-    /* Plain TCP and kernel TLS let xl read the socket itself: no copy. */
-    fd = s->direct ? chan_fd(s->chan) : pair[1];
-    /* Plain TCP only: under kernel TLS the counters count records. */
-    if (s->direct && !s->tls) watch_start(&w, fd);
-    pid = xen_receive_start(fd, flags, m->nflags);
-    close(pair[1]);
-    pair[1] = -1;
-    if (pid < 0) {
-        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
-        goto out;
+        session_accepted(s, pair) < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        return -1;
     }
-    s->relaying = !s->direct;
-    status = session_wait(s, pid, &w);
-    rc = session_verdict(s, status);
-out:
-    if (pair[0] >= 0) close(pair[0]);
-    if (pair[1] >= 0) close(pair[1]);
-    return rc;
+    close(pair[0]);
+    if (s->direct) {
+        close(pair[1]);
+        return stream_gated(s, s->chan, flags, m->nflags);
+    }
+    if (!(c = chan_new(pair[1]))) {
+        close(pair[1]);
+        return -1;
+    }
+    return stream_gated(s, c, flags, m->nflags);
 }
 
 /*
@@ -517,6 +594,10 @@ static int monitor_negotiate(struct session *s, struct msg_migrate *m)
         if (monitor_recv(s) < 0) return -1;
         switch (s->frame->type) {
         case PS_ADMITTED:
+            /* Who TLS proved the peer is, named on every later line. */
+            if (s->frame->len > 0 && s->frame->len < 256)
+                diag_appendf(s->fqdn, sizeof(s->fqdn), " as %.*s",
+                             (int)s->frame->len, s->frame->payload);
             s->admitted = 1;
             break;
         case PROTO_PREFLIGHT:
@@ -631,12 +712,15 @@ static int slave_tls(struct session *s)
 /* The slave: TLS, HELLO, then any number of PREFLIGHTs, then MIGRATE. */
 static int slave_run(struct session *s)
 {
-    if (slave_tls(s) || privsep_send(s->mon, s->out, PS_ADMITTED, NULL, 0))
+    if (slave_tls(s) || privsep_send(s->mon, s->out, PS_ADMITTED, s->peer_id,
+                                     strlen(s->peer_id)))
         return -1;
     s->admitted = 1;
-    if (s->peer_id[0])
+    if (s->peer_id[0]) {
         session_log(s, 'I', "%s (%s): authenticated as %s", s->fqdn, s->ip,
                     s->peer_id);
+        diag_appendf(s->fqdn, sizeof(s->fqdn), " as %s", s->peer_id);
+    }
     if (session_hello(s) || privsep_send(s->mon, s->out, PS_HELLO, NULL, 0))
         return -1;
     for (;;) {
@@ -884,5 +968,6 @@ int session_serve(const struct session_env *env, int fd,
     chan_free(s.chan);
     buf_free(s.out);
     free(s.frame);
+    free(s.config);
     return rc < 0 ? 1 : 0;
 }

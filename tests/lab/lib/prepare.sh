@@ -241,10 +241,27 @@ build_helpers() {
     done
 }
 
+# project_dir: this run's own project layer, $LAB_CACHE/project/run-PID,
+# PID being the lab run's (LAB_RUN_PID): a run that starts later must not
+# replace the initramfs an earlier one is still booting.  Layers of runs
+# that are gone are removed.
+project_dir() {
+    local dir pid
+    for dir in "$LAB_CACHE"/project/run-*; do
+        [ -d "$dir" ] || continue
+        pid=${dir##*/run-}
+        kill -0 "$pid" 2> /dev/null || rm -rf "$dir"
+    done
+    rm -f "$LAB_CACHE/project/project.cpio.gz" \
+        "$LAB_CACHE/project/dom0-initrd.gz"
+    echo "$LAB_CACHE/project/run-${LAB_RUN_PID:-$$}"
+}
+
 # build_project: the per-run layer appended to the base initramfs
 build_project() {
     local d=$LAB_CACHE/work/project-rootfs g=$LAB_CACHE/work/guest-rootfs
-    local h=$LAB_CACHE/helpers p out=$LAB_CACHE/project f
+    local h=$LAB_CACHE/helpers p out f
+    out=$(project_dir)
     build_helpers
     mkdir -p "$out"
     rm -rf "$d" "$g" && mkdir -p "$d" "$g"
@@ -313,7 +330,7 @@ main() {
         host_deps; fetch; build_base; build_project
         echo "XEN_ELF=$LAB_CACHE/base/xen.elf"
         echo "VMLINUZ=$LAB_CACHE/base/vmlinuz"
-        echo "INITRD=$LAB_CACHE/project/dom0-initrd.gz"
+        echo "INITRD=$LAB_CACHE/project/run-${LAB_RUN_PID:-$$}/dom0-initrd.gz"
         ;;
     *) die "unknown step $what" ;;
     esac

@@ -80,6 +80,7 @@ static const struct conf_key conf_keys[] = {
     KENUM("relocd-on-no-converge", on_no_converge, "throttle", converge_names),
     KINT("relocd-pending-drop-rate", pending_drop_rate, "30", 0, 100),
     KINT("relocd-pending-drop-start", pending_drop_start, "8", 1, 1024),
+    KSTR("relocd-privsep-user", privsep_user, "nobody", CF_NONEMPTY),
     KSTR("relocd-psk-file", psk_file, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-psk-identity", psk_identity, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-ssl-ca-file", ca_file, NULL, CF_EMPTY_UNSET),

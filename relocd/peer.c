@@ -116,12 +116,15 @@ int peer_fqdn(const char *ip, char *fqdn, size_t fqdnlen)
     return 0;
 }
 
+int (*peer_lookup_confine)(void);
+
 /* In the lookup child: the name down the pipe, then gone. */
 static void fqdn_child(const char *ip, int fd, int timeout_ms)
 {
     char name[NI_MAXHOST];
     size_t len;
 
+    if (peer_lookup_confine && peer_lookup_confine() < 0) _exit(1);
     /* A backstop only: the caller kills us at its deadline anyway. */
     alarm((unsigned)(timeout_ms / 1000 + 2));
     peer_fqdn(ip, name, sizeof(name));

@@ -43,6 +43,13 @@ int peer_fqdn_within(const char *ip, int timeout_ms, char *fqdn,
                      size_t fqdnlen);
 
 /*
+ * When set, the lookup child of peer_fqdn_within() calls it first, and
+ * exits when it returns -1: the resolver parses DNS answers that anyone
+ * on the path may forge, which need not be done as root.
+ */
+extern int (*peer_lookup_confine)(void);
+
+/*
  * The allow-list decision.  fqdn may be NULL: then it is looked up with
  * peer_fqdn_within(timeout_ms), and only when the address alone is not
  * already allowed, which gives the same answer as xend with fewer DNS

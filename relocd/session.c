@@ -11,12 +11,15 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <libgen.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +37,8 @@
 #include "wire/msg.h"
 #include "relocd/gate.h"
 #include "relocd/peer.h"
+#include "relocd/privsep.h"
+#include "relocd/sandbox.h"
 #include "wire/relay.h"
 #include "relocd/session.h"
 #include "wire/clock.h"
@@ -46,17 +51,26 @@
 
 struct session {
     const struct session_env *env;
-    struct chan *chan;
+    struct chan *chan; /* the peer's connection */
+    struct chan *mon;  /* the monitor <-> slave socket (privsep.h) */
     struct buf *out;
     struct proto_frame *frame;
     char ip[64];
     /* The peer's name for the log, then "NAME as IDENTITY" once TLS has
      * proved who it is (tls_conn_peer), so every later line says so. */
     char fqdn[NI_MAXHOST + 256];
+    int slave;    /* 1 in the sandboxed process that speaks to the peer */
     int admitted; /* allow-listed (and authenticated on the TLS port) */
     int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
-    char *config; /* the last PREFLIGHT's guest config: gate.h */
+    char *config;          /* the last PREFLIGHT's guest config: gate.h */
+    enum privsep_state st; /* the monitor's view of the slave */
+    pid_t slave_pid;       /* the monitor's child; -1: none */
+    int direct, tls;       /* PS_ACCEPTED: xl reads the socket; over TLS */
+    int relaying;          /* the slave relays to a running receiver */
+    struct sandbox_id id;  /* relocd-privsep-user */
+    unsigned slave_lines;  /* PS_LOG lines taken */
+    char peer_id[256];     /* the slave's: who TLS authenticated */
     char guest[128];
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
@@ -64,6 +78,8 @@ struct session {
 
 /* An ERROR frame gets this long to leave; the session ends either way. */
 #define SESSION_ERROR_SEND_MS 2000
+/* The monitor waits this much longer than the slave's deadline. */
+#define SESSION_MONITOR_SLACK_MS 5000
 
 /*
  * Before admission a peer is anyone: its failures share the parent's
@@ -84,6 +100,42 @@ static int session_may_log(struct session *s)
     return s->log_ok;
 }
 
+/*
+ * Logs a line: level 'W' or 'I'.  The slave has neither the parent's log
+ * limit nor, in its chroot, syslog: it hands the line to the monitor.
+ */
+static void session_log(struct session *s, char level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void session_log(struct session *s, char level, const char *fmt, ...)
+{
+    char line[PS_LOG_MAX];
+    struct buf *b;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line + 1, sizeof(line) - 1, fmt, ap);
+    va_end(ap);
+    if (!s->slave) {
+        if (level == 'I')
+            log_info("%s", line + 1);
+        else if (session_may_log(s))
+            log_warnx("%s", line + 1);
+        return;
+    }
+    line[0] = level;
+    if ((b = buf_new(PROTO_HDR_LEN + PS_LOG_MAX))) {
+        privsep_send(s->mon, b, PS_LOG, line, strlen(line + 1) + 1);
+        buf_free(b);
+    }
+}
+
+/* Where this process's frames go: the slave forwards the monitor's. */
+static struct chan *session_out_chan(struct session *s)
+{
+    return s->slave || !s->mon ? s->chan : s->mon;
+}
+
 /* Sends ERROR and logs the same text once; returns -1. */
 static int session_fail(struct session *s, enum proto_err code, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
@@ -91,27 +143,27 @@ static int session_fail(struct session *s, enum proto_err code, const char *fmt,
 static int session_fail(struct session *s, enum proto_err code, const char *fmt,
                         ...)
 {
+    struct chan *c = session_out_chan(s);
     char text[1024];
     va_list ap;
 
     va_start(ap, fmt);
     diag_verrf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    if (session_may_log(s))
-        log_warnx("%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code),
-                  text);
+    session_log(s, 'W', "%s (%s): %s: %s", s->fqdn, s->ip, proto_err_name(code),
+                text);
     buf_reset(s->out);
     if (code != PERR_EOF && code != PERR_IO &&
         msg_put_error(s->out, code, "%s", text) == 0) {
-        chan_set_timeout(s->chan, SESSION_ERROR_SEND_MS);
-        chan_send(s->chan, s->out);
+        if (c == s->chan) chan_set_timeout(c, SESSION_ERROR_SEND_MS);
+        chan_send(c, s->out);
     }
     return -1;
 }
 
 static int session_send(struct session *s)
 {
-    enum proto_err e = chan_send(s->chan, s->out);
+    enum proto_err e = chan_send(session_out_chan(s), s->out);
 
     return e ? session_fail(s, e, "sending: %s", proto_strerror(e)) : 0;
 }
@@ -126,8 +178,8 @@ static int session_recv(struct session *s)
     if (e) return session_fail(s, e, "receiving: %s", proto_strerror(e));
     if (s->frame->type == PROTO_ERROR) {
         if (msg_get_error(s->frame, &err, why, sizeof(why)) == PERR_OK)
-            log_warnx("%s (%s): peer error %s: %s", s->fqdn, s->ip,
-                      proto_err_name(err.code), err.message);
+            session_log(s, 'W', "%s (%s): peer error %s: %s", s->fqdn, s->ip,
+                        proto_err_name(err.code), err.message);
         return -1;
     }
     return 0;
@@ -154,8 +206,8 @@ static int session_hello(struct session *s)
                             PROTO_VERSION);
     snprintf(mine.software, sizeof(mine.software), "relocd %s", RELOCD_VERSION);
     snprintf(mine.host, sizeof(mine.host), "%s", s->env->hostname);
-    log_info("%s (%s): HELLO from %s on %s", s->fqdn, s->ip, h.software,
-             h.host);
+    session_log(s, 'I', "%s (%s): HELLO from %s on %s", s->fqdn, s->ip,
+                h.software, h.host);
     if (msg_put_hello(s->out, &mine) < 0)
         return session_fail(s, PERR_INTERNAL, "encoding HELLO");
     return session_send(s);
@@ -380,6 +432,68 @@ static int session_verdict(struct session *s, int status)
     return here ? 0 : -1;
 }
 
+/*
+ * The slave's next message other than a log line, which it logs: 0 with
+ * s->frame, or -1 when the slave ended or broke the sequence.
+ */
+static int monitor_recv(struct session *s)
+{
+    enum proto_err e;
+    unsigned type;
+
+    for (;;) {
+        if ((e = chan_recv_frame(s->mon, s->frame))) {
+            if (e != PERR_EOF)
+                session_log(s, 'W', "%s (%s): the session's sandbox: %s",
+                            s->fqdn, s->ip, proto_strerror(e));
+            return -1;
+        }
+        type = s->frame->type;
+        if (!privsep_step(&s->st, type)) {
+            session_log(s, 'W',
+                        "%s (%s): the session's sandbox sent %s (0x%x) out "
+                        "of sequence; ending the session",
+                        s->fqdn, s->ip, proto_type_name(type), type);
+            return -1;
+        }
+        if (type != PS_LOG) return 0;
+        if (s->frame->len < 2 || s->frame->len > PS_LOG_MAX ||
+            (s->frame->payload[0] != 'W' && s->frame->payload[0] != 'I'))
+            return -1;
+        /*
+         * A subverted slave must not flood the log either: a cap per
+         * session, and session_log() takes warnings before admission
+         * through the parent's limit.  Not info lines: asking the parent
+         * counts as a refusal of the peer's address.
+         */
+        if (++s->slave_lines > PS_LOG_LINES) continue;
+        session_log(s, (char)s->frame->payload[0], "%.*s",
+                    (int)s->frame->len - 1, s->frame->payload + 1);
+    }
+}
+
+/*
+ * The slave's PS_ACCEPTED: ACCEPT left, and whether xl may use the socket
+ * itself (plain TCP, kernel TLS both ways).  Then, for a relay, the
+ * slave gets its end of the pair.  0, or -1.
+ */
+static int session_accepted(struct session *s, int pair[2])
+{
+    if (monitor_recv(s) < 0 || s->frame->type != PS_ACCEPTED ||
+        s->frame->len != 2)
+        return -1;
+    s->direct = s->frame->payload[0] == 1;
+    s->tls = s->frame->payload[1] == 1;
+    log_debug("%s (%s): the stream %s", s->fqdn, s->ip,
+              s->direct ? "goes to xl on the socket itself"
+                        : "is relayed by the sandbox");
+    if (!s->direct && privsep_send_fd(chan_fd(s->mon), pair[0]) < 0) {
+        log_warn("%s (%s): passing the stream to the sandbox", s->fqdn, s->ip);
+        return -1;
+    }
+    return 0;
+}
+
 /* How long the peer may stay silent while the stream's head is due. */
 static int session_idle_ms(const struct session *s)
 {
@@ -398,49 +512,56 @@ static int session_refuse_head(struct session *s, pid_t pid, const char *why)
 }
 
 /*
- * Plain TCP (or kernel TLS both ways): xl writes to the socket itself and
- * reads a pipe, which gets the stream's head once it passed the gate, then
- * the rest straight from the socket by splice(2) in a feeder process.
+ * xl writes to fd itself and reads a pipe, which gets the stream's head
+ * from c once it passed the gate, then the rest straight from fd by
+ * splice(2) in a feeder process.  fd is the peer's socket (plain TCP, or
+ * kernel TLS both ways), or with TLS in user space the monitor's end of
+ * the pair the slave relays: either way the gate runs here, in the
+ * monitor, where a subverted slave cannot skip it.  c is freed (and so
+ * fd closed) when it is not s->chan.
  */
-static int stream_direct(struct session *s, char *const flags[],
-                         unsigned nflags)
+static int stream_gated(struct session *s, struct chan *c, char *const flags[],
+                        unsigned nflags)
 {
     struct stream_watch w = {.fd = -1};
-    int fd = chan_fd(s->chan), in[2], status;
+    int fd = chan_fd(c), in[2], status;
     pid_t pid, feeder;
     char why[512];
     uint8_t tail[4096];
     ssize_t n;
 
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return session_fail(s, PERR_INTERNAL, "pipe: %s", strerror(errno));
-    /* Fewer wake-ups of the feeder and xl: a 1 MiB pipe, where allowed. */
-    fcntl(in[1], F_SETPIPE_SZ, 1024 * 1024);
-    pid = -1;
-    if (msg_put_accept(s->out) == 0 && session_send(s) == 0) {
-        /* Plain TCP only: under kernel TLS the counters count records. */
-        if (!chan_has_tls(s->chan)) watch_start(&w, fd);
-        pid = xen_receive_start(in[0], fd, flags, nflags);
-        if (pid < 0)
-            log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
-    }
-    close(in[0]);
-    if (pid < 0) {
-        close(in[1]);
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        log_warn("%s (%s): pipe", s->fqdn, s->ip);
+        if (c != s->chan) chan_free(c);
         return -1;
     }
-    if (gate_pass_head(s->chan, in[1], s->config, session_idle_ms(s), why,
+    /* Fewer wake-ups of the feeder and xl: a 1 MiB pipe, where allowed. */
+    fcntl(in[1], F_SETPIPE_SZ, 1024 * 1024);
+    /* Plain TCP only: under kernel TLS the counters count records. */
+    if (c == s->chan && !s->tls) watch_start(&w, fd);
+    pid = xen_receive_start(in[0], fd, flags, nflags);
+    close(in[0]);
+    if (pid < 0) {
+        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
+        close(in[1]);
+        if (c != s->chan) chan_free(c);
+        return -1;
+    }
+    s->relaying = c != s->chan;
+    if (gate_pass_head(c, in[1], s->config, session_idle_ms(s), why,
                        sizeof(why)) < 0) {
         close(in[1]);
+        if (c != s->chan) chan_free(c);
         return session_refuse_head(s, pid, why);
     }
     /* What the chan read past the head is the stream's too. */
-    while (chan_buffered(s->chan) &&
-           (n = chan_read_ready(s->chan, tail, sizeof(tail))) > 0)
+    while (chan_buffered(c) && (n = chan_read_ready(c, tail, sizeof(tail))) > 0)
         if (fdio_write_all(in[1], tail, (size_t)n) < 0) break;
     feeder = fork();
     if (feeder == 0) _exit(gate_feed(fd, in[1]) ? 1 : 0);
     close(in[1]);
+    /* The relay sees the end only when no copy of its pair is left here. */
+    if (c != s->chan) chan_free(c);
     status = session_wait(s, pid, &w);
     if (feeder > 0) {
         kill(feeder, SIGKILL);
@@ -449,81 +570,322 @@ static int stream_direct(struct session *s, char *const flags[],
     return session_verdict(s, status);
 }
 
-/*
- * TLS in user space: xl reads and writes a socketpair that this process
- * relays to and from the peer, past the gate: xl's banner out, the head
- * in once it passed, then both ways until the end.
- */
-static int stream_relayed(struct session *s, char *const flags[],
-                          unsigned nflags)
-{
-    struct stream_watch w = {.fd = -1};
-    char banner[XLS_BANNER_LEN], why[512];
-    int pair[2];
-    pid_t pid;
-
-    /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
-                            strerror(errno));
-    if (msg_put_accept(s->out) < 0 || session_send(s)) {
-        close(pair[0]);
-        close(pair[1]);
-        return -1;
-    }
-    pid = xen_receive_start(pair[1], pair[1], flags, nflags);
-    close(pair[1]);
-    if (pid < 0) {
-        close(pair[0]);
-        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
-        return -1;
-    }
-    /* A receiver that dies before its banner closes its end: no hang. */
-    chan_set_timeout(s->chan, XLS_STEP_TIMEOUT_MS);
-    if (fdio_read_exact(pair[0], banner, sizeof(banner)) < 0 ||
-        chan_write_all(s->chan, banner, sizeof(banner)) != PERR_OK) {
-        snprintf(why, sizeof(why), "the receiver did not start");
-    } else if (gate_pass_head(s->chan, pair[0], s->config, session_idle_ms(s),
-                              why, sizeof(why)) == 0) {
-        chan_set_timeout(s->chan, -1);
-        relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
-        close(pair[0]);
-        return session_verdict(s, session_wait(s, pid, &w));
-    }
-    close(pair[0]);
-    return session_refuse_head(s, pid, why);
-}
-
 /* Runs the receiver on the stream and waits for it; 0 when the guest runs
  * here now. */
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
-    int tx, rx;
+    int pair[2] = {-1, -1};
+    struct chan *c;
     unsigned i;
 
     for (i = 0; i < m->nflags; i++)
         flags[i] = m->flags[i];
+    /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
+                            strerror(errno));
     /*
      * ACCEPT goes first: a receiver writing to the socket itself would
      * otherwise race its banner ahead of the frame.  If it then fails to
      * start, the client times out waiting for the banner, as with xl.
      */
-    chan_kernel_io(s->chan, &tx, &rx);
-    return tx && rx ? stream_direct(s, flags, m->nflags)
-                    : stream_relayed(s, flags, m->nflags);
+    if (privsep_send(s->mon, s->out, PS_OK, NULL, 0) < 0 ||
+        session_accepted(s, pair) < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        return -1;
+    }
+    close(pair[0]);
+    if (s->direct) {
+        close(pair[1]);
+        return stream_gated(s, s->chan, flags, m->nflags);
+    }
+    if (!(c = chan_new(pair[1]))) {
+        close(pair[1]);
+        return -1;
+    }
+    return stream_gated(s, c, flags, m->nflags);
 }
 
-/* The allow-list, then TLS: both before any payload byte is read. */
+/*
+ * The monitor's half of negotiation: what the slave asks, in the order
+ * privsep_step() allows.  Returns 0 once a MIGRATE was approved.
+ */
+static int monitor_negotiate(struct session *s, struct msg_migrate *m)
+{
+    for (;;) {
+        if (monitor_recv(s) < 0) return -1;
+        switch (s->frame->type) {
+        case PS_ADMITTED:
+            /* Who TLS proved the peer is, named on every later line. */
+            if (s->frame->len > 0 && s->frame->len < 256)
+                diag_appendf(s->fqdn, sizeof(s->fqdn), " as %.*s",
+                             (int)s->frame->len, s->frame->payload);
+            s->admitted = 1;
+            break;
+        case PROTO_PREFLIGHT:
+            if (session_preflight(s)) return -1;
+            break;
+        case PROTO_MIGRATE:
+            return session_migrate(s, m);
+        }
+    }
+}
+
+/*
+ * The slave's half: forwards a request the peer sent, re-encoded from
+ * what it parsed, and the monitor's answer back to the peer.  Returns
+ * the answer's type, or 0 when the session ends.
+ */
+static unsigned slave_ask(struct session *s)
+{
+    enum proto_err e;
+
+    if (chan_send(s->mon, s->out) != PERR_OK ||
+        chan_recv_frame(s->mon, s->frame) != PERR_OK)
+        return 0;
+    if (s->frame->type == PS_OK) return PS_OK;
+    if (s->frame->type != PROTO_ERROR &&
+        s->frame->type != PROTO_PREFLIGHT_RESULT)
+        return 0;
+    buf_reset(s->out);
+    if (proto_frame_put(s->out, s->frame->type, s->frame->payload,
+                        s->frame->len) < 0)
+        return 0;
+    if (s->frame->type == PROTO_ERROR)
+        chan_set_timeout(s->chan, SESSION_ERROR_SEND_MS);
+    e = chan_send(s->chan, s->out);
+    return e || s->frame->type == PROTO_ERROR ? 0 : s->frame->type;
+}
+
+static int slave_preflight(struct session *s)
+{
+    struct msg_preflight req;
+    char why[256];
+    enum proto_err e;
+    int r;
+
+    e = msg_get_preflight(s->frame, &req, why, sizeof(why));
+    if (e) return session_fail(s, e, "%s", why);
+    buf_reset(s->out);
+    r = msg_put_preflight(s->out, &req);
+    msg_preflight_clear(&req);
+    if (r < 0) return session_fail(s, PERR_INTERNAL, "encoding PREFLIGHT");
+    return slave_ask(s) == PROTO_PREFLIGHT_RESULT ? 0 : -1;
+}
+
+/*
+ * MIGRATE to the monitor, which decides; on its PS_OK, ACCEPT to the
+ * peer.  Then either the monitor's xl reads the socket itself, or this
+ * process relays TLS to the descriptor the monitor passes.
+ */
+static int slave_migrate(struct session *s)
+{
+    struct msg_migrate m;
+    char why[256];
+    uint8_t how[2];
+    enum proto_err e;
+    int tx, rx, fd;
+
+    e = msg_get_migrate(s->frame, &m, why, sizeof(why));
+    if (e) return session_fail(s, e, "%s", why);
+    buf_reset(s->out);
+    if (msg_put_migrate(s->out, &m) < 0)
+        return session_fail(s, PERR_INTERNAL, "encoding MIGRATE");
+    if (slave_ask(s) != PS_OK) return -1;
+    buf_reset(s->out);
+    if (msg_put_accept(s->out) < 0 || session_send(s)) return -1;
+    chan_kernel_io(s->chan, &tx, &rx);
+    how[0] = tx && rx;
+    how[1] = (uint8_t)chan_has_tls(s->chan);
+    if (privsep_send(s->mon, s->out, PS_ACCEPTED, how, sizeof(how)) < 0)
+        return -1;
+    if (how[0]) {
+        /* xl speaks on the socket now: no record may leave from here. */
+        chan_drop_tls(s->chan);
+        return 0;
+    }
+    fd = privsep_recv_fd(chan_fd(s->mon), SESSION_ERROR_SEND_MS * 5);
+    if (fd < 0) return -1;
+    chan_set_timeout(s->chan, -1);
+    relay_run(s->chan, fd, fd, RELAY_IDLE_MS, NULL);
+    close(fd);
+    return 0;
+}
+
+/* TLS, on the TLS port: the first bytes the slave reads from the peer. */
+static int slave_tls(struct session *s)
+{
+    struct tls_conn *tls;
+    char err[512];
+
+    if (!s->env->tls) return 0;
+    tls = tls_accept(s->env->tls, chan_fd(s->chan),
+                     chan_time_left(s->chan) ?: 1, err, sizeof(err));
+    if (!tls) {
+        session_log(s, 'W', "%s (%s): TLS handshake failed: %s", s->fqdn, s->ip,
+                    err);
+        return -1;
+    }
+    chan_set_tls(s->chan, tls);
+    snprintf(s->peer_id, sizeof(s->peer_id), "%s", tls_conn_peer(tls));
+    return 0;
+}
+
+/* The slave: TLS, HELLO, then any number of PREFLIGHTs, then MIGRATE. */
+static int slave_run(struct session *s)
+{
+    if (slave_tls(s) || privsep_send(s->mon, s->out, PS_ADMITTED, s->peer_id,
+                                     strlen(s->peer_id)))
+        return -1;
+    s->admitted = 1;
+    if (s->peer_id[0]) {
+        session_log(s, 'I', "%s (%s): authenticated as %s", s->fqdn, s->ip,
+                    s->peer_id);
+        diag_appendf(s->fqdn, sizeof(s->fqdn), " as %s", s->peer_id);
+    }
+    if (session_hello(s) || privsep_send(s->mon, s->out, PS_HELLO, NULL, 0))
+        return -1;
+    for (;;) {
+        if (session_recv(s)) return -1;
+        switch (s->frame->type) {
+        case PROTO_PREFLIGHT:
+            if (slave_preflight(s)) return -1;
+            break;
+        case PROTO_MIGRATE:
+            return slave_migrate(s);
+        default:
+            return session_fail(s, PERR_UNEXPECTED, "%s not expected now",
+                                proto_type_name(s->frame->type));
+        }
+    }
+}
+
+/* The sandbox's chroot: "empty" beside the incoming markers. */
+static const char *session_empty_dir(const struct session *s, char *buf,
+                                     size_t len)
+{
+    char dir[512];
+
+    if (!s->env->incoming_dir) return NULL; /* a unit test: no run dir */
+    snprintf(dir, sizeof(dir), "%s", s->env->incoming_dir);
+    return snprintf(buf, len, "%s/empty", dirname(dir)) < (int)len ? buf : NULL;
+}
+
+/* The slave's process, from fork to exit. */
+static void __attribute__((noreturn))
+slave_main(struct session *s, int sock, const char *empty,
+           const struct sandbox_id *id, pid_t monitor)
+{
+    char err[256];
+    int rc;
+
+    s->slave = 1;
+    /* The parent's slots and log limit are the monitor's alone. */
+    if (s->env->slot_fd >= 0) close(s->env->slot_fd);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor) _exit(1);
+    if (sandbox_enter(empty, id, err, sizeof(err)) < 0) {
+        log_warnx("%s (%s): sandbox: %s", s->fqdn, s->ip, err);
+        _exit(1);
+    }
+    s->mon = chan_new(sock);
+    rc = s->mon && slave_run(s) == 0 ? 0 : 1;
+    chan_free(s->chan); /* TLS's close_notify, unless xl has the socket */
+    _exit(rc);
+}
+
+/*
+ * Forks the slave, which speaks to the peer from now on.  Nothing of the
+ * peer's has been read yet.  0, or -1 (logged).
+ */
+static int session_fork_slave(struct session *s)
+{
+    char emptybuf[600], err[256];
+    const char *empty = session_empty_dir(s, emptybuf, sizeof(emptybuf));
+    pid_t monitor = getpid();
+    int sp[2];
+
+    if (empty && sandbox_empty_dir(empty, err, sizeof(err)) < 0) {
+        log_warnx("%s (%s): no sandbox for the session: %s", s->fqdn, s->ip,
+                  err);
+        return -1;
+    }
+    if (s->env->tls) privsep_ktls_preload();
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+        log_warn("%s (%s): socketpair", s->fqdn, s->ip);
+        return -1;
+    }
+    s->slave_pid = fork();
+    if (s->slave_pid == 0) {
+        close(sp[0]);
+        slave_main(s, sp[1], empty, &s->id, monitor);
+    }
+    close(sp[1]);
+    if (s->slave_pid < 0 || !(s->mon = chan_new(sp[0]))) {
+        log_warn("%s (%s): fork", s->fqdn, s->ip);
+        if (!s->mon) close(sp[0]);
+        return -1;
+    }
+    chan_set_timeout(s->mon,
+                     chan_time_left(s->chan) + SESSION_MONITOR_SLACK_MS);
+    return 0;
+}
+
+/*
+ * Ends the slave.  A relay is waited for: it carries the end of the
+ * stream.  Otherwise the slave gets the time to pass on the monitor's
+ * last ERROR, then is killed.
+ */
+static void session_reap_slave(struct session *s)
+{
+    int pfd, status;
+    struct pollfd p;
+
+    if (s->slave_pid <= 0) return;
+    if (!s->relaying) {
+        if (s->mon) shutdown(chan_fd(s->mon), SHUT_WR);
+        pfd = pidfd_open(s->slave_pid, 0);
+        p = (struct pollfd){.fd = pfd, .events = POLLIN};
+        if (pfd >= 0) {
+            (void)!poll(&p, 1, SESSION_ERROR_SEND_MS + 500);
+            close(pfd);
+        }
+        kill(s->slave_pid, SIGKILL);
+    }
+    while (waitpid(s->slave_pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    s->slave_pid = -1;
+}
+
+/* Who the allow-list's DNS lookup runs as (peer.h). */
+static const struct sandbox_id *session_lookup_id;
+
+static int session_confine_lookup(void)
+{
+    char err[256];
+
+    if (sandbox_drop_user(session_lookup_id, err, sizeof(err)) == 0) return 0;
+    log_warnx("reverse DNS lookup: %s", err);
+    return -1;
+}
+
+/* The allow-list, before the slave reads any byte of the peer's. */
 static int session_admit(struct session *s, const struct sockaddr *sa,
                          socklen_t salen)
 {
     const struct relocd_conf *conf = s->env->conf;
-    struct tls_conn *tls;
-    char err[512];
+    char err[256];
 
     if (peer_addr_text(sa, salen, s->ip, sizeof(s->ip)) < 0)
         return session_fail(s, PERR_INTERNAL, "unknown address family");
+    if (sandbox_id_lookup(conf->privsep_user, &s->id, err, sizeof(err)) < 0) {
+        log_warnx("%s (%s): no sandbox for the session: %s", s->fqdn, s->ip,
+                  err);
+        return -1;
+    }
+    session_lookup_id = &s->id;
+    peer_lookup_confine = session_confine_lookup;
     /* Reverse DNS and the TLS handshake share the handshake deadline. */
     if (!peer_allowed(conf->acl, s->ip, NULL, chan_time_left(s->chan), s->fqdn,
                       sizeof(s->fqdn))) {
@@ -537,42 +899,7 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
                          s->ip);
         return -1;
     }
-    if (!s->env->tls) {
-        s->admitted = 1;
-        return 0;
-    }
-    tls = tls_accept(s->env->tls, chan_fd(s->chan),
-                     chan_time_left(s->chan) ?: 1, err, sizeof(err));
-    if (!tls) {
-        if (session_may_log(s))
-            log_warnx("%s (%s): TLS handshake failed: %s", s->fqdn, s->ip, err);
-        return -1;
-    }
-    s->admitted = 1;
-    chan_set_tls(s->chan, tls);
-    log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
-             tls_conn_peer(tls));
-    diag_appendf(s->fqdn, sizeof(s->fqdn), " as %s", tls_conn_peer(tls));
-    return 0;
-}
-
-/* HELLO, then any number of PREFLIGHTs, then MIGRATE. */
-static int session_negotiate(struct session *s, struct msg_migrate *m)
-{
-    if (session_hello(s)) return -1;
-    for (;;) {
-        if (session_recv(s)) return -1;
-        switch (s->frame->type) {
-        case PROTO_PREFLIGHT:
-            if (session_preflight(s)) return -1;
-            break;
-        case PROTO_MIGRATE:
-            return session_migrate(s, m);
-        default:
-            return session_fail(s, PERR_UNEXPECTED, "%s not expected now",
-                                proto_type_name(s->frame->type));
-        }
-    }
+    return session_fork_slave(s);
 }
 
 /* The marker of a receive in flight: dir/NAME (names never hold '/'). */
@@ -625,10 +952,11 @@ static int session_run(struct session *s, const struct sockaddr *sa,
     int rc;
 
     chan_set_timeout(s->chan, s->env->conf->handshake_timeout * 1000);
-    if (session_admit(s, sa, salen) || session_negotiate(s, &m)) return -1;
+    if (session_admit(s, sa, salen) || monitor_negotiate(s, &m)) return -1;
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
     marker_set(s, 1);
     rc = session_stream(s, &m);
+    session_reap_slave(s);
     migtun_finish(s->tunnels, rc == 0);
     s->tunnels = NULL;
     if (rc == 0) {
@@ -645,7 +973,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
 int session_serve(const struct session_env *env, int fd,
                   const struct sockaddr *sa, socklen_t salen)
 {
-    struct session s = {.env = env, .log_ok = -1};
+    struct session s = {.env = env, .log_ok = -1, .slave_pid = -1};
     int rc = -1;
 
     snprintf(s.ip, sizeof(s.ip), "?");
@@ -659,6 +987,8 @@ int session_serve(const struct session_env *env, int fd,
     } else {
         rc = session_run(&s, sa, salen);
     }
+    session_reap_slave(&s);
+    chan_free(s.mon);
     chan_free(s.chan);
     buf_free(s.out);
     free(s.frame);

@@ -161,6 +161,7 @@ static void test_print(void)
                                "relocd-on-no-converge throttle\n"
                                "relocd-pending-drop-rate 30\n"
                                "relocd-pending-drop-start 8\n"
+                               "relocd-privsep-user nobody\n"
                                "relocd-psk-file ''\n"
                                "relocd-psk-identity ''\n"
                                "relocd-ssl-ca-file ''\n"
@@ -250,6 +251,7 @@ static void test_all_keys(void)
     T_EQ_STR(c->disk_allow, "/dev/vg0/* /srv/xen/*.img");
     T_EQ_STR(c->allow_scripts, "vif-bridge block-iscsi /opt/xen/vif-*");
     T_EQ_INT(c->allow_dm_args, 1);
+    T_EQ_STR(c->privsep_user, "relocd");
     T_EQ_INT(acl_match(c->acl, "192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "::ffff:192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "198.51.100.1", "node12.example.org"), 1);
@@ -565,7 +567,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 28);
+    T_EQ_INT(i, 29);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);

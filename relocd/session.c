@@ -51,6 +51,8 @@ struct session {
     int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
     char guest[128];
+    int guest_before;       /* a domain had the guest's name before: 1 */
+    uint32_t domid_before;  /* its domid (a move within this host) */
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
 };
@@ -337,9 +339,12 @@ static int session_wait(struct session *s, pid_t pid, struct stream_watch *w)
 static int session_verdict(struct session *s, int status)
 {
     int xl_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    int here = s->guest[0] ? xen_domain_received(s->guest) : -1;
+    uint32_t domid;
+    int here = s->guest[0] ? xen_domain_lookup(s->guest, &domid) : -1;
 
     if (here < 0) return xl_ok ? 0 : -1;
+    /* Still the source's own copy: the guest moves within this host. */
+    if (here && s->guest_before == 1 && domid == s->domid_before) here = 0;
     if (here != xl_ok)
         log_warnx("%s (%s): xl migrate-receive %s, but %s %s here", s->fqdn,
                   s->ip, xl_ok ? "exited 0" : "failed", s->guest,
@@ -379,6 +384,7 @@ static int session_stream(struct session *s, struct msg_migrate *m)
         return -1;
     }
     fd = direct ? chan_fd(s->chan) : pair[1];
+    s->guest_before = xen_domain_lookup(s->guest, &s->domid_before);
     /* Plain TCP only: under kernel TLS the counters count records. */
     if (direct && !chan_has_tls(s->chan)) watch_start(&w, fd);
     pid = xen_receive_start(fd, flags, m->nflags);

@@ -95,7 +95,7 @@ static void serve(struct tls_ctx *t, int fd)
 /* relocd's own verdict; 2 full, 1 sending only, 0 none, -1 no probe. */
 static int relocd_ktls(const char *psk)
 {
-    struct tls_opts o = {NULL, NULL, NULL, psk, NULL};
+    struct tls_opts o = {NULL, NULL, NULL, psk, NULL, NULL};
     struct tls_ctx *srv = NULL, *cli = NULL;
     struct tls_conn *c = NULL;
     int fds[2] = {-1, -1}, tx = 0, rx = 0, status = 0, rc = -1;

@@ -77,6 +77,7 @@ static const struct conf_key conf_keys[] = {
     KINT("relocd-pending-drop-rate", pending_drop_rate, "30", 0, 100),
     KINT("relocd-pending-drop-start", pending_drop_start, "8", 1, 1024),
     KSTR("relocd-psk-file", psk_file, NULL, CF_EMPTY_UNSET),
+    KSTR("relocd-psk-identity", psk_identity, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-ssl-ca-file", ca_file, NULL, CF_EMPTY_UNSET),
     KINT("relocd-stream-idle-timeout", stream_idle_timeout, "300", 1, 86400),
     KSTR("xend-relocation-address", address, "", 0),

@@ -53,6 +53,7 @@ struct relocd_conf {
     char *ca_file;               /* relocd-ssl-ca-file: CA for mutual TLS */
     char *crl_file;              /* relocd-crl-file: revoked certificates */
     char *psk_file;              /* relocd-psk-file: TLS 1.3 external PSK */
+    char *psk_identity;          /* relocd-psk-identity: our line of it */
     int allow_insecure;          /* relocd-allow-insecure: plain TCP, no auth */
     int max_migrations;          /* relocd-max-migrations, 1..64, 2 */
     int max_pending;             /* relocd-max-pending, 1..1024, 16 */

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +27,8 @@
 #include "relocd/peer.h"
 #include "wire/msg.h"
 #include "relocd/daemon.h"
+#include "relocd/outgoing.h"
+#include "relocd/rundir.h"
 #include "relocd/sender.h"
 #include "relocd/session.h"
 #include "wire/tcp.h"
@@ -53,6 +54,7 @@ enum child_kind { CHILD_SESSION, CHILD_SENDER };
 struct child {
     pid_t pid;
     int slot_fd;  /* session: slot requests; sender: status lines */
+    int ctl_fd;   /* sender: its client, told if the worker dies; or -1 */
     int has_slot; /* holds one of relocd-max-migrations */
     enum child_kind kind;
     int id; /* senders: what xl-relocate list/cancel name */
@@ -73,6 +75,7 @@ struct daemon {
     struct ctl ctl;
     char hostname[256];
     char incoming_dir[300];       /* next to the control socket */
+    char outgoing_dir[300];       /* markers of sender workers */
     long long tunnels_checked_ms; /* clock_ms() of the last tunkeep_tick */
 };
 
@@ -106,8 +109,9 @@ static void daemon_signals(void)
 static int daemon_listen(const struct relocd_conf *conf, struct listen_set *ls,
                          struct tls_ctx **tls_r)
 {
-    struct tls_opts o = {conf->ssl_key_file, conf->ssl_cert_file, conf->ca_file,
-                         conf->psk_file, conf->crl_file};
+    struct tls_opts o = {conf->ssl_key_file, conf->ssl_cert_file,
+                         conf->ca_file,      conf->psk_file,
+                         conf->crl_file,     conf->psk_identity};
     char err[512];
 
     memset(ls, 0, sizeof(*ls));
@@ -163,8 +167,10 @@ static void daemon_child_close(struct daemon *d)
     unsigned i;
 
     listen_close(&d->ls);
-    for (i = 0; i < d->nchild; i++)
+    for (i = 0; i < d->nchild; i++) {
         close(d->child[i].slot_fd);
+        if (d->child[i].ctl_fd >= 0) close(d->child[i].ctl_fd);
+    }
 }
 
 /*
@@ -257,8 +263,8 @@ static void daemon_spawn(struct daemon *d, int fd, int tls, const char *ip,
         close(sp[0]);
         return;
     }
-    d->child[d->nchild] =
-        (struct child){.pid = pid, .slot_fd = sp[0], .kind = CHILD_SESSION};
+    d->child[d->nchild] = (struct child){
+        .pid = pid, .slot_fd = sp[0], .ctl_fd = -1, .kind = CHILD_SESSION};
     snprintf(d->child[d->nchild].ip, sizeof(d->child[0].ip), "%s", ip);
     d->nchild++;
 }
@@ -483,10 +489,10 @@ static enum ctl_fate daemon_send(struct daemon *d, int fd,
         close(sp[0]);
         return ctl_error(fd, PERR_INTERNAL, "fork failed");
     }
-    close(fd);
     fcntl(sp[0], F_SETFL, O_NONBLOCK);
     d->child[d->nchild] = (struct child){.pid = pid,
                                          .slot_fd = sp[0],
+                                         .ctl_fd = fd,
                                          .has_slot = 1,
                                          .kind = CHILD_SENDER,
                                          .id = d->next_id};
@@ -601,6 +607,57 @@ static enum ctl_fate daemon_ctl_request(void *data, int fd,
     }
 }
 
+/* Tells the client of a dead worker how its migration ended. */
+static void daemon_tell_result(struct child *c, int ok, const char *msg)
+{
+    struct buf *out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    yajl_gen g = json_begin();
+    const unsigned char *text;
+    size_t len;
+
+    json_kv_str(g, "event", "result");
+    json_kv_bool(g, "ok", ok);
+    json_kv_str(g, "domain", c->domain);
+    json_kv_str(g, "target", c->target);
+    json_kv_str(g, "message", msg);
+    if (out && json_end(g, &text, &len) == 0 &&
+        msg_put_ctl_event(out, (const char *)text) == 0)
+        ctl_reply(c->ctl_fd, out);
+    json_free(g);
+    buf_free(out);
+}
+
+/*
+ * A sender worker ended.  One that died before its result (a signal, a
+ * crash) may have left its guest suspended: its marker says where the
+ * move was, and the guest is settled as xl would (outgoing.h).
+ */
+static void daemon_sender_ended(struct daemon *d, struct child *c, int status)
+{
+    char what[128], msg[1024], last[sizeof(c->status)];
+    int rc;
+
+    daemon_status(c); /* its last words, if still unread */
+    snprintf(last, sizeof(last), "%s", c->status);
+    if (WIFSIGNALED(status))
+        snprintf(what, sizeof(what), "the sender worker died of signal %d",
+                 WTERMSIG(status));
+    else
+        snprintf(what, sizeof(what), "the sender worker exited with status %d",
+                 WEXITSTATUS(status));
+    rc = outgoing_reap(d->outgoing_dir, c->pid, what, msg, sizeof(msg));
+    if (strstr(last, "\"event\":\"result\"")) return; /* it told already */
+    if (rc == -2) {
+        if (!WIFSIGNALED(status)) return;
+        snprintf(msg, sizeof(msg),
+                 "%s before it recorded a move of %s: check with xl list "
+                 "that it runs here",
+                 what, c->domain);
+        log_warnx("migration %d: %s", c->id, msg);
+    }
+    daemon_tell_result(c, rc == 0, msg);
+}
+
 static void daemon_reap(struct daemon *d)
 {
     int status;
@@ -613,9 +670,12 @@ static void daemon_reap(struct daemon *d)
         for (i = 0; i < d->nchild && d->child[i].pid != pid; i++)
             ;
         if (i == d->nchild) continue;
-        if (WIFSIGNALED(status))
+        if (d->child[i].kind == CHILD_SENDER)
+            daemon_sender_ended(d, &d->child[i], status);
+        else if (WIFSIGNALED(status))
             log_warnx("session %d died of signal %d", (int)pid,
                       WTERMSIG(status));
+        if (d->child[i].ctl_fd >= 0) close(d->child[i].ctl_fd);
         close(d->child[i].slot_fd);
         if (d->child[i].has_slot) d->running--;
         d->child[i] = d->child[--d->nchild];
@@ -719,11 +779,13 @@ static void daemon_loop(struct daemon *d)
 /* relocd's run-time state lives beside its control socket. */
 static void daemon_rundir(struct daemon *d)
 {
-    char dir[sizeof(d->incoming_dir)];
+    const char *sock = d->conf->control_socket;
 
-    snprintf(dir, sizeof(dir), "%s", d->conf->control_socket);
-    snprintf(d->incoming_dir, sizeof(d->incoming_dir), "%s/incoming",
-             dirname(dir));
+    if (rundir_path(sock, "incoming", d->incoming_dir,
+                    sizeof(d->incoming_dir)) < 0 ||
+        rundir_path(sock, "outgoing", d->outgoing_dir,
+                    sizeof(d->outgoing_dir)) < 0)
+        fatalx("%s: path too long", sock);
 }
 
 int relocd_main(struct relocd_conf *conf, const char *path, int debug)
@@ -744,6 +806,7 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_signals();
     daemon_rundir(&d);
     session_recover(d.incoming_dir);
+    outgoing_recover(d.outgoing_dir);
     tunkeep_start(conf, xen_domain_uuid_exists);
     d.tunnels_checked_ms = clock_ms();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;

@@ -19,6 +19,7 @@
 #include "wire/version.h"
 #include "relocd/peer.h"
 #include "relocd/daemon.h"
+#include "relocd/outgoing.h"
 #include "relocd/rundir.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
             "       relocd -n [-f FILE]\n"
             "       relocd [-f FILE] --check-peer IP [HOSTNAME]\n"
             "       relocd [-f FILE] --tunnels | --tunnel-release HOLDER\n"
+            "       relocd --resume DOMID NAME\n"
             "\n"
             "  -d            stay in the foreground, debug output on stderr\n"
             "  -f FILE       configuration (default %s)\n"
@@ -43,6 +45,8 @@ static void usage(FILE *f)
             "                holds them\n"
             "  --tunnel-release HOLDER\n"
             "                drop a holder (e.g. away:UUID) from every tunnel\n"
+            "  --resume      resume a guest a failed move left suspended\n"
+            "                here (renamed back from NAME--migratedaway)\n"
             "  -V            print the version\n",
             RELOCD_DEFAULT_CONF);
 }
@@ -87,11 +91,42 @@ static int check_secrets(const struct relocd_conf *conf)
     return rc;
 }
 
+/*
+ * relocd -n: the pre-shared key file's text too, as start-up reads it, and
+ * the identity this host would send: only a warning when it is not one, as
+ * a host that only receives sends none.
+ */
+static int check_psk(const struct relocd_conf *conf)
+{
+    char err[512], self[TLS_PSK_ID_MAX + 1];
+    struct tls_psk *k;
+    int rc = 0;
+
+    if (!conf->psk_file ||
+        keyfile_check(conf->psk_file, TLS_PSK_WHAT, err, sizeof(err)) < 0)
+        return 0; /* check_secrets() has said why */
+    if (!(k = tls_psk_new())) {
+        fprintf(stderr, "%s: %s\n", conf->psk_file, strerror(errno));
+        return -1;
+    }
+    if (tls_psk_read(k, conf->psk_file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        rc = -1;
+    } else if (tls_psk_self(k, conf->psk_identity, self, sizeof(self), err,
+                            sizeof(err)) < 0) {
+        fprintf(stderr, "warning: %s; this host cannot send\n", err);
+    }
+    tls_psk_free(k);
+    return rc;
+}
+
 /* relocd -n: the secret files, and the run directory if it exists. */
 static int check_conf(const struct relocd_conf *conf)
 {
     char err[512];
     int rc = check_secrets(conf);
+
+    if (check_psk(conf) < 0) rc = -1;
 
     if (rundir_check(conf->control_socket, 0, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
@@ -127,7 +162,26 @@ static int check_peer(const struct relocd_conf *conf, const char *ip,
     return allowed ? 0 : 1;
 }
 
-enum { OPT_CHECK_PEER = 256, OPT_TUNNELS, OPT_TUNNEL_RELEASE };
+enum { OPT_CHECK_PEER = 256, OPT_TUNNELS, OPT_TUNNEL_RELEASE, OPT_RESUME };
+
+/*
+ * --resume DOMID NAME: what the log tells the admin to run once the
+ * target is known not to run the guest (xl itself has no such command).
+ */
+static int resume_cmd(const char *domid, const char *name)
+{
+    char msg[512], *end;
+    unsigned long id = strtoul(domid, &end, 10);
+    int rc;
+
+    if (!*domid || *end || !id || id > 0x7fef) {
+        fprintf(stderr, "relocd: --resume: '%s' is not a domain id\n", domid);
+        return 2;
+    }
+    rc = outgoing_resume((unsigned)id, name, msg, sizeof(msg));
+    fprintf(rc ? stderr : stdout, "relocd: %s\n", msg);
+    return rc ? 1 : 0;
+}
 
 /* --tunnels (holder NULL) and --tunnel-release HOLDER */
 static int tunnels_cmd(const struct relocd_conf *conf, const char *holder)
@@ -146,12 +200,14 @@ int main(int argc, char **argv)
         {"check-peer", no_argument, NULL, OPT_CHECK_PEER},
         {"tunnels", no_argument, NULL, OPT_TUNNELS},
         {"tunnel-release", required_argument, NULL, OPT_TUNNEL_RELEASE},
+        {"resume", no_argument, NULL, OPT_RESUME},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *path = RELOCD_DEFAULT_CONF;
     int ch, debug = 0, check = 0, want_peer = 0, explicit = 0, tunnels = 0;
+    int resume = 0;
     const char *release = NULL;
     struct relocd_conf *conf;
 
@@ -176,6 +232,9 @@ int main(int argc, char **argv)
         case OPT_TUNNEL_RELEASE:
             release = optarg;
             break;
+        case OPT_RESUME:
+            resume = 1;
+            break;
         case 'V':
             printf("relocd %s\n", RELOCD_VERSION);
             return 0;
@@ -189,9 +248,14 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
-    if ((want_peer && (argc < 1 || argc > 2)) || (!want_peer && argc)) {
+    if ((want_peer && (argc < 1 || argc > 2)) || (resume && argc != 2) ||
+        (!want_peer && !resume && argc)) {
         usage(stderr);
         return 2;
+    }
+    if (resume) {
+        log_init("relocd", LOG_TO_STDERR, debug);
+        return resume_cmd(argv[0], argv[1]);
     }
 
     log_init("relocd", LOG_TO_STDERR, debug);

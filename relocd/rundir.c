@@ -59,3 +59,12 @@ int rundir_check(const char *sock_path, int create, char *err, size_t errlen)
                        "755 %s, or another relocd-control-socket)",
                        dir, bad, dir);
 }
+
+int rundir_path(const char *sock_path, const char *sub, char *path, size_t len)
+{
+    char buf[4096];
+
+    if (snprintf(buf, sizeof(buf), "%s", sock_path) >= (int)sizeof(buf))
+        return -1;
+    return snprintf(path, len, "%s/%s", dirname(buf), sub) < (int)len ? 0 : -1;
+}

@@ -1,10 +1,11 @@
 /*
  * rundir.h - the run directory: where the control socket lives, and with
- * it relocd's state (incoming/, the marks of receives in flight).  Whoever
- * may write to that directory may replace the socket xl-relocate talks to
- * or forge state, so it is checked as sshd's StrictModes checks a user's
- * files (OpenSSH's safe_path): it must be a directory, not a symbolic
- * link, owned by the effective user and writable by no one else.
+ * it relocd's state (incoming/ and outgoing/, the marks of moves in
+ * flight).  Whoever may write to that directory may replace the socket
+ * xl-relocate talks to or forge state, so it is checked as sshd's
+ * StrictModes checks a user's files (OpenSSH's safe_path): it must be a
+ * directory, not a symbolic link, owned by the effective user and writable
+ * by no one else.
  */
 #ifndef RELOCD_RUNDIR_H
 #define RELOCD_RUNDIR_H
@@ -21,5 +22,10 @@
  * missing directory passes: relocd makes it at start-up.
  */
 int rundir_check(const char *sock_path, int create, char *err, size_t errlen);
+/*
+ * The state directory sub ("incoming", "outgoing") beside the control
+ * socket sock_path, into path.  0, or -1 when it does not fit.
+ */
+int rundir_path(const char *sock_path, const char *sub, char *path, size_t len);
 
 #endif

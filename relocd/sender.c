@@ -33,8 +33,10 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "wire/msg.h"
+#include "relocd/outgoing.h"
 #include "relocd/peer.h"
 #include "wire/relay.h"
+#include "relocd/rundir.h"
 #include "relocd/sender.h"
 #include "wire/tls.h"
 #include "xen/xen.h"
@@ -65,6 +67,7 @@ struct send {
     unsigned iterations;
     int throttled;
     struct migtun *tunnels; /* held from pre-flight to the outcome */
+    struct outgoing mark;   /* what the parent settles if we die */
     char err[1024];
 };
 
@@ -211,6 +214,7 @@ static void on_suspended(void *data)
     struct send *s = data;
 
     s->t_suspend = clock_s();
+    outgoing_set(&s->mark, OUTGOING_SUSPENDED);
     emit_note(s, "suspended", "guest suspended; copying the rest");
 }
 
@@ -220,7 +224,7 @@ static int send_connect(struct send *s)
 {
     const struct relocd_conf *c = s->conf;
     struct tls_opts to = {c->ssl_key_file, c->ssl_cert_file, c->ca_file,
-                          c->psk_file, c->crl_file};
+                          c->psk_file,     c->crl_file,      c->psk_identity};
     int ssl = s->req->ssl >= 0 ? s->req->ssl : c->ssl;
     struct client_opts co = {NULL, ssl ? c->ssl_port : c->port, NULL, 30000,
                              "relocd " RELOCD_VERSION};
@@ -394,18 +398,21 @@ static int send_resume(struct send *s, const char *why)
  */
 static int send_undecided(struct send *s, const char *away)
 {
+    char cmds[700];
+
+    outgoing_commands(&s->mark, cmds, sizeof(cmds));
     return fail(s,
                 "connection lost during the final handshake: the guest is "
-                "suspended here as %s; check the target before resuming "
-                "at most one copy",
-                away);
+                "suspended here as %s (domain %u), and the target may run "
+                "it. %s",
+                away, s->mark.domid, cmds);
 }
 
 /* xl's commit handshake, after the whole stream was written. */
 static int send_commit(struct send *s)
 {
-    char away[300], status;
-    const char *name = xen_guest_name(s->guest);
+    const char *name = xen_guest_name(s->guest), *away = s->mark.away;
+    char status;
 
     set_fd_timeout(s->fd, 300);
     if (read_fixed(s, XLS_MSG_READY, sizeof(XLS_MSG_READY)))
@@ -414,9 +421,15 @@ static int send_commit(struct send *s)
      * its copy (xl_migrate.c migrate_receive()). */
     if (sender_cancelled)
         return send_resume(s, "cancelled before the hand-over");
-    snprintf(away, sizeof(away), "%s--migratedaway", name);
+    outgoing_set(&s->mark, OUTGOING_RENAMED);
     if (xen_guest_rename(s->guest, away) < 0)
         return send_resume(s, "renaming the source failed");
+    /* Recorded first: if we die after "go", nobody may resume this copy. */
+    if (outgoing_set(&s->mark, OUTGOING_GO) < 0) {
+        xen_guest_rename(s->guest, name);
+        return send_resume(s, "cannot record the hand-over in the run "
+                              "directory");
+    }
     if (hs_write(s, XLS_MSG_GO, sizeof(XLS_MSG_GO)) < 0 ||
         read_fixed(s, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
         hs_read(s, &status, 1) < 0)
@@ -497,6 +510,25 @@ static void send_pacing(struct send *s)
                    SO_MAX_PACING_RATE, &rate, sizeof(rate));
 }
 
+/*
+ * From here the guest may be suspended: a marker lets the parent (or the
+ * next relocd) settle it if this process dies (outgoing.h).
+ */
+static void send_mark(struct send *s)
+{
+    char dir[512] = "";
+    const char *name = xen_guest_name(s->guest);
+
+    if (rundir_path(s->conf->control_socket, "outgoing", dir, sizeof(dir)) <
+            0 ||
+        outgoing_begin(&s->mark, dir, xen_guest_domid(s->guest), name,
+                       s->req->target) < 0)
+        emit_note(s, "warning",
+                  "no marker of this move in %s (%s): if relocd dies, check "
+                  "%s with xl list",
+                  dir, strerror(errno), name);
+}
+
 static int send_stream(struct send *s)
 {
     struct xen_save_hooks hooks = {on_precopy, on_suspended, s};
@@ -506,6 +538,7 @@ static int send_stream(struct send *s)
     send_pacing(s);
     emit_note(s, "stream", "sending memory %s",
               s->req->live ? "live" : "with the guest suspended (offline)");
+    send_mark(s);
     cancel_fd = s->fd;
     if (sender_cancelled) sender_cancel();
     rc = xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
@@ -586,6 +619,8 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
               req->domain, req->target);
     rc = send_all(&s);
     alarm(0);
+    /* Settled, whatever the outcome: nothing for the parent to do. */
+    outgoing_end(&s.mark);
     migtun_finish(s.tunnels, rc == 0);
     s.tunnels = NULL;
     if (rc == 0) log_info("sent %s to %s", req->domain, req->target);

@@ -30,10 +30,12 @@
 #include "wire/log.h"
 #include "tunnel/mig.h"
 #include "wire/msg.h"
+#include "relocd/gate.h"
 #include "relocd/peer.h"
 #include "wire/relay.h"
 #include "relocd/session.h"
 #include "wire/clock.h"
+#include "wire/fdio.h"
 #include "wire/tcp.h"
 #include "wire/tls.h"
 #include "wire/version.h"
@@ -46,10 +48,13 @@ struct session {
     struct buf *out;
     struct proto_frame *frame;
     char ip[64];
-    char fqdn[NI_MAXHOST];
+    /* The peer's name for the log, then "NAME as IDENTITY" once TLS has
+     * proved who it is (tls_conn_peer), so every later line says so. */
+    char fqdn[NI_MAXHOST + 256];
     int admitted; /* allow-listed (and authenticated on the TLS port) */
     int log_ok;   /* before admission: the parent's verdict, -1: not asked */
     int preflight_ok;
+    char *config; /* the last PREFLIGHT's guest config: gate.h */
     char guest[128];
     int guest_before;       /* a domain had the guest's name before: 1 */
     uint32_t domid_before;  /* its domid (a move within this host) */
@@ -172,6 +177,10 @@ static int session_preflight(struct session *s)
     if (guestnet_parse(req.config, strlen(req.config), &s->net, why,
                        sizeof(why)) < 0)
         msg_check_add(&res, "network", 0, "%s", why);
+    /* The stream must carry this very config (gate.h). */
+    free(s->config);
+    s->config = req.config;
+    req.config = NULL;
     msg_preflight_clear(&req);
     s->preflight_ok = res.ok;
     for (i = 0; i < res.nchecks; i++)
@@ -352,55 +361,140 @@ static int session_verdict(struct session *s, int status)
     return here ? 0 : -1;
 }
 
+/* How long the peer may stay silent while the stream's head is due. */
+static int session_idle_ms(const struct session *s)
+{
+    return s->env->conf->stream_idle_timeout * 1000;
+}
+
+/* The stream's head did not pass the gate: the receiver gets nothing. */
+static int session_refuse_head(struct session *s, pid_t pid, const char *why)
+{
+    log_warnx("%s (%s): refusing the stream of %s: %s", s->fqdn, s->ip,
+              s->guest, why);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return -1;
+}
+
+/*
+ * Plain TCP (or kernel TLS both ways): xl writes to the socket itself and
+ * reads a pipe, which gets the stream's head once it passed the gate, then
+ * the rest straight from the socket by splice(2) in a feeder process.
+ */
+static int stream_direct(struct session *s, char *const flags[],
+                         unsigned nflags)
+{
+    struct stream_watch w = {.fd = -1};
+    int fd = chan_fd(s->chan), in[2], status;
+    pid_t pid, feeder;
+    char why[512];
+    uint8_t tail[4096];
+    ssize_t n;
+
+    if (pipe2(in, O_CLOEXEC) < 0)
+        return session_fail(s, PERR_INTERNAL, "pipe: %s", strerror(errno));
+    /* Fewer wake-ups of the feeder and xl: a 1 MiB pipe, where allowed. */
+    fcntl(in[1], F_SETPIPE_SZ, 1024 * 1024);
+    pid = -1;
+    if (msg_put_accept(s->out) == 0 && session_send(s) == 0) {
+        /* Plain TCP only: under kernel TLS the counters count records. */
+        if (!chan_has_tls(s->chan)) watch_start(&w, fd);
+        pid = xen_receive_start(in[0], fd, flags, nflags);
+        if (pid < 0)
+            log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
+    }
+    close(in[0]);
+    if (pid < 0) {
+        close(in[1]);
+        return -1;
+    }
+    if (gate_pass_head(s->chan, in[1], s->config, session_idle_ms(s), why,
+                       sizeof(why)) < 0) {
+        close(in[1]);
+        return session_refuse_head(s, pid, why);
+    }
+    /* What the chan read past the head is the stream's too. */
+    while (chan_buffered(s->chan) &&
+           (n = chan_read_ready(s->chan, tail, sizeof(tail))) > 0)
+        if (fdio_write_all(in[1], tail, (size_t)n) < 0) break;
+    feeder = fork();
+    if (feeder == 0) _exit(gate_feed(fd, in[1]) ? 1 : 0);
+    close(in[1]);
+    status = session_wait(s, pid, &w);
+    if (feeder > 0) {
+        kill(feeder, SIGKILL);
+        waitpid(feeder, NULL, 0);
+    }
+    return session_verdict(s, status);
+}
+
+/*
+ * TLS in user space: xl reads and writes a socketpair that this process
+ * relays to and from the peer, past the gate: xl's banner out, the head
+ * in once it passed, then both ways until the end.
+ */
+static int stream_relayed(struct session *s, char *const flags[],
+                          unsigned nflags)
+{
+    struct stream_watch w = {.fd = -1};
+    char banner[XLS_BANNER_LEN], why[512];
+    int pair[2];
+    pid_t pid;
+
+    /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
+                            strerror(errno));
+    if (msg_put_accept(s->out) < 0 || session_send(s)) {
+        close(pair[0]);
+        close(pair[1]);
+        return -1;
+    }
+    pid = xen_receive_start(pair[1], pair[1], flags, nflags);
+    close(pair[1]);
+    if (pid < 0) {
+        close(pair[0]);
+        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
+        return -1;
+    }
+    /* A receiver that dies before its banner closes its end: no hang. */
+    chan_set_timeout(s->chan, XLS_STEP_TIMEOUT_MS);
+    if (fdio_read_exact(pair[0], banner, sizeof(banner)) < 0 ||
+        chan_write_all(s->chan, banner, sizeof(banner)) != PERR_OK) {
+        snprintf(why, sizeof(why), "the receiver did not start");
+    } else if (gate_pass_head(s->chan, pair[0], s->config, session_idle_ms(s),
+                              why, sizeof(why)) == 0) {
+        chan_set_timeout(s->chan, -1);
+        relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
+        close(pair[0]);
+        return session_verdict(s, session_wait(s, pid, &w));
+    }
+    close(pair[0]);
+    return session_refuse_head(s, pid, why);
+}
+
 /* Runs the receiver on the stream and waits for it; 0 when the guest runs
  * here now. */
 static int session_stream(struct session *s, struct msg_migrate *m)
 {
     char *flags[MSG_MAX_FLAGS];
-    int status, direct, tx, rx, pair[2] = {-1, -1}, fd;
-    struct stream_watch w = {.fd = -1};
+    int tx, rx;
     unsigned i;
-    pid_t pid;
 
     for (i = 0; i < m->nflags; i++)
         flags[i] = m->flags[i];
-    /* Plain TCP and kernel TLS let xl read the socket itself: no copy. */
-    chan_kernel_io(s->chan, &tx, &rx);
-    direct = tx && rx;
-    /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
-    if (!direct && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
-                            strerror(errno));
     /*
      * ACCEPT goes first: a receiver writing to the socket itself would
      * otherwise race its banner ahead of the frame.  If it then fails to
      * start, the client times out waiting for the banner, as with xl.
      */
-    if (msg_put_accept(s->out) < 0 || session_send(s)) {
-        if (!direct) {
-            close(pair[0]);
-            close(pair[1]);
-        }
-        return -1;
-    }
-    fd = direct ? chan_fd(s->chan) : pair[1];
+    chan_kernel_io(s->chan, &tx, &rx);
+    /* Before the receiver starts: a move within this host (verdict). */
     s->guest_before = xen_domain_lookup(s->guest, &s->domid_before);
-    /* Plain TCP only: under kernel TLS the counters count records. */
-    if (direct && !chan_has_tls(s->chan)) watch_start(&w, fd);
-    pid = xen_receive_start(fd, flags, m->nflags);
-    if (!direct) close(pair[1]);
-    if (pid < 0) {
-        if (!direct) close(pair[0]);
-        log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
-        return -1;
-    }
-    if (!direct) {
-        chan_set_timeout(s->chan, -1);
-        relay_run(s->chan, pair[0], pair[0], RELAY_IDLE_MS, NULL);
-        close(pair[0]);
-    }
-    status = session_wait(s, pid, &w);
-    return session_verdict(s, status);
+    return tx && rx ? stream_direct(s, flags, m->nflags)
+                    : stream_relayed(s, flags, m->nflags);
 }
 
 /* The allow-list, then TLS: both before any payload byte is read. */
@@ -441,6 +535,7 @@ static int session_admit(struct session *s, const struct sockaddr *sa,
     chan_set_tls(s->chan, tls);
     log_info("%s (%s): authenticated as %s", s->fqdn, s->ip,
              tls_conn_peer(tls));
+    diag_appendf(s->fqdn, sizeof(s->fqdn), " as %s", tls_conn_peer(tls));
     return 0;
 }
 
@@ -550,5 +645,6 @@ int session_serve(const struct session_env *env, int fd,
     chan_free(s.chan);
     buf_free(s.out);
     free(s.frame);
+    free(s.config);
     return rc < 0 ? 1 : 0;
 }

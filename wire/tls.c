@@ -43,9 +43,8 @@
 #define TLS_SUITES_SOFT                                                        \
     "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"                     \
     "TLS_AES_256_GCM_SHA384"
-#define TLS_PSK_ID "relocd"
 #define TLS_PSK_SUITE 0x1301 /* TLS_AES_128_GCM_SHA256: SHA-256 binders */
-#define TLS_PSK_LIFETIME (24L * 3600) /* per handshake: see tls_psk_fresh */
+#define TLS_PSK_LIFETIME (24L * 3600) /* see tls_psk_session */
 #define TLS_ALPN_BOTH "relocd-psk"
 #define TLS_SHUTDOWN_MS 1000
 /*
@@ -60,9 +59,10 @@ struct tls_ctx {
     int server;
     int certs; /* certificate handshake: server has a cert, client a CA */
     int psk;
-    int encrypted;         /* a key file asked for a passphrase */
-    struct tls_psk *key;   /* tls_psk_new(): out of core dumps */
-    SSL_SESSION *psk_sess; /* carries key, suite and version for OpenSSL */
+    int encrypted;                 /* a key file asked for a passphrase */
+    struct tls_psk *keys;          /* tls_psk_new(): out of core dumps */
+    char self[TLS_PSK_ID_MAX + 1]; /* client: the identity it offers */
+    const SSL_CIPHER *psk_suite;   /* what a PSK session is bound to */
 };
 
 struct tls_conn {
@@ -72,10 +72,13 @@ struct tls_conn {
     int wbuf;    /* the wbio buffers: tls_write() flushes it */
     int server, certs, psk;
     int handshaking, failed, eof_clean;
-    int psk_offered;   /* server: 1 the client offered our PSK, 2 another */
+    int psk_offered; /* server: 1 the client offered our PSK, 2 another */
+    const struct tls_psk_key *psk_key; /* the identity proved, or NULL */
+    char offered[TLS_PSK_ID_MAX + 1];  /* server: an unknown one, for logs */
+    char self[TLS_PSK_ID_MAX + 1];     /* client: the one it offered */
     char host[256];    /* client: the name or address its certificate needs */
     char refused[160]; /* CN of the certificate that failed verification */
-    char peer[160];
+    char peer[160 + TLS_PSK_ID_MAX];
     char err[400];
 };
 
@@ -126,39 +129,42 @@ static int tls_errf_ssl(char *err, size_t errlen, const char *fmt, ...)
 
 /* --- the PSK as OpenSSL takes it (the key itself: tls_psk.c) ---------- */
 
-/* The SSL_SESSION through which OpenSSL takes an external PSK. */
-static int tls_psk_session(struct tls_ctx *t, char *err, size_t errlen)
+/* The suite a PSK session is bound to: SHA-256, for its binders. */
+static int tls_psk_suite(struct tls_ctx *t, char *err, size_t errlen)
 {
     STACK_OF(SSL_CIPHER) *ciphers = SSL_CTX_get_ciphers(t->ssl);
-    const SSL_CIPHER *suite = NULL;
     int i;
 
-    for (i = 0; i < sk_SSL_CIPHER_num(ciphers); i++) {
-        suite = sk_SSL_CIPHER_value(ciphers, i);
-        if (SSL_CIPHER_get_protocol_id(suite) == TLS_PSK_SUITE) break;
-        suite = NULL;
-    }
-    t->psk_sess = SSL_SESSION_new();
-    if (!suite || !t->psk_sess ||
-        !SSL_SESSION_set1_master_key(t->psk_sess, t->key->bytes, t->key->len) ||
-        !SSL_SESSION_set_cipher(t->psk_sess, suite) ||
-        !SSL_SESSION_set_protocol_version(t->psk_sess, TLS1_3_VERSION)) {
-        tls_errf_ssl(err, errlen, "cannot set up the pre-shared key");
-        return -1;
-    }
+    for (i = 0; i < sk_SSL_CIPHER_num(ciphers) && !t->psk_suite; i++)
+        if (SSL_CIPHER_get_protocol_id(sk_SSL_CIPHER_value(ciphers, i)) ==
+            TLS_PSK_SUITE)
+            t->psk_suite = sk_SSL_CIPHER_value(ciphers, i);
+    if (!t->psk_suite)
+        return tls_errf_ssl(err, errlen, "cannot set up the pre-shared key");
     return 0;
 }
 
 /*
- * An SSL_SESSION expires after OpenSSL's default timeout (about 300 s from
- * its creation), and an expired one is not offered or accepted as a PSK:
- * a relocd up for five minutes refused every PSK peer.  The external PSK
- * never expires, so each handshake gets it with a fresh time.
+ * The SSL_SESSION through which OpenSSL takes the external PSK k, made for
+ * one handshake, which owns it; NULL when OpenSSL fails.  A session
+ * expires after OpenSSL's default timeout (about 300 s from its creation)
+ * and an expired one is not offered or accepted as a PSK, so it must be
+ * fresh: a context-wide session once made a relocd up for five minutes
+ * refuse every PSK peer.
  */
-static int tls_psk_fresh(struct tls_ctx *t)
+static SSL_SESSION *tls_psk_session(const struct tls_ctx *t,
+                                    const struct tls_psk_key *k)
 {
-    return SSL_SESSION_set_time(t->psk_sess, (long)time(NULL)) &&
-           SSL_SESSION_set_timeout(t->psk_sess, TLS_PSK_LIFETIME);
+    SSL_SESSION *sess = SSL_SESSION_new();
+
+    if (sess && SSL_SESSION_set1_master_key(sess, k->bytes, k->len) &&
+        SSL_SESSION_set_cipher(sess, t->psk_suite) &&
+        SSL_SESSION_set_protocol_version(sess, TLS1_3_VERSION) &&
+        SSL_SESSION_set_time(sess, (long)time(NULL)) &&
+        SSL_SESSION_set_timeout(sess, TLS_PSK_LIFETIME))
+        return sess;
+    SSL_SESSION_free(sess);
+    return NULL;
 }
 
 /* --- OpenSSL callbacks --------------------------------------------------- */
@@ -173,35 +179,50 @@ static int tls_psk_use_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
                           size_t *idlen, SSL_SESSION **sess)
 {
     struct tls_ctx *t = tls_ctx_of(ssl);
-    const SSL_CIPHER *suite = SSL_SESSION_get0_cipher(t->psk_sess);
+    struct tls_conn *c = SSL_get_app_data(ssl);
 
     *sess = NULL;
     /* After a HelloRetryRequest md is fixed; compare by type, not pointer
      * (a fetched EVP_MD is not the legacy one). */
-    if (md && EVP_MD_get_type(md) !=
-                  EVP_MD_get_type(SSL_CIPHER_get_handshake_digest(suite)))
+    if (md &&
+        EVP_MD_get_type(md) !=
+            EVP_MD_get_type(SSL_CIPHER_get_handshake_digest(t->psk_suite)))
         return 1;
-    if (!tls_psk_fresh(t) || !SSL_SESSION_up_ref(t->psk_sess)) return 0;
-    *sess = t->psk_sess;
-    *id = (const unsigned char *)TLS_PSK_ID;
-    *idlen = strlen(TLS_PSK_ID);
+    if (!c->psk_key || !(*sess = tls_psk_session(t, c->psk_key))) return 0;
+    *id = (const unsigned char *)t->self;
+    *idlen = strlen(t->self);
     return 1;
 }
 
-/* Server: the PSK for identity "relocd", unless certificates are required. */
+/* The printable part of an identity a peer sent, for the log. */
+static void tls_psk_offered(struct tls_conn *c, const unsigned char *id,
+                            size_t idlen)
+{
+    size_t i;
+
+    for (i = 0; i < idlen && i < sizeof(c->offered) - 1; i++)
+        c->offered[i] =
+            id[i] && strchr(TLS_PSK_ID_CHARS, id[i]) ? (char)id[i] : '?';
+    c->offered[i] = '\0';
+}
+
+/*
+ * Server: the PSK of the identity the client sent, unless certificates
+ * are required.  No session for an unknown identity: the handshake fails.
+ */
 static int tls_psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen,
                            SSL_SESSION **sess)
 {
     struct tls_ctx *t = tls_ctx_of(ssl);
     struct tls_conn *c = SSL_get_app_data(ssl);
+    const struct tls_psk_key *k = tls_psk_find(t->keys, id, idlen);
 
     *sess = NULL;
-    c->psk_offered = 2;
-    if (idlen != strlen(TLS_PSK_ID) || memcmp(id, TLS_PSK_ID, idlen)) return 1;
-    c->psk_offered = 1;
-    if (t->certs) return 1;
-    if (!tls_psk_fresh(t) || !SSL_SESSION_up_ref(t->psk_sess)) return 0;
-    *sess = t->psk_sess;
+    c->psk_offered = k ? 1 : 2;
+    if (!k) tls_psk_offered(c, id, idlen);
+    if (!k || t->certs) return 1;
+    if (!(*sess = tls_psk_session(t, k))) return 0;
+    c->psk_key = k;
     return 1;
 }
 
@@ -476,12 +497,15 @@ static int tls_load_psk(struct tls_ctx *t, const struct tls_opts *o, char *err,
     static const unsigned char alpn[] = "\012" TLS_ALPN_BOTH;
 
     if (!o->psk_file) return 0;
-    t->key = tls_psk_new();
-    if (!t->key)
+    t->keys = tls_psk_new();
+    if (!t->keys)
         return diag_errnof(err, errlen, errno, "the pre-shared key: %s",
                            strerror(errno));
-    if (tls_psk_read(t->key, o->psk_file, err, errlen) < 0 ||
-        tls_psk_session(t, err, errlen) < 0)
+    if (tls_psk_read(t->keys, o->psk_file, err, errlen) < 0 ||
+        tls_psk_suite(t, err, errlen) < 0)
+        return -1;
+    if (!t->server && tls_psk_self(t->keys, o->psk_identity, t->self,
+                                   sizeof(t->self), err, errlen) < 0)
         return -1;
     if (t->server)
         SSL_CTX_set_psk_find_session_callback(t->ssl, tls_psk_find_cb);
@@ -526,9 +550,8 @@ struct tls_ctx *tls_ctx_new(int server, const struct tls_opts *o, char *err,
 void tls_ctx_free(struct tls_ctx *t)
 {
     if (!t) return;
-    SSL_SESSION_free(t->psk_sess);
     SSL_CTX_free(t->ssl);
-    tls_psk_free(t->key);
+    tls_psk_free(t->keys);
     free(t);
 }
 
@@ -574,8 +597,8 @@ static const char *tls_hint(const struct tls_conn *c, int reason)
         return "the peer offered only the pre-shared key; this host "
                "requires certificates as well";
     if (c->server && psk_alone && c->psk_offered != 1)
-        return c->psk_offered ? "the peer offered a pre-shared key with an "
-                                "unknown identity"
+        return c->psk_offered ? "the peer offered the pre-shared key of an "
+                                "identity not in this host's key file"
                               : "the peer offered no pre-shared key";
     if (reason == SSL_R_BINDER_DOES_NOT_VERIFY)
         return "the peers hold different pre-shared keys";
@@ -621,6 +644,15 @@ static int tls_fail(struct tls_conn *c, int e, int sys_errno)
         diag_appendf(c->err, sizeof(c->err), " (%s)",
                      X509_verify_cert_error_string(vr));
     if (hint) diag_appendf(c->err, sizeof(c->err), "; %s", hint);
+    if (hint && c->psk_offered == 2 && c->offered[0])
+        diag_appendf(c->err, sizeof(c->err), ": '%s'", c->offered);
+    /* What OpenSSL's server answers to a PSK identity it has no key for. */
+    if (!hint && c->handshaking && !c->server && !c->certs && c->psk &&
+        reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE)
+        diag_appendf(c->err, sizeof(c->err),
+                     "; most likely the server has no key for this host's "
+                     "identity '%s' (relocd-psk-identity)",
+                     c->self);
     if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
         vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
         tls_hint_host(c);
@@ -768,41 +800,66 @@ fail:
 
 /* --- the handshake ------------------------------------------------------- */
 
+/* The peer's MAC of "both" mode: 0, or -1 with c->err and errno set. */
+static int tls_psk_read_mac(struct tls_conn *c, unsigned char *mac,
+                            long long deadline)
+{
+    size_t len = 0;
+    ssize_t r = 1;
+
+    while (len < TLS_PSK_MAC_LEN && r > 0) {
+        r = tls_read_dl(c, mac + len, TLS_PSK_MAC_LEN - len, deadline);
+        len += r > 0 ? (size_t)r : 0;
+    }
+    if (r < 0) return -1;
+    if (r > 0) return 0;
+    snprintf(c->err, sizeof(c->err),
+             "the peer closed the connection during the pre-shared key "
+             "check");
+    errno = ECONNRESET;
+    c->failed = 1;
+    return -1;
+}
+
 /*
- * "Both" mode: each side sends its MAC (tls_psk_mac) first, so neither
- * waits on the other.
+ * "Both" mode: the client sends its MAC (tls_psk_mac) first; the server
+ * finds whose key it is (tls_psk_match), then answers with its own made
+ * with that key, or with zeros when there is none, so the client's
+ * message says the keys differ rather than that the peer hung up.
  */
 static int tls_psk_confirm(struct tls_conn *c, const struct tls_ctx *t,
                            long long deadline)
 {
-    unsigned char mine[TLS_PSK_MAC_LEN], want[TLS_PSK_MAC_LEN];
+    unsigned char mine[TLS_PSK_MAC_LEN] = {0}, want[TLS_PSK_MAC_LEN];
     unsigned char got[TLS_PSK_MAC_LEN];
-    const char *me = c->server ? "server" : "client";
-    const char *peer = c->server ? "client" : "server";
-    size_t len = 0;
-    ssize_t r = 1;
-    int rc = -1;
+    int rc = -1, ok = 0;
 
-    if (tls_psk_mac(t->key, c->ssl, me, mine) < 0 ||
-        tls_psk_mac(t->key, c->ssl, peer, want) < 0) {
-        tls_fail(c, SSL_ERROR_SSL, 0);
-        goto out;
+    if (!c->server) {
+        if (tls_psk_mac(c->psk_key, c->ssl, "client", mine) < 0 ||
+            tls_psk_mac(c->psk_key, c->ssl, "server", want) < 0) {
+            tls_fail(c, SSL_ERROR_SSL, 0);
+            goto out;
+        }
+        if (tls_write_dl(c, mine, sizeof(mine), deadline) < 0 ||
+            tls_psk_read_mac(c, got, deadline) < 0)
+            goto out;
+        ok = tls_psk_mac_equal(got, want);
+    } else {
+        if (tls_psk_read_mac(c, got, deadline) < 0) goto out;
+        c->psk_key = tls_psk_match(t->keys, c->ssl, "client", got);
+        if (c->psk_key && tls_psk_mac(c->psk_key, c->ssl, "server", mine) < 0) {
+            tls_fail(c, SSL_ERROR_SSL, 0);
+            goto out;
+        }
+        if (tls_write_dl(c, mine, sizeof(mine), deadline) < 0) goto out;
+        ok = c->psk_key != NULL;
     }
-    if (tls_write_dl(c, mine, sizeof(mine), deadline) < 0) goto out;
-    while (len < sizeof(got) && r > 0) {
-        r = tls_read_dl(c, got + len, sizeof(got) - len, deadline);
-        len += r > 0 ? (size_t)r : 0;
+    if (!ok) {
+        snprintf(c->err, sizeof(c->err),
+                 "the peers hold different pre-shared keys");
+        errno = EPROTO;
     }
-    if (r == 0 || !tls_psk_mac_equal(got, want)) {
-        snprintf(c->err, sizeof(c->err), "%s",
-                 r == 0 ? "the peer closed the connection during the "
-                          "pre-shared key check"
-                        : "the peers hold different pre-shared keys");
-        errno = r == 0 ? ECONNRESET : EPROTO;
-        c->failed = r == 0;
-    } else if (r > 0) {
-        rc = 0;
-    }
+    rc = ok ? 0 : -1;
 out:
     explicit_bzero(mine, sizeof(mine));
     explicit_bzero(want, sizeof(want));
@@ -815,7 +872,7 @@ static int tls_authenticated(struct tls_conn *c, const struct tls_ctx *t,
 {
     const unsigned char *alpn;
     unsigned int alpnlen;
-    char cn[sizeof(c->peer) - 16];
+    char cn[sizeof(c->peer) - TLS_PSK_ID_MAX - 16];
 
     SSL_get0_alpn_selected(c->ssl, &alpn, &alpnlen);
     if (t->psk && !t->certs && !SSL_session_reused(c->ssl))
@@ -837,8 +894,9 @@ static int tls_authenticated(struct tls_conn *c, const struct tls_ctx *t,
         return -1;
     }
     tls_cert_name(SSL_get0_peer_certificate(c->ssl), cn, sizeof(cn));
-    snprintf(c->peer, sizeof(c->peer), "%s%s%s", cn, *cn && t->psk ? "+" : "",
-             t->psk ? "psk:" TLS_PSK_ID : "");
+    snprintf(c->peer, sizeof(c->peer), "%s%s%s%s", cn,
+             *cn && c->psk_key ? "+" : "", c->psk_key ? "psk:" : "",
+             c->psk_key ? c->psk_key->id : "");
     return 0;
 }
 
@@ -923,6 +981,21 @@ static int tls_want_host(struct tls_conn *c, const struct tls_ctx *t,
     return 0;
 }
 
+/* Client: the key of the line for host, else of this host (tls_psk_dial). */
+static int tls_want_psk(struct tls_conn *c, const struct tls_ctx *t,
+                        const char *host, char *err, size_t errlen)
+{
+    if (!t->psk) return 0;
+    c->psk_key = tls_psk_dial(t->keys, host, t->self);
+    memcpy(c->self, t->self, sizeof(c->self));
+    if (c->psk_key) return 0;
+    return diag_errf(err, errlen,
+                     "the pre-shared key file has no line for %s%s%s nor for "
+                     "this host's identity '%s'",
+                     host ? "'" : "", host ? host : "the host dialled",
+                     host ? "'" : "", t->self);
+}
+
 static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
                                       const char *host, int timeout_ms,
                                       char *err, size_t errlen)
@@ -939,7 +1012,8 @@ static struct tls_conn *tls_handshake(struct tls_ctx *t, int server, int fd,
     }
     c = tls_conn_new(t, fd, err, errlen);
     if (!c) return NULL;
-    if (!server && tls_want_host(c, t, host, err, errlen) < 0) {
+    if (!server && (tls_want_host(c, t, host, err, errlen) < 0 ||
+                    tls_want_psk(c, t, host, err, errlen) < 0)) {
         tls_conn_free(c);
         return NULL;
     }

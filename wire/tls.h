@@ -25,10 +25,14 @@
  *                         ("certificate revoked"), a revoked own one
  *                         tls_ctx_new().  The file must hold a current CRL
  *                         of every CA that issues the hosts' certificates.
- *   psk_file              a TLS 1.3 external PSK (identity "relocd"): 32 to
- *                         512 bytes written in hex, whitespace ignored, in a
- *                         regular file no one but its owner may access
- *                         (the bounds: tls_psk.h).
+ *   psk_file              TLS 1.3 external PSKs of 32 to 512 bytes in hex,
+ *                         in a regular file no one but its owner may access:
+ *                         one key (identity "relocd"), or lines NAME:HEXKEY,
+ *                         the key shared with host NAME (tls_psk.h).  A
+ *                         server takes the key of the identity the client
+ *                         sends; a client sends psk_identity (default: its
+ *                         host name) with the key of the line of the host
+ *                         it dials, else of its own line.
  *
  * Every context must authenticate its peer: a server needs ca_file or
  * psk_file, and its certificate unless it uses the PSK alone; a client
@@ -42,9 +46,10 @@
  *                 certificates and an external PSK in one handshake
  *                 (RFC 8773 is not in OpenSSL), so the certificate handshake
  *                 runs, with ALPN "relocd-psk" announcing the mode, and
- *                 then, still inside tls_accept/tls_connect, each side
- *                 sends HMAC-SHA256(psk, exporter) and checks the peer's:
- *                 32 bytes, exporter label "EXPORTER-relocd-psk", context
+ *                 then, still inside tls_accept/tls_connect, the client
+ *                 sends HMAC-SHA256(psk, exporter), the server finds the
+ *                 line whose key made it and answers with its own: 32
+ *                 bytes, exporter label "EXPORTER-relocd-psk", context
  *                 "client" or "server", length 32.  So a peer must pass
  *                 both, and a peer set up for only one of them is refused
  *                 with an error that says so.
@@ -94,6 +99,8 @@
 struct tls_opts {
     const char *key_file, *cert_file, *ca_file, *psk_file;
     const char *crl_file; /* revocations of ca_file's certificates (PEM) */
+    /* client: the line of psk_file it offers; NULL: this host's name */
+    const char *psk_identity;
 };
 
 struct tls_ctx;
@@ -174,8 +181,10 @@ void tls_conn_ktls(const struct tls_conn *c, int *tx_r, int *rx_r);
 int tls_conn_ktls_full(const struct tls_conn *c);
 
 /*
- * Who the peer proved to be, for logs: "CN=<name>", "psk:relocd", or
- * "CN=<name>+psk:relocd" when both were checked.  Unprintable bytes of a
+ * Who the peer proved to be, for logs: "CN=<name>", "psk:<identity>", or
+ * "CN=<name>+psk:<identity>" when both were checked, where identity is the
+ * name of the key file's line that the peer's key matched ("relocd" for a
+ * one-key file): on a server, the client's name.  Unprintable bytes of a
  * name show as '?'.  Valid until tls_conn_free().
  */
 const char *tls_conn_peer(const struct tls_conn *c);

@@ -17,7 +17,8 @@ static int flag_is_global(const char *f)
     return !strcmp(f, "-t") || !strcmp(f, "-T") || f[1] == 'v';
 }
 
-pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
+pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+                        unsigned nflags)
 {
     char *argv[4 + 8 + 1];
     unsigned i, n = 0;
@@ -33,7 +34,7 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
     argv[n] = NULL;
     pid = fork();
     if (pid == 0) {
-        if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) _exit(127);
+        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0) _exit(127);
         execvp("xl", argv);
         log_warn("exec xl");
         _exit(127);

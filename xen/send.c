@@ -305,3 +305,8 @@ int xen_guest_throttle(struct xen_guest *g, int pct)
     libxl_domain_sched_params_dispose(&p);
     return rc ? -1 : 0;
 }
+
+unsigned xen_guest_domid(const struct xen_guest *g)
+{
+    return g->domid;
+}

@@ -26,10 +26,13 @@ int xen_preflight(const struct msg_preflight *req,
                   size_t namelen);
 
 /*
- * Starts the receiver (`xl migrate-receive FLAGS`) with fd as its stdin and
- * stdout.  flags were validated by the caller.  Returns the pid, or -1.
+ * Starts the receiver (`xl migrate-receive FLAGS`) reading the stream from
+ * in_fd and writing its side of xl's protocol to out_fd (the same fd, or
+ * a pipe in and the socket out).  flags were validated by the caller.
+ * Returns the pid, or -1.
  */
-pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags);
+pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+                        unsigned nflags);
 
 /*
  * The domain named name here: 1 and its domid in *domid, 0 when there is
@@ -111,5 +114,32 @@ int xen_guest_resume(struct xen_guest *g);
 int xen_guest_destroy(struct xen_guest *g);
 /* CPU cap in percent (credit2), 0 = back to what it was before. */
 int xen_guest_throttle(struct xen_guest *g, int pct);
+/* The domain id, which outlives renames (outgoing markers record it). */
+unsigned xen_guest_domid(const struct xen_guest *g);
+
+/* --- after a sender died (relocd/outgoing.c) ----------------------------- */
+
+/* What Xen shows of a guest a dead sender held. */
+enum xen_left {
+    XEN_LEFT_GONE,      /* no domain domid under either name: destroyed */
+    XEN_LEFT_RUNNING,   /* it exists and is not suspended */
+    XEN_LEFT_SUSPENDED, /* shut down for suspend: it runs nowhere here */
+};
+
+/*
+ * The domain domid, if it still bears name or away (a domid is reused only
+ * after the domain died): its state into *state_r, its current name into
+ * cur_r.  Returns 0, or -1 when Xen cannot be asked.
+ */
+int xen_guest_left(unsigned domid, const char *name, const char *away,
+                   enum xen_left *state_r, char *cur_r, size_t curlen);
+/*
+ * xl's failed_resume for a suspended domain domid: renames it from away
+ * back to name if needed, and resumes it (suspend_cancel).  Returns 0, or
+ * -1 with a reason in err.  Callers check it is suspended first: resuming
+ * a running guest would corrupt its state.
+ */
+int xen_guest_takeback(unsigned domid, const char *name, const char *away,
+                       char *err, size_t errlen);
 
 #endif

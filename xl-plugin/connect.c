@@ -26,7 +26,8 @@ static struct client *open_target(const struct relocd_conf *conf,
                                   struct tls_ctx **tls_r)
 {
     struct tls_opts to = {conf->ssl_key_file, conf->ssl_cert_file,
-                          conf->ca_file, conf->psk_file, conf->crl_file};
+                          conf->ca_file,      conf->psk_file,
+                          conf->crl_file,     conf->psk_identity};
     int ssl = o->ssl >= 0 ? o->ssl : conf->ssl;
     struct client_opts co = {NULL, ssl ? conf->ssl_port : conf->port, NULL,
                              o->timeout_ms, "xl-relocate " RELOCD_VERSION};

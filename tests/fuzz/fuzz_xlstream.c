@@ -1,10 +1,12 @@
 /*
  * fuzz_xlstream.c - the xl save header and its JSON config, as
- * xl-relocate connect reads them from an xl process (or a peer).
+ * xl-relocate connect reads them from an xl process, and as a receiving
+ * session's gate reads them from a peer (gate.h).
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "relocd/gate.h"
 #include "wire/xlstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,5 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The optional data parser alone, on whatever follows the header. */
     xls_parse_config(data + XLS_HDR_LEN, size - XLS_HDR_LEN, &json, &len, err,
                      sizeof(err));
+    gate_check_config(data + XLS_HDR_LEN, size - XLS_HDR_LEN,
+                      "{\"c_info\":{\"name\":\"g1\"}}", err, sizeof(err));
     return 0;
 }

@@ -18,6 +18,10 @@ migrate_receive() (tools/xl/xl_migrate.c), with its exit statuses:
   result  the unpause fails: report failure, destroy the copy, give the
           guest back ("go" to the sender), exit 0
   report  the guest started, then writing the report fails: exit 1
+  hold    the stream came whole, then nothing for 30 s before "ready"
+          (the sender waits with the guest suspended)
+  holdgo  "go" came and the guest started, then nothing for 30 s before
+          the report (the sender waits after the hand-over)
 """
 import json, os, struct, subprocess, sys, time
 
@@ -79,6 +83,8 @@ def receive(flags):
     fail = guest_fail(name, fail)
     if fail == "ready":
         sys.exit(1)
+    if fail == "hold":
+        time.sleep(30)
     out.write(READY); out.flush()
     try:
         go = read_exact(inp, len(GO)) == GO
@@ -92,6 +98,8 @@ def receive(flags):
                         % (name, nrec, nbytes, " ".join(flags)))
         if fail == "report":
             sys.exit(1)
+        if fail == "holdgo":
+            time.sleep(30)
         out.write(RESULT + b"\0"); out.flush()
         sys.exit(0)
     # xl: report the failure (-rc), destroy our copy, give the guest back;

@@ -18,6 +18,9 @@ Prints what the server answered (the ERROR frame's code and message, or
               the server kept the connection open after ACCEPT
   twice       two connections pre-flight the same guest; the first is
               accepted, then the second sends MIGRATE: prints its answer
+  swap        pre-flights raw1 with 64 MiB, then streams a config asking
+              for 16 GiB: prints "dropped" when the server closes instead
+              of taking the stream
 """
 import json, select, socket, struct, sys, time
 
@@ -87,6 +90,35 @@ def stall(s):
     print("still open after %.1f s" % (time.time() - t0))
 
 
+def swap(s):
+    s.sendall(frame(1, HELLO)); answer(s)
+    s.sendall(frame(3, {"config": CFG, "live": True})); answer(s)
+    s.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
+    a = answer(s)
+    if a is None or a[0] != 6:
+        print("no ACCEPT: %r" % (a,))
+        return
+    banner = b""
+    while len(banner) < 54:
+        chunk = s.recv(54 - len(banner))
+        if not chunk:
+            print("no banner")
+            return
+        banner += chunk
+    big = json.dumps({"c_info": {"type": "pvh", "name": "raw1"},
+                      "b_info": {"max_memkb": 16 << 20}}).encode() + b"\0"
+    s.sendall(b"Xen saved domain, xl format\n \0 \r" +
+              struct.pack("<IIIII", 0x01020304, 3, 0, 4 + len(big), len(big))
+              + big)
+    s.settimeout(10)
+    try:
+        while s.recv(4096):
+            pass
+        print("dropped")
+    except OSError:
+        print("dropped")
+
+
 def twice(host, port):
     a, b = (socket.create_connection((host, port), timeout=30)
             for _ in range(2))
@@ -135,6 +167,9 @@ def main():
         return
     elif case == "stall":
         stall(s)
+        return
+    elif case == "swap":
+        swap(s)
         return
     elif case == "twice":
         s.close()

@@ -18,3 +18,13 @@ grep -q "keeps running here" "$T/out" || die "no reassurance for the admin"
 [ -f "$FAKE_XL_LOG" ] && die "something was received: $(cat "$FAKE_XL_LOG")"
 expect_ok migrate "$NS_SRC" --name fits --mem 256
 received fits || die "fits not received"
+
+# The stream must carry the config that was pre-flighted: a peer that has
+# 64 MiB checked and then streams a 16 GiB guest is cut off before xl
+# reads a byte of it (README.xen 3.2).
+out=$(nsx "$NS_SRC" "$NETDIR/rawpeer.py" 10.77.0.2 8002 swap)
+[ "$out" = dropped ] || die "swapped config: '$out'"
+grep -q "refusing the stream of raw1: the guest config in the stream is not the one pre-flighted" \
+    "$T/relocd.log" || die "no refusal of the swapped config in the log"
+received raw1 && die "raw1 was received with a config never pre-flighted"
+alive

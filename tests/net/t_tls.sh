@@ -96,10 +96,65 @@ start_relocd "(xend-relocation-ssl-server yes)
 printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk)\n' "$T" >"$T/client.sxp"
 expect_ok migrate "$NS_SRC" --name psk1 --mib 8
 received psk1 || die "psk1 not received"
+# After the handshake every line of the session names the identity.
+grep -Eq "as psk:relocd \(10\.77\.0\.[0-9]+\): received psk1" \
+    "$T/relocd.log" || die "the session's lines do not name the key's identity"
 printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk2)\n' "$T" >"$T/client.sxp"
 expect_fail "TLS|handshake|alert|decrypt" migrate "$NS_SRC" --name psk2
 received psk2 && die "a wrong key got a guest through"
 # A plain-TCP client against the TLS port gets nowhere.
 printf '(xend-relocation-port 8003)\n' >"$T/client.sxp"
 expect_fail "." migrate "$NS_SRC" --name plain1
+alive
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# Per-host keys: the target lists src and evl, each with its own key, and
+# its log names the one that came on every line of the session.  src has
+# its own line (a key of its own, listed by the targets under its name);
+# evl the line of the host it dials (a key for the pair evl-dst).
+ks=$(openssl rand -hex 32); ke=$(openssl rand -hex 32)
+printf '# the sources this target accepts\nsrc:%s\nevl:%s\n' "$ks" "$ke" \
+    >"$T/psk-dst"
+printf 'src:%s\n' "$ks" >"$T/psk-src"
+printf '10.77.0.2:%s\n' "$ke" >"$T/psk-evl"
+printf 'src:%s\n' "$ke" >"$T/psk-thief" # evl's key under src's name
+printf 'nobody:%s\n' "$ks" >"$T/psk-none"
+chmod 600 "$T"/psk-*
+start_relocd "(xend-relocation-ssl-server yes)
+(relocd-psk-file $T/psk-dst)" 8003
+psk_client() { # FILE IDENTITY
+    printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s)
+(relocd-psk-identity %s)\n' "$1" "$2" >"$T/client.sxp"
+}
+psk_client "$T/psk-src" src
+expect_ok migrate "$NS_SRC" --name host1 --mib 8
+received host1 || die "host1 not received"
+grep -q "authenticated as psk:src" "$T/relocd.log" || die "src not logged"
+grep -Eq "as psk:src \(10\.77\.0\.[0-9]+\): receiving host1" "$T/relocd.log" ||
+    die "the session's lines do not name its identity"
+psk_client "$T/psk-evl" evl
+expect_ok migrate "$NS_EVL" --name host2 --mib 8
+received host2 || die "host2 not received"
+grep -q "authenticated as psk:evl" "$T/relocd.log" || die "evl not logged"
+# Stolen from evl, its key cannot pass for src.
+psk_client "$T/psk-thief" src
+expect_fail "different pre-shared keys" migrate "$NS_EVL" --name host3
+received host3 && die "evl's key passed for src"
+# A source needs the line of the host it dials, or its own.
+psk_client "$T/psk-none" src
+expect_fail "no line for '10.77.0.2' nor for this host's identity 'src'" \
+    migrate "$NS_SRC" --name host4
+alive
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# A target that does not list evl says whom it refused.
+start_relocd "(xend-relocation-ssl-server yes)
+(relocd-psk-file $T/psk-src)" 8003
+psk_client "$T/psk-evl" evl
+expect_fail "the server has no key for this host's identity 'evl'" \
+    migrate "$NS_EVL" --name host5
+i=0 # the session may log after the client has gone
+until grep -q "not in this host's key file: 'evl'" "$T/relocd.log"; do
+    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "no unknown identity logged"
+done
 alive

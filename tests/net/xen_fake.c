@@ -123,7 +123,8 @@ int xen_domain_uuid_exists(const char *uuid)
            (p[strlen(uuid)] == ' ' || !p[strlen(uuid)]);
 }
 
-pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
+pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+                        unsigned nflags)
 {
     const char *prog = getenv("RELOCD_FAKE_RECEIVER");
     char *argv[16];
@@ -137,8 +138,8 @@ pid_t xen_receive_start(int fd, char *const flags[], unsigned nflags)
     argv[n] = NULL;
     pid = fork();
     if (pid == 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
+        dup2(in_fd, 0);
+        dup2(out_fd, 1);
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -440,6 +441,62 @@ int xen_guest_destroy(struct xen_guest *g)
 {
     fake_state(g, "destroyed");
     return 0;
+}
+
+/* A stable domid per name, as the state files know no other. */
+static unsigned fake_domid(const char *name)
+{
+    unsigned h = 5381;
+
+    for (; *name; name++)
+        h = h * 33 + (unsigned char)*name;
+    return 1 + h % 30000;
+}
+
+unsigned xen_guest_domid(const struct xen_guest *g)
+{
+    return fake_domid(g->name);
+}
+
+/* The state file says it: only a suspended guest is ever renamed. */
+int xen_guest_left(unsigned domid, const char *name, const char *away,
+                   enum xen_left *state_r, char *cur_r, size_t curlen)
+{
+    const char *dir = getenv("RELOCD_FAKE_STATE");
+    char path[512], state[160] = "";
+    FILE *f;
+
+    *state_r = XEN_LEFT_GONE;
+    cur_r[0] = '\0';
+    if (!dir) return -1;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((f = fopen(path, "r"))) {
+        if (!fgets(state, sizeof(state), f)) state[0] = '\0';
+        fclose(f);
+    }
+    state[strcspn(state, "\n")] = '\0';
+    if (domid != fake_domid(name) || !state[0] || !strcmp(state, "destroyed"))
+        return 0;
+    snprintf(cur_r, curlen, "%s",
+             strncmp(state, "renamed:", 8) ? name : state + 8);
+    if (strcmp(cur_r, name) && strcmp(cur_r, away)) return 0;
+    *state_r = strcmp(state, "running") ? XEN_LEFT_SUSPENDED : XEN_LEFT_RUNNING;
+    return 0;
+}
+
+int xen_guest_takeback(unsigned domid, const char *name, const char *away,
+                       char *err, size_t errlen)
+{
+    struct xen_guest g;
+
+    (void)away;
+    if (domid != fake_domid(name)) {
+        snprintf(err, errlen, "no domain %u", domid);
+        return -1;
+    }
+    snprintf(g.name, sizeof(g.name), "%s", name);
+    fprintf(stderr, "fake: %s (domain %u) resumed\n", name, domid);
+    return xen_guest_resume(&g);
 }
 
 int xen_guest_throttle(struct xen_guest *g, int pct)

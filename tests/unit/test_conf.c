@@ -91,6 +91,7 @@ static void check_defaults(const struct relocd_conf *c)
     T_EQ_INT(c->ssl, 0);
     T_OK(c->ca_file == NULL, "ca file");
     T_OK(c->psk_file == NULL, "psk file");
+    T_OK(c->psk_identity == NULL, "psk identity");
     T_EQ_INT(c->allow_insecure, 0);
     T_EQ_INT(c->max_migrations, 2);
     T_EQ_INT(c->max_pending, 16);
@@ -154,6 +155,7 @@ static void test_print(void)
                                "relocd-pending-drop-rate 30\n"
                                "relocd-pending-drop-start 8\n"
                                "relocd-psk-file ''\n"
+                               "relocd-psk-identity ''\n"
                                "relocd-ssl-ca-file ''\n"
                                "relocd-stream-idle-timeout 300\n";
     struct relocd_conf *c = parse("");
@@ -224,6 +226,7 @@ static void test_all_keys(void)
     T_EQ_INT(c->ssl, 1);
     T_EQ_STR(c->ca_file, "/etc/relocd/ca.pem");
     T_EQ_STR(c->psk_file, "/etc/relocd/psk");
+    T_EQ_STR(c->psk_identity, "dom0a");
     T_EQ_STR(c->crl_file, "/etc/relocd/crl.pem");
     T_EQ_INT(c->allow_insecure, 1);
     T_EQ_INT(c->max_migrations, 64);
@@ -552,7 +555,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 24);
+    T_EQ_INT(i, 25);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);

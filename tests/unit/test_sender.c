@@ -11,6 +11,7 @@
  * appends what it saw to LOG, with the fake guest's state at each step
  * (RELOCD_FAKE_STATE): the sender's state machine seen from the far end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -155,6 +156,7 @@ struct outcome {
     char seen[1024]; /* the receiver's log */
     int reaped;      /* no child of ours is left */
     int gone;        /* the receiver process is gone */
+    int marked;      /* markers of the move left in outgoing/, -1: none made */
 };
 
 static void collect(void *data, const char *json)
@@ -201,6 +203,22 @@ static void parse_result(const char *line, struct outcome *o)
     yajl_tree_free(root);
 }
 
+/* Whether the worker left a marker of its move: it never should. */
+static int marker_left(void)
+{
+    char path[sizeof(dir) + 16];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "%s/outgoing", dir);
+    if (!(d = opendir(path))) return -1; /* never made: no marker at all */
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static void run(const char *mode, int cancel, struct outcome *o)
 {
     static struct events ev;
@@ -210,7 +228,7 @@ static void run(const char *mode, int cancel, struct outcome *o)
                              .max_downtime_ms = 300,
                              .on_stuck = CONVERGE_ABORT,
                              .via_set = 1};
-    char err[256], log[sizeof(dir) + 16], *line, *next;
+    char err[256], log[sizeof(dir) + 16], sxp[sizeof(dir) + 64], *line, *next;
     long pid;
 
     memset(o, 0, sizeof(*o));
@@ -224,9 +242,13 @@ static void run(const char *mode, int cancel, struct outcome *o)
                  self, mode, log) >= (int)sizeof(req.target) ||
         strlen(self) > 200)
         abort();
-    if (conf_parse("", 0, "t.sxp", &conf, err, sizeof(err)) < 0) abort();
+    /* The run directory, where the worker keeps the marker of its move. */
+    snprintf(sxp, sizeof(sxp), "(relocd-control-socket %s/relocd.sock)", dir);
+    if (conf_parse(sxp, strlen(sxp), "t.sxp", &conf, err, sizeof(err)) < 0)
+        abort();
     o->rc = sender_run(conf, &req, collect, &ev);
     conf_free(conf);
+    o->marked = marker_left();
     o->reaped = waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
     for (line = ev.text; *line; line = next) {
         next = strchr(line, '\n');
@@ -252,6 +274,8 @@ static void expect(const char *test, const struct outcome *o, int rc)
     T_OK(o->ok == !rc, "%s: result ok %d with rc %d", test, o->ok, rc);
     T_OK(o->reaped, "%s: a child of the sender was not reaped", test);
     T_OK(o->gone, "%s: the receiver still runs (log: %s)", test, o->seen);
+    /* Settled by the worker itself: nothing for the parent to redo. */
+    T_OK(o->marked == 0, "%s: %d marker(s) left in outgoing/", test, o->marked);
 }
 
 #define T_HAS(hay, needle)                                                     \
@@ -326,6 +350,7 @@ static void test_failure_report_without_permission_leaves_it_suspended(void)
     expect(__func__, &o, 1);
     T_EQ_STR(o.state, "renamed:" AWAY);
     T_HAS(o.message, "suspended here as " AWAY);
+    T_HAS(o.message, "run `xl destroy ");
 }
 
 /*
@@ -343,6 +368,7 @@ static void test_receiver_gone_after_go_leaves_it_suspended(void)
     T_HAS(o.seen, "go renamed:" AWAY "\n");
     T_HAS(o.message, "connection lost during the final handshake: the guest "
                      "is suspended here as " AWAY);
+    T_HAS(o.message, "if not, run `relocd --resume ");
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/diag.h"
 #include "wire/chan.h"
 #include "wire/relay.h"
 #include "wire/tls.h"
@@ -81,7 +82,20 @@ static const char gen_sh[] =
     "openssl rand -hex 31 > short; openssl rand -hex 513 > long\n"
     "printf '%sg\\n' \"$(openssl rand -hex 32)\" > nothex\n"
     "echo \"$k\" > open\n"
-    "chmod 600 psk psk2 short long nothex ./*.key; chmod 644 open\n"
+    "ka=$(openssl rand -hex 32); kb=$(openssl rand -hex 32)\n"
+    "kc=$(openssl rand -hex 32)\n"
+    "printf '# the sources this target accepts\\n\\nhost-a:%s\\n"
+    "  host-b : %s\\nrelocd:%s\\n' \"$ka\" \"$kb\" \"$k\" > ptarget\n"
+    "printf 'host-a:%s\\n' \"$ka\" > pa; printf 'host-b:%s\\n' \"$kb\" > pb\n"
+    "printf 'host-c:%s\\n' \"$kc\" > pc; printf 'host-a:%s\\n' \"$kb\" > pab\n"
+    "printf 'host-a:%s\\nhost-a:%s\\n' \"$ka\" \"$kb\" > pdup\n"
+    "kat=$(openssl rand -hex 32); kbt=$(openssl rand -hex 32)\n"
+    "kab=$(openssl rand -hex 32)\n"
+    "printf 'host-a:%s\\nhost-b:%s\\n' \"$kat\" \"$kbt\" > pt\n"
+    "printf 'host-t:%s\\nhost-b:%s\\n' \"$kat\" \"$kab\" > pa2\n"
+    "chmod 600 psk psk2 short long nothex ptarget pa pb pc pab pdup pt pa2 "
+    "./*.key\n"
+    "chmod 644 open\n"
     "cp -p host-a.key open.key; chmod 640 open.key\n"
     "cp -p host-a.key other.key; cp -p psk other.psk\n"
     "chown 65534 other.key other.psk 2>/dev/null || :\n";
@@ -387,8 +401,11 @@ static struct tls_opts host(const char *name, const char *ca, const char *psk)
 
     snprintf(k, sizeof(k), "%s.key", name);
     snprintf(c, sizeof(c), "%s.pem", name);
-    return (struct tls_opts){tpath(k), tpath(c), ca ? tpath(ca) : NULL,
-                             psk ? tpath(psk) : NULL, NULL};
+    struct tls_opts o = {tpath(k), tpath(c), NULL, NULL, NULL, NULL};
+
+    o.ca_file = ca ? tpath(ca) : NULL;
+    o.psk_file = psk ? tpath(psk) : NULL;
+    return o;
 }
 
 static void test_certs(void)
@@ -432,7 +449,7 @@ static void test_cert_refused(void)
     T_OK(c.body, "client: %s", c.err);
     HAS(c.err, "unknown ca");
     /* No client certificate at all. */
-    cli.o = (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL};
+    cli.o = (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL, NULL};
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook, "server accepted a client without a certificate");
     HAS(s.err, "peer did not return a certificate");
@@ -480,7 +497,8 @@ static void test_cert_host(void)
     run_pair(&srv, &cli, &s, &c);
     T_OK(!c.shook, "both: client took host-a's certificate for host-b");
     HAS(c.err, "hostname mismatch");
-    srv.o = cli.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL};
+    srv.o = cli.o =
+        (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     run_pair(&srv, &cli, &s, &c);
     T_OK(c.shook && s.shook, "PSK: %s / %s", c.err, s.err);
 }
@@ -521,9 +539,9 @@ static void test_crl(void)
 static void test_psk(void)
 {
     struct end srv = {
-        1, {NULL, NULL, NULL, tpath("psk"), NULL}, body_bulk, NULL};
+        1, {NULL, NULL, NULL, tpath("psk"), NULL, NULL}, body_bulk, NULL};
     struct end cli = {
-        0, {NULL, NULL, NULL, tpath("psk"), NULL}, body_bulk, NULL};
+        0, {NULL, NULL, NULL, tpath("psk"), NULL, NULL}, body_bulk, NULL};
     struct res s, c;
 
     run_pair(&srv, &cli, &s, &c);
@@ -543,6 +561,115 @@ static void test_psk(void)
     run_pair(&srv, &cli, &s, &c);
     T_OK(!c.shook, "PSK client accepted a certificate");
     HAS(c.err, "does not take the pre-shared key");
+}
+
+static void ctx_fails(int server, struct tls_opts o, const char *want);
+
+/* A client with a per-host file, offering identity id. */
+static struct tls_opts psk_host(const char *file, const char *id)
+{
+    return (struct tls_opts){NULL, NULL, NULL, tpath(file), NULL, id};
+}
+
+/*
+ * Per-host keys: a target that lists two sources takes each with its own
+ * key and says which it was; A's name with B's key, or a name it does not
+ * list, is refused; a one-key client is the identity "relocd".
+ */
+static void test_psk_hosts(void)
+{
+    struct end srv = {1, psk_host("ptarget", NULL), body_bulk, NULL};
+    struct end cli = {0, psk_host("pa", "host-a"), body_bulk, NULL};
+    struct res s, c;
+
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "psk:host-a");
+    T_EQ_STR(c.peer, "psk:host-a");
+    cli.o = psk_host("pb", "host-b");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "psk:host-b");
+    /* A's identity, B's key: a thief of B's key cannot be A. */
+    cli.o = psk_host("pab", "host-a");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "host-a with host-b's key was taken");
+    HAS(s.err, "different pre-shared keys");
+    HAS(c.err, "different pre-shared keys");
+    /* A name the target does not list. */
+    cli.o = psk_host("pc", "host-c");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "host-c was taken");
+    HAS(s.err, "the peer offered the pre-shared key of an identity not in "
+               "this host's key file: 'host-c'");
+    HAS(c.err, "most likely the server has no key for this host's identity "
+               "'host-c'");
+    /* The one-key file of before: its line "relocd:KEY" on the target. */
+    cli.o = psk_host("psk", NULL);
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook, "server: %s / client: %s", s.err, c.err);
+    T_EQ_STR(s.peer, "psk:relocd");
+    srv.o = psk_host("pa", NULL);
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook, "a one-key client was taken as host-a");
+    HAS(s.err, "not in this host's key file: 'relocd'");
+    /* A client needs the line of the host it dials, or its own. */
+    cli.o = psk_host("pa", "host-b");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.made && !c.shook, "a client without a key connected");
+    HAS(c.err, "the pre-shared key file has no line for the host dialled "
+               "nor for this host's identity 'host-b'");
+    /* "both": the certificate, and the key says which line it is */
+    srv.o = host("host-a", "ca.pem", "ptarget");
+    cli.o = host("host-b", "ca.pem", "pb");
+    cli.o.psk_identity = "host-b";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "CN=host-b+psk:host-b");
+    T_EQ_STR(c.peer, "CN=host-a+psk:host-b");
+    cli.o.psk_file = tpath("pc");
+    cli.o.psk_identity = "host-c";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "both: host-c was taken");
+    HAS(s.err, "different pre-shared keys");
+    HAS(c.err, "different pre-shared keys");
+    /* A file that lists a name twice is refused at start-up. */
+    ctx_fails(1, psk_host("pdup", NULL), "/pdup:2: identity 'host-a'");
+}
+
+/*
+ * A key per pair of hosts: the line named after the host dialled.  The
+ * file of host-a (pa2) holds its keys with host-t and host-b; stolen, it
+ * lets the thief be host-b only towards host-a, not towards host-t.
+ */
+static void test_psk_pairs(void)
+{
+    struct end srv = {1, psk_host("pt", NULL), body_bulk, NULL};
+    struct end cli = {0, psk_host("pa2", "host-a"), body_bulk, "host-t"};
+    struct res s, c;
+
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %s / client: %s",
+         s.err, c.err);
+    T_EQ_STR(s.peer, "psk:host-a");
+    T_EQ_STR(c.peer, "psk:host-t");
+    cli.host = "host-t.example.org";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook, "server: %s / client: %s", s.err, c.err);
+    /* host-a's file, used as host-b */
+    cli.o = psk_host("pa2", "host-b");
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(!s.shook && !c.shook, "host-a's file passed for host-b");
+    HAS(s.err, "different pre-shared keys");
+    /* dialled by a name it has no line for, and no line of its own */
+    cli.o = psk_host("pa2", "host-a");
+    cli.host = "10.0.0.9";
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(c.made && !c.shook, "connected without a key");
+    HAS(c.err, "no line for '10.0.0.9' nor for this host's identity 'host-a'");
 }
 
 static void test_both(void)
@@ -568,12 +695,12 @@ static void test_both(void)
     T_OK(!s.shook, "server took certificates alone");
     HAS(s.err, "does not check the pre-shared key");
     /* A client with the key only. */
-    cli.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL};
+    cli.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook && !c.shook, "server took the key alone");
     HAS(s.err, "offered only the pre-shared key");
     /* A server with the key alone refuses a "both" client. */
-    srv.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL};
+    srv.o = (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     cli.o = host("host-b", "ca.pem", "psk");
     run_pair(&srv, &cli, &s, &c);
     T_OK(!s.shook && !c.shook, "mixed modes agreed");
@@ -594,69 +721,81 @@ static void test_ctx(void)
 {
     struct tls_opts a = host("host-a", "ca.pem", NULL);
 
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("short"), NULL},
+    ctx_fails(1,
+              (struct tls_opts){NULL, NULL, NULL, tpath("short"), NULL, NULL},
               "at least 64");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("long"), NULL},
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("long"), NULL, NULL},
               "longer than 512 bytes");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, tpath("nothex"), NULL},
+    ctx_fails(1,
+              (struct tls_opts){NULL, NULL, NULL, tpath("nothex"), NULL, NULL},
               "'g' is not a hex digit");
-    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("open"), NULL},
+    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("open"), NULL, NULL},
               "permissions 0644 are too open");
     /* As OpenSSH: a secret others may read, or someone else's, is refused */
     ctx_fails(1,
               (struct tls_opts){tpath("open.key"), a.cert_file, a.ca_file, NULL,
-                                NULL},
+                                NULL, NULL},
               "open.key: UNPROTECTED PRIVATE KEY FILE! permissions 0640 are "
               "too open: a private key file must not be accessible by group "
               "or others (chmod 600)");
     if (geteuid() == 0) {
         ctx_fails(1,
                   (struct tls_opts){tpath("other.key"), a.cert_file, a.ca_file,
-                                    NULL, NULL},
+                                    NULL, NULL, NULL},
                   "other.key: bad owner: the private key file belongs to uid "
                   "65534; it must belong to root or to uid 0");
-        ctx_fails(0,
-                  (struct tls_opts){NULL, NULL, NULL, tpath("other.psk"), NULL},
-                  "other.psk: bad owner: the pre-shared key file belongs to "
-                  "uid 65534");
+        ctx_fails(
+            0,
+            (struct tls_opts){NULL, NULL, NULL, tpath("other.psk"), NULL, NULL},
+            "other.psk: bad owner: the pre-shared key file belongs to "
+            "uid 65534");
     }
-    ctx_fails(0, (struct tls_opts){NULL, NULL, NULL, tpath("missing"), NULL},
+    ctx_fails(0,
+              (struct tls_opts){NULL, NULL, NULL, tpath("missing"), NULL, NULL},
               "No such file");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL},
+    ctx_fails(1,
+              (struct tls_opts){NULL, NULL, tpath("ca.pem"), NULL, NULL, NULL},
               "needs its key and certificate");
-    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, NULL, NULL},
+    ctx_fails(1, (struct tls_opts){NULL, NULL, NULL, NULL, NULL, NULL},
               "needs its key and certificate");
-    ctx_fails(1, (struct tls_opts){a.key_file, NULL, a.ca_file, NULL, NULL},
+    ctx_fails(1,
+              (struct tls_opts){a.key_file, NULL, a.ca_file, NULL, NULL, NULL},
               "key file needs a certificate");
-    ctx_fails(1, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL, NULL},
-              "clients would not be authenticated");
-    ctx_fails(0, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL, NULL},
-              "server would not be authenticated");
+    ctx_fails(
+        1, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL, NULL, NULL},
+        "clients would not be authenticated");
+    ctx_fails(
+        0, (struct tls_opts){a.key_file, a.cert_file, NULL, NULL, NULL, NULL},
+        "server would not be authenticated");
     ctx_fails(1,
               (struct tls_opts){tpath("host-b.key"), a.cert_file, a.ca_file,
-                                NULL, NULL},
+                                NULL, NULL, NULL},
               "host-b.key does not match");
-    ctx_fails(
-        1, (struct tls_opts){a.key_file, a.cert_file, tpath("psk"), NULL, NULL},
-        "/psk");
+    ctx_fails(1,
+              (struct tls_opts){a.key_file, a.cert_file, tpath("psk"), NULL,
+                                NULL, NULL},
+              "/psk");
     /* CRLs: only with a CA file, a file that holds one, our own checked */
-    ctx_fails(
-        0, (struct tls_opts){NULL, NULL, NULL, tpath("psk"), tpath("crl.pem")},
-        "a CRL file needs the CA file");
-    ctx_fails(0, (struct tls_opts){NULL, NULL, a.ca_file, NULL, a.ca_file},
+    ctx_fails(0,
+              (struct tls_opts){NULL, NULL, NULL, tpath("psk"),
+                                tpath("crl.pem"), NULL},
+              "a CRL file needs the CA file");
+    ctx_fails(0,
+              (struct tls_opts){NULL, NULL, a.ca_file, NULL, a.ca_file, NULL},
               "ca.pem: no certificate revocation list");
     ctx_fails(1,
               (struct tls_opts){tpath("revoked.key"), tpath("revoked.pem"),
-                                a.ca_file, NULL, tpath("crl.pem")},
+                                a.ca_file, NULL, tpath("crl.pem"), NULL},
               "revoked.pem: the certificate is not valid for a TLS server "
               "under the CA file: certificate revoked");
-    ctx_fails(1,
-              (struct tls_opts){a.cert_file, a.key_file, a.ca_file, NULL, NULL},
-              "host-a.key: no start line");
     ctx_fails(
         1,
-        (struct tls_opts){tpath("enc.key"), a.cert_file, a.ca_file, NULL, NULL},
-        "enc.key: the key is encrypted");
+        (struct tls_opts){a.cert_file, a.key_file, a.ca_file, NULL, NULL, NULL},
+        "host-a.key: no start line");
+    ctx_fails(1,
+              (struct tls_opts){tpath("enc.key"), a.cert_file, a.ca_file, NULL,
+                                NULL, NULL},
+              "enc.key: the key is encrypted");
     ctx_fails(1, host("srvonly", "ca.pem", NULL), "not valid for a TLS client");
     ctx_fails(1, host("intruder", "ca.pem", NULL),
               "not valid for a TLS server");
@@ -666,7 +805,7 @@ static void test_ctx(void)
 
 static void test_handshake_timeout(void)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     char err[256];
     struct tls_ctx *tc = tls_ctx_new(0, &o, err, sizeof(err));
     struct tls_ctx *ts = tls_ctx_new(1, &o, err, sizeof(err));
@@ -699,9 +838,9 @@ static void test_handshake_timeout(void)
 static void test_read_timeout(void)
 {
     struct end srv = {
-        1, {NULL, NULL, NULL, tpath("psk"), NULL}, body_silent, NULL};
+        1, {NULL, NULL, NULL, tpath("psk"), NULL, NULL}, body_silent, NULL};
     struct end cli = {
-        0, {NULL, NULL, NULL, tpath("psk"), NULL}, body_timeout, NULL};
+        0, {NULL, NULL, NULL, tpath("psk"), NULL, NULL}, body_timeout, NULL};
     struct res s, c;
 
     run_pair(&cli, &srv, &c, &s);
@@ -723,7 +862,7 @@ static void test_read_timeout(void)
  */
 static int relay_peer(int fd)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     char err[256], b[8];
     struct tls_ctx *t = tls_ctx_new(0, &o, err, sizeof(err));
     struct tls_conn *c =
@@ -770,7 +909,7 @@ static int child_ok(pid_t pid)
 /* relay_run between a TLS peer and a local socket, as a session runs it. */
 static void test_relay(void)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     struct relay_stats st = {0, 0};
     char err[256];
     struct tls_ctx *t = tls_ctx_new(1, &o, err, sizeof(err));
@@ -817,7 +956,7 @@ static void test_relay(void)
 /* The peer of test_drop: the chan's end must come without close_notify. */
 static int drop_peer(int fd)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     char err[256], b;
     struct tls_ctx *t = tls_ctx_new(0, &o, err, sizeof(err));
     struct tls_conn *c =
@@ -832,7 +971,7 @@ static int drop_peer(int fd)
 /* A process that handed its connection on sends nothing more on it. */
 static void test_drop(void)
 {
-    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL};
+    struct tls_opts o = {NULL, NULL, NULL, tpath("psk"), NULL, NULL};
     char err[256];
     struct tls_ctx *t = tls_ctx_new(1, &o, err, sizeof(err));
     struct tls_conn *tls = NULL;
@@ -861,18 +1000,18 @@ static void test_drop(void)
 /* The key file's text at its bounds (tls_psk.h), without files. */
 static void psk_text(const char *text, int rc, const char *msg)
 {
-    struct tls_psk k = {{0}, 0};
+    struct tls_psk *k = tls_psk_new();
     char err[256] = "";
 
-    T_EQ_INT(tls_psk_parse(&k, "f", text, strlen(text), err, sizeof(err)), rc);
+    T_EQ_INT(tls_psk_parse(k, "f", text, strlen(text), err, sizeof(err)), rc);
     if (msg) T_OK(strstr(err, msg) != NULL, "'%s' lacks '%s'", err, msg);
-    explicit_bzero(&k, sizeof(k));
+    tls_psk_free(k);
 }
 
 static void test_psk_parse(void)
 {
     char hex[2 * TLS_PSK_MAX + 8];
-    struct tls_psk k = {{0}, 0};
+    struct tls_psk *k = tls_psk_new();
     char err[256];
 
     memset(hex, 'a', 2 * TLS_PSK_MIN);
@@ -884,18 +1023,132 @@ static void test_psk_parse(void)
     psk_text(hex, -1, "f: the key is 62 hex digits; at least 64");
     memset(hex, 'F', 2 * TLS_PSK_MAX);
     hex[2 * TLS_PSK_MAX] = '\0';
-    T_EQ_INT(tls_psk_parse(&k, "f", hex, strlen(hex), err, sizeof(err)), 0);
-    T_EQ_INT(k.len, TLS_PSK_MAX);
-    T_EQ_INT(k.bytes[TLS_PSK_MAX - 1], 0xff);
+    T_EQ_INT(tls_psk_parse(k, "f", hex, strlen(hex), err, sizeof(err)), 0);
+    T_EQ_INT(k->n, 1);
+    T_EQ_INT(k->per_host, 0);
+    T_EQ_STR(k->key[0].id, TLS_PSK_LEGACY_ID);
+    T_EQ_INT(k->key[0].len, TLS_PSK_MAX);
+    T_EQ_INT(k->key[0].bytes[TLS_PSK_MAX - 1], 0xff);
     memcpy(hex + 2 * TLS_PSK_MAX, "00", 3);
     psk_text(hex, -1, "f: the key is longer than 512 bytes");
     psk_text("00 11\n22\t33\n\n  zz", -1, "f:4: 'z' is not a hex digit");
     psk_text("\x01", -1, "f:1: '?' is not a hex digit");
     psk_text("", -1, "the key is 0 hex digits");
-    T_EQ_INT(tls_psk_parse(&k, "f", "0a1B", 4, err, sizeof(err)), -1);
-    T_EQ_INT(k.bytes[0], 0x0a);
-    T_EQ_INT(k.bytes[1], 0x1b);
-    explicit_bzero(&k, sizeof(k));
+    tls_psk_free(k);
+    k = tls_psk_new();
+    T_EQ_INT(tls_psk_parse(k, "f", "0a1B", 4, err, sizeof(err)), -1);
+    T_EQ_INT(k->key[0].bytes[0], 0x0a);
+    T_EQ_INT(k->key[0].bytes[1], 0x1b);
+    tls_psk_free(k);
+}
+
+/* A per-host file of the lines given, each with the key in hex. */
+static void psk_lines(char *buf, size_t len, const char *const *lines,
+                      const char *hex)
+{
+    size_t i;
+
+    buf[0] = '\0';
+    for (i = 0; lines[i]; i++)
+        diag_appendf(buf, len, "%s%s\n", lines[i],
+                     strchr(lines[i], ':') ? hex : "");
+}
+
+/* The per-host form: lines "IDENTITY:HEXKEY", its bounds and messages. */
+static void test_psk_parse_hosts(void)
+{
+    static char text[TLS_PSK_FILE_MAX + 2], id[TLS_PSK_ID_MAX + 2];
+    static const char *const ok[] = {
+        "# the cluster", "", "host-a:", "  dom0.b_2 :", "\t", NULL};
+    char hex[2 * TLS_PSK_MIN + 1], err[256];
+    struct tls_psk *k = tls_psk_new();
+    size_t i;
+
+    memset(hex, 'c', 2 * TLS_PSK_MIN);
+    hex[2 * TLS_PSK_MIN] = '\0';
+    psk_lines(text, sizeof(text), ok, hex);
+    T_EQ_INT(tls_psk_parse(k, "f", text, strlen(text), err, sizeof(err)), 0);
+    T_EQ_INT(k->per_host, 1);
+    T_EQ_INT(k->n, 2);
+    T_EQ_STR(k->key[1].id, "dom0.b_2");
+    T_EQ_INT(k->key[1].len, TLS_PSK_MIN);
+    T_EQ_INT(k->key[1].bytes[TLS_PSK_MIN - 1], 0xcc);
+    T_OK(tls_psk_find(k, "host-a", 6) == &k->key[0], "host-a not found");
+    T_OK(!tls_psk_find(k, "host-a\0", 7) && !tls_psk_find(k, "host-", 5) &&
+             !tls_psk_find(k, TLS_PSK_LEGACY_ID, 6),
+         "a name that is not listed was found");
+    /* The line of the host dialled, of its first label, else our own. */
+    T_OK(tls_psk_dial(k, "dom0.b_2", "host-a") == &k->key[1], "dom0.b_2");
+    T_OK(tls_psk_dial(k, "host-a.example", "x") == &k->key[0], "first label");
+    T_OK(tls_psk_dial(k, "10.0.0.2", "host-a") == &k->key[0], "own line");
+    T_OK(tls_psk_dial(k, NULL, "dom0.b_2") == &k->key[1], "own line");
+    T_OK(!tls_psk_dial(k, "host-c", "host-d"), "a line for host-c or -d");
+    tls_psk_free(k);
+    snprintf(text, sizeof(text), "host-a:%s\r\nhost-b:%s\r\n", hex, hex);
+    psk_text(text, 0, NULL);
+    snprintf(text, sizeof(text), "host-a:%s\nhost-a:%s\n", hex, hex);
+    psk_text(text, -1, "f:2: identity 'host-a' is listed twice");
+    snprintf(text, sizeof(text), "h st:%s", hex);
+    psk_text(text, -1, "f:1: ' ' in the identity: a host name has only");
+    snprintf(text, sizeof(text), "\n :%s", hex);
+    psk_text(text, -1, "f:2: the identity before ':' must be 1 to 64");
+    memset(id, 'i', TLS_PSK_ID_MAX);
+    snprintf(text, sizeof(text), "%s:%s", id, hex);
+    psk_text(text, 0, NULL);
+    id[TLS_PSK_ID_MAX] = 'i';
+    snprintf(text, sizeof(text), "%s:%s", id, hex);
+    psk_text(text, -1, "f:1: the identity before ':' must be 1 to 64");
+    snprintf(text, sizeof(text), "a:%.62s\n", hex);
+    psk_text(text, -1, "f:1: the key is 62 hex digits");
+    snprintf(text, sizeof(text), "a:%.63s\n", hex);
+    psk_text(text, -1, "f:1: odd number of hex digits (63)");
+    snprintf(text, sizeof(text), "a:%s\n# b\n%s\n", hex, hex);
+    psk_text(text, -1, "f:3: expected IDENTITY:HEXKEY");
+    snprintf(text, sizeof(text), "a:%s\nb:%s zz\n", hex, hex);
+    psk_text(text, -1, "f:2: 'z' is not a hex digit");
+    snprintf(text, sizeof(text), "a:%s # b\n", hex);
+    psk_text(text, -1, "f:1: '#' is not a hex digit");
+    psk_text("# only a: comment\n", -1, "f: no IDENTITY:HEXKEY line");
+    /* 1025 hex digits, then the line cap */
+    snprintf(text, sizeof(text), "a:%01025d", 0);
+    psk_text(text, -1, "f:1: the key is longer than 512 bytes");
+    snprintf(text, sizeof(text), "a:%01300d", 0);
+    psk_text(text, -1, "f:1: longer than 1200 bytes");
+    /* TLS_PSK_KEYS_MAX lines, then one more */
+    text[0] = '\0';
+    for (i = 0; i <= TLS_PSK_KEYS_MAX; i++)
+        diag_appendf(text, sizeof(text), "h%zu:%s\n", i, hex);
+    psk_text(text, -1, "f:129: more than 128 identities");
+    *strstr(text, "h128:") = '\0';
+    psk_text(text, 0, NULL);
+}
+
+/* The identity a client sends: relocd-psk-identity, or its host name. */
+static void test_psk_self(void)
+{
+    char host[256] = "", self[TLS_PSK_ID_MAX + 1], err[256] = "";
+    char hex[2 * TLS_PSK_MIN + 1];
+    struct tls_psk *k = tls_psk_new();
+
+    memset(hex, '1', 2 * TLS_PSK_MIN);
+    hex[2 * TLS_PSK_MIN] = '\0';
+    T_EQ_INT(tls_psk_parse(k, "f", hex, strlen(hex), err, sizeof(err)), 0);
+    /* A one-key file is everyone's: "relocd", whatever is asked for. */
+    T_EQ_INT(tls_psk_self(k, "x", self, sizeof(self), err, sizeof(err)), 0);
+    T_EQ_STR(self, TLS_PSK_LEGACY_ID);
+    k->per_host = 1;
+    T_EQ_INT(tls_psk_self(k, "dom0-b", self, sizeof(self), err, sizeof(err)),
+             0);
+    T_EQ_STR(self, "dom0-b");
+    T_OK(gethostname(host, sizeof(host) - 1) == 0, "gethostname");
+    host[strcspn(host, ".")] = '\0';
+    T_EQ_INT(tls_psk_self(k, NULL, self, sizeof(self), err, sizeof(err)), 0);
+    T_EQ_STR(self, host);
+    T_EQ_INT(tls_psk_self(k, "a b", self, sizeof(self), err, sizeof(err)), -1);
+    HAS(err, "this host's identity 'a b' is not a host name of 1 to 64 "
+             "characters: set relocd-psk-identity");
+    T_EQ_INT(tls_psk_self(k, "", self, sizeof(self), err, sizeof(err)), -1);
+    tls_psk_free(k);
 }
 
 /* The VmFlags of the mapping at p in /proc/self/smaps, "" if none. */
@@ -929,12 +1182,12 @@ static void test_psk_memory(void)
     T_OK(k != NULL, "tls_psk_new: %s", strerror(errno));
     if (!k) return;
     T_EQ_INT((long)((unsigned long)k % (unsigned long)page), 0);
-    for (i = 0; i < sizeof(k->bytes); i++)
-        nz += k->bytes[i] != 0;
-    T_EQ_INT((long)(nz + k->len), 0);
+    for (i = 0; i < sizeof(*k); i++)
+        nz += ((unsigned char *)k)[i] != 0;
+    T_EQ_INT((long)nz, 0);
     vm_flags(k, flags, sizeof(flags));
     T_OK(strstr(flags, " dd") != NULL, "no dd (MADV_DONTDUMP) in '%s'", flags);
-    memset(k->bytes, 0xa5, sizeof(k->bytes));
+    memset(k->key[0].bytes, 0xa5, sizeof(k->key[0].bytes));
     tls_psk_free(k);
     /* unmapped: the bytes are no longer in the process */
     T_OK(mincore(k, (size_t)page, &vec) < 0 && errno == ENOMEM,
@@ -951,6 +1204,8 @@ int main(void)
         return t_done("test_tls");
     }
     test_psk_parse();
+    test_psk_parse_hosts();
+    test_psk_self();
     test_psk_memory();
     test_ctx();
     test_certs();
@@ -959,6 +1214,8 @@ int main(void)
     test_crl();
     test_psk();
     test_both();
+    test_psk_hosts();
+    test_psk_pairs();
     test_handshake_timeout();
     test_read_timeout();
     test_relay();

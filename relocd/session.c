@@ -72,6 +72,8 @@ struct session {
     unsigned slave_lines;  /* PS_LOG lines taken */
     char peer_id[256];     /* the slave's: who TLS authenticated */
     char guest[128];
+    int guest_before;       /* a domain had the guest's name before: 1 */
+    uint32_t domid_before;  /* its domid (a move within this host) */
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
 };
@@ -422,9 +424,12 @@ static int session_wait(struct session *s, pid_t pid, struct stream_watch *w)
 static int session_verdict(struct session *s, int status)
 {
     int xl_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    int here = s->guest[0] ? xen_domain_received(s->guest) : -1;
+    uint32_t domid;
+    int here = s->guest[0] ? xen_domain_lookup(s->guest, &domid) : -1;
 
     if (here < 0) return xl_ok ? 0 : -1;
+    /* Still the source's own copy: the guest moves within this host. */
+    if (here && s->guest_before == 1 && domid == s->domid_before) here = 0;
     if (here != xl_ok)
         log_warnx("%s (%s): xl migrate-receive %s, but %s %s here", s->fqdn,
                   s->ip, xl_ok ? "exited 0" : "failed", s->guest,
@@ -590,6 +595,8 @@ static int session_stream(struct session *s, struct msg_migrate *m)
      * otherwise race its banner ahead of the frame.  If it then fails to
      * start, the client times out waiting for the banner, as with xl.
      */
+    /* Before the receiver starts: a move within this host (verdict). */
+    s->guest_before = xen_domain_lookup(s->guest, &s->domid_before);
     if (privsep_send(s->mon, s->out, PS_OK, NULL, 0) < 0 ||
         session_accepted(s, pair) < 0) {
         close(pair[0]);

@@ -43,15 +43,14 @@ pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
     return pid;
 }
 
-int xen_domain_received(const char *name)
+int xen_domain_lookup(const char *name, uint32_t *domid)
 {
     libxl_ctx *ctx = xen_ctx_new();
-    uint32_t domid;
     int r;
 
     if (!ctx) return -1;
     /* ERROR_INVAL is libxl's "no such name"; anything else: cannot ask. */
-    r = libxl_name_to_domid(ctx, name, &domid);
+    r = libxl_name_to_domid(ctx, name, domid);
     xen_ctx_free(ctx);
     return r == 0 ? 1 : r == ERROR_INVAL ? 0 : -1;
 }

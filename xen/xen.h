@@ -7,6 +7,7 @@
 #define RELOCD_XEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct msg_preflight;
@@ -36,13 +37,16 @@ pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
                         unsigned nflags);
 
 /*
- * After the receiver exited: whether a domain named name runs (or sits
- * paused, -p) here under its own name, the sign that xl's commit went
- * through: 1, 0, or -1 when Xen cannot be asked.  xl migrate-receive's exit
- * status does not say it: 0 after a failed unpause whose copy it destroyed,
- * 1 when its report write failed after the guest had started.
+ * The domain named name here: 1 and its domid in *domid, 0 when there is
+ * none, -1 when Xen cannot be asked.  After the receiver exited, a domain
+ * under the guest's own name (running, or paused with -p) is the sign
+ * that xl's commit went through, unless it is the very domain that had
+ * the name before the receive: the source's copy, when a guest moves
+ * within one host.  xl migrate-receive's exit status does not say it: 0
+ * after a failed unpause whose copy it destroyed, 1 when its report write
+ * failed after the guest had started.
  */
-int xen_domain_received(const char *name);
+int xen_domain_lookup(const char *name, uint32_t *domid);
 
 /*
  * After a failed receive: destroys what the receiver may have left behind

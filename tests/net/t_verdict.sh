@@ -12,7 +12,7 @@ start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
-start_src_relocd "v1 v2 v3"
+start_src_relocd "v1 v2 v3 v4"
 # target_says NAME TEXT: the target's log has TEXT about NAME, within 5 s
 target_says() {
     i=0; until grep -q "$2" "$T/relocd.log"; do
@@ -39,6 +39,16 @@ expect_fail "connection lost during the final handshake" xlr migrate v2 10.77.0.
 target_says v2 "received v2"
 grep -q "receiving v2 failed" "$T/relocd.log" &&
     die "the target says v2 stayed on the source"
+
+# A move within one host: the source's own copy has the guest's name on
+# the target's Xen while it receives.  The receive fails before "ready":
+# that copy is not the received guest, and the target must not say it is.
+: >"$FAKE_XL_DIR/v4"
+echo ready >"$FAKE_XL_DIR/v4.fail"
+expect_fail "" xlr migrate v4 10.77.0.2
+target_says v4 "receiving v4 failed; it stays on the source"
+grep -q "received v4" "$T/relocd.log" && die "the target claims it received v4"
+rm -f "$FAKE_XL_DIR/v4"
 
 # Two connections pre-flight one name: once the first is receiving it,
 # the second is refused, so neither's cleanup can destroy the other's copy.

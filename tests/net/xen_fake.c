@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -147,17 +148,20 @@ pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
 
 /*
  * FAKE_XL_DIR: the directory where tests/net/fake_xl.py marks the guests
- * whose copy runs here (file NAME); unset: unknown, as when Xen cannot be
- * asked.
+ * whose copy runs here (file NAME, its inode number the domid); unset:
+ * unknown, as when Xen cannot be asked.
  */
-int xen_domain_received(const char *name)
+int xen_domain_lookup(const char *name, uint32_t *domid)
 {
     const char *dir = getenv("FAKE_XL_DIR");
     char path[512];
+    struct stat st;
 
     if (!dir) return -1;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return access(path, F_OK) == 0;
+    if (stat(path, &st) < 0) return 0;
+    *domid = (uint32_t)st.st_ino;
+    return 1;
 }
 
 void xen_receive_cleanup(const char *name)

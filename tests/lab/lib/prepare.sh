@@ -239,6 +239,13 @@ build_helpers() {
                 "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
         fi
     done
+    # the fault scenarios' LD_PRELOAD shim for xl (dynamic, like xl)
+    if [ ! -f "$o/faultshim.so" ] ||
+        [ "$LAB/src/faultshim.c" -nt "$o/faultshim.so" ]; then
+        gcc -std=gnu11 -O2 -Wall -Wextra -shared -fPIC \
+            -o "$o/faultshim.so.tmp" "$LAB/src/faultshim.c" -ldl &&
+            mv "$o/faultshim.so.tmp" "$o/faultshim.so"
+    fi
 }
 
 # project_dir: this run's own project layer, $LAB_CACHE/project/run-PID,
@@ -283,6 +290,7 @@ build_project() {
     install -m 755 "$LAB/dom0/init" "$d/init"
     install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
     install -m 755 "$LAB/dom0/vif-lab" "$d/lab/vif-lab"
+    install -m 644 "$h/faultshim.so" "$d/lab/faultshim.so"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
     for f in "$LAB"/dom0/*.sh; do
         install -m 644 "$f" "$d/lab/${f##*/}"

@@ -1,0 +1,70 @@
+/*
+ * faultshim.so - LD_PRELOADed into the target's `xl migrate-receive` by
+ * the fault-* scenarios, so that they can cut the network at one exact
+ * point of xl's commit handshake (tools/xl/xl_migrate.c), which no
+ * timing from a shell script can hit: xl stops itself (SIGSTOP) just
+ * before or just after it writes "domain received, ready to unpause",
+ * after writing its pid to LAB_FAULT_FILE; the scenario cuts the link
+ * and sends SIGCONT.
+ *
+ *   LAB_FAULT=before-ready | after-ready   where to stop (else: nothing)
+ *   LAB_FAULT_FILE=PATH                    gets "PID\n" when xl stops
+ *
+ * Only a process named xl stops, and only once; every other call goes
+ * straight to libc's write().
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char ready[] = "domain received, ready to unpause";
+
+static ssize_t (*real_write)(int, const void *, size_t);
+
+static int is_xl(void)
+{
+    char comm[32] = "";
+    FILE *f = fopen("/proc/self/comm", "r");
+
+    if (!f) return 0;
+    if (!fgets(comm, sizeof(comm), f)) comm[0] = 0;
+    fclose(f);
+    return !strcmp(comm, "xl\n");
+}
+
+static void stop_here(void)
+{
+    const char *path = getenv("LAB_FAULT_FILE");
+    char line[32];
+    int fd, n;
+
+    if (!path) return;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return;
+    n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+    real_write(fd, line, (size_t)n);
+    close(fd);
+    raise(SIGSTOP);
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    static int done;
+    const char *where = getenv("LAB_FAULT");
+    int hit;
+    ssize_t r;
+
+    if (!real_write) real_write = dlsym(RTLD_NEXT, "write");
+    hit = where && !done && len >= sizeof(ready) - 1 &&
+          !memcmp(buf, ready, sizeof(ready) - 1) && is_xl();
+    if (hit) done = 1;
+    if (hit && !strcmp(where, "before-ready")) stop_here();
+    r = real_write(fd, buf, len);
+    if (hit && !strcmp(where, "after-ready")) stop_here();
+    return r;
+}

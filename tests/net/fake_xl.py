@@ -130,7 +130,11 @@ def mark_running(name, running):
         return
     path = os.path.join(d, name)
     if running:
-        open(path, "w").close()
+        # A new file, so a new inode: xen_fake.c reads it as the domid,
+        # and a received copy is a new domain, never the one there before.
+        tmp = "%s.%d" % (path, os.getpid())
+        open(tmp, "w").close()
+        os.rename(tmp, path)
     elif os.path.exists(path):
         os.unlink(path)
 

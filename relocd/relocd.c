@@ -21,6 +21,7 @@
 #include "relocd/daemon.h"
 #include "relocd/outgoing.h"
 #include "relocd/rundir.h"
+#include "relocd/sandbox.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
 
@@ -120,13 +121,30 @@ static int check_psk(const struct relocd_conf *conf)
     return rc;
 }
 
-/* relocd -n: the secret files, and the run directory if it exists. */
+/*
+ * The user sessions drop to must exist and not be root: found missing at
+ * start, not at the first peer's connection, which would be refused.
+ */
+static int check_privsep_user(const struct relocd_conf *conf)
+{
+    struct sandbox_id id;
+    char err[512];
+
+    if (sandbox_id_lookup(conf->privsep_user, &id, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "relocd: %s\n", err);
+    return -1;
+}
+
+/* relocd -n: the secret files, the sessions' user, and the run directory
+ * if it exists. */
 static int check_conf(const struct relocd_conf *conf)
 {
     char err[512];
     int rc = check_secrets(conf);
 
     if (check_psk(conf) < 0) rc = -1;
+    if (check_privsep_user(conf) < 0) rc = -1;
 
     if (rundir_check(conf->control_socket, 0, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
@@ -147,6 +165,7 @@ static int daemon_prepare(const struct relocd_conf *conf)
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         fprintf(stderr, "relocd: warning: prctl(PR_SET_DUMPABLE): %s\n",
                 strerror(errno));
+    if (check_privsep_user(conf) < 0) return -1;
     if (rundir_check(conf->control_socket, 1, err, sizeof(err)) == 0) return 0;
     fprintf(stderr, "relocd: %s\n", err);
     return -1;

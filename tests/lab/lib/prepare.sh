@@ -195,8 +195,11 @@ build_base() {
         "$d/usr/lib/x86_64-linux-gnu/"
     cp -a "$r/etc/xen" "$d/etc/"
     mkdir -p "$d/var/lib/xen" "$d/var/lib/xenstored" "$d/var/log/xen/console"
-    echo 'root:x:0:0:root:/root:/bin/sh' > "$d/etc/passwd"
-    echo 'root:x:0:' > "$d/etc/group"
+    # Debian's base users: relocd's sessions drop to nobody (privsep)
+    printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+        'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' \
+        > "$d/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > "$d/etc/group"
     # modules with their dependencies, in load order
     : > "$d/etc/lab-modules"
     : > "$d/etc/lab-modules-extra"

@@ -68,13 +68,20 @@ def report(s):
     return a
 
 
-def stall(s):
+def to_stream(s):
+    """HELLO, PREFLIGHT of raw1, MIGRATE: True once the server ACCEPTs."""
     s.sendall(frame(1, HELLO)); answer(s)
     s.sendall(frame(3, {"config": CFG, "live": True})); answer(s)
     s.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
     a = answer(s)
     if a is None or a[0] != 6:
         print("no ACCEPT: %r" % (a,))
+        return False
+    return True
+
+
+def stall(s):
+    if not to_stream(s):
         return
     t0 = time.time()
     s.settimeout(1.0)
@@ -92,12 +99,7 @@ def stall(s):
 
 
 def swap(s):
-    s.sendall(frame(1, HELLO)); answer(s)
-    s.sendall(frame(3, {"config": CFG, "live": True})); answer(s)
-    s.sendall(frame(5, {"mode": "xl-stream", "flags": []}))
-    a = answer(s)
-    if a is None or a[0] != 6:
-        print("no ACCEPT: %r" % (a,))
+    if not to_stream(s):
         return
     banner = b""
     while len(banner) < 54:

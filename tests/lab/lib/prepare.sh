@@ -7,7 +7,8 @@
 #                  runs (the host's /boot, grub and services are never touched).
 #   base/          Xen ELF, vmlinuz and the dom0 base initramfs (busybox, the
 #                  Xen toolstack, modules, guest kernel). Rebuilt only when its
-#                  key (the .debs, this script, the files it copies) changes.
+#                  key (the .debs, the functions that build it and their
+#                  lists, busybox) changes.
 #   project/       a small cpio appended to the base: lab scripts, scenarios,
 #                  the guest workload and the project's binaries from $BUILD.
 #                  Rebuilt on every run, so every lab run tests the current tree.
@@ -147,12 +148,20 @@ cpio_pack() {  # DIR OUT: newc cpio, gzip -1, padded to 512 bytes so that
     mv "$tmp" "$2"
 }
 
+# base_recipe: what the base layer is made by, for its key: the code that
+# builds it and the lists it copies, not this whole script, so that a
+# change to the project layer's code (a new helper) does not rebuild it
+base_recipe() {
+    declare -f build_base stage_skeleton copy_elf cpio_pack
+    echo "$XENV $XL $DOM0_MODS $EXTRA_MODS"
+}
+
 # build_base: Xen ELF, vmlinuz, dom0 base initramfs
 build_base() {
     local r=$LAB_CACHE/root out=$LAB_CACHE/base k kver d f m ko rel
     local kind=boot
     kver=$(cat "$r/KVER")
-    k=$(key "$r/.complete" "$0" /usr/bin/busybox)
+    k=$(key "$r/.complete" <(base_recipe) /usr/bin/busybox)
     [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$k" ] && return 0
     say "building base layer (Xen $XENV, kernel $kver)"
     rm -rf "$out" && mkdir -p "$out"
@@ -232,11 +241,12 @@ build_base() {
     echo "$k" > "$out/key"
 }
 
-# build_helpers: static guest workload and timestamp helper (make-like)
+# build_helpers: static guest workload, timestamp helper and the
+# fault-load scenario's connection flood (make-like)
 build_helpers() {
     local o=$LAB_CACHE/helpers s
     mkdir -p "$o"
-    for s in dirty xts; do
+    for s in dirty xts flood; do
         if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ]; then
             gcc -std=gnu11 -O2 -Wall -Wextra -static -o "$o/$s.tmp" \
                 "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
@@ -294,6 +304,7 @@ build_project() {
     install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
     install -m 755 "$LAB/dom0/vif-lab" "$d/lab/vif-lab"
     install -m 644 "$h/faultshim.so" "$d/lab/faultshim.so"
+    install -m 755 "$h/flood" "$d/lab/flood"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
     for f in "$LAB"/dom0/*.sh; do
         install -m 644 "$f" "$d/lab/${f##*/}"

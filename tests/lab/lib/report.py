@@ -66,6 +66,7 @@ def describe(r):
                             ("ping_gap_ms", "ping gap", "%.0fms"),
                             ("bytes_sent", "sent", "%s B"),
                             ("link_mb_s", "link", "%.2f MB/s"),
+                            ("load_ratio", "loaded/unloaded", "%.2fx"),
                             ("create_s", "create", "%.1fs"),
                             ("duration_s", "total", "%.0fs")):
         v = r.get(key)

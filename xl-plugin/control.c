@@ -106,6 +106,7 @@ static int jbool(yajl_val root, const char *key)
 
 struct view {
     int tty, json, quiet, bar_shown, id;
+    const char *domain, *target; /* of the migration followed */
 };
 
 static void show_iteration(struct view *v, yajl_val ev)
@@ -189,6 +190,20 @@ static void request_cancel(const struct relocd_conf *conf, int id)
     buf_free(out);
 }
 
+/*
+ * relocd went away mid-move (killed, restarted): this client cannot know
+ * the outcome, but says who settles it and how the admin checks.
+ */
+static void lost_relocd(const struct view *v, enum proto_err e)
+{
+    fprintf(stderr,
+            "xl-relocate: lost relocd (%s) while it moved %s to %s: the "
+            "outcome is in relocd's log. A relocd that restarts resumes the "
+            "guest here unless the target was already cleared to run it; "
+            "check with xl list %s, here and on %s\n",
+            proto_strerror(e), v->domain, v->target, v->domain, v->target);
+}
+
 /* Follows the events of the migration until its result. */
 static int follow(const struct relocd_conf *conf, struct chan *c,
                   struct view *v)
@@ -207,8 +222,7 @@ static int follow(const struct relocd_conf *conf, struct chan *c,
         }
         if (e == PERR_TIMEOUT) continue;
         if (e) {
-            fprintf(stderr, "xl-relocate: lost relocd: %s\n",
-                    proto_strerror(e));
+            lost_relocd(v, e);
             return 1;
         }
         if (ctl_error(&f)) return 1;
@@ -240,7 +254,7 @@ static void fill_req(const struct opts *o, char **argv,
 
 int cmd_migrate(const struct opts *o, int argc, char **argv)
 {
-    struct view v = {isatty(2), o->json, o->quiet, 0, 0};
+    struct view v = {isatty(2), o->json, o->quiet, 0, 0, NULL, NULL};
     struct relocd_conf *conf;
     struct msg_ctl_migrate req;
     struct buf *out = NULL;
@@ -254,6 +268,8 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
     }
     if (!(conf = cli_load_conf(o))) return 1;
     fill_req(o, argv, &req);
+    v.domain = argv[0];
+    v.target = argv[1];
     signal(SIGINT, on_int);
     out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
     c = ctl_connect(conf);

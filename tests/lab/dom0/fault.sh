@@ -58,6 +58,9 @@ fault_cleanup() {
     done
     /usr/sbin/ip netns del "$TGT_NS" 2> /dev/null
     /usr/sbin/ip link del fault0 2> /dev/null
+    # a scenario that failed between cut and heal leaves its blackhole
+    # here, in this namespace's local table: the next one's ping would die
+    while /usr/sbin/ip route del blackhole "$TGT_IP/32" table local 2> /dev/null; do :; done
     return 0
 }
 

@@ -234,9 +234,23 @@ target_clean() {
         [ $i = 0 ] && log "a destroyed copy is still dying: $(xl list | grep '^(null)')"
         sleep 1
         i=$((i + 1))
-        [ $i -gt 120 ] && { xl list; fail "a destroyed copy never goes: $(xl list | grep '^(null)')"; }
+        [ $i -gt 120 ] && { fault_evidence; fail "a destroyed copy never goes: $(xl list | grep '^(null)')"; }
     done
     [ $i = 0 ] || log "it went after ${i}s"
+}
+
+# fault_evidence: what tells why a copy stays: the target's log, the xl
+# processes still alive, and Xen's view of nameless domains
+fault_evidence() {
+    local f d
+    log_file "$LAB_DIR/target.log" 40
+    for f in /proc/[0-9]*/cmdline; do
+        tr '\0' ' ' < "$f" 2> /dev/null | grep -q '^xl ' || continue
+        d=${f%/cmdline}
+        log "alive: ${d#/proc/} $(tr '\0' ' ' < "$f") state $(awk '{ print $3 }' "$d/stat")"
+    done
+    xl list
+    xenstore-ls /local/domain 2> /dev/null | grep -E '^ *[0-9]+ =|name =' | head -20
 }
 
 # state NAME: the domain's xl list state letters (r b p s c d, dashes dropped)

@@ -252,6 +252,8 @@ static void daemon_spawn(struct daemon *d, int fd, int tls, const char *ip,
     if (pid == 0) {
         daemon_child_close(d);
         close(sp[0]);
+        /* The session waits for its children itself (waitpid, pidfds). */
+        signal(SIGCHLD, SIG_DFL);
         env.slot_fd = sp[1];
         log_procname("relocd session");
         _exit(session_serve(&env, fd, (struct sockaddr *)ss, sslen));

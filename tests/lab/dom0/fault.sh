@@ -21,6 +21,7 @@
 #   background ($XLR_PID).
 # wait_line FILE REGEX [S]: until FILE has a line matching REGEX.
 # wait_fault_stop [S]: until the shimmed xl stopped; prints its pid.
+# worker_pid: the source relocd's sender worker.
 # shellcheck shell=sh
 
 TGT_NS=tgt
@@ -251,6 +252,20 @@ fault_evidence() {
     done
     xl list
     xenstore-ls /local/domain 2> /dev/null | grep -E '^ *[0-9]+ =|name =' | head -20
+}
+
+# worker_pid: the source relocd's sender worker (its only child here;
+# busybox pgrep has no -P)
+worker_pid() {
+    local parent f
+    parent=$(cat /tmp/relocd.pid)
+    for f in /proc/[0-9]*/stat; do
+        [ "$(awk '{ print $4 }' "$f" 2> /dev/null)" = "$parent" ] || continue
+        f=${f#/proc/}
+        echo "${f%/stat}"
+        return 0
+    done
+    return 1
 }
 
 # state NAME: the domain's xl list state letters (r b p s c d, dashes dropped)

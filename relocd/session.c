@@ -321,14 +321,15 @@ static int session_run(struct session *s, const struct sockaddr *sa,
     return rc ? -1 : 0;
 }
 
-int session_init(struct session *s, const struct session_env *env, int fd)
+int session_init(struct session *s, const struct session_env *env, int fd,
+                 struct proto_frame *frame)
 {
-    *s = (struct session){.env = env, .log_ok = -1, .slave_pid = -1};
+    *s = (struct session){
+        .env = env, .frame = frame, .log_ok = -1, .slave_pid = -1};
     snprintf(s->ip, sizeof(s->ip), "?");
     snprintf(s->fqdn, sizeof(s->fqdn), "?");
     s->chan = chan_new(fd);
     s->out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
-    s->frame = malloc(sizeof(*s->frame));
     if (s->chan && s->out && s->frame) return 0;
     log_warnx("session: out of memory");
     if (!s->chan) close(fd);
@@ -341,17 +342,18 @@ void session_clear(struct session *s)
     chan_free(s->mon);
     chan_free(s->chan);
     buf_free(s->out);
-    free(s->frame);
     free(s->config);
 }
 
 int session_serve(const struct session_env *env, int fd,
                   const struct sockaddr *sa, socklen_t salen)
 {
+    struct proto_frame *frame = malloc(sizeof(*frame));
     struct session s;
     int rc = -1;
 
-    if (session_init(&s, env, fd) == 0) rc = session_run(&s, sa, salen);
+    if (session_init(&s, env, fd, frame) == 0) rc = session_run(&s, sa, salen);
     session_clear(&s);
+    free(frame);
     return rc < 0 ? 1 : 0;
 }

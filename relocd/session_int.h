@@ -61,10 +61,13 @@ struct session {
 
 /*
  * Sets s up to serve the peer's connection fd, which it owns from now on
- * (closed even on failure).  0, or -1 (logged); session_clear() either way.
+ * (closed even on failure), receiving into the caller's frame (256 KiB:
+ * a fuzz harness keeps one).  0, or -1 (logged); session_clear() either
+ * way.
  */
-int session_init(struct session *s, const struct session_env *env, int fd);
-/* Ends the slave, if any, and frees what s holds. */
+int session_init(struct session *s, const struct session_env *env, int fd,
+                 struct proto_frame *frame);
+/* Ends the slave, if any, and frees what s holds, but for the frame. */
 void session_clear(struct session *s);
 
 /*

@@ -220,6 +220,13 @@ enum proto_err chan_send(struct chan *c, struct buf *out)
     return e;
 }
 
+/*
+ * What one read may add to the input buffer, so that the buffer grows
+ * with the frames that come, not to the frame cap at the first read: a
+ * session holds two chans a process, and every buffer is wiped when freed.
+ */
+#define CHAN_READ_MAX (16 * 1024)
+
 /* Reads more bytes from the socket into the input buffer. */
 static enum proto_err chan_fill(struct chan *c)
 {
@@ -227,6 +234,7 @@ static enum proto_err chan_fill(struct chan *c)
     size_t room = buf_avail(c->in);
     ssize_t r;
 
+    if (room > CHAN_READ_MAX) room = CHAN_READ_MAX;
     if (!room || buf_reserve(c->in, room, &p) < 0) return PERR_BAD_FRAME;
     r = chan_raw_read(c, p, room);
     if (r <= 0) return io_err(r);

@@ -9,9 +9,9 @@
 
 enum admit_verdict {
     ADMIT_OK,
-    ADMIT_FULL, /* relocd-max-pending sessions are pending */
-    ADMIT_HOST, /* relocd-max-pending-per-host from this address */
-    ADMIT_DROP, /* random early drop between drop-start and full */
+    ADMIT_FULL,    /* relocd-max-pending sessions are pending */
+    ADMIT_HOST,    /* relocd-max-pending-per-host from this address */
+    ADMIT_DROP,    /* random early drop between drop-start and full */
     ADMIT_PENALTY, /* its sessions kept failing before authentication */
 };
 

@@ -398,8 +398,7 @@ static void daemon_slot(struct daemon *d, struct child *c)
                       "(per-source penalty)",
                       c->ip);
         reply = admit_log_note(&d->refusals, c->ip, clock_ms()) ? 'Y' : 'N';
-    }
-    else if (req[0] == 'M')
+    } else if (req[0] == 'M')
         reply = daemon_take_slot(d, c, req + 1);
     else
         reply = 'N';

@@ -40,18 +40,21 @@
 /*
  * Before admission a peer is anyone: its failures share the parent's
  * per-source log limit (admit.h), asked once per session ('L').  After
- * it, or without a parent to ask, everything is logged.
+ * it, or without a parent to ask, everything is logged.  A parent that
+ * does not answer within a second is busy, most likely with a flood:
+ * the line is dropped then, never logged past the limit (the lab saw
+ * 1352 lines in 8 minutes of flood when this defaulted to logging).
  */
 static int session_may_log(struct session *s)
 {
     struct pollfd pfd = {.fd = s->env->slot_fd, .events = POLLIN};
-    char reply = 'Y';
+    char reply = 'N';
 
     if (s->admitted || s->env->slot_fd < 0) return 1;
     if (s->log_ok >= 0) return s->log_ok;
     if (write(s->env->slot_fd, "L", 1) != 1 || poll(&pfd, 1, 1000) != 1 ||
         read(s->env->slot_fd, &reply, 1) != 1)
-        reply = 'Y';
+        reply = 'N';
     s->log_ok = reply == 'Y';
     return s->log_ok;
 }

@@ -125,9 +125,10 @@ static void test_penalty_capped_and_runs_down(void)
     for (i = 0; i < 1000; i++)
         admit_penalize(&p, "2001:db8::6", 0);
     T_EQ_INT(admit_penalty_left(&p, "2001:db8::6", 0), ADMIT_PENALTY_MAX_MS);
-    T_EQ_INT(admit_penalty_left(&p, "2001:db8::6",
-                                ADMIT_PENALTY_MAX_MS - ADMIT_PENALTY_MIN_MS + 1),
-             0);
+    T_EQ_INT(
+        admit_penalty_left(&p, "2001:db8::6",
+                           ADMIT_PENALTY_MAX_MS - ADMIT_PENALTY_MIN_MS + 1),
+        0);
 }
 
 /* A flood of new addresses pushes out the mildest penalty, not a heavy one. */

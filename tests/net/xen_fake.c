@@ -284,8 +284,8 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
     g = calloc(1, sizeof(*g));
     if (!g) return NULL;
     snprintf(g->name, sizeof(g->name), "%s", domain);
-    g->pages = (unsigned long)fake_param(g, "mb", "RELOCD_FAKE_GUEST_MB", 64) *
-               256;
+    g->pages =
+        (unsigned long)fake_param(g, "mb", "RELOCD_FAKE_GUEST_MB", 64) * 256;
     fake_uuid(domain, uuid, sizeof(uuid));
     snprintf(g->json, sizeof(g->json),
              "{\"c_info\":{\"type\":\"pvh\",\"name\":\"%s\","

@@ -10,12 +10,13 @@ mkdir -p "$T/state" "$T/bin" "$T/xl-src" "$T/xl-dst" "$T/xl-evl"
 export RELOCD_FAKE_STATE="$T/state"
 addhost "$NS_EVL" 10.77.0.1 src.relocd.test
 
+PY=$(command -v /usr/bin/python3 || command -v python3)
 # xl on src lists the guests named in $T/src-domains (relocd-fake's state
 # decides which still run there), and an old NAME--migratedaway left over.
 cat >"$T/bin/xl" <<XL
 #!/bin/sh
 RELOCD_FAKE_DOMAINS=\$(cat "$T/src-domains") FAKE_XL_DIR="$T/xl-src" \
-    exec "$NETDIR/fake_xl.py" xl "\$@"
+    exec $PY "$NETDIR/fake_xl.py" xl "\$@"
 XL
 chmod +x "$T/bin/xl"
 : >"$T/xl-src/old--migratedaway"

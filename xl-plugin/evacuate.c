@@ -80,18 +80,24 @@ static void child_move(const struct opts *o, const struct relocd_conf *conf,
     _exit(rc ? 1 : 0);
 }
 
+/*
+ * Starts g's move in a child.  Returns -1 when it cannot (no pipe or
+ * fork): g is then marked failed, never retried in a loop.
+ */
 static int start_move(struct evac *ev, struct evac_guest *g,
                       const struct opts *o, const struct relocd_conf *conf)
 {
     const char *target = ev->hosts[g->host].target;
-    int p[2];
+    int p[2] = {-1, -1};
 
-    if (pipe2(p, O_CLOEXEC) < 0) return -1;
     fflush(NULL);
-    g->pid = fork();
-    if (g->pid < 0) {
-        close(p[0]);
-        close(p[1]);
+    if (pipe2(p, O_CLOEXEC) < 0 || (g->pid = fork()) < 0) {
+        snprintf(g->result, sizeof(g->result), "cannot start: %s",
+                 strerror(errno));
+        if (p[0] >= 0) close(p[0]);
+        if (p[1] >= 0) close(p[1]);
+        g->state = EV_FAILED;
+        g->failed_host = g->host;
         return -1;
     }
     if (g->pid == 0) {
@@ -177,9 +183,8 @@ static void run_moves(struct evac *ev, const struct opts *o,
     unsigned i;
 
     for (;;) {
-        while (!stop_starting && running < n && (g = next_ready(ev, n)) &&
-               start_move(ev, g, o, conf) == 0)
-            running++;
+        while (!stop_starting && running < n && (g = next_ready(ev, n)))
+            running += start_move(ev, g, o, conf) == 0;
         if (!running && (stop_starting || !waiting(ev))) break;
         if (!running) {
             usleep(200 * 1000); /* a busy target's wait */

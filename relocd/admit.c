@@ -43,6 +43,9 @@ const char *admit_reason(enum admit_verdict v)
     case ADMIT_DROP:
         return "many connections are authenticating; dropped at random "
                "(relocd-pending-drop-start)";
+    case ADMIT_PENALTY:
+        return "connections from this address keep failing before they "
+               "authenticate; refused for a while";
     default:
         return "admitted";
     }
@@ -90,4 +93,62 @@ int admit_log_summary(struct admit_log *al, long long now_ms,
     al->window_ms = 0;
     al->refused = al->logged = 0;
     return due;
+}
+
+/*
+ * The slot of ip, or one to take over for it: a free or run-down slot
+ * first, else the one whose penalty ends soonest (a flood of addresses
+ * can only push out the mildest penalties).
+ */
+static struct admit_penalty_host *penalty_slot(struct admit_penalties *p,
+                                               const char *ip, long long now_ms)
+{
+    struct admit_penalty_host *h, *best = &p->host[0];
+    unsigned i;
+
+    for (i = 0; i < ADMIT_PENALTY_HOSTS; i++) {
+        h = &p->host[i];
+        if (h->until_ms && !strcmp(h->ip, ip)) {
+            if (h->until_ms <= now_ms) h->told = 0;
+            return h;
+        }
+        if (h->until_ms <= now_ms) {
+            if (best->until_ms > now_ms) best = h;
+        } else if (best->until_ms > now_ms && h->until_ms < best->until_ms) {
+            best = h;
+        }
+    }
+    snprintf(best->ip, sizeof(best->ip), "%s", ip);
+    best->until_ms = 0;
+    best->told = 0;
+    return best;
+}
+
+int admit_penalize(struct admit_penalties *p, const char *ip, long long now_ms)
+{
+    struct admit_penalty_host *h = penalty_slot(p, ip, now_ms);
+    long long from = h->until_ms > now_ms ? h->until_ms : now_ms;
+
+    h->until_ms = from + ADMIT_PENALTY_MS;
+    if (h->until_ms > now_ms + ADMIT_PENALTY_MAX_MS)
+        h->until_ms = now_ms + ADMIT_PENALTY_MAX_MS;
+    if (h->told || h->until_ms - now_ms < ADMIT_PENALTY_MIN_MS) return 0;
+    h->told = 1;
+    return 1;
+}
+
+long long admit_penalty_left(const struct admit_penalties *p, const char *ip,
+                             long long now_ms)
+{
+    unsigned i;
+
+    for (i = 0; i < ADMIT_PENALTY_HOSTS; i++) {
+        const struct admit_penalty_host *h = &p->host[i];
+
+        if (!h->until_ms || strcmp(h->ip, ip)) continue;
+        return h->until_ms - now_ms >= ADMIT_PENALTY_MIN_MS
+                   ? h->until_ms - now_ms
+                   : 0;
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@ enum admit_verdict {
     ADMIT_FULL, /* relocd-max-pending sessions are pending */
     ADMIT_HOST, /* relocd-max-pending-per-host from this address */
     ADMIT_DROP, /* random early drop between drop-start and full */
+    ADMIT_PENALTY, /* its sessions kept failing before authentication */
 };
 
 struct admit_limits {
@@ -39,6 +40,31 @@ struct admit_log {
     long long window_ms; /* start of the summary window; 0: none */
     unsigned refused;    /* in the window */
     unsigned logged;     /* lines in the window */
+};
+
+/*
+ * Per-source penalties (OpenSSH 9.8's PerSourcePenalties, "noauth"): each
+ * session of an address that fails before it authenticates (garbage, a
+ * failed or timed-out handshake, a refused peer) adds ADMIT_PENALTY_MS to
+ * the address's penalty; once that reaches ADMIT_PENALTY_MIN_MS ahead of
+ * now, the parent refuses the address at accept, without forking a session
+ * for it (the fork, the sandbox and the TLS attempt are what a flood of
+ * bogus connections costs), until the penalty has run down.  Capped at
+ * ADMIT_PENALTY_MAX_MS; an address never penalises another.
+ */
+#define ADMIT_PENALTY_MS 2000
+#define ADMIT_PENALTY_MIN_MS 10000
+#define ADMIT_PENALTY_MAX_MS 60000
+#define ADMIT_PENALTY_HOSTS 256
+
+struct admit_penalty_host {
+    char ip[64];
+    long long until_ms; /* penalised up to here; 0: a free slot */
+    int told;           /* the refusing was logged; again once run down */
+};
+
+struct admit_penalties {
+    struct admit_penalty_host host[ADMIT_PENALTY_HOSTS];
 };
 
 /* admit.c */
@@ -69,5 +95,19 @@ int admit_log_note(struct admit_log *al, const char *ip, long long now_ms);
  */
 int admit_log_summary(struct admit_log *al, long long now_ms,
                       unsigned *refused_r, unsigned *secs_r);
+
+/*
+ * One session from ip failed before authenticating, at now_ms.  Returns
+ * 1 when this starts the refusing of ip (to be logged: once until its
+ * penalty has run down completely), else 0.
+ */
+int admit_penalize(struct admit_penalties *p, const char *ip, long long now_ms);
+
+/*
+ * The milliseconds ip stays refused (its penalty has reached the minimum
+ * and not yet run down), or 0.
+ */
+long long admit_penalty_left(const struct admit_penalties *p, const char *ip,
+                             long long now_ms);
 
 #endif

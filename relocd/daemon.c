@@ -71,6 +71,7 @@ struct daemon {
     unsigned nchild, running;
     pid_t refuser[DAEMON_MAX_REFUSERS]; /* 0: free */
     struct admit_log refusals;
+    struct admit_penalties penalties; /* admit.h: noauth per source */
     int draining, next_id;
     struct ctl ctl;
     char hostname[256];
@@ -216,14 +217,16 @@ static int daemon_refuse_tls(struct daemon *d, int fd, const char *why)
  * limited per source (admit.h); a summary tells what it left out.
  */
 static void daemon_refuse(struct daemon *d, int fd, int tls, const char *ip,
-                          const char *why)
+                          enum admit_verdict v)
 {
+    const char *why = admit_reason(v);
     struct buf *out;
 
     if (admit_log_note(&d->refusals, ip, clock_ms()))
         log_warnx("refused a connection from %s (busy): %s", ip, why);
     if (tls) {
-        daemon_refuse_tls(d, fd, why);
+        /* A penalised source has had its answers: no TLS work for it. */
+        if (v != ADMIT_PENALTY) daemon_refuse_tls(d, fd, why);
         close(fd);
         return;
     }
@@ -252,6 +255,8 @@ static void daemon_spawn(struct daemon *d, int fd, int tls, const char *ip,
     if (pid == 0) {
         daemon_child_close(d);
         close(sp[0]);
+        /* The session waits for its children itself (waitpid, pidfds). */
+        signal(SIGCHLD, SIG_DFL);
         env.slot_fd = sp[1];
         log_procname("relocd session");
         _exit(session_serve(&env, fd, (struct sockaddr *)ss, sslen));
@@ -282,6 +287,7 @@ static enum admit_verdict daemon_admit(const struct daemon *d, const char *ip)
         (unsigned)c->pending_drop_start, (unsigned)c->pending_drop_rate};
     int exempt = c->acl && acl_match(c->acl, ip, NULL);
 
+    if (admit_penalty_left(&d->penalties, ip, clock_ms())) return ADMIT_PENALTY;
     if (d->nchild >= DAEMON_MAX_CHILDREN) return ADMIT_FULL;
     return admit_decide(&l, daemon_pending(d), daemon_pending_from(d, ip),
                         exempt, arc4random_uniform(100));
@@ -310,7 +316,7 @@ static int daemon_accept(struct daemon *d, unsigned li)
     tcp_tune(fd);
     v = daemon_admit(d, ip);
     if (v != ADMIT_OK)
-        daemon_refuse(d, fd, d->ls.tls[li], ip, admit_reason(v));
+        daemon_refuse(d, fd, d->ls.tls[li], ip, v);
     else
         daemon_spawn(d, fd, d->ls.tls[li], ip, &ss, sslen);
     return 0;
@@ -384,8 +390,15 @@ static void daemon_slot(struct daemon *d, struct child *c)
     r = read(c->slot_fd, req, sizeof(req) - 1);
     if (r <= 0) return; /* the session is ending; SIGCHLD reaps it */
     req[r] = '\0';
-    if (req[0] == 'L')
+    /* 'L' comes only from a session that failed before authentication. */
+    if (req[0] == 'L') {
+        if (admit_penalize(&d->penalties, c->ip, clock_ms()))
+            log_warnx("%s: its connections keep failing before they "
+                      "authenticate; refusing it at once for a while "
+                      "(per-source penalty)",
+                      c->ip);
         reply = admit_log_note(&d->refusals, c->ip, clock_ms()) ? 'Y' : 'N';
+    }
     else if (req[0] == 'M')
         reply = daemon_take_slot(d, c, req + 1);
     else

@@ -2,10 +2,14 @@
  * ctx.c - libxl contexts.  Sessions are short-lived processes, so each
  * opens its own context after authentication and closes it at the end.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <xentoollog.h>
 
 #include "xen/xen.h"
@@ -103,6 +107,21 @@ xc_interface *xen_xch_open(void)
     if (!logger) logger = recorder(XTL_INFO);
     if (!logger) return NULL;
     return xc_interface_open(logger, logger, 0);
+}
+
+int xen_isolated(int (*fn)(void *), void *arg)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid == 0) {
+        signal(SIGCHLD, SIG_DFL);
+        _exit(fn(arg) == 0 ? 0 : 1);
+    }
+    if (pid < 0) return -1;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 void xen_ctx_free(libxl_ctx *ctx)

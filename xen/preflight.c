@@ -68,16 +68,24 @@ static void check_memory(libxl_ctx *ctx, libxl_domain_config *dc,
         (unsigned long long)need / 1024, (unsigned long long)free_kb / 1024);
 }
 
-/* The domid of the domain with this UUID, or -1. */
-static int domid_of_uuid(libxl_ctx *ctx, const libxl_uuid *uuid)
+/*
+ * The domid of the live domain with this UUID, or -1; *dying: the domid
+ * of one with this UUID that is being destroyed, or -1.
+ */
+static int domid_of_uuid(libxl_ctx *ctx, const libxl_uuid *uuid, int *dying)
 {
     libxl_dominfo *info;
     int i, n, domid = -1;
 
+    *dying = -1;
     info = libxl_list_domain(ctx, &n);
-    for (i = 0; info && i < n; i++)
-        if (!libxl_uuid_compare(&info[i].uuid, (libxl_uuid *)uuid))
+    for (i = 0; info && i < n; i++) {
+        if (libxl_uuid_compare(&info[i].uuid, (libxl_uuid *)uuid)) continue;
+        if (info[i].dying)
+            *dying = (int)info[i].domid;
+        else
             domid = (int)info[i].domid;
+    }
     libxl_dominfo_list_free(info, n);
     return domid;
 }
@@ -85,13 +93,15 @@ static int domid_of_uuid(libxl_ctx *ctx, const libxl_uuid *uuid)
 /*
  * The name and UUID must be free, except on a move to this very host
  * (loopback), where the running source holds both until xl's handshake
- * renames it NAME--migratedaway.
+ * renames it NAME--migratedaway.  A copy destroyed moments ago (a failed
+ * receive) lingers nameless until Xen frees its memory: said as such, not
+ * as a clash with a running guest.
  */
 static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
                         int local, struct msg_preflight_result *res)
 {
     const char *name = dc->c_info.name;
-    int same = domid_of_uuid(ctx, &dc->c_info.uuid);
+    int dying, same = domid_of_uuid(ctx, &dc->c_info.uuid, &dying);
     char incoming[256];
     uint32_t domid;
 
@@ -101,6 +111,11 @@ static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
                       "%s is being received already "
                       "(domid %u)",
                       incoming, domid);
+    else if (dying >= 0)
+        msg_check_add(res, "name", 0,
+                      "domain %d, a destroyed copy of %s, is still dying "
+                      "here: retry once xl list no longer shows it",
+                      dying, name);
     else if (!libxl_name_to_domid(ctx, name, &domid) &&
              !(local && same == (int)domid))
         msg_check_add(res, "name", 0,

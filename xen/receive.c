@@ -2,6 +2,7 @@
  * receive.c - the receiving end is stock `xl migrate-receive`, so the
  * guest becomes an ordinary xl domain, with xl's own commit handshake.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,11 @@ pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
     argv[n] = NULL;
     pid = fork();
     if (pid == 0) {
+        /* xl gets the dispositions it has under sshd: exec keeps ignored
+         * signals ignored, and relocd ignores these. */
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0) _exit(127);
         execvp("xl", argv);
         log_warn("exec xl");
@@ -55,20 +61,31 @@ int xen_domain_lookup(const char *name, uint32_t *domid)
     return r == 0 ? 1 : r == ERROR_INVAL ? 0 : -1;
 }
 
-void xen_receive_cleanup(const char *name)
+/* Destroys NAME--incoming if it exists; in xen_isolated(): it forks. */
+static int destroy_incoming(void *arg)
 {
+    const char *name = arg;
     char incoming[256];
-    libxl_ctx *ctx;
+    libxl_ctx *ctx = xen_ctx_new();
     uint32_t domid;
+    int rc = 0;
 
-    if (!name) return;
-    ctx = xen_ctx_new();
-    if (!ctx) return;
+    if (!ctx) return -1;
     /* xl migrate-receive can leave its paused copy when the sender dies. */
     snprintf(incoming, sizeof(incoming), "%s--incoming", name);
     if (!libxl_name_to_domid(ctx, incoming, &domid)) {
         log_warnx("destroying the leftover %s (domid %u)", incoming, domid);
-        libxl_domain_destroy(ctx, domid, NULL);
+        rc = libxl_domain_destroy(ctx, domid, NULL);
+        if (rc)
+            log_warnx("destroying %s (domid %u) failed: check with xl list, "
+                      "then xl destroy %u",
+                      incoming, domid, domid);
     }
     xen_ctx_free(ctx);
+    return rc ? -1 : 0;
+}
+
+void xen_receive_cleanup(const char *name)
+{
+    if (name) xen_isolated(destroy_incoming, (void *)name);
 }

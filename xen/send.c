@@ -242,6 +242,24 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
     return 0;
 }
 
+/*
+ * A failed save: the error says where the guest is, for the user has to
+ * know that before anything else (a cut in pre-copy never suspended it).
+ */
+static void save_failed(struct xen_guest *g, char *err, size_t errlen)
+{
+    size_t n;
+    const char *where = "the guest keeps running here";
+
+    if (!err[0]) snprintf(err, errlen, "saving failed");
+    if (g->suspended)
+        where = xen_guest_resume(g) == 0
+                    ? "the guest was resumed here"
+                    : "resuming the guest here FAILED: check it with xl list";
+    n = strlen(err);
+    snprintf(err + n, errlen - n, "; %s", where);
+}
+
 int xen_guest_save(struct xen_guest *g, int fd, int live,
                    const struct xen_save_hooks *hooks, char *err, size_t errlen)
 {
@@ -255,9 +273,7 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
                                   live ? LIBXL_SUSPEND_LIVE : 0, NULL);
     else
         rc = save_with_libxc(g, fd, live, err, errlen);
-    if (rc && g->suspended && xen_guest_resume(g) == 0 && !err[0])
-        snprintf(err, errlen, "saving failed; the guest was resumed here");
-    if (rc && !err[0]) snprintf(err, errlen, "saving failed");
+    if (rc) save_failed(g, err, errlen);
     return rc ? -1 : 0;
 }
 

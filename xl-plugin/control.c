@@ -112,6 +112,7 @@ static int jbool(yajl_val root, const char *key)
 
 struct view {
     int tty, json, quiet, bar_shown, id;
+    const char *domain, *target; /* of the migration followed */
     char *msg; /* the result's message goes here, when not NULL */
     size_t msglen;
 };
@@ -198,6 +199,20 @@ static void request_cancel(const struct relocd_conf *conf, int id)
     buf_free(out);
 }
 
+/*
+ * relocd went away mid-move (killed, restarted): this client cannot know
+ * the outcome, but says who settles it and how the admin checks.
+ */
+static void lost_relocd(const struct view *v, enum proto_err e)
+{
+    fprintf(stderr,
+            "xl-relocate: lost relocd (%s) while it moved %s to %s: the "
+            "outcome is in relocd's log. A relocd that restarts resumes the "
+            "guest here unless the target was already cleared to run it; "
+            "check with xl list %s, here and on %s\n",
+            proto_strerror(e), v->domain, v->target, v->domain, v->target);
+}
+
 /* Follows the events of the migration until its result. */
 static int follow(const struct relocd_conf *conf, struct chan *c,
                   struct view *v)
@@ -216,8 +231,7 @@ static int follow(const struct relocd_conf *conf, struct chan *c,
         }
         if (e == PERR_TIMEOUT) continue;
         if (e) {
-            fprintf(stderr, "xl-relocate: lost relocd: %s\n",
-                    proto_strerror(e));
+            lost_relocd(v, e);
             if (v->msg) snprintf(v->msg, v->msglen, "lost relocd");
             return 1;
         }
@@ -258,6 +272,8 @@ static int run_migrate(const struct opts *o, const struct relocd_conf *conf,
     int rc = 1;
 
     fill_req(o, domain, target, &req);
+    v->domain = domain;
+    v->target = target;
     signal(SIGINT, on_int);
     out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
     c = ctl_connect(conf);
@@ -274,7 +290,7 @@ int ctl_migrate_one(const struct opts *o, const struct relocd_conf *conf,
                     const char *domain, const char *target, char *msg,
                     size_t msglen)
 {
-    struct view v = {0, 0, 1, 0, 0, msg, msglen};
+    struct view v = {.quiet = 1, .msg = msg, .msglen = msglen};
 
     snprintf(msg, msglen, "no result from relocd");
     return run_migrate(o, conf, domain, target, &v);
@@ -282,7 +298,7 @@ int ctl_migrate_one(const struct opts *o, const struct relocd_conf *conf,
 
 int cmd_migrate(const struct opts *o, int argc, char **argv)
 {
-    struct view v = {isatty(2), o->json, o->quiet, 0, 0, NULL, 0};
+    struct view v = {.tty = isatty(2), .json = o->json, .quiet = o->quiet};
     struct relocd_conf *conf;
     int rc;
 

@@ -86,6 +86,8 @@ w=$(worker)
 kill -9 "$(srcd)"
 kill -9 "$w"
 wait $mig
+grep -q "lost relocd (.*) while it moved w3 to 10.77.0.2: .*check with xl list w3" \
+    "$T/w3.out" || die "xl-relocate, relocd gone: $(cat "$T/w3.out")"
 # gone, or a zombie nobody reaps (PID 1 of a container may not)
 gone() { ! kill -0 "$1" || grep -q ') Z' "/proc/$1/stat"; }
 wait_for "the worker of w3 dead" gone "$w"

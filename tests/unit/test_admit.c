@@ -1,6 +1,6 @@
 /*
- * test_admit.c - the parent's admission: pending limits, early drop, and
- * the refusal log's rate limit.
+ * test_admit.c - the parent's admission: pending limits, early drop, the
+ * refusal log's rate limit, and per-source penalties.
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +88,64 @@ static void test_log_burst_of_many_hosts(void)
     T_EQ_INT(n, 500);
 }
 
+/* A few failures (a wrong key) refuse nothing; a flood is refused. */
+static void test_penalty_after_repeated_failures(void)
+{
+    static struct admit_penalties p;
+    long long now = 100000;
+    int i, admitted = 0;
+
+    for (i = 0; i < ADMIT_PENALTY_MIN_MS / ADMIT_PENALTY_MS - 1; i++)
+        T_EQ_INT(admit_penalize(&p, "192.0.2.6", now), 0);
+    T_EQ_INT(admit_penalty_left(&p, "192.0.2.6", now), 0);
+    /* The refusing starts, and is to be logged once. */
+    T_EQ_INT(admit_penalize(&p, "192.0.2.6", now), 1);
+    T_EQ_INT(admit_penalty_left(&p, "192.0.2.6", now), ADMIT_PENALTY_MIN_MS);
+    /* Another address is not touched. */
+    T_EQ_INT(admit_penalty_left(&p, "192.0.2.1", now), 0);
+    /* A source failing every time it gets in: one session per 2 s. */
+    for (i = 0; i < 60000; i += 10) {
+        if (admit_penalty_left(&p, "192.0.2.6", now + i)) continue;
+        admitted++;
+        admit_penalize(&p, "192.0.2.6", now + i);
+    }
+    T_EQ_INT(admitted, 60000 / ADMIT_PENALTY_MS);
+    /* Logged again only after the penalty ran out completely. */
+    T_EQ_INT(admit_penalize(&p, "192.0.2.6", now + 60000), 0);
+    for (i = 0; i < 5; i++)
+        admit_penalize(&p, "192.0.2.6", now + 200000);
+    T_EQ_INT(admit_penalize(&p, "192.0.2.6", now + 200000), 0);
+}
+
+static void test_penalty_capped_and_runs_down(void)
+{
+    static struct admit_penalties p;
+    int i;
+
+    for (i = 0; i < 1000; i++)
+        admit_penalize(&p, "2001:db8::6", 0);
+    T_EQ_INT(admit_penalty_left(&p, "2001:db8::6", 0), ADMIT_PENALTY_MAX_MS);
+    T_EQ_INT(admit_penalty_left(&p, "2001:db8::6",
+                                ADMIT_PENALTY_MAX_MS - ADMIT_PENALTY_MIN_MS + 1),
+             0);
+}
+
+/* A flood of new addresses pushes out the mildest penalty, not a heavy one. */
+static void test_penalty_table_keeps_the_worst(void)
+{
+    static struct admit_penalties p;
+    char ip[64];
+    int i;
+
+    for (i = 0; i < 30; i++)
+        admit_penalize(&p, "192.0.2.66", 0);
+    for (i = 0; i < 10 * ADMIT_PENALTY_HOSTS; i++) {
+        snprintf(ip, sizeof(ip), "198.51.100.%d.%d", i / 250, i % 250);
+        admit_penalize(&p, ip, 0);
+    }
+    T_EQ_INT(admit_penalty_left(&p, "192.0.2.66", 0), ADMIT_PENALTY_MAX_MS);
+}
+
 int main(void)
 {
     test_hard_limits();
@@ -95,5 +153,8 @@ int main(void)
     test_no_drop_when_start_is_full();
     test_log_one_line_per_host();
     test_log_burst_of_many_hosts();
+    test_penalty_after_repeated_failures();
+    test_penalty_capped_and_runs_down();
+    test_penalty_table_keeps_the_worst();
     return t_done("test_admit");
 }

@@ -21,6 +21,7 @@
 #   background ($XLR_PID).
 # wait_line FILE REGEX [S]: until FILE has a line matching REGEX.
 # wait_fault_stop [S]: until the shimmed xl stopped; prints its pid.
+# worker_pid: the source relocd's sender worker.
 # shellcheck shell=sh
 
 TGT_NS=tgt
@@ -58,6 +59,9 @@ fault_cleanup() {
     done
     /usr/sbin/ip netns del "$TGT_NS" 2> /dev/null
     /usr/sbin/ip link del fault0 2> /dev/null
+    # a scenario that failed between cut and heal leaves its blackhole
+    # here, in this namespace's local table: the next one's ping would die
+    while /usr/sbin/ip route del blackhole "$TGT_IP/32" table local 2> /dev/null; do :; done
     return 0
 }
 
@@ -231,9 +235,37 @@ target_clean() {
         [ $i = 0 ] && log "a destroyed copy is still dying: $(xl list | grep '^(null)')"
         sleep 1
         i=$((i + 1))
-        [ $i -gt 120 ] && { xl list; fail "a destroyed copy never goes: $(xl list | grep '^(null)')"; }
+        [ $i -gt 120 ] && { fault_evidence; fail "a destroyed copy never goes: $(xl list | grep '^(null)')"; }
     done
     [ $i = 0 ] || log "it went after ${i}s"
+}
+
+# fault_evidence: what tells why a copy stays: the target's log, the xl
+# processes still alive, and Xen's view of nameless domains
+fault_evidence() {
+    local f d
+    log_file "$LAB_DIR/target.log" 40
+    for f in /proc/[0-9]*/cmdline; do
+        tr '\0' ' ' < "$f" 2> /dev/null | grep -q '^xl ' || continue
+        d=${f%/cmdline}
+        log "alive: ${d#/proc/} $(tr '\0' ' ' < "$f") state $(awk '{ print $3 }' "$d/stat")"
+    done
+    xl list
+    xenstore-ls /local/domain 2> /dev/null | grep -E '^ *[0-9]+ =|name =' | head -20
+}
+
+# worker_pid: the source relocd's sender worker (its only child here;
+# busybox pgrep has no -P)
+worker_pid() {
+    local parent f
+    parent=$(cat /tmp/relocd.pid)
+    for f in /proc/[0-9]*/stat; do
+        [ "$(awk '{ print $4 }' "$f" 2> /dev/null)" = "$parent" ] || continue
+        f=${f#/proc/}
+        echo "${f%/stat}"
+        return 0
+    done
+    return 1
 }
 
 # state NAME: the domain's xl list state letters (r b p s c d, dashes dropped)

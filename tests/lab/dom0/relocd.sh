@@ -93,7 +93,7 @@ xlr_result() {
 no_leftovers() {
     if xl list | grep -q -- "--migratedaway\|--incoming"; then
         xl list
-        fail "a half-moved domain is left: $(xl list | grep -- '--')"
+        fail "a half-moved domain is left: $(xl list | grep -E -- '--(migratedaway|incoming)')"
     fi
 }
 

@@ -3,6 +3,7 @@ results dir and its reporter, the QEMU processes, the output lines (the
 boots print from several threads), and the interrupt that ends them all."""
 
 import os
+import subprocess
 import threading
 
 from qemu import Processes
@@ -29,6 +30,14 @@ class Session:
         self.results = results
         os.makedirs(results, exist_ok=True)
         open(os.path.join(results, "results.jsonl"), "w").close()
+        # the tree under test, so that tests/lab/matrix can tell runs of
+        # today's code from older ones
+        repo = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..", "..")
+        tree = subprocess.run(["git", "-C", repo, "describe", "--always",
+                               "--dirty"], capture_output=True, text=True)
+        with open(os.path.join(results, "tree"), "w") as f:
+            f.write((tree.stdout.strip() or "unknown") + "\n")
         self.report = Reporter(results, self.out)
 
     def interrupt(self, *_):

@@ -66,8 +66,7 @@ static int open_from(const struct sockaddr_in *src)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     if (bind(fd, (const struct sockaddr *)src, sizeof(*src)) < 0 ||
         (connect(fd, (const struct sockaddr *)&target, sizeof(target)) < 0 &&
          errno != EINPROGRESS)) {
@@ -84,8 +83,7 @@ static void bogus(const struct sockaddr_in *src, unsigned long n)
     struct pollfd p;
     int fd = open_from(src);
 
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     if (n % 2) {
         p.fd = fd;
         p.events = POLLOUT;
@@ -117,8 +115,7 @@ int main(int argc, char **argv)
     }
     end = now() + atof(argv[3]);
     idle = atoi(argv[4]);
-    if (idle < 0 || idle > MAX_IDLE)
-        idle = MAX_IDLE;
+    if (idle < 0 || idle > MAX_IDLE) idle = MAX_IDLE;
     list = argv[5];
     while ((tok = strsep(&list, ",")) && nsrc < MAX_SRCS)
         if (addr(tok, 0, &srcs[nsrc++]) < 0) {
@@ -131,8 +128,7 @@ int main(int argc, char **argv)
             return 2;
         }
         have_trickle = 1;
-        if (argc > 7)
-            every_ms = atoi(argv[7]);
+        if (argc > 7) every_ms = atoi(argv[7]);
     }
 
     signal(SIGTERM, stop);
@@ -143,8 +139,7 @@ int main(int argc, char **argv)
         for (refill = 0; nconn < idle && refill < REFILL_PER_ROUND; refill++) {
             int fd = open_from(&srcs[n++ % nsrc]);
 
-            if (fd < 0)
-                break;
+            if (fd < 0) break;
             conns[nconn].fd = fd;
             conns[nconn].events = POLLIN;
             nconn++;
@@ -154,20 +149,16 @@ int main(int argc, char **argv)
             next_bogus = now() + every_ms / 1000.0;
             bogus(&trickle, nbogus++);
         }
-        if (poll(conns, nconn, 20) <= 0)
-            continue;
+        if (poll(conns, nconn, 20) <= 0) continue;
         for (i = 0; i < nconn; i++) {
-            if (!conns[i].revents)
-                continue;
-            if (read(conns[i].fd, buf, sizeof(buf)) > 0)
-                continue;
+            if (!conns[i].revents) continue;
+            if (read(conns[i].fd, buf, sizeof(buf)) > 0) continue;
             /* closed by the server (or reset): open another next round */
             close(conns[i].fd);
             conns[i--] = conns[--nconn];
             closed++;
         }
-        if (now() < round_end)
-            usleep((round_end - now()) * 1e6);
+        if (now() < round_end) usleep((round_end - now()) * 1e6);
     }
     printf("opened %lu closed-by-server %lu bogus %lu\n", opened, closed,
            nbogus);

@@ -72,6 +72,7 @@ static const struct conf_key conf_keys[] = {
          CF_NONEMPTY),
     KSTR("relocd-crl-file", crl_file, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-disk-allow", disk_allow, NULL, CF_EMPTY_UNSET),
+    KSTR("relocd-evacuate-hosts", evacuate_hosts, NULL, CF_EMPTY_UNSET),
     KINT("relocd-handshake-timeout", handshake_timeout, "10", 1, 3600),
     KINT("relocd-max-downtime", max_downtime_ms, "300", 1, 600000),
     KINT("relocd-max-migrations", max_migrations, "2", 1, 64),
@@ -534,10 +535,35 @@ static int conf_check_paths(struct conf_ctx *ctx)
     return 0;
 }
 
+/*
+ * relocd-evacuate-hosts: where xl-relocate evacuate sends guests when --to
+ * is not given.  Checked here so a typo shows at `relocd -n`, not in the
+ * middle of a maintenance window.
+ */
+static int conf_check_evacuate(struct conf_ctx *ctx)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]";
+    const char *p = ctx->conf->evacuate_hosts;
+    size_t n;
+
+    while (p && *(p += strspn(p, " \t,"))) {
+        n = strcspn(p, " \t,");
+        if (strspn(p, ok) < n || n > CONF_MAX_HOST)
+            return conf_err(ctx, conf_seen(ctx, "relocd-evacuate-hosts"),
+                            "relocd-evacuate-hosts: '%.*s' is not a host "
+                            "name or address (HOST or HOST:PORT)",
+                            (int)(n > 64 ? 64 : n), p);
+        p += n;
+    }
+    return 0;
+}
+
 static int conf_check(struct conf_ctx *ctx)
 {
     return conf_check_ssl(ctx) < 0 || conf_check_insecure(ctx) < 0 ||
-                   conf_check_crl(ctx) < 0 || conf_check_paths(ctx) < 0
+                   conf_check_crl(ctx) < 0 || conf_check_paths(ctx) < 0 ||
+                   conf_check_evacuate(ctx) < 0
                ? -1
                : 0;
 }

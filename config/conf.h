@@ -30,6 +30,8 @@
 
 /* Where xend looked for a key or certificate file named without a '/'. */
 #define CONF_XEN_CONFIG_DIR "/etc/xen"
+/* The longest HOST[:PORT] of relocd-evacuate-hosts (msg_ctl_migrate's). */
+#define CONF_MAX_HOST 299
 
 /*
  * One (relocd-tunnel (key value) ...) entry, as written: tunnel/conf.c
@@ -61,6 +63,7 @@ struct relocd_conf {
     int allow_dm_args;           /* relocd-allow-device-model-args, no */
     char *allow_scripts;         /* relocd-allow-scripts, pathpat.h list */
     char *disk_allow;            /* relocd-disk-allow, NULL: not dom0's */
+    char *evacuate_hosts;        /* relocd-evacuate-hosts: HOST[:PORT] list */
     char *ca_file;               /* relocd-ssl-ca-file: CA for mutual TLS */
     char *crl_file;              /* relocd-crl-file: revoked certificates */
     char *psk_file;              /* relocd-psk-file: TLS 1.3 external PSK */

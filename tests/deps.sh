@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config git libxen-dev libyajl-dev libpcre2-dev
       libssl-dev libmnl-dev openssl clang libclang-rt-14-dev cppcheck
       clang-format iproute2 python3 bc qemu-system-x86 busybox-static cpio
       kmod file openssh-client socat iputils-ping procps shellcheck
-      pyflakes3"
+      pyflakes3 resource-agents libxml2-utils"
 
 missing=
 for p in $PKGS; do

@@ -138,6 +138,10 @@ int msg_put_preflight_result(struct buf *out,
 
     if (g) {
         json_kv_bool(g, "ok", m->ok);
+        if (m->mem_known) {
+            json_kv_int(g, "free_kb", (long long)m->free_kb);
+            json_kv_int(g, "need_kb", (long long)m->need_kb);
+        }
         json_str(g, "checks");
         yajl_gen_array_open(g);
         for (i = 0; i < m->nchecks; i++) {
@@ -283,6 +287,27 @@ static enum proto_err get_bool(yajl_val obj, const char *key, int *v_r,
     if (!v || !(YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)))
         return why_bad(why, whylen, "'%s' missing or not a boolean", key);
     *v_r = YAJL_IS_TRUE(v);
+    return PERR_OK;
+}
+
+/*
+ * The optional memory pair of PREFLIGHT_RESULT: both or neither; absent
+ * leaves mem_known 0 (an older server), malformed is an error.
+ */
+static enum proto_err get_mem(yajl_val root, struct msg_preflight_result *m,
+                              char *why, size_t whylen)
+{
+    yajl_val f = member(root, "free_kb"), n = member(root, "need_kb");
+
+    if (!f && !n) return PERR_OK;
+    if (!f || !n || !YAJL_IS_INTEGER(f) || !YAJL_IS_INTEGER(n) ||
+        YAJL_GET_INTEGER(f) < 0 || YAJL_GET_INTEGER(n) < 0)
+        return why_bad(why, whylen,
+                       "'free_kb' and 'need_kb' must come together, as "
+                       "integers >= 0");
+    m->free_kb = (uint64_t)YAJL_GET_INTEGER(f);
+    m->need_kb = (uint64_t)YAJL_GET_INTEGER(n);
+    m->mem_known = 1;
     return PERR_OK;
 }
 
@@ -454,6 +479,7 @@ enum proto_err msg_get_preflight_result(const struct proto_frame *f,
     e = msg_parse(f, PROTO_PREFLIGHT_RESULT, &root, why, whylen);
     if (e) return e;
     e = get_bool(root, "ok", &m->ok, why, whylen);
+    if (!e) e = get_mem(root, m, why, whylen);
     checks = member(root, "checks");
     if (!e && (!checks || !YAJL_IS_ARRAY(checks)))
         e = why_bad(why, whylen, "'checks' missing or not an array");

@@ -64,6 +64,14 @@ struct msg_check {
 
 struct msg_preflight_result {
     int ok;
+    /*
+     * Optional members "free_kb" and "need_kb" (since 0.x; older servers
+     * send neither): Xen's free memory on the target and what this guest
+     * would take of it, for xl-relocate evacuate's placement.  mem_known
+     * 0: not told (nothing is sent, and a missing pair decodes as 0).
+     */
+    int mem_known;
+    uint64_t free_kb, need_kb;
     unsigned nchecks;
     struct msg_check checks[MSG_MAX_CHECKS];
 };

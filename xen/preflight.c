@@ -59,6 +59,10 @@ static void check_memory(libxl_ctx *ctx, libxl_domain_config *dc,
         msg_check_add(res, "memory", 0, "cannot compute the memory needed");
         return;
     }
+    /* Also as numbers: xl-relocate evacuate places guests by them. */
+    res->mem_known = 1;
+    res->free_kb = free_kb;
+    res->need_kb = need;
     msg_check_add(
         res, "memory", need <= free_kb, "needs %llu MiB, %llu MiB free in Xen",
         (unsigned long long)need / 1024, (unsigned long long)free_kb / 1024);

@@ -20,10 +20,9 @@
 #include "wire/xlstream.h"
 #include "xl-plugin/xl-relocate.h"
 
-/* Connects to relocd on target with the settings of conf and o. */
-static struct client *open_target(const struct relocd_conf *conf,
-                                  const struct opts *o, const char *target,
-                                  struct tls_ctx **tls_r)
+struct client *cli_open_target(const struct relocd_conf *conf,
+                               const struct opts *o, const char *target,
+                               struct tls_ctx **tls_r, char *err, size_t errlen)
 {
     struct tls_opts to = {conf->ssl_key_file, conf->ssl_cert_file,
                           conf->ca_file,      conf->psk_file,
@@ -31,24 +30,21 @@ static struct client *open_target(const struct relocd_conf *conf,
     int ssl = o->ssl >= 0 ? o->ssl : conf->ssl;
     struct client_opts co = {NULL, ssl ? conf->ssl_port : conf->port, NULL,
                              o->timeout_ms, "xl-relocate " RELOCD_VERSION};
-    char host[256], err[1024];
-    struct client *cl;
+    char host[256], why[1024];
 
     if (o->port) co.port = o->port;
+    *tls_r = NULL;
     if (client_parse_target(target, host, sizeof(host), &co.port) < 0) {
-        fprintf(stderr, "xl-relocate: bad target '%s'\n", target);
+        snprintf(err, errlen, "bad target '%s'", target);
         return NULL;
     }
     co.host = host;
-    *tls_r = NULL;
-    if (ssl && !(*tls_r = tls_ctx_new(0, &to, err, sizeof(err)))) {
-        fprintf(stderr, "xl-relocate: TLS: %s\n", err);
+    if (ssl && !(*tls_r = tls_ctx_new(0, &to, why, sizeof(why)))) {
+        snprintf(err, errlen, "TLS: %s", why);
         return NULL;
     }
     co.tls = *tls_r;
-    cl = client_open(&co, NULL, err, sizeof(err));
-    if (!cl) fprintf(stderr, "xl-relocate: %s\n", err);
-    return cl;
+    return client_open(&co, NULL, err, errlen);
 }
 
 /*
@@ -168,6 +164,7 @@ int cmd_connect(const struct opts *o, int argc, char **argv)
     struct relocd_conf *conf;
     struct tls_ctx *tls = NULL;
     struct client *cl;
+    char err[1024];
     unsigned nflags;
     int rc = 1;
 
@@ -178,7 +175,8 @@ int cmd_connect(const struct opts *o, int argc, char **argv)
     }
     conf = cli_load_conf(o);
     if (!conf) return 1;
-    cl = open_target(conf, o, argv[0], &tls);
+    cl = cli_open_target(conf, o, argv[0], &tls, err, sizeof(err));
+    if (!cl) fprintf(stderr, "xl-relocate: %s\n", err);
     if (cl && transport(cl, argv[0], o->quiet, flags, nflags) == 0) rc = 0;
     client_free(cl);
     tls_ctx_free(tls);

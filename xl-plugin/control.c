@@ -65,18 +65,24 @@ static struct proto_frame *ctl_call(struct chan *c, struct buf *out,
     return f;
 }
 
-/* An ERROR frame from relocd, printed verbatim; 1 when f was one. */
-static int ctl_error(const struct proto_frame *f)
+/*
+ * An ERROR frame from relocd, printed verbatim and kept in msg (NULL: not
+ * kept); 1 when f was one.
+ */
+static int ctl_error(const struct proto_frame *f, char *msg, size_t msglen)
 {
     struct msg_error m;
     char why[256];
 
     if (f->type != PROTO_ERROR) return 0;
-    if (msg_get_error(f, &m, why, sizeof(why)) == PERR_OK)
+    if (msg_get_error(f, &m, why, sizeof(why)) == PERR_OK) {
         fprintf(stderr, "xl-relocate: %s: %s\n", proto_err_name(m.code),
                 m.message);
-    else
+        if (msg) snprintf(msg, msglen, "%s", m.message);
+    } else {
         fprintf(stderr, "xl-relocate: relocd sent a bad error: %s\n", why);
+        if (msg) snprintf(msg, msglen, "relocd sent a bad error");
+    }
     return 1;
 }
 
@@ -107,6 +113,8 @@ static int jbool(yajl_val root, const char *key)
 struct view {
     int tty, json, quiet, bar_shown, id;
     const char *domain, *target; /* of the migration followed */
+    char *msg; /* the result's message goes here, when not NULL */
+    size_t msglen;
 };
 
 static void show_iteration(struct view *v, yajl_val ev)
@@ -166,6 +174,7 @@ static int show_event(struct view *v, const struct proto_frame *f, int *ok_r)
     if (!strcmp(name, "accepted")) v->id = (int)jnum(ev, "id");
     if (done) {
         *ok_r = jbool(ev, "ok");
+        if (v->msg) snprintf(v->msg, v->msglen, "%s", jstr(ev, "message"));
         if (!v->json) show_result(v, ev);
     } else if (!v->json && !v->quiet) {
         if (!strcmp(name, "iteration"))
@@ -223,21 +232,22 @@ static int follow(const struct relocd_conf *conf, struct chan *c,
         if (e == PERR_TIMEOUT) continue;
         if (e) {
             lost_relocd(v, e);
+            if (v->msg) snprintf(v->msg, v->msglen, "lost relocd");
             return 1;
         }
-        if (ctl_error(&f)) return 1;
+        if (ctl_error(&f, v->msg, v->msglen)) return 1;
         if (f.type == PROTO_CTL_EVENT && show_event(v, &f, &ok))
             return ok ? 0 : 1;
     }
 }
 
 /* What the user chose; relocd fills in the rest from its configuration. */
-static void fill_req(const struct opts *o, char **argv,
-                     struct msg_ctl_migrate *r)
+static void fill_req(const struct opts *o, const char *domain,
+                     const char *target, struct msg_ctl_migrate *r)
 {
     memset(r, 0, sizeof(*r));
-    snprintf(r->domain, sizeof(r->domain), "%s", argv[0]);
-    snprintf(r->target, sizeof(r->target), "%s", argv[1]);
+    snprintf(r->domain, sizeof(r->domain), "%s", domain);
+    snprintf(r->target, sizeof(r->target), "%s", target);
     r->port = o->port;
     r->ssl = o->ssl;
     r->live = o->live;
@@ -252,14 +262,45 @@ static void fill_req(const struct opts *o, char **argv,
     }
 }
 
-int cmd_migrate(const struct opts *o, int argc, char **argv)
+/* Asks relocd to move domain to target and follows it; 0 when it moved. */
+static int run_migrate(const struct opts *o, const struct relocd_conf *conf,
+                       const char *domain, const char *target, struct view *v)
 {
-    struct view v = {isatty(2), o->json, o->quiet, 0, 0, NULL, NULL};
-    struct relocd_conf *conf;
     struct msg_ctl_migrate req;
     struct buf *out = NULL;
     struct chan *c = NULL;
     int rc = 1;
+
+    fill_req(o, domain, target, &req);
+    v->domain = domain;
+    v->target = target;
+    signal(SIGINT, on_int);
+    out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
+    c = ctl_connect(conf);
+    if (!c && v->msg) snprintf(v->msg, v->msglen, "cannot reach relocd");
+    if (c && out && msg_put_ctl_migrate(out, &req) == 0 &&
+        chan_send(c, out) == PERR_OK)
+        rc = follow(conf, c, v);
+    chan_free(c);
+    buf_free(out);
+    return rc;
+}
+
+int ctl_migrate_one(const struct opts *o, const struct relocd_conf *conf,
+                    const char *domain, const char *target, char *msg,
+                    size_t msglen)
+{
+    struct view v = {.quiet = 1, .msg = msg, .msglen = msglen};
+
+    snprintf(msg, msglen, "no result from relocd");
+    return run_migrate(o, conf, domain, target, &v);
+}
+
+int cmd_migrate(const struct opts *o, int argc, char **argv)
+{
+    struct view v = {.tty = isatty(2), .json = o->json, .quiet = o->quiet};
+    struct relocd_conf *conf;
+    int rc;
 
     if (argc != 2) {
         fprintf(stderr, "usage: xl-relocate migrate [OPTIONS] DOMAIN "
@@ -267,17 +308,7 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
         return 2;
     }
     if (!(conf = cli_load_conf(o))) return 1;
-    fill_req(o, argv, &req);
-    v.domain = argv[0];
-    v.target = argv[1];
-    signal(SIGINT, on_int);
-    out = buf_new(PROTO_HDR_LEN + PROTO_MAX_FRAME);
-    c = ctl_connect(conf);
-    if (c && out && msg_put_ctl_migrate(out, &req) == 0 &&
-        chan_send(c, out) == PERR_OK)
-        rc = follow(conf, c, &v);
-    chan_free(c);
-    buf_free(out);
+    rc = run_migrate(o, conf, argv[0], argv[1], &v);
     conf_free(conf);
     return rc;
 }
@@ -312,7 +343,7 @@ static int simple_call(const struct opts *o, unsigned type, int id)
     if (c && out &&
         (type == PROTO_CTL_CANCEL ? msg_put_ctl_cancel(out, id)
                                   : proto_frame_put(out, type, "{}", 2)) == 0 &&
-        ctl_call(c, out, &f) && !ctl_error(&f)) {
+        ctl_call(c, out, &f) && !ctl_error(&f, NULL, 0)) {
         if (f.type == PROTO_CTL_LIST_RESULT)
             print_list(&f);
         else

@@ -4,6 +4,8 @@
  *   xl-relocate migrate [opts] DOMAIN HOST[:PORT]   move a guest (via relocd)
  *   xl-relocate list                                 migrations in flight
  *   xl-relocate cancel ID                            stop one; guest stays
+ *   xl-relocate evacuate [--to HOSTS] [--parallel N] [--dry-run]
+ *                                                    every guest elsewhere
  *   xl-relocate connect [opts] HOST xl [...] migrate-receive [...]
  *       the transport for stock xl: xl migrate -s "xl-relocate connect"
  *
@@ -28,6 +30,9 @@ static void usage(FILE *f)
             "usage: xl-relocate migrate [OPTIONS] DOMAIN HOST[:PORT]\n"
             "       xl-relocate list\n"
             "       xl-relocate cancel ID\n"
+            "       xl-relocate evacuate [--to HOST[,HOST...]] [--parallel N] "
+            "[--dry-run]\n"
+            "                            [migrate options]\n"
             "       xl-relocate connect [-p PORT] [--ssl|--no-ssl] HOST xl "
             "[FLAGS] migrate-receive [FLAGS]\n"
             "       xl migrate -s \"xl-relocate connect\" DOMAIN HOST\n"
@@ -51,7 +56,16 @@ static void usage(FILE *f)
             "                          command) and send into it\n"
             "      --json              progress as JSON lines\n"
             "  -q, --quiet             only errors\n"
-            "  -f FILE                 xend-config.sxp (default %s)\n",
+            "  -f FILE                 xend-config.sxp (default %s)\n"
+            "\n"
+            "evacuate options (and the migrate options above, for each "
+            "move):\n"
+            "      --to HOST[,HOST...] candidates (default: "
+            "relocd-evacuate-hosts)\n"
+            "      --parallel N        moves at a time (default 1; at most "
+            "relocd-max-migrations)\n"
+            "      --dry-run           print the plan and exit: 0 when every "
+            "guest has a host\n",
             DEFAULT_CONF);
 }
 
@@ -77,6 +91,9 @@ enum {
     OPT_TIMEOUT,
     OPT_JSON,
     OPT_SSL,
+    OPT_TO,
+    OPT_PARALLEL,
+    OPT_DRY_RUN,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +107,9 @@ static const struct option longopts[] = {
     {"on-no-converge", required_argument, NULL, OPT_CONVERGE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"to", required_argument, NULL, OPT_TO},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -110,7 +130,7 @@ static int num_arg(const char *opt, const char *arg, int max)
     return (int)v;
 }
 
-/* The options of migrate; 0, or -1 on a bad value. */
+/* The options of migrate and evacuate; 0, or -1 on a bad value. */
 static int parse_migrate_opt(int ch, struct opts *o)
 {
     switch (ch) {
@@ -139,6 +159,15 @@ static int parse_migrate_opt(int ch, struct opts *o)
         return -1;
     case OPT_JSON:
         o->json = 1;
+        return 0;
+    case OPT_TO:
+        o->to = optarg;
+        return 0;
+    case OPT_PARALLEL:
+        o->parallel = num_arg("--parallel", optarg, 64);
+        return o->parallel > 0 ? 0 : -1;
+    case OPT_DRY_RUN:
+        o->dry_run = 1;
         return 0;
     }
     return -1;
@@ -194,10 +223,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(const struct opts *o, int argc, char **argv);
     } cmds[] = {
-        {"connect", cmd_connect},
-        {"migrate", cmd_migrate},
-        {"list", cmd_list},
-        {"cancel", cmd_cancel},
+        {"connect", cmd_connect},   {"migrate", cmd_migrate},
+        {"list", cmd_list},         {"cancel", cmd_cancel},
+        {"evacuate", cmd_evacuate},
     };
     struct opts o = {
         .ssl = -1,

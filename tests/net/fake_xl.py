@@ -7,6 +7,12 @@
                                   sh -c "exec CMD HOST xl migrate-receive"
                                   and sends a synthetic stream through it
 
+  fake_xl.py xl SUBCOMMAND ...     plays the xl an admin or a cluster agent
+                                  runs (install it as "xl": a script that
+                                  execs "fake_xl.py xl \"$@\""): list [-l]
+                                  [NAME], create, shutdown, destroy, info,
+                                  mem-set; see xl_main()
+
 The framing is the one stock xl 4.17 uses (tools/xl/xl_migrate.c,
 docs/specs/libxl-migration-stream.pandoc, libxc-migration-stream.pandoc).
 Environment for `receive`: FAKE_XL_LOG (append a result line there),
@@ -200,8 +206,139 @@ def send(argv):
     print("fake-xl: migration successful", file=sys.stderr)
 
 
+def read_text(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except (TypeError, OSError):
+        return default
+
+
+def xl_domains():
+    """name -> MiB of the guests this fake host runs, in xl's eyes:
+    relocd-fake's own (RELOCD_FAKE_DOMAINS, each as its state file in
+    RELOCD_FAKE_STATE says: gone when destroyed, under its new name when
+    renamed), and the ones received or created here (files in
+    FAKE_XL_DIR; a name with a dot is fake_xl's bookkeeping)."""
+    doms = {}
+    sdir = os.environ.get("RELOCD_FAKE_STATE") or "/nonexistent"
+    dflt = os.environ.get("RELOCD_FAKE_GUEST_MB", "64")
+    for name in os.environ.get("RELOCD_FAKE_DOMAINS", "").split():
+        state = read_text(os.path.join(sdir, name), "running")
+        if state == "destroyed":
+            continue
+        shown = state[8:] if state.startswith("renamed:") else name
+        doms[shown] = int(read_text(os.path.join(sdir, name + ".mb"), dflt))
+    xdir = os.environ.get("FAKE_XL_DIR")
+    for name in sorted(os.listdir(xdir)) if xdir else []:
+        if "." not in name:
+            doms[name] = int(read_text(os.path.join(xdir, name)) or dflt)
+    return doms
+
+
+def xl_domid(name):
+    h = 5381
+    for c in name.encode():
+        h = (h * 33 + c) & 0xffffffff
+    return 1 + h % 30000
+
+
+def xl_list(args):
+    """xl list [-l|--long] [NAME...]: xl 4.17's table, or its JSON."""
+    long_ = bool(args) and args[0] in ("-l", "--long")
+    names = args[1:] if long_ else args
+    doms = xl_domains()
+    for n in names:
+        if n not in doms:
+            print("%s is an invalid domain identifier (rc=-6)" % n,
+                  file=sys.stderr)
+            sys.exit(1)
+    shown = names or sorted(doms)
+    if long_:
+        out = [] if names else [{"domid": 0, "config": {
+            "c_info": {"type": "pv", "name": "Domain-0"}, "b_info": {}}}]
+        for n in shown:
+            out.append({"domid": xl_domid(n), "config": {
+                "c_info": {"type": "pvh", "name": n},
+                "b_info": {"max_memkb": doms[n] * 1024}}})
+        print(json.dumps(out, indent=4))
+        return
+    print("Name                                        ID   Mem VCPUs"
+          "\tState\tTime(s)")
+    if not names:
+        print("%-40s %5d %5d %5d     r-----       1.0" % ("Domain-0", 0, 1024, 2))
+    for n in shown:
+        print("%-40s %5d %5d %5d     -b----       0.1"
+              % (n, xl_domid(n), doms[n], 1))
+
+
+def xl_gone(name):
+    """Shuts down or destroys name: fake_xl's file, or relocd-fake's state."""
+    xdir = os.environ.get("FAKE_XL_DIR")
+    if name not in xl_domains():
+        print("%s is an invalid domain identifier (rc=-6)" % name,
+              file=sys.stderr)
+        sys.exit(1)
+    if xdir and os.path.exists(os.path.join(xdir, name)):
+        os.unlink(os.path.join(xdir, name))
+        return
+    sdir = os.environ.get("RELOCD_FAKE_STATE")
+    if sdir:
+        with open(os.path.join(sdir, name), "w") as f:
+            f.write("destroyed\n")
+
+
+def xl_create(args):
+    """xl create FILE [name="X"]: runs it here (FAKE_XL_DIR/NAME)."""
+    cfg = read_text(args[0], None) if args else None
+    if cfg is None:
+        print("Failed to read config file %s" % (args[:1] or "?"),
+              file=sys.stderr)
+        sys.exit(1)
+    kv = dict(line.split("=", 1) for line in cfg.splitlines()
+              if "=" in line and not line.lstrip().startswith("#"))
+    kv.update(a.split("=", 1) for a in args[1:] if "=" in a)
+    kv = {k.strip(): v.strip().strip("\"'") for k, v in kv.items()}
+    name, mem = kv.get("name", ""), kv.get("memory", "64")
+    if not name or name in xl_domains():
+        print("domain %r exists or has no name" % name, file=sys.stderr)
+        sys.exit(3)
+    with open(os.path.join(os.environ["FAKE_XL_DIR"], name), "w") as f:
+        f.write(mem + "\n")
+
+
+def xl_main(args):
+    """xl's subcommands a cluster agent or xl-relocate evacuate uses.
+    Each call is logged to FAKE_XL_CALLS, when set."""
+    log = os.environ.get("FAKE_XL_CALLS")
+    if log:
+        with open(log, "a") as f:
+            f.write("xl %s\n" % " ".join(args))
+    sub, rest = (args[0], args[1:]) if args else ("help", [])
+    if sub == "list":
+        xl_list(rest)
+    elif sub == "create":
+        xl_create(rest)
+    elif sub in ("shutdown", "destroy", "trigger"):
+        if rest and rest[0] == "-w":
+            rest = rest[1:]
+        xl_gone(rest[0] if rest else "")
+    elif sub == "info":
+        print("host                   : fake\ntotal_memory           : 8192\n"
+              "free_memory            : 4096")
+    elif sub == "mem-set":
+        pass
+    else:
+        # stock xl migrate, among others: relocd's agent must not use it
+        print("fake xl: '%s' is not faked" % sub, file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "receive":
+    if len(sys.argv) > 1 and sys.argv[1] == "xl":
+        xl_main(sys.argv[2:])
+        sys.exit(0)
+    elif len(sys.argv) > 1 and sys.argv[1] == "receive":
         try:
             receive(sys.argv[2:])
         except (EOFError, AssertionError) as e:

@@ -104,6 +104,9 @@ int xen_preflight(const struct msg_preflight *req,
                       guest, host);
     }
     need = json_int(root, "b_info", "max_memkb") / 1024;
+    res->mem_known = 1;
+    res->free_kb = (uint64_t)free_mb * 1024;
+    res->need_kb = (uint64_t)need * 1024;
     msg_check_add(res, "memory", need <= free_mb,
                   "needs %lld MiB, %lld MiB free in Xen", need, free_mb);
     yajl_tree_free(root);
@@ -172,12 +175,13 @@ void xen_receive_cleanup(const char *name)
 /* --- sending: a simulated guest ------------------------------------------
  *
  *   RELOCD_FAKE_DOMAINS    the guests that exist here (names)
- *   RELOCD_FAKE_GUEST_MB   their memory (default 64)
+ *   RELOCD_FAKE_GUEST_MB   their memory (default 64; knob mb)
  *   RELOCD_FAKE_DIRTY_PPS  pages each dirties per second (default 0)
  *   RELOCD_FAKE_ROUND_MS   extra time per pre-copy round (default 0)
  *   RELOCD_FAKE_STATE      directory: file NAME holds the guest's state
  *                          (running, suspended, renamed:X, destroyed);
- *                          files NAME.pps, NAME.round_ms and NAME.link_mbps
+ *                          files NAME.mb, NAME.pps, NAME.round_ms and
+ *                          NAME.link_mbps
  *                          there override the knobs for one guest
  *   RELOCD_FAKE_LINK_MBPS  simulated link: each round lasts at least its
  *                          pages / this rate (default 0 = as fast as it goes)
@@ -280,7 +284,8 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
     g = calloc(1, sizeof(*g));
     if (!g) return NULL;
     snprintf(g->name, sizeof(g->name), "%s", domain);
-    g->pages = (unsigned long)env_long("RELOCD_FAKE_GUEST_MB", 64) * 256;
+    g->pages =
+        (unsigned long)fake_param(g, "mb", "RELOCD_FAKE_GUEST_MB", 64) * 256;
     fake_uuid(domain, uuid, sizeof(uuid));
     snprintf(g->json, sizeof(g->json),
              "{\"c_info\":{\"type\":\"pvh\",\"name\":\"%s\","

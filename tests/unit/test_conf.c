@@ -153,6 +153,7 @@ static void test_print(void)
                                "relocd-control-socket /run/relocd/relocd.sock\n"
                                "relocd-crl-file ''\n"
                                "relocd-disk-allow ''\n"
+                               "relocd-evacuate-hosts ''\n"
                                "relocd-handshake-timeout 10\n"
                                "relocd-max-downtime 300\n"
                                "relocd-max-migrations 2\n"
@@ -567,7 +568,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 29);
+    T_EQ_INT(i, 30);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);
@@ -790,8 +791,27 @@ static void test_guest_access(void)
     conf_free(c);
 }
 
+/* relocd-evacuate-hosts: xl-relocate evacuate's default candidates. */
+static void test_evacuate_hosts(void)
+{
+    struct relocd_conf *c;
+
+    T_EQ_STR(error("\n(relocd-evacuate-hosts 'host-b, host-c h/d')"),
+             "t.sxp:2: relocd-evacuate-hosts: 'h/d' is not a host name or "
+             "address (HOST or HOST:PORT)");
+    c = parse("(relocd-evacuate-hosts 'host-b:8003,10.0.0.3 [fd00::1]:8002')");
+    T_OK(c != NULL, "%s", lasterr);
+    if (!c) return;
+    T_EQ_STR(c->evacuate_hosts, "host-b:8003,10.0.0.3 [fd00::1]:8002");
+    conf_free(c);
+    c = parse("(relocd-evacuate-hosts '')");
+    T_OK(c && c->evacuate_hosts == NULL, "'' evacuate-hosts: %s", lasterr);
+    conf_free(c);
+}
+
 int main(void)
 {
+    test_evacuate_hosts();
     test_guest_access();
     test_defaults();
     test_tunnels();

@@ -127,6 +127,24 @@ static void test_error_and_result(void)
     T_EQ_INT(r2.nchecks, 2);
     T_EQ_INT(r2.ok, 0);
     T_EQ_STR(r2.checks[1].message, "a domain named g1 exists");
+    T_EQ_INT(r2.mem_known, 0);
+    /* the optional free-memory pair: round trip, old servers, garbage */
+    r.mem_known = 1;
+    r.free_kb = 8ULL << 30;
+    r.need_kb = 196608;
+    msg_put_preflight_result(b, &r);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)), PERR_OK);
+    T_OK(r2.mem_known && r2.free_kb == 8ULL << 30 && r2.need_kb == 196608,
+         "free %llu need %llu", (unsigned long long)r2.free_kb,
+         (unsigned long long)r2.need_kb);
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[],"
+                                "\"free_kb\":-1,\"need_kb\":1}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[],\"free_kb\":1}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
     raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[1]}");
     T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
              PERR_BAD_MESSAGE);

@@ -1,0 +1,30 @@
+# ocf:relocd:xen (etc/ocf/xen) through ocf-tester (resource-agents), with
+# xl played by fake_xl.py: meta-data against ra-api-1.dtd, probes with
+# and without xl, start, monitor, stop, twice each.  Slow by design: the
+# agent retries a monitor that finds nothing for 5 s, as
+# ocf:heartbeat:Xen does (a rebooting guest vanishes for a moment).
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+AGENT=$(cd "$NETDIR/../../etc/ocf" && pwd)/xen
+export OCF_ROOT=/usr/lib/ocf
+[ -f "$OCF_ROOT/lib/heartbeat/ocf-shellfuncs" ] && command -v ocf-tester >/dev/null ||
+    skip "resource-agents is not installed (make deps installs it)"
+mkdir -p "$T/bin"
+export FAKE_XL_CALLS="$T/xl-calls.log"
+# The system's python3 starts in a tenth of the time of a version
+# manager's shim.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+cat >"$T/bin/xl" <<XL
+#!/bin/sh
+exec $PY "$NETDIR/fake_xl.py" xl "\$@"
+XL
+chmod +x "$T/bin/xl"
+
+printf 'name = "vm1"\nmemory = 64\n' >"$T/vm1.cfg"
+PATH="$T/bin:$PATH" ocf-tester -n vm1res -o xmfile="$T/vm1.cfg" \
+    "$AGENT" >"$T/out" 2>&1 || { cat "$T/out"; die "ocf-tester failed"; }
+grep -q "passed all tests" "$T/out" || die "ocf-tester: $(cat "$T/out")"
+# The name came from xmfile's name= line, and start is xl create.
+grep -q '^xl create .*vm1.cfg name="vm1"' "$FAKE_XL_CALLS" ||
+    die "not started with xl create: $(cat "$FAKE_XL_CALLS")"
+grep -q '^xl shutdown vm1$' "$FAKE_XL_CALLS" || die "not stopped with xl shutdown"

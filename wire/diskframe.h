@@ -25,7 +25,7 @@
 struct buf;
 
 #define DISK_PROTO_VERSION 1
-#define DISK_SECTOR 512
+#define DISK_SECTOR 512U
 /* DATA's payload: 8 bytes of offset, 4 of length, the bytes. */
 #define DISK_DATA_HEAD 12
 #define DISK_DATA_MAX (128 * 1024)

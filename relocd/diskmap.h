@@ -38,6 +38,7 @@ void diskmap_mark(struct diskmap *m, uint64_t off, uint64_t len);
 void diskmap_set(struct diskmap *m, uint64_t block);
 void diskmap_fill(struct diskmap *m);
 void diskmap_clear(struct diskmap *m);
+/* 1 when block is in the set, 0 when not (or past the disk). */
 int diskmap_test(const struct diskmap *m, uint64_t block);
 /* Adds the blocks of src (same geometry); -1 with EINVAL otherwise. */
 int diskmap_merge(struct diskmap *m, const struct diskmap *src);

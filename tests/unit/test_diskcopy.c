@@ -237,6 +237,55 @@ static void test_copy_with_writes_matches_the_source(void)
     rig_close(&r);
 }
 
+/* Discards count as writes too: a punched range must read zero there. */
+static void guest_punch(struct rig *r, uint64_t off, uint64_t len)
+{
+    T_OK(fallocate(r->src_rw, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                   (off_t)off, (off_t)len) == 0,
+         "punch");
+    disktrack_mem_write(r->t, off, len);
+}
+
+/* Random writes, zeros and discards of random sizes, over many passes. */
+static void test_random_writes_over_many_passes(void)
+{
+    struct diskcopy_stats st;
+    struct diskcopy *dc;
+    uint64_t seed = 0x9e3779b97f4a7c15ULL, off, len;
+    struct rig r;
+    int pass, i, kind;
+
+    T_EQ_INT(rig_open(&r, 0, -1), 0);
+    dc = new_copy(&r, DISKTRACK_ALLOCATED);
+    T_PERR(diskcopy_begin(dc), PERR_OK);
+    for (pass = 0; pass < 8; pass++) {
+        T_PERR(diskcopy_send(dc), PERR_OK);
+        for (i = 0; i < 40; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            off = (seed >> 20) % (DISK / 512) * 512;
+            len = ((seed >> 8) % 400 + 1) * 512;
+            if (len > DISK - off) len = DISK - off;
+            kind = (int)(seed >> 60) % 4;
+            if (kind == 3)
+                guest_punch(&r, off, len);
+            else
+                guest_write(&r, off, (size_t)len, kind ? 0x10 + i : 0);
+        }
+        T_PERR(diskcopy_close(dc), PERR_OK);
+    }
+    T_PERR(diskcopy_finish(dc), PERR_OK);
+    diskcopy_stats(dc, &st);
+    diskcopy_free(dc);
+    T_EQ_INT(rig_wait(&r), PERR_OK);
+    T_EQ_INT(st.passes, 9);
+    T_OK(same_bytes(r.src_rw, r.dst), "target differs from source");
+    T_OK(allocated(r.dst) <= allocated(r.src_rw) + BLOCK,
+         "target allocates %llu, source %llu",
+         (unsigned long long)allocated(r.dst),
+         (unsigned long long)allocated(r.src_rw));
+    rig_close(&r);
+}
+
 /* The mutation: without the final pass the target must differ. */
 static void test_skipping_the_final_pass_is_caught(void)
 {
@@ -529,6 +578,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     test_copy_with_writes_matches_the_source();
     test_skipping_the_final_pass_is_caught();
+    test_random_writes_over_many_passes();
     test_idle_copy_sends_the_allocated_bytes();
     test_idle_copy_of_everything_sends_zeros_as_records();
     test_idle_copy_with_o_direct();

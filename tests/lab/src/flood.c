@@ -11,8 +11,8 @@
  * (at most REFILL_PER_ROUND new ones per 20 ms).
  * With TRICKLE-SRC, opens a bogus connection from there every EVERY-MS
  * (50) milliseconds: garbage bytes or an instant close, alternately.
- * Talks only to HOST:PORT.  Prints what it did, one line, when the time
- * is up or at SIGTERM.
+ * Talks only to HOST:PORT.  Prints what it did and the CPU seconds it
+ * used, one line, when the time is up or at SIGTERM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +104,7 @@ int main(int argc, char **argv)
     double end, next_bogus = 0;
     char *list, *tok;
     char buf[4096];
+    struct rusage ru;
 
     if (argc < 6) {
         fprintf(stderr, "usage: flood HOST PORT SECONDS IDLE SRC[,SRC...] "
@@ -160,7 +162,11 @@ int main(int argc, char **argv)
         }
         if (now() < round_end) usleep((round_end - now()) * 1e6);
     }
-    printf("opened %lu closed-by-server %lu bogus %lu\n", opened, closed,
-           nbogus);
+    getrusage(RUSAGE_SELF, &ru);
+    /* Its own CPU too: in the lab it shares the dom0 with its victim. */
+    printf("opened %lu closed-by-server %lu bogus %lu cpu %.2f\n", opened,
+           closed, nbogus,
+           ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     return 0;
 }

@@ -132,7 +132,9 @@ static int daemon_listen(const struct relocd_conf *conf, struct listen_set *ls,
     if (conf->ssl_server) {
         *tls_r = tls_ctx_new(1, &o, err, sizeof(err));
         if (!*tls_r ||
-            listen_open(ls, conf->address, conf->ssl_port, 1, err, sizeof(err)))
+            listen_open(ls, conf->address, conf->ssl_port, 1, err,
+                        sizeof(err)) ||
+            listen_defer(ls, conf->handshake_timeout, err, sizeof(err)))
             goto fail;
     }
     if (!ls->n) log_warnx("no relocation port open: this host sends only");
@@ -209,6 +211,21 @@ static int daemon_refuse_tls(struct daemon *d, int fd, const char *why)
     if (pid < 0) return -1;
     d->refuser[i] = pid;
     return 0;
+}
+
+/*
+ * A connection from ip failed before it authenticated, as its session or
+ * the parent at accept saw it: it counts towards the source's penalty.
+ * Returns whether to log the failure (rate limited per source).
+ */
+static int daemon_noauth(struct daemon *d, const char *ip)
+{
+    if (admit_penalize(&d->penalties, ip, clock_ms()))
+        log_warnx("%s: its connections keep failing before they "
+                  "authenticate; refusing it at once for a while "
+                  "(per-source penalty)",
+                  ip);
+    return admit_log_note(&d->refusals, ip, clock_ms());
 }
 
 /*
@@ -302,6 +319,7 @@ static int daemon_accept(struct daemon *d, unsigned li)
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
     enum admit_verdict v;
+    const char *why;
     char ip[64];
     int fd;
 
@@ -315,7 +333,13 @@ static int daemon_accept(struct daemon *d, unsigned li)
         snprintf(ip, sizeof(ip), "?");
     tcp_tune(fd);
     v = daemon_admit(d, ip);
-    if (v != ADMIT_OK)
+    /* A deferred TLS connection that brought no ClientHello needs no
+     * session (nor a refuser) to fail it. */
+    if (v != ADMIT_PENALTY && d->ls.tls[li] && (why = listen_first_byte(fd))) {
+        if (daemon_noauth(d, ip))
+            log_warnx("closed a connection from %s: %s", ip, why);
+        close(fd);
+    } else if (v != ADMIT_OK)
         daemon_refuse(d, fd, d->ls.tls[li], ip, v);
     else
         daemon_spawn(d, fd, d->ls.tls[li], ip, &ss, sslen);
@@ -391,14 +415,9 @@ static void daemon_slot(struct daemon *d, struct child *c)
     if (r <= 0) return; /* the session is ending; SIGCHLD reaps it */
     req[r] = '\0';
     /* 'L' comes only from a session that failed before authentication. */
-    if (req[0] == 'L') {
-        if (admit_penalize(&d->penalties, c->ip, clock_ms()))
-            log_warnx("%s: its connections keep failing before they "
-                      "authenticate; refusing it at once for a while "
-                      "(per-source penalty)",
-                      c->ip);
-        reply = admit_log_note(&d->refusals, c->ip, clock_ms()) ? 'Y' : 'N';
-    } else if (req[0] == 'M')
+    if (req[0] == 'L')
+        reply = daemon_noauth(d, c->ip) ? 'Y' : 'N';
+    else if (req[0] == 'M')
         reply = daemon_take_slot(d, c, req + 1);
     else
         reply = 'N';

@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -119,6 +120,42 @@ int listen_open(struct listen_set *set, const char *address, int port, int tls,
         rc = listen_one(set, ai->ai_addr, ai->ai_addrlen, tls, err, errlen);
     freeaddrinfo(res);
     return rc;
+}
+
+int listen_defer(struct listen_set *set, int secs, char *err, size_t errlen)
+{
+    unsigned i;
+
+    for (i = 0; i < set->n; i++) {
+        if (!set->tls[i]) continue;
+        if (setsockopt(set->fd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+                       sizeof(secs)) < 0) {
+            snprintf(err, errlen, "TCP_DEFER_ACCEPT: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* RFC 8446 5.1: ContentType handshake, the first byte a TLS client sends */
+#define TLS_HANDSHAKE_RECORD 22
+
+const char *listen_first_byte(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    unsigned char b;
+    ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    if (r == 1) return b == TLS_HANDSHAKE_RECORD ? NULL : "not a TLS client";
+    if (r == 0) return "closed before its handshake";
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return "reset before its handshake";
+    /* The defer window ends when the kernel has resent the SYN-ACK. */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+        ti.tcpi_total_retrans > 0)
+        return "silent for the handshake deadline";
+    return NULL;
 }
 
 void listen_close(struct listen_set *set)

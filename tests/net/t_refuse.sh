@@ -14,10 +14,15 @@ start_relocd "(xend-relocation-server yes)
 (relocd-psk-file $T/psk)
 (relocd-handshake-timeout 30)
 (relocd-max-pending 1)" 8003
-holder() { # PORT: one pending connection that says nothing
-    nsx "$NS_EVL" python3 -c 'import socket, sys, time
+# holder PORT [BYTES]: one pending connection that says nothing more than
+# BYTES (the TLS port hands over only a connection that has spoken)
+holder() {
+    # not nsx: a function run in the background is a subshell, which kill
+    # would end without its python
+    ip netns exec "$NS_EVL" python3 -c 'import socket, sys, time
 s = socket.create_connection(("10.77.0.2", int(sys.argv[1])))
-time.sleep(25)' "$1" &
+s.send(bytes.fromhex(sys.argv[2]))
+time.sleep(25)' "$1" "${2:-}" &
     HOLDER=$!
     sleep 0.5
 }
@@ -33,7 +38,8 @@ lines=$(($(grep -c "refus" "$T/relocd.log") - before))
 echo "300 refused connections: $lines log lines"
 [ "$lines" -le 5 ] || die "$lines log lines for one burst"
 kill "$HOLDER"
-holder 8003
+# the first byte of a ClientHello, and no more
+holder 8003 16
 printf '(xend-relocation-ssl yes)\n(relocd-psk-file %s/psk)\n' "$T" >"$T/client.sxp"
 expect_fail "refused \(busy\)" migrate "$NS_SRC" --name tlsbusy
 cat "$T/out"

@@ -184,23 +184,33 @@ int hostdev_build(struct hostdev *h, const char *mountinfo, const char *swaps,
     return 0;
 }
 
-/* A /proc file's text (malloc'd), or NULL with errno set. */
+/*
+ * A /proc file's text (malloc'd), or NULL with errno set.  The buffer
+ * starts small and doubles: mountinfo is a few KiB on a dom0, and every
+ * PREFLIGHT reads it.
+ */
 static char *hostdev_slurp(const char *path)
 {
-    char *buf = malloc(HOSTDEV_PROC_MAX + 1);
-    size_t len = 0;
-    ssize_t r = 1;
+    size_t len = 0, cap = 16384;
+    char *buf = malloc(cap + 1), *bigger;
+    ssize_t r;
     int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
 
     if (!buf || fd < 0) goto fail;
-    while (len < HOSTDEV_PROC_MAX &&
-           (r = read(fd, buf + len, HOSTDEV_PROC_MAX - len)) != 0) {
+    for (;;) {
+        if (len == cap) {
+            if (cap == HOSTDEV_PROC_MAX) {
+                errno = EFBIG;
+                goto fail;
+            }
+            cap *= 2;
+            if (!(bigger = realloc(buf, cap + 1))) goto fail;
+            buf = bigger;
+        }
+        r = read(fd, buf + len, cap - len);
+        if (r == 0) break;
         if (r < 0 && errno != EINTR) goto fail;
         if (r > 0) len += (size_t)r;
-    }
-    if (len == HOSTDEV_PROC_MAX) {
-        errno = EFBIG;
-        goto fail;
     }
     close(fd);
     buf[len] = '\0';

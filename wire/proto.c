@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wire/buf.h"
+#include "wire/diskframe.h"
 #include "wire/proto.h"
 
 static const struct {
@@ -36,7 +37,9 @@ enum proto_err proto_err_from_name(const char *name)
 {
     unsigned i;
 
-    for (i = 0; i < PERR_EOF; i++)
+    /* From an ERROR frame: one that says "ok" is as wrong as an unknown
+     * code, and must not read as success to a caller that checks it. */
+    for (i = PERR_OK + 1; i < PERR_EOF; i++)
         if (!strcmp(proto_errs[i].name, name)) return i;
     return PERR_INTERNAL;
 }
@@ -59,11 +62,17 @@ const char *proto_type_name(unsigned type)
     static const char *const ctl_names[] = {
         "CTL_MIGRATE", "CTL_EVENT", "CTL_LIST", "CTL_LIST_RESULT", "CTL_CANCEL",
     };
+    static const char *const disk_names[] = {
+        "DISK_HELLO",    "DISK_READY", "DISK_DATA", "DISK_ZERO",
+        "DISK_PASS_END", "DISK_DONE",  "DISK_ACK",
+    };
 
     if (type < sizeof(names) / sizeof(names[0]) && names[type])
         return names[type];
     if (type >= PROTO_CTL_MIGRATE && type <= PROTO_CTL_CANCEL)
         return ctl_names[type - PROTO_CTL_MIGRATE];
+    if (type >= DISK_HELLO && type <= DISK_ACK)
+        return disk_names[type - DISK_HELLO];
     return "UNKNOWN";
 }
 

@@ -117,6 +117,10 @@ static void test_error_and_result(void)
     raw(PROTO_ERROR, "{\"code\":\"martian\",\"message\":\"m\"}");
     T_EQ_INT(msg_get_error(&frame, &err, why, sizeof(why)), PERR_OK);
     T_EQ_INT(err.code, PERR_INTERNAL);
+    /* an ERROR that says "ok" does not read as success */
+    raw(PROTO_ERROR, "{\"code\":\"ok\",\"message\":\"m\"}");
+    T_EQ_INT(msg_get_error(&frame, &err, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(err.code, PERR_INTERNAL);
 
     msg_check_add(&r, "memory", 1, "need %d MiB, have %d MiB", 192, 800);
     msg_check_add(&r, "name", 0, "a domain named %s exists", "g1");

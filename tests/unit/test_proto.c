@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "wire/buf.h"
+#include "wire/diskframe.h"
 #include "wire/proto.h"
 #include "t.h"
 
@@ -282,6 +283,9 @@ static void test_local_and_unknown_names_are_internal(void)
 static void test_type_names(void)
 {
     T_EQ_STR(proto_type_name(PROTO_HELLO), "HELLO");
+    T_EQ_STR(proto_type_name(DISK_HELLO), "DISK_HELLO");
+    T_EQ_STR(proto_type_name(DISK_ACK), "DISK_ACK");
+    T_EQ_STR(proto_type_name(DISK_ACK + 1), "UNKNOWN");
     T_EQ_STR(proto_type_name(PROTO_ERROR), "ERROR");
     T_EQ_STR(proto_type_name(PROTO_PREFLIGHT), "PREFLIGHT");
     T_EQ_STR(proto_type_name(PROTO_PREFLIGHT_RESULT), "PREFLIGHT_RESULT");

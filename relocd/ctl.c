@@ -93,6 +93,16 @@ static void ctl_accept(struct ctl *c)
     c->fd[c->n++] = fd;
 }
 
+/* A typed ERROR before the close, so that the client can say why. */
+static void ctl_refuse(int fd, enum proto_err e)
+{
+    struct buf *out = buf_new(1024);
+
+    if (out && msg_put_error(out, e, "%s", proto_strerror(e)) == 0)
+        (void)ctl_reply(fd, out);
+    buf_free(out);
+}
+
 /* Reads what is there; dispatches a complete frame. */
 static enum ctl_fate ctl_read(struct ctl *c, unsigned i)
 {
@@ -110,7 +120,10 @@ static enum ctl_fate ctl_read(struct ctl *c, unsigned i)
     buf_commit(c->in[i], (size_t)r);
     e = proto_frame_take(c->in[i], &f);
     if (e == PERR_EOF) return CTL_KEEP;
-    if (e != PERR_OK) return CTL_CLOSE;
+    if (e != PERR_OK) {
+        ctl_refuse(c->fd[i], e);
+        return CTL_CLOSE;
+    }
     return c->ops.request(c->ops.data, c->fd[i], &f);
 }
 

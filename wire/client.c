@@ -99,11 +99,16 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *err,
         if (fd < 0) continue;
         r = connect(fd, ai->ai_addr, ai->ai_addrlen);
         pfd = (struct pollfd){fd, POLLOUT, 0};
-        if (r < 0 && errno == EINPROGRESS && poll(&pfd, 1, timeout_ms) == 1 &&
-            !getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) && !soerr)
-            r = 0;
-        else if (r < 0)
-            soerr = errno == EINPROGRESS ? ETIMEDOUT : errno;
+        /* The connect's own error (refused, unreachable), or timed out. */
+        if (r < 0 && errno == EINPROGRESS) {
+            if (poll(&pfd, 1, timeout_ms) != 1)
+                soerr = ETIMEDOUT;
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+                soerr = errno;
+            else if (!soerr)
+                r = 0;
+        } else if (r < 0)
+            soerr = errno;
         if (r == 0) break;
         close(fd);
         fd = -1;

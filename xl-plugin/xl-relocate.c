@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "config/conf.h"
@@ -236,6 +237,11 @@ int main(int argc, char **argv)
     unsigned i;
     int rc;
 
+    /* It holds the PSK and TLS session keys: no core dump, no ptrace by
+     * the same user (as relocd). */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        fprintf(stderr, "xl-relocate: warning: prctl(PR_SET_DUMPABLE): %s\n",
+                strerror(errno));
     signal(SIGPIPE, SIG_IGN);
     if ((rc = parse_opts(argc, argv, &o))) return rc - 1;
     for (i = 0; optind < argc && i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -72,8 +72,11 @@ chmod 600 "$T/psk"
 start_relocd "(xend-relocation-ssl-server yes)
 (relocd-handshake-timeout 8)
 (relocd-psk-file $T/psk)" 8003
+# the first byte of a ClientHello: the TLS port hands over only a
+# connection that has spoken (TCP_DEFER_ACCEPT)
 nsx "$NS_SRC" python3 -c 'import socket, time
 s = socket.create_connection(("10.77.0.2", 8003))
+s.send(b"\x16")
 time.sleep(4)' &
 holder=$!
 sandboxed "in the TLS handshake"

@@ -193,7 +193,9 @@ static void anat_send(struct session *s, struct chan *c, int want,
  * no relay's idle limit applies) a peer silent for relocd-stream-idle-
  * timeout before "domain received" gets the receiver killed: it holds a
  * migration slot and a paused NAME--incoming for nothing.  A pidfd wakes
- * us the moment the receiver exits; without one, wait without a watch.
+ * us the moment the receiver exits; without one, we look every
+ * STREAM_REAP_MS.  Meanwhile xl's stderr is stamped line by line (the
+ * downtime's anatomy) and passed on.
  */
 static int stream_wait(struct session *s, pid_t pid, struct stream_watch *w,
                        struct stream_anat *an)
@@ -204,7 +206,7 @@ static int stream_wait(struct session *s, pid_t pid, struct stream_watch *w,
     long long limit = s->env->conf->stream_idle_timeout * 1000LL;
     long long looked = clock_ms();
 
-    /* xl's stderr is read all along: a full pipe would stall xl. */
+    /* Read all along: a full stderr pipe would stall xl. */
     while (waitpid(pid, &status, WNOHANG) == 0) {
         r = poll(p, 2, pfd >= 0 ? STREAM_WATCH_MS : STREAM_REAP_MS);
         if (r < 0 && errno != EINTR) break;

@@ -478,10 +478,12 @@ static enum proto_err fd_read_frame(int fd, struct proto_frame *f)
  */
 static void send_read_anatomy(struct send *s)
 {
-    struct proto_frame *f = malloc(sizeof(*f));
+    struct proto_frame *f;
     char why[256];
     enum proto_err e = PERR_INTERNAL;
 
+    if (!s->client) return; /* -s: no relocd there, nothing was asked */
+    f = malloc(sizeof(*f));
     if (f && s->hs) {
         chan_set_timeout(s->hs, SEND_ANATOMY_MS);
         e = chan_recv_frame(s->hs, f);

@@ -184,7 +184,11 @@ static int show_event(struct view *v, const struct proto_frame *f, int *ok_r)
     const char *name = ev ? jstr(ev, "event") : "";
     int done = !strcmp(name, "result");
 
-    if (v->json) printf("%s\n", (const char *)f->payload);
+    /* Each event as it comes, into a pipe too: a consumer follows live. */
+    if (v->json) {
+        printf("%s\n", (const char *)f->payload);
+        fflush(stdout);
+    }
     if (!strcmp(name, "accepted")) v->id = (int)jnum(ev, "id");
     if (done) {
         *ok_r = jbool(ev, "ok");

@@ -15,8 +15,8 @@ start_relocd "(xend-relocation-server yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
-start_src_relocd "an1 an2 an3" "(relocd-psk-file $T/psk)"
-for g in an1 an2 an3; do echo 80 >"$T/state/$g.suspend_ms"; done
+start_src_relocd "an1 an2 an3 an4" "(relocd-psk-file $T/psk)"
+for g in an1 an2 an3 an4; do echo 80 >"$T/state/$g.suspend_ms"; done
 
 # check_anatomy FILE: the result's anatomy is complete and in order.
 check_anatomy() {
@@ -65,4 +65,24 @@ start_relocd "(xend-relocation-ssl-server yes)
 expect_ok xlr migrate --ssl --json an3 10.77.0.2
 received an3 || die "an3 not received over TLS"
 check_anatomy "$T/out"
+
+# -s: no relocd on the target, so nothing to ask for and nothing to wait
+# for: the result follows the report at once, even when the receiving
+# command holds the stream open (here for 8 s after xl's report).
+stamp() { while IFS= read -r l; do echo "$(date +%s.%N) $l"; done; }
+xlr migrate --json -s "" an4 "$NETDIR/fake_xl.py receive; sleep 8" 2>&1 |
+    stamp >"$T/via.out"
+received an4 || die "an4 not received by a bare receiver"
+python3 - "$T/via.out" <<'EOF2' || die "result late: $(cat "$T/via.out")"
+import json, sys
+t = {}
+for line in open(sys.argv[1]):
+    at, _, text = line.partition(" ")
+    if text.startswith("{"):
+        t[json.loads(text)["event"]] = float(at)
+res = [json.loads(l.partition(" ")[2]) for l in open(sys.argv[1])
+       if '"event":"result"' in l][-1]
+assert res["ok"] and "target" not in res["anatomy"], res
+assert t["result"] - t["suspended"] < 3, t
+EOF2
 alive

@@ -62,6 +62,74 @@ def ratio(a, b):
     return a["median"] / b["median"]
 
 
+# The downtime's phases (README.xen 5.5), as relocd's result and
+# bench/anatomy.py name them; "to_received_ms" is suspended -> "domain
+# received", the one span stock xl's messages give of final copy + END +
+# restore.
+ANAT_COLS = [("suspend_ms", "suspend"), ("final_copy_ms", "copy"),
+             ("end_ms", "END"), ("restore_ms", "restore"),
+             ("to_received_ms", "->recv"), ("rename_ms", "rename"),
+             ("go_ms", "go"), ("start_ms", "start"), ("total_ms", "total")]
+
+
+def anat_row(a):
+    """One migration's anatomy with to_received_ms filled in for relocd."""
+    if not isinstance(a, dict):
+        return None
+    a = dict(a)
+    parts = [a.get(k) for k in ("final_copy_ms", "end_ms", "restore_ms")]
+    if "to_received_ms" not in a and all(
+            isinstance(v, (int, float)) for v in parts):
+        a["to_received_ms"] = sum(parts)
+    return a
+
+
+def cell(st):
+    return "%.0f" % st["median"] if st else "-"
+
+
+def anatomy_table(loads, cases, migs):
+    """Where each millisecond goes: medians per phase, per load and case.
+    Returns the JSON of it; prints nothing when no migration has one."""
+    out = []
+    have = [m for m in migs if m.get("ok") and isinstance(
+        m.get("anatomy"), dict)]
+    if not have:
+        print("where each millisecond goes: not measured in this run (no "
+              "migration carries an \"anatomy\"; bench/README.md says how)")
+        print()
+        return out
+    print("where each millisecond goes (medians, ms; target: what the "
+          "target measured of that phase itself)")
+    hdr = "%-18s " % "case" + " ".join("%-8s" % h for _, h in ANAT_COLS) + \
+        " %-8s %s" % ("guest", "target restore/go wait/start")
+    for load in loads:
+        print("load %s" % load)
+        print(hdr)
+        for c in cases:
+            rows = [(m, anat_row(m["anatomy"])) for m in have
+                    if m["load"] == load and m["case"] == c]
+            if not rows:
+                continue
+            med = {k: stats([a.get(k) for _, a in rows]) for k, _ in ANAT_COLS}
+            tgt = {k: stats([(a.get("target") or {}).get(k) for _, a in rows])
+                   for k in ("restore_ms", "go_wait_ms", "start_ms")}
+            guest = stats([m.get("downtime_ms") for m, _ in rows])
+            print("%-18s " % CASES.get(c, (c,))[0] +
+                  " ".join("%-8s" % cell(med[k]) for k, _ in ANAT_COLS) +
+                  " %-8s %s" % (cell(guest), "/".join(
+                      cell(tgt[k]) for k in ("restore_ms", "go_wait_ms",
+                                             "start_ms"))))
+            out.append({"load": load, "case": c, "n": len(rows),
+                        "phases": med, "target": tgt,
+                        "guest_downtime_ms": guest})
+        print()
+    print("guest: the longest stall the guest saw (its ticks); total: suspend "
+          "requested -> the target's report, on the sender's clock")
+    print()
+    return out
+
+
 def main():
     out = sys.argv[1]
     recs, bad = read_lines(sys.argv[2:])
@@ -163,6 +231,7 @@ def main():
                                  **st, "ratio_total_vs_ssh": rt,
                                  "ratio_downtime_vs_ssh": rd})
         print()
+    res["anatomy"] = anatomy_table(loads, cases, migs)
     for e in errors:
         print("error: load %s: %s" % (e.get("load"), e.get("error")))
     if not done:

@@ -11,6 +11,7 @@
 #include "relocd/gate.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
+#include "wire/clock.h"
 #include "wire/fdio.h"
 #include "wire/xlstream.h"
 
@@ -99,16 +100,23 @@ out:
  * "go") already queued, which hung the commit.  The copy costs little
  * next to the stream's pace.
  */
-int gate_feed(int in, int out)
+int gate_feed(int in, int out, struct gate_mark *mark)
 {
     struct pollfd p = {.fd = in, .events = POLLIN};
     uint8_t *data = malloc(GATE_FEED_CHUNK);
+    unsigned long long total = 0;
     ssize_t n;
     int rc = -1;
 
     while (data) {
         n = read(in, data, GATE_FEED_CHUNK);
         if (n > 0) {
+            if (mark) {
+                total += (unsigned long long)n;
+                __atomic_store_n(&mark->last_us, (long long)(clock_s() * 1e6),
+                                 __ATOMIC_RELAXED);
+                __atomic_store_n(&mark->bytes, total, __ATOMIC_RELEASE);
+            }
             if (fdio_write_all(out, data, (size_t)n) < 0) break;
             continue;
         }

@@ -36,11 +36,22 @@ int gate_pass_head(struct chan *c, int fd, const char *preflighted, int idle_ms,
                    char *err, size_t errlen);
 
 /*
- * Moves the rest of the stream from the socket in to the pipe out, until
- * in ends or fails.  For a receiver that writes to the
- * socket itself but reads only what passed the gate.  Returns 0 at the
- * end of in, -1 on an error.
+ * What the feeder has read so far, for the downtime's anatomy: when its
+ * last read returned (clock_s() in microseconds) and the bytes in all.
+ * In memory shared with the feeder's process; each member is stored and
+ * loaded whole (__atomic), the pair is not consistent.
  */
-int gate_feed(int in, int out);
+struct gate_mark {
+    long long last_us;
+    unsigned long long bytes;
+};
+
+/*
+ * Moves the rest of the stream from the socket in to the pipe out, until
+ * in ends or fails, keeping mark (may be NULL) up to date.  For a
+ * receiver that writes to the socket itself but reads only what passed
+ * the gate.  Returns 0 at the end of in, -1 on an error.
+ */
+int gate_feed(int in, int out, struct gate_mark *mark);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config/diag.h"
+#include "wire/anatomy.h"
 #include "wire/fdio.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
@@ -44,6 +45,10 @@
 #include "wire/clock.h"
 #include "wire/version.h"
 
+/* How long the target's ANATOMY frame may take, and its size at most. */
+#define SEND_ANATOMY_MS 5000
+#define SEND_ANATOMY_MAX 4096
+
 static volatile sig_atomic_t sender_cancelled;
 /* The stream a cancel may cut: set while pre-copy runs, -1 from the commit
  * handshake on, when cutting could leave the guest nowhere. */
@@ -63,6 +68,8 @@ struct send {
     struct chan *hs; /* the handshake goes through it when not NULL */
     pid_t relay;     /* the relay process, or 0 */
     double t_start, t_suspend, t_end;
+    double at[ANAT_NMARKS];    /* the downtime's instants (anatomy.h) */
+    struct msg_anatomy target; /* what the target measured, if it said */
     uint64_t pages_sent;
     unsigned iterations;
     int throttled;
@@ -121,10 +128,25 @@ static uint64_t wire_bytes(const struct send *s)
     return ti.tcpi_bytes_acked;
 }
 
+/* The phases, from our marks and the target's ANATOMY frame (if any). */
+static void send_anatomy(const struct send *s, struct anatomy *a)
+{
+    unsigned i;
+
+    anat_init(a);
+    anat_from_marks(a, s->at);
+    for (i = 0; i < MSG_ANAT_NSTEPS && i < ANAT_NTARGET; i++)
+        if (s->target.us[i] >= 0) a->target_ms[i] = s->target.us[i] / 1000.0;
+}
+
 static int emit_result(struct send *s, int ok)
 {
     yajl_gen g = json_begin();
     uint64_t bytes = wire_bytes(s);
+    struct anatomy a;
+    /* Downtime ends when the target reports its unpause: not after the
+     * destroy here, nor after the ANATOMY frame. */
+    double down_end = s->at[ANAT_RUNNING] > 0 ? s->at[ANAT_RUNNING] : clock_s();
 
     s->t_end = clock_s();
     json_kv_str(g, "event", "result");
@@ -134,13 +156,15 @@ static int emit_result(struct send *s, int ok)
     json_kv_str(g, "message", ok ? "the guest runs on the target" : s->err);
     json_kv_num(g, "total_s", s->t_end - s->t_start);
     if (s->t_suspend > 0)
-        json_kv_num(g, "downtime_ms", (s->t_end - s->t_suspend) * 1000);
+        json_kv_num(g, "downtime_ms", (down_end - s->t_suspend) * 1000);
     json_kv_int(g, "iterations", s->iterations);
     json_kv_int(g, "bytes",
                 (long long)(bytes ? bytes : s->pages_sent * POLICY_PAGE_SIZE));
     json_kv_int(
         g, "guest_bytes",
         s->guest ? (long long)xen_guest_pages(s->guest) * POLICY_PAGE_SIZE : 0);
+    send_anatomy(s, &a);
+    if (anat_known(&a)) anat_json(g, &a);
     emit_gen(s, g);
     return ok ? 0 : 1;
 }
@@ -209,13 +233,27 @@ static enum xen_precopy on_precopy(void *data, unsigned iteration,
                                : XEN_PRECOPY_CONTINUE;
 }
 
+static void on_suspending(void *data)
+{
+    struct send *s = data;
+
+    s->at[ANAT_SUSPEND_REQ] = clock_s();
+}
+
 static void on_suspended(void *data)
 {
     struct send *s = data;
 
-    s->t_suspend = clock_s();
+    s->t_suspend = s->at[ANAT_SUSPENDED] = clock_s();
     outgoing_set(&s->mark, OUTGOING_SUSPENDED);
     emit_note(s, "suspended", "guest suspended; copying the rest");
+}
+
+static void on_saved(void *data)
+{
+    struct send *s = data;
+
+    s->at[ANAT_SAVED] = clock_s();
 }
 
 /* --- connection and stream ------------------------------------------------ */
@@ -408,6 +446,61 @@ static int send_undecided(struct send *s, const char *away)
                 away, s->mark.domid, cmds);
 }
 
+/*
+ * One frame from the stream fd (our relay's end): header, then a payload
+ * of at most SEND_ANATOMY_MAX bytes, into f.  PERR_OK, or why not.
+ */
+static enum proto_err fd_read_frame(int fd, struct proto_frame *f)
+{
+    uint8_t raw[PROTO_HDR_LEN + SEND_ANATOMY_MAX];
+    struct buf *b = buf_new(sizeof(raw));
+    size_t len;
+    enum proto_err e = PERR_EOF;
+
+    if (b && fdio_read_exact(fd, raw, PROTO_HDR_LEN) == 0) {
+        len = (size_t)raw[0] << 24 | (size_t)raw[1] << 16 |
+              (size_t)raw[2] << 8 | raw[3];
+        e = PERR_BAD_FRAME;
+        if (len <= SEND_ANATOMY_MAX &&
+            fdio_read_exact(fd, raw + PROTO_HDR_LEN, len) == 0 &&
+            buf_put(b, raw, PROTO_HDR_LEN + len) == 0)
+            e = proto_frame_take(b, f);
+    }
+    buf_free(b);
+    return e;
+}
+
+/*
+ * The target's ANATOMY frame, which it sends once its receiver exited,
+ * when MIGRATE asked for it.  A server before it closes instead: then the
+ * target's side of the anatomy stays unknown.  Nothing here can fail the
+ * migration, which is over.
+ */
+static void send_read_anatomy(struct send *s)
+{
+    struct proto_frame *f;
+    char why[256];
+    enum proto_err e = PERR_INTERNAL;
+
+    if (!s->client) return; /* -s: no relocd there, nothing was asked */
+    f = malloc(sizeof(*f));
+    if (f && s->hs) {
+        chan_set_timeout(s->hs, SEND_ANATOMY_MS);
+        e = chan_recv_frame(s->hs, f);
+    } else if (f) {
+        set_fd_timeout(s->fd, SEND_ANATOMY_MS / 1000);
+        e = fd_read_frame(s->fd, f);
+    }
+    if (!e && f->type == PROTO_ANATOMY)
+        e = msg_get_anatomy(f, &s->target, why, sizeof(why));
+    else if (!e)
+        e = PERR_UNEXPECTED;
+    if (e && e != PERR_EOF)
+        log_debug("sending %s: no anatomy from the target: %s", s->req->domain,
+                  proto_strerror(e));
+    free(f);
+}
+
 /* xl's commit handshake, after the whole stream was written. */
 static int send_commit(struct send *s)
 {
@@ -417,6 +510,7 @@ static int send_commit(struct send *s)
     set_fd_timeout(s->fd, 300);
     if (read_fixed(s, XLS_MSG_READY, sizeof(XLS_MSG_READY)))
         return send_resume(s, "the target did not take the guest");
+    s->at[ANAT_RECEIVED] = clock_s();
     /* The last moment to cancel: without "go", xl on the target destroys
      * its copy (xl_migrate.c migrate_receive()). */
     if (sender_cancelled)
@@ -424,20 +518,24 @@ static int send_commit(struct send *s)
     outgoing_set(&s->mark, OUTGOING_RENAMED);
     if (xen_guest_rename(s->guest, away) < 0)
         return send_resume(s, "renaming the source failed");
+    s->at[ANAT_RENAMED] = clock_s();
     /* Recorded first: if we die after "go", nobody may resume this copy. */
     if (outgoing_set(&s->mark, OUTGOING_GO) < 0) {
         xen_guest_rename(s->guest, name);
         return send_resume(s, "cannot record the hand-over in the run "
                               "directory");
     }
-    if (hs_write(s, XLS_MSG_GO, sizeof(XLS_MSG_GO)) < 0 ||
-        read_fixed(s, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
+    if (hs_write(s, XLS_MSG_GO, sizeof(XLS_MSG_GO)) < 0)
+        return send_undecided(s, away);
+    s->at[ANAT_GO_SENT] = clock_s();
+    if (read_fixed(s, XLS_MSG_REPORT, sizeof(XLS_MSG_REPORT)) ||
         hs_read(s, &status, 1) < 0)
         return send_undecided(s, away);
     if (status == 0) {
-        s->t_end = clock_s();
+        s->at[ANAT_RUNNING] = clock_s();
         if (xen_guest_destroy(s->guest) < 0)
             emit_note(s, "warning", "could not destroy %s here", away);
+        send_read_anatomy(s);
         return 0;
     }
     /*
@@ -531,7 +629,8 @@ static void send_mark(struct send *s)
 
 static int send_stream(struct send *s)
 {
-    struct xen_save_hooks hooks = {on_precopy, on_suspended, s};
+    struct xen_save_hooks hooks = {on_precopy, on_suspending, on_suspended,
+                                   on_saved, s};
     int rc;
 
     if (send_preamble(s) || (s->client && send_stream_fd(s) < 0)) return -1;
@@ -547,6 +646,7 @@ static int send_stream(struct send *s)
     if (rc < 0 && sender_cancelled)
         return fail(s, "cancelled; the guest keeps running here");
     if (rc < 0) return fail(s, "%s", s->err[0] ? s->err : "saving failed");
+    s->at[ANAT_END_SENT] = clock_s();
     return send_commit(s);
 }
 
@@ -594,7 +694,7 @@ static int send_all(struct send *s)
                   "save is used, without relocd's policy");
     if (r->via_set) return send_spawn_via(s) ? -1 : send_stream(s);
     if (send_connect(s) || send_preflight(s) || send_tunnels(s)) return -1;
-    if (client_migrate(s->client, NULL, 0, s->err, sizeof(s->err)))
+    if (client_migrate(s->client, NULL, 0, 1, s->err, sizeof(s->err)))
         return fail(s, "%s", s->err);
     return send_stream(s);
 }
@@ -610,7 +710,9 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
                       .req = req,
                       .emit = emit,
                       .emit_data = emit_data,
-                      .fd = -1};
+                      .fd = -1,
+                      .target = {{MSG_ANATOMY_UNKNOWN, MSG_ANATOMY_UNKNOWN,
+                                  MSG_ANATOMY_UNKNOWN}}};
     s.t_start = clock_s();
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);

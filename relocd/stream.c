@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -17,6 +18,8 @@
 #include "config/conf.h"
 #include "relocd/gate.h"
 #include "relocd/session_int.h"
+#include "wire/anatomy.h"
+#include "wire/buf.h"
 #include "wire/chan.h"
 #include "wire/clock.h"
 #include "wire/fdio.h"
@@ -28,6 +31,23 @@
 
 /* How often the stream watch looks at the socket's counters. */
 #define STREAM_WATCH_MS 500
+/* Without a pidfd, how often to look whether the receiver exited. */
+#define STREAM_REAP_MS 50
+/* xl's longest stderr line we stamp; longer ones are passed on in parts. */
+#define STREAM_LINE_MAX 1024
+
+/*
+ * The downtime's instants here (anatomy.h): xl migrate-receive's stderr,
+ * read as it comes and passed on to ours, and the feeder's mark, in
+ * memory shared with the feeder.
+ */
+struct stream_anat {
+    int err_fd; /* the read end of xl's stderr; -1: none */
+    struct gate_mark *mark;
+    struct anat_rx rx;
+    char line[STREAM_LINE_MAX];
+    size_t len;
+};
 
 struct stream_watch {
     int fd;                /* the socket xl reads itself; -1: no watch */
@@ -71,23 +91,129 @@ static int watch_idle(struct stream_watch *w, long long limit_ms)
     return now - w->quiet_since >= limit_ms;
 }
 
+static int anat_open(struct stream_anat *an, int *err_w)
+{
+    int p[2];
+
+    *an = (struct stream_anat){.err_fd = -1};
+    *err_w = -1;
+    an->mark = mmap(NULL, sizeof(*an->mark), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (an->mark == MAP_FAILED) an->mark = NULL;
+    if (!an->mark || pipe2(p, O_CLOEXEC) < 0) return -1;
+    /* Our end only: xl's writes block, as they would on a terminal. */
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    an->err_fd = p[0];
+    *err_w = p[1];
+    return 0;
+}
+
+static void anat_close(struct stream_anat *an)
+{
+    if (an->err_fd >= 0) close(an->err_fd);
+    if (an->mark) munmap(an->mark, sizeof(*an->mark));
+    an->err_fd = -1;
+    an->mark = NULL;
+}
+
+/* A line of xl's (NUL-terminated, newline kept): stamped, passed on. */
+static void anat_line(struct stream_anat *an, const char *line, size_t len)
+{
+    long long now = (long long)(clock_s() * 1e6), last = 0;
+    unsigned long long bytes = 0;
+
+    if (an->mark) {
+        bytes = __atomic_load_n(&an->mark->bytes, __ATOMIC_ACQUIRE);
+        last = __atomic_load_n(&an->mark->last_us, __ATOMIC_RELAXED);
+    }
+    anat_rx_line(&an->rx, line, now, last, bytes);
+    /* Where xl's messages went before relocd read them. */
+    fdio_write_all(STDERR_FILENO, line, len);
+}
+
+/* Reads what xl wrote to stderr.  0 while it may write more, -1 at EOF. */
+static int anat_read(struct stream_anat *an)
+{
+    char *nl;
+    ssize_t n;
+    size_t used;
+
+    if (an->err_fd < 0) return -1;
+    for (;;) {
+        n = read(an->err_fd, an->line + an->len,
+                 sizeof(an->line) - 1 - an->len);
+        if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        if (n == 0 && an->len) anat_line(an, an->line, an->len);
+        if (n == 0) return -1;
+        an->len += (size_t)n;
+        an->line[an->len] = 0;
+        while ((nl = strchr(an->line, '\n'))) {
+            used = (size_t)(nl - an->line) + 1;
+            nl[0] = 0;
+            anat_line(an, an->line, used - 1);
+            fdio_write_all(STDERR_FILENO, "\n", 1);
+            memmove(an->line, an->line + used, an->len - used + 1);
+            an->len -= used;
+        }
+        if (an->len == sizeof(an->line) - 1) {
+            anat_line(an, an->line, an->len);
+            an->len = 0;
+        }
+    }
+}
+
+/*
+ * The ANATOMY frame the client asked for (README.xen 3.6), on c after
+ * the receiver exited; logged here too.  Best effort: the migration is
+ * decided already.
+ */
+static void anat_send(struct session *s, struct chan *c, int want,
+                      const struct stream_anat *an)
+{
+    struct msg_anatomy m;
+    long long us[ANAT_NTARGET];
+    unsigned i;
+
+    anat_rx_steps(&an->rx, us);
+    for (i = 0; i < MSG_ANAT_NSTEPS; i++)
+        m.us[i] = us[i];
+    log_info("%s (%s): downtime of %s here: restore %lld us, waiting for "
+             "go %lld us, start %lld us (-1: unknown)",
+             s->fqdn, s->ip, s->guest, us[ANAT_T_RESTORE], us[ANAT_T_GO_WAIT],
+             us[ANAT_T_START]);
+    if (!want) return;
+    buf_reset(s->out);
+    if (msg_put_anatomy(s->out, &m) < 0) return;
+    chan_set_timeout(c, SESSION_ERROR_SEND_MS);
+    chan_send(c, s->out);
+}
+
 /*
  * Waits for the receiver.  With a watch (xl reads the socket itself, so
  * no relay's idle limit applies) a peer silent for relocd-stream-idle-
  * timeout before "domain received" gets the receiver killed: it holds a
  * migration slot and a paused NAME--incoming for nothing.  A pidfd wakes
- * us the moment the receiver exits; without one, wait without a watch.
+ * us the moment the receiver exits; without one, we look every
+ * STREAM_REAP_MS.  Meanwhile xl's stderr is stamped line by line (the
+ * downtime's anatomy) and passed on.
  */
-static int stream_wait(struct session *s, pid_t pid, struct stream_watch *w)
+static int stream_wait(struct session *s, pid_t pid, struct stream_watch *w,
+                       struct stream_anat *an)
 {
-    int pfd = w->fd >= 0 ? pidfd_open(pid, 0) : -1, status = -1, r;
-    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    int pfd = pidfd_open(pid, 0), status = -1, r;
+    struct pollfd p[2] = {{.fd = pfd, .events = POLLIN},
+                          {.fd = an->err_fd, .events = POLLIN}};
     long long limit = s->env->conf->stream_idle_timeout * 1000LL;
+    long long looked = clock_ms();
 
-    while (pfd >= 0 && waitpid(pid, &status, WNOHANG) == 0) {
-        r = poll(&p, 1, STREAM_WATCH_MS);
+    /* Read all along: a full stderr pipe would stall xl. */
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        r = poll(p, 2, pfd >= 0 ? STREAM_WATCH_MS : STREAM_REAP_MS);
         if (r < 0 && errno != EINTR) break;
-        if (r == 0 && watch_idle(w, limit)) {
+        if (r > 0 && p[1].revents && anat_read(an) < 0) p[1].fd = -1;
+        if (clock_ms() - looked < STREAM_WATCH_MS) continue;
+        looked = clock_ms();
+        if (watch_idle(w, limit)) {
             log_warnx("%s (%s): timeout: the peer was idle for %d s "
                       "during the stream; stopping the receiver",
                       s->fqdn, s->ip, s->env->conf->stream_idle_timeout);
@@ -98,6 +224,7 @@ static int stream_wait(struct session *s, pid_t pid, struct stream_watch *w)
     if (pfd >= 0) close(pfd);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    anat_read(an); /* what it wrote just before it exited */
     return status;
 }
 
@@ -122,8 +249,8 @@ static int stream_refuse_head(struct session *s, pid_t pid, const char *why)
  * Starts xl migrate-receive, which writes to fd itself and reads a pipe
  * whose write end goes to *in_r.  Its pid, or -1 (logged).
  */
-static pid_t stream_start(struct session *s, int fd, char *const flags[],
-                          unsigned nflags, int *in_r)
+static pid_t stream_start(struct session *s, int fd, int err_fd,
+                          char *const flags[], unsigned nflags, int *in_r)
 {
     int in[2];
     pid_t pid;
@@ -134,7 +261,7 @@ static pid_t stream_start(struct session *s, int fd, char *const flags[],
     }
     /* Fewer wake-ups of the feeder and xl: a 1 MiB pipe, where allowed. */
     fcntl(in[1], F_SETPIPE_SZ, 1024 * 1024);
-    pid = xen_receive_start(in[0], fd, flags, nflags);
+    pid = xen_receive_start(in[0], fd, err_fd, flags, nflags);
     close(in[0]);
     if (pid < 0) {
         log_warnx("%s (%s): cannot start the receiver", s->fqdn, s->ip);
@@ -171,44 +298,52 @@ static int stream_head(struct session *s, struct chan *c, int in, char *why,
  * subverted slave cannot skip it.  c is freed (and so fd closed) when it
  * is not s->chan.  0 with xl's wait status, or -1.
  */
-static int stream_gated(struct session *s, struct chan *c, char *const flags[],
-                        unsigned nflags, int *status_r)
+static int stream_gated(struct session *s, struct chan *c,
+                        const struct msg_migrate *m, int *status_r)
 {
     struct stream_watch w = {.fd = -1};
-    int fd = chan_fd(c), in = -1, rc = -1;
+    struct stream_anat an;
+    int fd = chan_fd(c), in = -1, err_w, rc = -1;
     pid_t pid, feeder = -1;
     char why[512];
+    char *flags[MSG_MAX_FLAGS];
+    unsigned i;
 
+    for (i = 0; i < m->nflags; i++)
+        flags[i] = (char *)m->flags[i];
+    /* Without it, xl's stderr stays ours and the anatomy unknown here. */
+    anat_open(&an, &err_w);
     /* Plain TCP only: under kernel TLS the counters count records. */
     if (c == s->chan && !s->tls) watch_start(&w, fd);
-    pid = stream_start(s, fd, flags, nflags, &in);
+    pid = stream_start(s, fd, err_w, flags, m->nflags, &in);
+    if (err_w >= 0) close(err_w);
     if (pid > 0) s->relaying = c != s->chan;
     if (pid > 0 && (rc = stream_head(s, c, in, why, sizeof(why))) == 0) {
         feeder = fork();
-        if (feeder == 0) _exit(gate_feed(fd, in) ? 1 : 0);
+        if (feeder == 0) _exit(gate_feed(fd, in, an.mark) ? 1 : 0);
     }
     if (in >= 0) close(in);
+    if (pid > 0 && rc < 0) stream_refuse_head(s, pid, why);
+    if (pid > 0 && rc == 0) {
+        *status_r = stream_wait(s, pid, &w, &an);
+        if (feeder > 0) {
+            kill(feeder, SIGKILL);
+            waitpid(feeder, NULL, 0);
+        }
+        /* c is still ours: the relay ends once it is closed below. */
+        anat_send(s, c, m->anatomy, &an);
+    }
+    anat_close(&an);
     /* The relay sees the end only when no copy of its pair is left here. */
     if (c != s->chan) chan_free(c);
-    if (pid < 0) return -1;
-    if (rc < 0) return stream_refuse_head(s, pid, why);
-    *status_r = stream_wait(s, pid, &w);
-    if (feeder > 0) {
-        kill(feeder, SIGKILL);
-        waitpid(feeder, NULL, 0);
-    }
-    return 0;
+    return pid > 0 && rc == 0 ? 0 : -1;
 }
 
 int stream_run(struct session *s, struct msg_migrate *m, int *status_r)
 {
-    char *flags[MSG_MAX_FLAGS];
     int pair[2] = {-1, -1};
     struct chan *c;
-    unsigned i;
 
-    for (i = 0; i < m->nflags; i++)
-        flags[i] = m->flags[i];
     /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
         return session_fail(s, PERR_INTERNAL, "socketpair: %s",
@@ -231,5 +366,5 @@ int stream_run(struct session *s, struct msg_migrate *m, int *status_r)
         close(pair[1]);
         return -1;
     }
-    return stream_gated(s, c, flags, m->nflags, status_r);
+    return stream_gated(s, c, m, status_r);
 }

@@ -292,9 +292,10 @@ enum proto_err client_preflight(struct client *cl, const char *config_json,
 }
 
 enum proto_err client_migrate(struct client *cl, char *const flags[],
-                              unsigned nflags, char *err, size_t errlen)
+                              unsigned nflags, int anatomy, char *err,
+                              size_t errlen)
 {
-    struct msg_migrate m = {"xl-stream", 0, {{0}}};
+    struct msg_migrate m = {"xl-stream", 0, {{0}}, anatomy};
     char why[256];
     enum proto_err e;
     unsigned i;

@@ -46,9 +46,13 @@ enum proto_err client_preflight(struct client *cl, const char *config_json,
                                 int live, const struct msg_cpu_policy *cpu,
                                 struct msg_preflight_result *res, char *err,
                                 size_t errlen);
-/* Sends MIGRATE and waits for ACCEPT; then the stream phase begins. */
+/*
+ * Sends MIGRATE and waits for ACCEPT; then the stream phase begins.
+ * anatomy: ask for an ANATOMY frame after xl's handshake (msg.h).
+ */
 enum proto_err client_migrate(struct client *cl, char *const flags[],
-                              unsigned nflags, char *err, size_t errlen);
+                              unsigned nflags, int anatomy, char *err,
+                              size_t errlen);
 
 /*
  * Parses "HOST", "HOST:PORT", "[V6]:PORT" or "V6" into host (no brackets)

@@ -168,6 +168,8 @@ int msg_put_migrate(struct buf *out, const struct msg_migrate *m)
         for (i = 0; i < m->nflags; i++)
             json_str(g, m->flags[i]);
         yajl_gen_array_close(g);
+        /* Only when asked: an old server must see what it always saw. */
+        if (m->anatomy) json_kv_bool(g, "anatomy", 1);
     }
     return gen_finish(g, out, PROTO_MIGRATE);
 }
@@ -175,6 +177,20 @@ int msg_put_migrate(struct buf *out, const struct msg_migrate *m)
 int msg_put_accept(struct buf *out)
 {
     return gen_finish(json_begin(), out, PROTO_ACCEPT);
+}
+
+static const char *const anatomy_keys[MSG_ANAT_NSTEPS] = {
+    "restore_us", "go_wait_us", "start_us"};
+
+int msg_put_anatomy(struct buf *out, const struct msg_anatomy *m)
+{
+    yajl_gen g = json_begin();
+    unsigned i;
+
+    for (i = 0; g && i < MSG_ANAT_NSTEPS; i++)
+        if (m->us[i] >= 0 && m->us[i] <= MSG_ANATOMY_MAX_US)
+            json_kv_int(g, anatomy_keys[i], m->us[i]);
+    return gen_finish(g, out, PROTO_ANATOMY);
 }
 
 /* --- decoding --------------------------------------------------------------
@@ -521,6 +537,8 @@ enum proto_err msg_get_migrate(const struct proto_frame *f,
         else
             m->nflags = i + 1;
     }
+    if (!e && member(root, "anatomy"))
+        e = get_bool(root, "anatomy", &m->anatomy, why, whylen);
     yajl_tree_free(root);
     return e;
 }
@@ -532,6 +550,33 @@ enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
     enum proto_err e = msg_parse(f, PROTO_ACCEPT, &root, why, whylen);
 
     yajl_tree_free(root);
+    return e;
+}
+
+enum proto_err msg_get_anatomy(const struct proto_frame *f,
+                               struct msg_anatomy *m, char *why, size_t whylen)
+{
+    yajl_val root, v;
+    enum proto_err e;
+    unsigned i;
+
+    for (i = 0; i < MSG_ANAT_NSTEPS; i++)
+        m->us[i] = MSG_ANATOMY_UNKNOWN;
+    e = msg_parse(f, PROTO_ANATOMY, &root, why, whylen);
+    if (e) return e;
+    for (i = 0; !e && i < MSG_ANAT_NSTEPS; i++) {
+        if (!(v = member(root, anatomy_keys[i]))) continue;
+        if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+            YAJL_GET_INTEGER(v) > MSG_ANATOMY_MAX_US)
+            e = why_bad(why, whylen, "'%s' is not an integer from 0 to %lld",
+                        anatomy_keys[i], MSG_ANATOMY_MAX_US);
+        else
+            m->us[i] = YAJL_GET_INTEGER(v);
+    }
+    yajl_tree_free(root);
+    if (e)
+        for (i = 0; i < MSG_ANAT_NSTEPS; i++)
+            m->us[i] = MSG_ANATOMY_UNKNOWN;
     return e;
 }
 

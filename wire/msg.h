@@ -81,6 +81,30 @@ struct msg_migrate {
     char mode[32];
     unsigned nflags;
     char flags[MSG_MAX_FLAGS][16];
+    /*
+     * Optional "anatomy" (since 0.x): the client wants an ANATOMY frame
+     * after the stream phase.  Servers before it ignore the member and
+     * send none; 0 when absent.
+     */
+    int anatomy;
+};
+
+/*
+ * ANATOMY: the server's downtime phases on its own clock, in microseconds
+ * (README.xen 3.6); each member is optional, MSG_ANATOMY_UNKNOWN when the
+ * server could not tell.  Bounded to a day: anything longer is a lie.
+ */
+enum msg_anatomy_step {
+    MSG_ANAT_RESTORE, /* "restore_us": the stream's last byte in ->
+                         "domain received" */
+    MSG_ANAT_GO_WAIT, /* "go_wait_us": "domain received" -> "go" in */
+    MSG_ANAT_START,   /* "start_us": "go" in -> unpaused */
+    MSG_ANAT_NSTEPS
+};
+#define MSG_ANATOMY_UNKNOWN (-1LL)
+#define MSG_ANATOMY_MAX_US (86400LL * 1000000)
+struct msg_anatomy {
+    long long us[MSG_ANAT_NSTEPS];
 };
 
 int msg_put_hello(struct buf *out, const struct msg_hello *m);
@@ -91,6 +115,7 @@ int msg_put_preflight_result(struct buf *out,
                              const struct msg_preflight_result *m);
 int msg_put_migrate(struct buf *out, const struct msg_migrate *m);
 int msg_put_accept(struct buf *out);
+int msg_put_anatomy(struct buf *out, const struct msg_anatomy *m);
 
 enum proto_err msg_get_hello(const struct proto_frame *f, struct msg_hello *m,
                              char *why, size_t whylen);
@@ -106,6 +131,8 @@ enum proto_err msg_get_migrate(const struct proto_frame *f,
                                struct msg_migrate *m, char *why, size_t whylen);
 enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
                               size_t whylen);
+enum proto_err msg_get_anatomy(const struct proto_frame *f,
+                               struct msg_anatomy *m, char *why, size_t whylen);
 
 /*
  * A migration request on the control socket, as xl-relocate sends it.  What

@@ -58,6 +58,7 @@ const char *proto_type_name(unsigned type)
         [PROTO_PREFLIGHT_RESULT] = "PREFLIGHT_RESULT",
         [PROTO_MIGRATE] = "MIGRATE",
         [PROTO_ACCEPT] = "ACCEPT",
+        [PROTO_ANATOMY] = "ANATOMY",
     };
     static const char *const ctl_names[] = {
         "CTL_MIGRATE", "CTL_EVENT", "CTL_LIST", "CTL_LIST_RESULT", "CTL_CANCEL",

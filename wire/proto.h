@@ -22,6 +22,7 @@ enum proto_type {
     PROTO_PREFLIGHT_RESULT = 4,
     PROTO_MIGRATE = 5,
     PROTO_ACCEPT = 6,
+    PROTO_ANATOMY = 7, /* after the stream, when MIGRATE asked for it */
     /* The local control socket (xl-relocate <-> relocd), same framing. */
     PROTO_CTL_MIGRATE = 0x101,
     PROTO_CTL_EVENT = 0x102,

@@ -18,7 +18,7 @@ static int flag_is_global(const char *f)
     return !strcmp(f, "-t") || !strcmp(f, "-T") || f[1] == 'v';
 }
 
-pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+pid_t xen_receive_start(int in_fd, int out_fd, int err_fd, char *const flags[],
                         unsigned nflags)
 {
     char *argv[4 + 8 + 1];
@@ -40,7 +40,9 @@ pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
         signal(SIGPIPE, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
-        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0) _exit(127);
+        if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 ||
+            (err_fd >= 0 && dup2(err_fd, 2) < 0))
+            _exit(127);
         execvp("xl", argv);
         log_warn("exec xl");
         _exit(127);

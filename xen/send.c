@@ -176,6 +176,7 @@ static int cb_suspend(void *data)
 {
     struct xen_guest *g = data;
 
+    if (g->hooks->suspending) g->hooks->suspending(g->hooks->data);
     if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) return 0;
     g->suspended = 1;
     if (g->hooks->suspended) g->hooks->suspended(g->hooks->data);
@@ -235,6 +236,7 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
                      strerror(errno));
         return -1;
     }
+    if (g->hooks->saved) g->hooks->saved(g->hooks->data);
     if (put_record(fd, LIBXL_REC_END)) {
         snprintf(err, errlen, "writing the stream end: %s", strerror(errno));
         return -1;

@@ -30,10 +30,10 @@ int xen_preflight(const struct msg_preflight *req,
 /*
  * Starts the receiver (`xl migrate-receive FLAGS`) reading the stream from
  * in_fd and writing its side of xl's protocol to out_fd (the same fd, or
- * a pipe in and the socket out).  flags were validated by the caller.
- * Returns the pid, or -1.
+ * a pipe in and the socket out), its messages to err_fd (-1: ours).
+ * flags were validated by the caller.  Returns the pid, or -1.
  */
-pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+pid_t xen_receive_start(int in_fd, int out_fd, int err_fd, char *const flags[],
                         unsigned nflags);
 
 /*
@@ -75,8 +75,15 @@ struct xen_save_hooks {
     /* Before each batch of dirty_count pages, and after it (-1). */
     enum xen_precopy (*precopy)(void *data, unsigned iteration,
                                 long dirty_count);
-    /* Called right after the guest is suspended (downtime starts). */
+    /*
+     * The downtime's first instants (anatomy.h), each hook optional:
+     * suspending when the guest is asked to suspend, suspended right
+     * after it is, saved when libxenguest has written its last record
+     * (a plain stream has no callback between the last page and that).
+     */
+    void (*suspending)(void *data);
     void (*suspended)(void *data);
+    void (*saved)(void *data);
     void *data;
 };
 

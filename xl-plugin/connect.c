@@ -148,7 +148,7 @@ static int transport(struct client *cl, const char *target, int quiet,
         goto out;
     }
     if (report_preflight(&res, target, quiet) < 0) goto out;
-    if (client_migrate(cl, flags, nflags, err, sizeof(err))) {
+    if (client_migrate(cl, flags, nflags, 0, err, sizeof(err))) {
         fprintf(stderr, "xl-relocate: %s\n", err);
         goto out;
     }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "wire/anatomy.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
 #include "config/conf.h"
@@ -144,6 +145,18 @@ static void show_iteration(struct view *v, yajl_val ev)
             jstr(ev, "decision"), jstr(ev, "why"));
 }
 
+/* Where the downtime went, when relocd measured it (anatomy.h). */
+static void show_anatomy(yajl_val ev)
+{
+    const char *path[] = {"anatomy", NULL};
+    struct anatomy a;
+    char text[512];
+
+    anat_from_json(yajl_tree_get(ev, path, yajl_t_object), &a);
+    if (anat_format(&a, text, sizeof(text)) > 0)
+        fprintf(stderr, "downtime anatomy: %s\n", text);
+}
+
 static void show_result(struct view *v, yajl_val ev)
 {
     double bytes = jnum(ev, "bytes"), mem = jnum(ev, "guest_bytes");
@@ -161,6 +174,7 @@ static void show_result(struct view *v, yajl_val ev)
             jstr(ev, "domain"), jstr(ev, "target"), jnum(ev, "total_s"),
             jnum(ev, "downtime_ms"), bytes / 1048576, mem > 0 ? bytes / mem : 0,
             jnum(ev, "iterations"));
+    show_anatomy(ev);
 }
 
 /* Shows one event; returns 1 after the final result, with *ok_r set. */
@@ -170,7 +184,11 @@ static int show_event(struct view *v, const struct proto_frame *f, int *ok_r)
     const char *name = ev ? jstr(ev, "event") : "";
     int done = !strcmp(name, "result");
 
-    if (v->json) printf("%s\n", (const char *)f->payload);
+    /* Each event as it comes, into a pipe too: a consumer follows live. */
+    if (v->json) {
+        printf("%s\n", (const char *)f->payload);
+        fflush(stdout);
+    }
     if (!strcmp(name, "accepted")) v->id = (int)jnum(ev, "id");
     if (done) {
         *ok_r = jbool(ev, "ok");

@@ -18,11 +18,12 @@ static void decode_all(const struct proto_frame *f)
     struct msg_migrate mig;
     struct msg_hello hello;
     struct msg_error err;
+    struct msg_anatomy anat;
     struct proto_frame g = *f;
     char why[256];
     unsigned t;
 
-    for (t = PROTO_HELLO; t <= PROTO_ACCEPT; t++) {
+    for (t = PROTO_HELLO; t <= PROTO_ANATOMY; t++) {
         g.type = t;
         msg_get_hello(&g, &hello, why, sizeof(why));
         msg_get_error(&g, &err, why, sizeof(why));
@@ -31,6 +32,7 @@ static void decode_all(const struct proto_frame *f)
         msg_get_preflight_result(&g, &res, why, sizeof(why));
         msg_get_migrate(&g, &mig, why, sizeof(why));
         msg_get_accept(&g, why, sizeof(why));
+        msg_get_anatomy(&g, &anat, why, sizeof(why));
     }
 }
 

@@ -18,6 +18,8 @@ docs/specs/libxl-migration-stream.pandoc, libxc-migration-stream.pandoc).
 Environment for `receive`: FAKE_XL_LOG (append a result line there),
 FAKE_XL_DIR (file NAME there while the guest's copy runs here: what the Xen
 double tells relocd; NAME.fail there sets FAKE_XL_FAIL for one guest),
+FAKE_XL_RESTORE_MS and FAKE_XL_START_MS (how long the restore before
+"ready" and the start after "go" take; xl's stderr messages mark both),
 FAKE_XL_FAIL=ready|result|report: the failures of xl 4.17's
 migrate_receive() (tools/xl/xl_migrate.c), with its exit statuses:
   ready   domain creation fails: exit 1, no "ready"
@@ -56,10 +58,22 @@ def record(f):
     return rtype, body
 
 
+def say(text):
+    """xl 4.17's own messages on stderr, which relocd stamps (anatomy)."""
+    print("migration target: " + text, file=sys.stderr, flush=True)
+
+
+def pause_ms(var):
+    ms = int(os.environ.get(var, "0") or 0)
+    if ms:
+        time.sleep(ms / 1000.0)
+
+
 def receive(flags):
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     log = os.environ.get("FAKE_XL_LOG")
     fail = os.environ.get("FAKE_XL_FAIL", "")
+    say("Ready to receive domain.")
     out.write(BANNER); out.flush()
     hdr = read_exact(inp, 48)
     assert hdr[:32] == MAGIC, "bad xl magic"
@@ -91,12 +105,17 @@ def receive(flags):
         sys.exit(1)
     if fail == "hold":
         time.sleep(30)
+    pause_ms("FAKE_XL_RESTORE_MS")      # libxl restoring, devices attaching
+    say("Transfer complete, requesting permission to start domain.")
     out.write(READY); out.flush()
     try:
         go = read_exact(inp, len(GO)) == GO
     except EOFError:
         go = False
+    if go:
+        say("Got permission, starting domain.")
     if go and fail != "result":
+        pause_ms("FAKE_XL_START_MS")    # rename and unpause
         mark_running(name, True)
         if log:
             with open(log, "a") as f:
@@ -104,6 +123,7 @@ def receive(flags):
                         % (name, nrec, nbytes, " ".join(flags)))
         if fail == "report":
             sys.exit(1)
+        say("Domain started successsfully.")   # sic, xl 4.17
         if fail == "holdgo":
             time.sleep(30)
         out.write(RESULT + b"\0"); out.flush()

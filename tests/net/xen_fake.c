@@ -126,7 +126,7 @@ int xen_domain_uuid_exists(const char *uuid)
            (p[strlen(uuid)] == ' ' || !p[strlen(uuid)]);
 }
 
-pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
+pid_t xen_receive_start(int in_fd, int out_fd, int err_fd, char *const flags[],
                         unsigned nflags)
 {
     const char *prog = getenv("RELOCD_FAKE_RECEIVER");
@@ -143,6 +143,7 @@ pid_t xen_receive_start(int in_fd, int out_fd, char *const flags[],
     if (pid == 0) {
         dup2(in_fd, 0);
         dup2(out_fd, 1);
+        if (err_fd >= 0) dup2(err_fd, 2);
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -180,8 +181,8 @@ void xen_receive_cleanup(const char *name)
  *   RELOCD_FAKE_ROUND_MS   extra time per pre-copy round (default 0)
  *   RELOCD_FAKE_STATE      directory: file NAME holds the guest's state
  *                          (running, suspended, renamed:X, destroyed);
- *                          files NAME.mb, NAME.pps, NAME.round_ms and
- *                          NAME.link_mbps
+ *                          files NAME.mb, NAME.pps, NAME.round_ms,
+ *                          NAME.link_mbps and NAME.suspend_ms
  *                          there override the knobs for one guest
  *   RELOCD_FAKE_LINK_MBPS  simulated link: each round lasts at least its
  *                          pages / this rate (default 0 = as fast as it goes)
@@ -414,11 +415,18 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
                      r < 0 ? "pre-copy aborted" : "stream write failed");
         return -1;
     }
+    if (hooks->suspending) hooks->suspending(hooks->data);
+    /* NAME.suspend_ms: how long the guest takes to suspend itself. */
+    usleep(
+        (useconds_t)fake_param(g, "suspend_ms", "RELOCD_FAKE_SUSPEND_MS", 0) *
+        1000);
     g->suspended = 1;
     fake_state(g, "suspended");
     if (hooks->suspended) hooks->suspended(hooks->data);
-    if (fake_pages(fd, live ? 16 : g->pages) || fdio_write_all(fd, end, 8) ||
-        fdio_write_all(fd, end, 8)) {
+    /* libxc's END, then libxl's: the hook sits between them, as in send.c */
+    r = fake_pages(fd, live ? 16 : g->pages) || fdio_write_all(fd, end, 8);
+    if (!r && hooks->saved) hooks->saved(hooks->data);
+    if (r || fdio_write_all(fd, end, 8)) {
         xen_guest_resume(g);
         snprintf(err, errlen, "stream write failed; the guest was resumed");
         return -1;

@@ -140,7 +140,7 @@ static void test_feed_moves_every_byte(void)
     /* As the session runs it: a non-blocking socket, a blocking pipe. */
     fcntl(pp[1], F_SETPIPE_SZ, 1024 * 1024);
     feeder = fork();
-    if (feeder == 0) _exit(gate_feed(b, pp[1]) ? 1 : 0);
+    if (feeder == 0) _exit(gate_feed(b, pp[1], NULL) ? 1 : 0);
     close(b);
     close(pp[1]);
     for (i = 0; i < blocks; i++) {

@@ -157,7 +157,7 @@ static void test_error_and_result(void)
 
 static void test_migrate_and_preflight(void)
 {
-    struct msg_migrate m = {"xl-stream", 2, {"-e", "-p"}}, m2;
+    struct msg_migrate m = {"xl-stream", 2, {"-e", "-p"}, 0}, m2;
     struct msg_preflight p = {"{\"c_info\":{}}", 1, 0, NULL}, p2;
     struct buf *b = buf_new(PROTO_MAX_FRAME);
 
@@ -288,6 +288,62 @@ static void test_ctl_migrate_defaults(void)
     buf_free(b);
 }
 
+/* MIGRATE's optional "anatomy", and the ANATOMY frame it asks for. */
+static void test_anatomy(void)
+{
+    struct msg_migrate m = {"xl-stream", 0, {{0}}, 0}, m2;
+    struct msg_anatomy a = {{150000, MSG_ANATOMY_UNKNOWN, 40000}}, a2;
+    struct buf *b = buf_new(PROTO_MAX_FRAME);
+
+    /* Not asked: not on the wire, so an old server sees the old MIGRATE. */
+    msg_put_migrate(b, &m);
+    proto_frame_take(b, &frame);
+    T_OK(strstr((char *)frame.payload, "anatomy") == NULL, "%s",
+         (char *)frame.payload);
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(m2.anatomy, 0);
+    m.anatomy = 1;
+    msg_put_migrate(b, &m);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(m2.anatomy, 1);
+    raw(PROTO_MIGRATE, "{\"mode\":\"xl-stream\",\"flags\":[],"
+                       "\"anatomy\":1}");
+    T_EQ_INT(msg_get_migrate(&frame, &m2, why, sizeof(why)), PERR_BAD_MESSAGE);
+
+    msg_put_anatomy(b, &a);
+    proto_frame_take(b, &frame);
+    T_EQ_INT(frame.type, PROTO_ANATOMY);
+    T_EQ_STR((char *)frame.payload,
+             "{\"restore_us\":150000,\"start_us\":40000}");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(a2.us[MSG_ANAT_RESTORE], 150000);
+    T_EQ_INT(a2.us[MSG_ANAT_GO_WAIT], MSG_ANATOMY_UNKNOWN);
+    T_EQ_INT(a2.us[MSG_ANAT_START], 40000);
+    /* Empty is fine (a target that saw nothing); unknown members too. */
+    raw(PROTO_ANATOMY, "{\"later_us\":5}");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(a2.us[MSG_ANAT_RESTORE], MSG_ANATOMY_UNKNOWN);
+    /* Typed and bounded: no negatives, fractions, strings or eternities. */
+    raw(PROTO_ANATOMY, "{\"restore_us\":-1}");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_EQ_STR(why, "'restore_us' is not an integer from 0 to 86400000000");
+    raw(PROTO_ANATOMY, "{\"start_us\":1.5}");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    raw(PROTO_ANATOMY, "{\"go_wait_us\":\"7\"}");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    raw(PROTO_ANATOMY, "{\"restore_us\":1,\"start_us\":86400000001}");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_EQ_INT(a2.us[MSG_ANAT_RESTORE], MSG_ANATOMY_UNKNOWN);
+    raw(PROTO_ANATOMY, "[1]");
+    T_EQ_INT(msg_get_anatomy(&frame, &a2, why, sizeof(why)), PERR_BAD_MESSAGE);
+    /* Another type is not an ANATOMY. */
+    raw(PROTO_ACCEPT, "{}");
+    T_OK(msg_get_anatomy(&frame, &a2, why, sizeof(why)) != PERR_OK, "type");
+    T_EQ_STR(proto_type_name(PROTO_ANATOMY), "ANATOMY");
+    buf_free(b);
+}
+
 int main(void)
 {
     test_ctl_migrate_defaults();
@@ -297,6 +353,7 @@ int main(void)
     test_depth_and_nul();
     test_error_and_result();
     test_migrate_and_preflight();
+    test_anatomy();
     T_EQ_STR(proto_err_name(PERR_BAD_FLAGS), "bad-flags");
     T_EQ_INT(proto_err_from_name("busy"), PERR_BUSY);
     T_EQ_INT(proto_err_from_name("eof"), PERR_INTERNAL);

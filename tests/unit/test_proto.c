@@ -291,6 +291,7 @@ static void test_type_names(void)
     T_EQ_STR(proto_type_name(PROTO_PREFLIGHT_RESULT), "PREFLIGHT_RESULT");
     T_EQ_STR(proto_type_name(PROTO_MIGRATE), "MIGRATE");
     T_EQ_STR(proto_type_name(PROTO_ACCEPT), "ACCEPT");
+    T_EQ_STR(proto_type_name(PROTO_ANATOMY), "ANATOMY");
     T_EQ_STR(proto_type_name(PROTO_CTL_MIGRATE), "CTL_MIGRATE");
     T_EQ_STR(proto_type_name(PROTO_CTL_EVENT), "CTL_EVENT");
     T_EQ_STR(proto_type_name(PROTO_CTL_LIST), "CTL_LIST");
@@ -300,7 +301,7 @@ static void test_type_names(void)
 
 static void test_unknown_type_names(void)
 {
-    static const unsigned bad[] = {0,      7,       0x100,       0x106,
+    static const unsigned bad[] = {0,      8,       0x100,       0x106,
                                    0xffff, 0x10101, (unsigned)-1};
     size_t i;
     int ok = 1;

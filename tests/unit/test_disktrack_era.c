@@ -53,19 +53,19 @@ static void test_table_refused(void)
                                        sizeof(err)),
              -1);
     T_OK(strstr(err, "already runs era"), "%s", err);
-    T_EQ_INT(disktrack_era_parse_table("0 x linear 7:0 0\n", &n, err,
-                                       sizeof(err)),
-             -1);
-    T_EQ_INT(disktrack_era_parse_table("0 0 linear 7:0 0\n", &n, err,
-                                       sizeof(err)),
-             -1);
+    T_EQ_INT(
+        disktrack_era_parse_table("0 x linear 7:0 0\n", &n, err, sizeof(err)),
+        -1);
+    T_EQ_INT(
+        disktrack_era_parse_table("0 0 linear 7:0 0\n", &n, err, sizeof(err)),
+        -1);
     T_EQ_INT(disktrack_era_parse_table("0 99999999999999999999 linear\n", &n,
                                        err, sizeof(err)),
              -1);
     for (i = 0; i < 65; i++, at += 8)
-        off += (size_t)snprintf(big + off, sizeof(big) - off,
-                                "%llu 8 linear 7:0 0\n",
-                                (unsigned long long)at);
+        off +=
+            (size_t)snprintf(big + off, sizeof(big) - off,
+                             "%llu 8 linear 7:0 0\n", (unsigned long long)at);
     T_EQ_INT(disktrack_era_parse_table(big, &n, err, sizeof(err)), -1);
     T_OK(strstr(err, "more than 64"), "%s", err);
 }
@@ -144,15 +144,15 @@ static void test_blocks_as_0_9_0_writes_them(void)
 static void test_blocks_refused(void)
 {
     static const char *const bad[] = {
-        "",                                               /* nothing */
-        "<blocks>\n<block block=\"1\"/>\n",               /* no close */
-        "<blocks>\n<block block=\"16\"/>\n</blocks>\n",   /* past the disk */
+        "",                                             /* nothing */
+        "<blocks>\n<block block=\"1\"/>\n",             /* no close */
+        "<blocks>\n<block block=\"16\"/>\n</blocks>\n", /* past the disk */
         "<blocks>\n<range begin=\"4\" end=\"4\"/>\n</blocks>\n", /* empty */
         "<blocks>\n<range begin=\"4\" end=\"17\"/>\n</blocks>\n",
         "<blocks>\n<block block=\"-1\"/>\n</blocks>\n",
         "<blocks>\n<block blocks=\"1\"/>\n</blocks>\n",
         "<blocks>\n<block block=\"1\">\n</blocks>\n",
-        "<blocks>\n</blocks>\n<blocks>\n",                /* after close */
+        "<blocks>\n</blocks>\n<blocks>\n", /* after close */
         "<superblock>\n</superblock>\n",
         "<blocks>\n<block block=\"1\"/> junk\n</blocks>\n",
     };
@@ -193,8 +193,8 @@ static int fake_run(void *arg, const char *const argv[], char *out,
     int i;
 
     for (i = 0; argv[i]; i++)
-        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s",
-                              i ? " " : "", argv[i]);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "",
+                              argv[i]);
     snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log), "%s\n",
              line);
     if (out) out[0] = '\0';
@@ -283,8 +283,8 @@ static const char *log_of(struct fake *f)
     size_t n = 0, dl = strlen(f->dir);
 
     while ((hit = strstr(p, f->dir))) {
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%.*sD",
-                              (int)(hit - p), p);
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%.*sD", (int)(hit - p),
+                              p);
         p = hit + dl;
     }
     snprintf(out + n, sizeof(out) - n, "%s", p);
@@ -301,6 +301,7 @@ static void test_sequence_start_close_stop(void)
     struct disktrack_era_stats st;
 
     T_OK(t != NULL, "new");
+    if (!t) return;
     T_EQ_INT(disktrack_begin(t, -1, DISKTRACK_ALL, first), 0);
     T_EQ_INT(diskmap_count(first), 16);
     T_OK(file_exists(&f, "table") && file_exists(&f, "meta"), "files");
@@ -335,11 +336,10 @@ static void test_sequence_start_close_stop(void)
     T_EQ_INT(st.boundaries, 2);
     f.log[0] = '\0';
     disktrack_end(t);
-    T_EQ_STR(log_of(&f),
-             "dmsetup reload vbd-1-51712 D/vbd-1-51712.table\n"
-             "dmsetup suspend vbd-1-51712\n"
-             "dmsetup resume vbd-1-51712\n"
-             "dmsetup remove relocd-era-vbd-1-51712\n");
+    T_EQ_STR(log_of(&f), "dmsetup reload vbd-1-51712 D/vbd-1-51712.table\n"
+                         "dmsetup suspend vbd-1-51712\n"
+                         "dmsetup resume vbd-1-51712\n"
+                         "dmsetup remove relocd-era-vbd-1-51712\n");
     T_EQ_INT(f.loops, 0);
     T_OK(!file_exists(&f, "table") && !file_exists(&f, "meta"), "cleaned");
     disktrack_free(t);

@@ -44,20 +44,20 @@
 #include "relocd/diskmap.h"
 #include "relocd/disktrack.h"
 
-#define ERA_TABLE_MAX 8192   /* `dmsetup table`: 64 segments and more */
-#define ERA_TABLE_LINES 64   /* segments of a node we accept */
-#define ERA_STATUS_MAX 512   /* `dmsetup status`: one era line */
-#define ERA_LINE_MAX 256     /* a line of era_invalidate's XML */
-#define ERA_NODE_MAX 100     /* a node name; dm allows 127 */
+#define ERA_TABLE_MAX 8192 /* `dmsetup table`: 64 segments and more */
+#define ERA_TABLE_LINES 64 /* segments of a node we accept */
+#define ERA_STATUS_MAX 512 /* `dmsetup status`: one era line */
+#define ERA_LINE_MAX 256   /* a line of era_invalidate's XML */
+#define ERA_NODE_MAX 100   /* a node name; dm allows 127 */
 #define ERA_ORIGIN "relocd-era-"
 #define ERA_META_MIN (8ULL << 20)
 
 enum era_stage {
-    ERA_IDLE,   /* nothing of ours exists */
-    ERA_SAVED,  /* NODE.table written */
-    ERA_META,   /* + the metadata file and its loop device */
+    ERA_IDLE,      /* nothing of ours exists */
+    ERA_SAVED,     /* NODE.table written */
+    ERA_META,      /* + the metadata file and its loop device */
     ERA_ORIGIN_UP, /* + the origin device */
-    ERA_ACTIVE, /* the node runs era */
+    ERA_ACTIVE,    /* the node runs era */
 };
 
 struct era_track {
@@ -118,14 +118,16 @@ int disktrack_era_parse_table(const char *text, uint64_t *sectors_r, char *err,
             return -1;
         }
         if (start != total || total + len < total) {
-            snprintf(err, errlen, "table line %u: starts at %" PRIu64
-                     ", not %" PRIu64, lines, start, total);
+            snprintf(err, errlen,
+                     "table line %u: starts at %" PRIu64 ", not %" PRIu64,
+                     lines, start, total);
             return -1;
         }
         total += len;
         if (!strncmp(p, "era ", 4)) {
-            snprintf(err, errlen, "the node already runs era (tracked by "
-                                  "another relocd, or left over)");
+            snprintf(err, errlen,
+                     "the node already runs era (tracked by "
+                     "another relocd, or left over)");
             return -1;
         }
         p = *eol ? eol + 1 : eol;
@@ -452,19 +454,18 @@ static int era_cmd(struct disktrack *t, char *out, size_t outlen,
 
     if (r == 0) return 0;
     if (r < 0)
-        era_fail(t, "%s %s: %s", argv[0],
-                 argv[1] ? argv[1] : "", strerror(errno));
+        era_fail(t, "%s %s: %s", argv[0], argv[1] ? argv[1] : "",
+                 strerror(errno));
     else
-        era_fail(t, "%s %s %s: exit %d: %s", argv[0],
-                 argv[1] ? argv[1] : "", argv[1] && argv[2] ? argv[2] : "",
-                 r, last_line(msg));
+        era_fail(t, "%s %s %s: exit %d: %s", argv[0], argv[1] ? argv[1] : "",
+                 argv[1] && argv[2] ? argv[2] : "", r, last_line(msg));
     errno = EIO;
     return -1;
 }
 
 #define DM(t, out, len, ...)                                                   \
-    era_cmd((t), (out), (len), (const char *const[]){"dmsetup", __VA_ARGS__, \
-                                                     NULL})
+    era_cmd((t), (out), (len),                                                 \
+            (const char *const[]){"dmsetup", __VA_ARGS__, NULL})
 
 static int write_file(struct disktrack *t, const char *path, const char *text)
 {
@@ -510,8 +511,7 @@ static int era_make_meta(struct disktrack *t)
     bytes = (bytes + 4095) & ~4095ULL;
     fd = open(e->meta_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)bytes) < 0) {
-        era_fail(t, "%s: %s", e->meta_path,
-                 strerror(errno));
+        era_fail(t, "%s: %s", e->meta_path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -519,8 +519,7 @@ static int era_make_meta(struct disktrack *t)
     e->loop_fd = e->sys.loop_attach(e->sys.arg, e->meta_path, e->loop_dev,
                                     sizeof(e->loop_dev));
     if (e->loop_fd < 0) {
-        era_fail(t, "a loop device for %s: %s",
-                 e->meta_path, strerror(errno));
+        era_fail(t, "a loop device for %s: %s", e->meta_path, strerror(errno));
         unlink(e->meta_path);
         return -1;
     }
@@ -556,8 +555,8 @@ static int era_current(struct disktrack *t, uint32_t *era_r)
     /* full metadata would fail the guest's writes: stop well before */
     if (used * 10 > total * 9) {
         snprintf(t->err, sizeof(t->err),
-                 "%s: era metadata %" PRIu64 "/%" PRIu64 " blocks used", e->node,
-                 used, total);
+                 "%s: era metadata %" PRIu64 "/%" PRIu64 " blocks used",
+                 e->node, used, total);
         errno = ENOSPC;
         return -1;
     }
@@ -602,10 +601,34 @@ static void era_undo(struct disktrack *t)
 
 /* ---- ops --------------------------------------------------------------- */
 
+/*
+ * The origin as MAJOR:MINOR, which a table names without a /dev/mapper
+ * node (made by udev, which a minimal dom0 may not run).
+ */
+static int era_origin_dev(struct disktrack *t, char *dev, size_t devlen)
+{
+    struct era_track *e = t->impl;
+    char out[64];
+    unsigned maj, min;
+    int n = 0;
+
+    if (DM(t, out, sizeof(out), "info", "-c", "--noheadings", "--separator",
+           ":", "-o", "major,minor", e->origin) < 0)
+        return -1;
+    if (sscanf(out, "%u:%u%n", &maj, &min, &n) != 2 ||
+        (out[n] && out[n] != '\n')) {
+        era_fail(t, "dmsetup info %s: \"%.20s\"", e->origin, out);
+        errno = EIO;
+        return -1;
+    }
+    snprintf(dev, devlen, "%u:%u", maj, min);
+    return 0;
+}
+
 static int era_start(struct disktrack *t)
 {
     struct era_track *e = t->impl;
-    char table[512];
+    char table[512], dev[32];
     int saved;
 
     t->err[0] = '\0';
@@ -615,8 +638,9 @@ static int era_start(struct disktrack *t)
     e->stage = ERA_META;
     if (DM(t, NULL, 0, "create", e->origin, e->table_path) < 0) goto fail;
     e->stage = ERA_ORIGIN_UP;
-    snprintf(table, sizeof(table), "0 %" PRIu64 " era %s /dev/mapper/%s %u\n",
-             t->size / 512, e->loop_dev, e->origin, t->block_size / 512);
+    if (era_origin_dev(t, dev, sizeof(dev)) < 0) goto fail;
+    snprintf(table, sizeof(table), "0 %" PRIu64 " era %s %s %u\n",
+             t->size / 512, e->loop_dev, dev, t->block_size / 512);
     if (write_file(t, e->era_path, table) < 0) goto fail;
     if (era_swap(t, e->era_path) < 0) {
         /* a failed resume may leave era loaded: put the table back */
@@ -684,8 +708,7 @@ static int era_read_blocks(struct disktrack *t, struct diskmap *map)
         return -1;
     f = fopen(e->blocks_path, "re");
     if (!f) {
-        era_fail(t, "%s: %s", e->blocks_path,
-                 strerror(errno));
+        era_fail(t, "%s: %s", e->blocks_path, strerror(errno));
         return -1;
     }
     r = disktrack_era_parse_blocks(f, map, why, sizeof(why));

@@ -180,6 +180,7 @@ struct fake {
     const char *fail; /* a command line prefix that exits 1 */
     int fail_n;       /* ...that many times (-1: always) */
     const char *blocks;
+    const char *info; /* dmsetup info's answer (NULL: 253:3) */
     int loops, loop_fd;
     char dir[64];
 };
@@ -205,6 +206,8 @@ static int fake_run(void *arg, const char *const argv[], char *out,
     }
     if (!strcmp(argv[1], "table"))
         snprintf(out, outlen, "0 2048 linear 7:0 0\n");
+    if (!strcmp(argv[1], "info"))
+        snprintf(out, outlen, "%s\n", f->info ? f->info : "253:3");
     if (!strcmp(argv[1], "status"))
         snprintf(out, outlen, "0 2048 era 8 12/2048 %u -\n", f->era);
     if (!strcmp(argv[1], "resume") ||
@@ -308,11 +311,23 @@ static void test_sequence_start_close_stop(void)
     T_EQ_STR(log_of(&f),
              "dmsetup table vbd-1-51712\n"
              "dmsetup create relocd-era-vbd-1-51712 D/vbd-1-51712.table\n"
+             "dmsetup info -c --noheadings --separator : -o major,minor "
+             "relocd-era-vbd-1-51712\n"
              "dmsetup reload vbd-1-51712 D/vbd-1-51712.era\n"
              "dmsetup suspend vbd-1-51712\n"
              "dmsetup resume vbd-1-51712\n"
              "dmsetup status vbd-1-51712\n");
     T_EQ_INT(f.loops, 1);
+    {
+        char p[128], line[128] = "";
+        FILE *et;
+
+        snprintf(p, sizeof(p), "%s/vbd-1-51712.era", f.dir);
+        et = fopen(p, "r");
+        T_OK(et && fgets(line, sizeof(line), et), "era table");
+        T_EQ_STR(line, "0 2048 era /dev/loop7 253:3 128\n");
+        if (et) fclose(et);
+    }
     f.log[0] = '\0';
     /* the era started at begin is 2: the first close asks since 2 */
     f.blocks = "<blocks>\n  <range begin=\"2\" end = \"4\"/>\n</blocks>\n";
@@ -389,6 +404,24 @@ static void test_start_refuses_a_table_of_another_size(void)
     T_OK(strstr(disktrack_error(t), "covers 1048576 bytes"), "%s",
          disktrack_error(t));
     T_EQ_STR(f.log, "dmsetup table lv0\n");
+    disktrack_free(t);
+    diskmap_free(first);
+    fake_cleanup(&f);
+}
+
+static void test_start_refuses_a_bad_origin_number(void)
+{
+    struct fake f;
+    struct disktrack_era_sys sys;
+    struct disktrack *t = fake_tracker(&f, &sys);
+    struct diskmap *first = diskmap_new(1 * MiB, 64 * KiB);
+
+    f.info = "253:x";
+    T_EQ_INT(disktrack_begin(t, -1, DISKTRACK_ALL, first), -1);
+    T_OK(strstr(disktrack_error(t), "dmsetup info"), "%s", disktrack_error(t));
+    T_OK(!strstr(f.log, "reload"), "the node untouched: %s", f.log);
+    T_OK(strstr(f.log, "remove relocd-era-vbd-1-51712"), "origin gone");
+    T_EQ_INT(f.loops, 0);
     disktrack_free(t);
     diskmap_free(first);
     fake_cleanup(&f);
@@ -535,6 +568,7 @@ int main(void)
     test_sequence_start_close_stop();
     test_start_fails_at_resume_and_puts_the_table_back();
     test_start_refuses_a_table_of_another_size();
+    test_start_refuses_a_bad_origin_number();
     test_close_drops_the_snapshot_when_invalidate_fails();
     test_stop_that_cannot_restore_keeps_what_the_node_needs();
     test_close_notices_a_lost_era_table();

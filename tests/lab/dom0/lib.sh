@@ -15,6 +15,8 @@
 # shellcheck shell=sh
 
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# no udev in dom0: dmsetup (libdevmapper) makes the /dev/mapper nodes itself
+export DM_DISABLE_UDEV=1
 CON=/var/log/xen/console
 LAB_FIELDS=${LAB_DIR:-/tmp/lab}/fields
 LAB_STATUS=${LAB_DIR:-/tmp/lab}/status

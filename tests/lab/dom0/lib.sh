@@ -77,7 +77,7 @@ skip() { verdict SKIP "$*"; exit 0; }
 
 # guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
 #                [--vcpus N] [--tick-ms MS] [--vif SPEC] [--disk PATH]...
-#                [--disk-rate MiB/s] [--verify-s S]
+#                [--disk-rate MiB/s] [--verify-s S] [--stamp-blocks N]
 # Write $LAB_DIR/NAME.cfg. Lab guests boot the Debian kernel with the lab's
 # initramfs; they run `dirty` (src/dirty.c). on_reboot=destroy and
 # on_crash=preserve make a crash or triple fault visible instead of xl
@@ -93,14 +93,17 @@ skip() { verdict SKIP "$*"; exit 0; }
 # /lab/block-lab (dom0/block-lab: a file gets a loop device and a
 # dm-linear node vbd-DOMID-DEVID over it, see vbd_node).  In the guest
 # (xen-blkfront), on each disk: diskstamp (src/diskstamp.c) writes O_DIRECT
-# 4 KiB stamps into its first half at --disk-rate MiB/s (0.25) and
-# verifies every --verify-s seconds (20; LAB-DISKVERIFY lines), and a
+# 4 KiB stamps into its first --stamp-blocks blocks (1024, at most half
+# the disk) at --disk-rate MiB/s (0.25) and verifies them every
+# --verify-s seconds (60; LAB-DISKVERIFY lines; no stamp is written
+# while it verifies), and a
 # buffered writer (dd, 16 KiB 10 times a second, through the guest's page
 # cache, written back within a second) writes random data into its
 # second half.
 guest_cfg() {
     local name="$1" mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
-    local spec='' net='' kv disks='' vdevs='' drate=0.25 verify=20 v=a
+    local spec='' net='' kv disks='' vdevs='' drate=0.25 verify=60 v=a
+    local stamps=1024
     shift
     while [ $# -gt 0 ]; do
         case $1 in
@@ -118,6 +121,7 @@ guest_cfg() {
             ;;
         --disk-rate) drate=$2 ;;
         --verify-s) verify=$2 ;;
+        --stamp-blocks) stamps=$2 ;;
         *) fail "guest_cfg: unknown option $1" ;;
         esac
         shift 2
@@ -138,7 +142,7 @@ guest_cfg() {
         case $spec in *script=*) ;; *) spec="$spec,script=/lab/vif-lab" ;; esac
     fi
     [ -n "$disks" ] &&
-        net="$net lab.disks=$vdevs lab.diskrate=$drate lab.verify_s=$verify"
+        net="$net lab.disks=$vdevs lab.diskrate=$drate lab.verify_s=$verify lab.stampblocks=$stamps"
     cat > "$LAB_DIR/$name.cfg" << EOF
 name="$name"
 type="$type"

@@ -100,6 +100,13 @@ struct disktrack_era_sys {
     int (*loop_attach)(void *arg, const char *path, char *dev, size_t devlen);
     /* Detaches and closes what loop_attach gave. */
     void (*loop_detach)(void *arg, int fd);
+    /*
+     * Suspends (suspend 1) or resumes (0) /dev/mapper/node as `dmsetup
+     * suspend|resume` would; 0, or -1 with errno.  NULL: dmsetup is run
+     * (two process start-ups inside the window in which the guest's I/O
+     * waits: the real one makes the DM_DEV_SUSPEND ioctls itself).
+     */
+    int (*suspend)(void *arg, const char *node, int suspend);
     void *arg;
 };
 

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/dm-ioctl.h>
 #include <linux/loop.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -402,10 +403,41 @@ static void real_loop_detach(void *arg, int fd)
     close(fd);
 }
 
+/*
+ * DM_DEV_SUSPEND on the node, as dmsetup suspend/resume make it (no
+ * flags but the suspend one: the kernel flushes and waits for the I/O in
+ * flight), without two process start-ups while the guest's I/O waits.
+ */
+static int real_suspend(void *arg, const char *node, int suspend)
+{
+    struct dm_ioctl io;
+    int fd, r, saved;
+
+    (void)arg;
+    memset(&io, 0, sizeof(io));
+    io.version[0] = DM_VERSION_MAJOR;
+    io.data_size = sizeof(io);
+    io.data_start = sizeof(io);
+    io.flags = suspend ? DM_SUSPEND_FLAG : 0;
+    if (strlen(node) >= sizeof(io.name)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(io.name, node, strlen(node) + 1);
+    fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    r = ioctl(fd, DM_DEV_SUSPEND, &io);
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return r < 0 ? -1 : 0;
+}
+
 static const struct disktrack_era_sys real_sys = {
     .run = real_run,
     .loop_attach = real_loop_attach,
     .loop_detach = real_loop_detach,
+    .suspend = real_suspend,
 };
 
 /* ---- steps ------------------------------------------------------------- */
@@ -526,17 +558,31 @@ static int era_make_meta(struct disktrack *t)
     return 0;
 }
 
+/* Suspends or resumes the node: by ioctl where the sys can, else dmsetup. */
+static int era_suspend(struct disktrack *t, int suspend)
+{
+    struct era_track *e = t->impl;
+
+    if (!e->sys.suspend)
+        return DM(t, NULL, 0, suspend ? "suspend" : "resume", e->node);
+    if (e->sys.suspend(e->sys.arg, e->node, suspend) == 0) return 0;
+    era_fail(t, "%s %s: %s", suspend ? "suspending" : "resuming", e->node,
+             strerror(errno));
+    errno = EIO;
+    return -1;
+}
+
 /* The node's table (a file) swapped in: reload, suspend, resume. */
 static int era_swap(struct disktrack *t, const char *table_path)
 {
     struct era_track *e = t->impl;
 
     if (DM(t, NULL, 0, "reload", e->node, table_path) < 0) return -1;
-    if (DM(t, NULL, 0, "suspend", e->node) < 0) {
+    if (era_suspend(t, 1) < 0) {
         DM(t, NULL, 0, "clear", e->node);
         return -1;
     }
-    return DM(t, NULL, 0, "resume", e->node);
+    return era_suspend(t, 0);
 }
 
 static int era_current(struct disktrack *t, uint32_t *era_r)
@@ -677,9 +723,8 @@ static int era_boundary(struct disktrack *t)
     uint64_t t0, us;
 
     t0 = now_us();
-    if (DM(t, NULL, 0, "suspend", e->node) < 0) return -1;
-    if (DM(t, NULL, 0, "resume", e->node) < 0 &&
-        DM(t, NULL, 0, "resume", e->node) < 0) {
+    if (era_suspend(t, 1) < 0) return -1;
+    if (era_suspend(t, 0) < 0 && era_suspend(t, 0) < 0) {
         char why[sizeof(t->err)];
 
         snprintf(why, sizeof(why), "%s", t->err);

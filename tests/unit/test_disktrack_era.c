@@ -252,7 +252,10 @@ static struct disktrack *fake_tracker(struct fake *f,
     f->blocks = "<blocks>\n</blocks>\n";
     snprintf(f->dir, sizeof(f->dir), "/tmp/test_era.XXXXXX");
     if (!mkdtemp(f->dir)) return NULL;
-    *sys = (struct disktrack_era_sys){fake_run, fake_attach, fake_detach, f};
+    *sys = (struct disktrack_era_sys){.run = fake_run,
+                                      .loop_attach = fake_attach,
+                                      .loop_detach = fake_detach,
+                                      .arg = f};
     cfg.dir = f->dir;
     /* 1 MiB: 2048 sectors, 16 blocks of 64 KiB */
     return disktrack_era_new(&cfg, 1 * MiB, 64 * KiB, err, sizeof(err));
@@ -359,6 +362,64 @@ static void test_sequence_start_close_stop(void)
     T_OK(!file_exists(&f, "table") && !file_exists(&f, "meta"), "cleaned");
     disktrack_free(t);
     diskmap_free(first);
+    diskmap_free(m);
+    fake_cleanup(&f);
+}
+
+/* The real sys suspends by ioctl: the boundary runs no process. */
+static int fake_suspend(void *arg, const char *node, int suspend)
+{
+    struct fake *f = arg;
+
+    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
+             "ioctl %s %s\n", suspend ? "suspend" : "resume", node);
+    if (!suspend) f->era++;
+    if (f->fail && !strcmp(f->fail, "ioctl resume") && !suspend && f->fail_n) {
+        if (f->fail_n > 0) f->fail_n--;
+        errno = ENXIO;
+        return -1;
+    }
+    return 0;
+}
+
+static void test_boundary_by_ioctl(void)
+{
+    struct fake f;
+    struct disktrack_era_sys sys;
+    struct disktrack *t = fake_tracker(&f, &sys);
+    struct diskmap *m = diskmap_new(1 * MiB, 64 * KiB);
+
+    sys.suspend = fake_suspend;
+    disktrack_free(t);
+    {
+        struct disktrack_era_cfg cfg = {
+            .node = "vbd-1-51712", .dir = f.dir, .sys = &sys};
+        char err[160];
+
+        t = disktrack_era_new(&cfg, 1 * MiB, 64 * KiB, err, sizeof(err));
+    }
+    T_EQ_INT(disktrack_begin(t, -1, DISKTRACK_ALL, m), 0);
+    T_OK(strstr(log_of(&f), "reload vbd-1-51712 D/vbd-1-51712.era\n"
+                            "ioctl suspend vbd-1-51712\n"
+                            "ioctl resume vbd-1-51712\n"
+                            "dmsetup status"),
+         "%s", f.log);
+    f.log[0] = '\0';
+    T_EQ_INT(disktrack_close(t, m), 0);
+    T_OK(!strncmp(f.log,
+                  "ioctl suspend vbd-1-51712\nioctl resume "
+                  "vbd-1-51712\ndmsetup status",
+                  60),
+         "%s", f.log);
+    /* a resume that fails twice leaves the node suspended: said so */
+    f.fail = "ioctl resume";
+    f.fail_n = 2;
+    T_EQ_INT(disktrack_close(t, m), -1);
+    T_OK(strstr(disktrack_error(t), "left suspended"), "%s",
+         disktrack_error(t));
+    f.fail = NULL;
+    disktrack_free(t);
+    T_EQ_INT(f.loops, 0);
     diskmap_free(m);
     fake_cleanup(&f);
 }
@@ -567,6 +628,7 @@ int main(void)
     test_blocks_refused();
     test_sequence_start_close_stop();
     test_start_fails_at_resume_and_puts_the_table_back();
+    test_boundary_by_ioctl();
     test_start_refuses_a_table_of_another_size();
     test_start_refuses_a_bad_origin_number();
     test_close_drops_the_snapshot_when_invalidate_fails();

@@ -10,8 +10,8 @@
  *
  * Implementations fill in an ops table (like libxenguest's save ops):
  *   - dm-era (disktrack_era.c): start reloads the device's table to `era`
- *     over a linear copy of the saved one; close is `dmsetup suspend` +
- *     `resume` (an atomic era boundary), `take_metadata_snap` and
+ *     over a linear copy of the saved one; close is a suspend + resume
+ *     of the node (an atomic era boundary), `take_metadata_snap` and
  *     `era_invalidate --written-since`, whose era blocks are this map's
  *     blocks; stop reloads the saved table.
  *   - memory (disktrack_mem.c): writes are told to it; for tests.

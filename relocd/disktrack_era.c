@@ -9,8 +9,10 @@
  * a loop device over a sparse file in a tmpfs directory.  era is a
  * pass-through: the disk's bytes never move.
  *
- * An era boundary is `dmsetup suspend` + `resume`: suspend waits for every
- * write in flight (era_postsuspend archives the era), resume starts a new
+ * An era boundary is a suspend and a resume of the node (DM_DEV_SUSPEND,
+ * made here: two dmsetup start-ups would stall the guest's I/O for as
+ * long, 0.4-2 s under the lab's TCG): suspend waits for every write in
+ * flight (era_postsuspend archives the era), resume starts a new
  * one (era_preresume rolls over).  A write that started before the
  * boundary has reached the disk when the blocks are read afterwards, and
  * one that starts after it is in the new era, so no write falls between

@@ -9,9 +9,9 @@
  * is suspended.
  *
  * Implementations fill in an ops table (like libxenguest's save ops):
- *   - dm-era (later, beside the Xen layer): start reloads the device's
- *     table to `era` over the saved one; close is `dmsetup suspend` +
- *     `resume` (an atomic era boundary), `take_metadata_snap` and
+ *   - dm-era (disktrack_era.c): start reloads the device's table to `era`
+ *     over a linear copy of the saved one; close is a suspend + resume
+ *     of the node (an atomic era boundary), `take_metadata_snap` and
  *     `era_invalidate --written-since`, whose era blocks are this map's
  *     blocks; stop reloads the saved table.
  *   - memory (disktrack_mem.c): writes are told to it; for tests.
@@ -20,7 +20,9 @@
 #ifndef RELOCD_DISKTRACK_H
 #define RELOCD_DISKTRACK_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct diskmap;
 struct disktrack;
@@ -76,5 +78,84 @@ struct disktrack *disktrack_mem_new(uint64_t size, uint32_t block_size);
 void disktrack_mem_write(struct disktrack *t, uint64_t off, uint64_t len);
 /* Makes the nth disktrack_close() from now (1 = the next) fail with EIO. */
 void disktrack_mem_fail_close(struct disktrack *t, unsigned nth);
+
+/*
+ * disktrack_era.c: dm-era on the device-mapper node that blkback holds
+ * (README.xen 3.5).  Device-mapper is reached through the commands an
+ * admin would type (dmsetup, era_invalidate) and loop ioctls; tests
+ * replace them with a disktrack_era_sys of their own.
+ */
+struct disktrack_era_sys {
+    /*
+     * Runs argv (argv[0] looked up in PATH), stdin from /dev/null.  Its
+     * stdout, NUL-terminated, goes to out (at most outlen - 1 bytes, or
+     * the run fails with EMSGSIZE), the start of its stderr to msg (for
+     * the reason of a failure).  The exit status (0-255), or -1 with
+     * errno when it could not run or died of a signal.
+     */
+    int (*run)(void *arg, const char *const argv[], char *out, size_t outlen,
+               char *msg, size_t msglen);
+    /* A free loop device over path (O_RDWR): its fd, its name in dev;
+     * -1 with errno. */
+    int (*loop_attach)(void *arg, const char *path, char *dev, size_t devlen);
+    /* Detaches and closes what loop_attach gave. */
+    void (*loop_detach)(void *arg, int fd);
+    /*
+     * Suspends (suspend 1) or resumes (0) /dev/mapper/node as `dmsetup
+     * suspend|resume` would; 0, or -1 with errno.  NULL: dmsetup is run
+     * (two process start-ups inside the window in which the guest's I/O
+     * waits: the real one makes the DM_DEV_SUSPEND ioctls itself).
+     */
+    int (*suspend)(void *arg, const char *node, int suspend);
+    void *arg;
+};
+
+struct disktrack_era_cfg {
+    const char *node; /* the dm name blkback holds: /dev/mapper/NODE */
+    const char *dir;  /* a tmpfs directory for the metadata and state */
+    const struct disktrack_era_sys *sys; /* NULL: the real commands */
+};
+
+/* What the boundaries cost the guest: the node stays suspended from
+ * suspend to resume, its I/O queued. */
+struct disktrack_era_stats {
+    uint32_t era;            /* the current era */
+    uint32_t boundaries;     /* closes so far */
+    uint64_t suspend_us;     /* the last boundary's suspended time */
+    uint64_t suspend_max_us; /* the longest */
+};
+
+/*
+ * A tracker of the disk /dev/mapper/<cfg->node> (size bytes, a multiple
+ * of 512) in blocks of block_size bytes (a multiple of 4096: dm-era's
+ * minimum).  Nothing is touched before disktrack_begin().  The node's
+ * table is saved in <dir>/<node>.table while tracking runs (and stays
+ * there when it could not be put back), so that an admin or a restarted
+ * relocd can reload it.  NULL with errno and a reason in err.  Freed by
+ * disktrack_free().
+ */
+struct disktrack *disktrack_era_new(const struct disktrack_era_cfg *cfg,
+                                    uint64_t size, uint32_t block_size,
+                                    char *err, size_t errlen);
+void disktrack_era_stats(const struct disktrack *t,
+                         struct disktrack_era_stats *s_r);
+/*
+ * The parsers of the tools' output, for tests.  Each returns 0, or -1
+ * with a reason in err.
+ *   table:  `dmsetup table` of a node: contiguous lines from sector 0,
+ *           none of them era already; the length in sectors.
+ *   status: `dmsetup status` of an era node: the current era, the
+ *           metadata blocks used and their total.
+ *   blocks: era_invalidate's XML (<blocks>, <block block=N/>, <range
+ *           begin=B end=E/>, </blocks>) into map, each block checked
+ *           against the map.
+ */
+int disktrack_era_parse_table(const char *text, uint64_t *sectors_r, char *err,
+                              size_t errlen);
+int disktrack_era_parse_status(const char *text, uint32_t *era_r,
+                               uint64_t *used_r, uint64_t *total_r, char *err,
+                               size_t errlen);
+int disktrack_era_parse_blocks(FILE *f, struct diskmap *map, char *err,
+                               size_t errlen);
 
 #endif

@@ -15,6 +15,8 @@
 # shellcheck shell=sh
 
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# no udev in dom0: dmsetup (libdevmapper) makes the /dev/mapper nodes itself
+export DM_DISABLE_UDEV=1
 CON=/var/log/xen/console
 LAB_FIELDS=${LAB_DIR:-/tmp/lab}/fields
 LAB_STATUS=${LAB_DIR:-/tmp/lab}/status
@@ -74,7 +76,8 @@ skip() { verdict SKIP "$*"; exit 0; }
 # ---- guests --------------------------------------------------------------
 
 # guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
-#                [--vcpus N] [--tick-ms MS] [--vif SPEC]
+#                [--vcpus N] [--tick-ms MS] [--vif SPEC] [--disk PATH]...
+#                [--disk-rate MiB/s] [--verify-s S] [--stamp-blocks N]
 # Write $LAB_DIR/NAME.cfg. Lab guests boot the Debian kernel with the lab's
 # initramfs; they run `dirty` (src/dirty.c). on_reboot=destroy and
 # on_crash=preserve make a crash or triple fault visible instead of xl
@@ -85,9 +88,22 @@ skip() { verdict SKIP "$*"; exit 0; }
 # gw go to the guest's command line (guest/init configures eth0), the
 # address also to xl's vif spec (relocd announces it after a move), the
 # rest to the vif spec as given.
+# --disk PATH (again for the next disk: xvda, xvdb, ...): a raw disk on a
+# regular file (lab_disk) or a block device (lab_lv), hotplugged by
+# /lab/block-lab (dom0/block-lab: a file gets a loop device and a
+# dm-linear node vbd-DOMID-DEVID over it, see vbd_node).  In the guest
+# (xen-blkfront), on each disk: diskstamp (src/diskstamp.c) writes O_DIRECT
+# 4 KiB stamps into its first --stamp-blocks blocks (1024, at most half
+# the disk) at --disk-rate MiB/s (0.25) and verifies them every
+# --verify-s seconds (60; LAB-DISKVERIFY lines; no stamp is written
+# while it verifies), and a
+# buffered writer (dd, 16 KiB 10 times a second, through the guest's page
+# cache, written back within a second) writes random data into its
+# second half.
 guest_cfg() {
     local name="$1" mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
-    local spec='' net='' kv
+    local spec='' net='' kv disks='' vdevs='' drate=0.25 verify=60 v=a
+    local stamps=1024
     shift
     while [ $# -gt 0 ]; do
         case $1 in
@@ -98,6 +114,14 @@ guest_cfg() {
         --vcpus) vcpus=$2 ;;
         --tick-ms) tick=$2 ;;
         --vif) vif=$2 ;;
+        --disk)
+            disks="$disks${disks:+, }'format=raw,vdev=xvd$v,access=rw,script=/lab/block-lab,target=$2'"
+            vdevs="$vdevs${vdevs:+,}xvd$v"
+            v=$(echo "$v" | tr 'a-y' 'b-z')
+            ;;
+        --disk-rate) drate=$2 ;;
+        --verify-s) verify=$2 ;;
+        --stamp-blocks) stamps=$2 ;;
         *) fail "guest_cfg: unknown option $1" ;;
         esac
         shift 2
@@ -117,6 +141,8 @@ guest_cfg() {
         done
         case $spec in *script=*) ;; *) spec="$spec,script=/lab/vif-lab" ;; esac
     fi
+    [ -n "$disks" ] &&
+        net="$net lab.disks=$vdevs lab.diskrate=$drate lab.verify_s=$verify lab.stampblocks=$stamps"
     cat > "$LAB_DIR/$name.cfg" << EOF
 name="$name"
 type="$type"
@@ -130,7 +156,53 @@ on_reboot="destroy"
 on_crash="preserve"
 EOF
     [ -n "$spec" ] && echo "vif=['$spec']" >> "$LAB_DIR/$name.cfg"
+    [ -n "$disks" ] && echo "disk=[$disks]" >> "$LAB_DIR/$name.cfg"
     return 0
+}
+
+# ---- disks ---------------------------------------------------------------
+
+# dm_modules: load device-mapper with dm-era (and the other extra modules
+# of the base layer, /etc/lab-modules-extra, in dependency order); once
+dm_modules() {
+    [ -e /dev/mapper/control ] && grep -q '^dm_era ' /proc/modules && return 0
+    while read -r ko; do
+        insmod "$ko" 2> /dev/null
+    done < /etc/lab-modules-extra
+    grep -q '^dm_era ' /proc/modules || fail "dm-era did not load"
+}
+
+# lab_disk NAME MiB: a sparse raw disk file (in dom0's RAM); prints its path
+lab_disk() {
+    mkdir -p /var/lab-disks
+    truncate -s "$2M" "/var/lab-disks/$1.img" || fail "cannot make disk $1"
+    echo "/var/lab-disks/$1.img"
+}
+
+# lab_lv NAME MiB: what an LV is to blkback, emulated: a dm-linear node
+# NAME over a loop device on a sparse file; prints /dev/mapper/NAME
+lab_lv() {
+    local f loop
+    dm_modules
+    f=$(lab_disk "lv-$1" "$2")
+    loop=$(losetup -f) && losetup "$loop" "$f" || fail "no loop for lv $1"
+    dmsetup create "$1" --table "0 $(($2 * 2048)) linear $loop 0" ||
+        fail "dm-linear $1 over $loop"
+    echo "/dev/mapper/$1"
+}
+
+# vbd_node NAME VDEV: the dm node (its name) blkback holds for guest NAME's
+# disk VDEV (xvda...), from the backend's physical-device-path
+vbd_node() {
+    local d devid path
+    d=$(xl domid "$1") || return 1
+    case $2 in
+    xvda) devid=51712 ;; xvdb) devid=51728 ;; xvdc) devid=51744 ;;
+    *) return 1 ;;
+    esac
+    path=$(xenstore-read "/local/domain/0/backend/vbd/$d/$devid/physical-device-path") ||
+        return 1
+    echo "${path#/dev/mapper/}"
 }
 
 # guest_log NAME: everything guest NAME printed, on this host, in order of

@@ -28,12 +28,13 @@ HOST_PKGS="qemu-system-x86 busybox-static cpio gcc libc6-dev kmod file bc python
 XEN_PKGS="xen-hypervisor-$XENV-amd64 xen-utils-$XENV xen-utils-common xenstore-utils
     libxenmisc$XENV libxentoolcore1 libxentoollog1 libxencall1 libxendevicemodel1
     libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenhypfs1 libxenstore4
-    libyajl2 dmsetup libdevmapper1.02.1"
+    libyajl2 dmsetup libdevmapper1.02.1 thin-provisioning-tools"
 # loaded at boot by dom0's /init, in this order (with their dependencies)
 DOM0_MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback
     xen-netback loop virtio_pci virtio_net e1000 bridge tun veth vxlan ip_gre"
-# guests' eth0 (copied into the guest initramfs, loaded by guest/init)
-GUEST_MODS="xen-netfront"
+# guests' eth0 and disks (copied into the guest initramfs, loaded by
+# guest/init)
+GUEST_MODS="xen-netfront xen-blkfront"
 # present in dom0 but loaded only by scenarios that need them
 EXTRA_MODS="dm-mod dm-era dm-mirror dm-snapshot nbd"
 
@@ -67,9 +68,13 @@ host_deps() {
 # fetch: download and unpack Xen + kernel into $LAB_CACHE/root, once.
 # LAB_REFRESH=1 downloads again (e.g. to pick up a Debian point release).
 fetch() {
-    local debs=$LAB_CACHE/debs root=$LAB_CACHE/root kpkg kver
+    local debs=$LAB_CACHE/debs root=$LAB_CACHE/root kpkg kver p get missing=
     if [ -f "$root/.complete" ] && [ -z "${LAB_REFRESH:-}" ]; then
-        return 0
+        # a package added to XEN_PKGS since makes the cache incomplete
+        for p in $XEN_PKGS; do
+            grep -q "^${p}_" "$root/.complete" || missing=1
+        done
+        [ -z "$missing" ] && return 0
     fi
     kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
         awk '/Depends: linux-image-[0-9]/{print $2; exit}')
@@ -82,8 +87,17 @@ fetch() {
     kver=${kpkg#linux-image-}
     say "downloading Xen $XENV and $kpkg"
     rm -rf "$debs.new" && mkdir -p "$debs.new"
-    # shellcheck disable=SC2086 # XEN_PKGS: a package list, split
-    (cd "$debs.new" && apt-get download -qq $XEN_PKGS "$kpkg" 2>&1 |
+    # .debs already here are kept, unless LAB_REFRESH asks for them afresh
+    get=
+    for p in $XEN_PKGS "$kpkg"; do
+        if [ -z "${LAB_REFRESH:-}" ] &&
+            cp "$debs/${p}_"*.deb "$debs.new/" 2> /dev/null; then
+            continue
+        fi
+        get="$get $p"
+    done
+    # shellcheck disable=SC2086 # get: a package list, split
+    [ -z "$get" ] || (cd "$debs.new" && apt-get download -qq $get 2>&1 |
         grep -v unsandboxed >&2) || true
     for p in $XEN_PKGS "$kpkg"; do
         ls "$debs.new/${p}_"*.deb >/dev/null 2>&1 || die "download of $p failed"
@@ -188,6 +202,12 @@ build_base() {
         else copy_elf "$d" "$f" "/usr/bin/${f##*/}"; fi
     done
     copy_elf "$d" "$r/sbin/dmsetup" /usr/sbin/dmsetup
+    # thin-provisioning-tools: era_invalidate reads dm-era's metadata
+    # (block migration's write tracker, relocd/disktrack_era.c)
+    copy_elf "$d" "$r/usr/sbin/pdata_tools" /usr/sbin/pdata_tools
+    for f in era_invalidate era_dump era_check; do
+        ln -sf pdata_tools "$d/usr/sbin/$f"
+    done
     # OpenSSH from the host, for stock `xl migrate` over ssh, and socat, a
     # raw TCP relay that keeps up with the stream (busybox nc moves ~1 MB/s)
     for f in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/socat; do
@@ -241,12 +261,12 @@ build_base() {
     echo "$k" > "$out/key"
 }
 
-# build_helpers: static guest workload, timestamp helper and the
-# fault-load scenario's connection flood (make-like)
+# build_helpers: static guest workloads (memory, disk), timestamp helper
+# and the fault-load scenario's connection flood (make-like)
 build_helpers() {
     local o=$LAB_CACHE/helpers s
     mkdir -p "$o"
-    for s in dirty xts flood; do
+    for s in dirty xts flood diskstamp; do
         if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ]; then
             gcc -std=gnu11 -O2 -Wall -Wextra -static -o "$o/$s.tmp" \
                 "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
@@ -287,7 +307,7 @@ build_project() {
     rm -rf "$d" "$g" && mkdir -p "$d" "$g"
     # guest initramfs: busybox + workload + network driver
     stage_skeleton "$g"
-    cp "$h/dirty" "$h/xts" "$g/usr/bin/"
+    cp "$h/dirty" "$h/xts" "$h/diskstamp" "$g/usr/bin/"
     mkdir -p "$g/usr/lib/modules"
     for m in $GUEST_MODS; do
         modprobe -d "$LAB_CACHE/root" -S "$(cat "$LAB_CACHE/root/KVER")" \
@@ -303,6 +323,7 @@ build_project() {
     install -m 755 "$LAB/dom0/init" "$d/init"
     install -m 755 "$LAB/dom0/runner" "$d/lab/runner"
     install -m 755 "$LAB/dom0/vif-lab" "$d/lab/vif-lab"
+    install -m 755 "$LAB/dom0/block-lab" "$d/lab/block-lab"
     install -m 644 "$h/faultshim.so" "$d/lab/faultshim.so"
     install -m 755 "$h/flood" "$d/lab/flood"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
@@ -314,7 +335,7 @@ build_project() {
     done
     # the project's binaries, whatever exists of them
     export BASE_FILES=$LAB_CACHE/base/files
-    for p in relocd xl-relocate tunnelctl; do
+    for p in relocd xl-relocate tunnelctl eraprobe; do
         if [ -f "$BUILD/$p" ] && file -L "$BUILD/$p" | grep -q ELF; then
             copy_elf "$d" "$BUILD/$p" "/usr/sbin/$p"
             echo "$p" >> "$d/lab/project-files"

@@ -1,7 +1,9 @@
 /*
  * policy.c - stop when the expected downtime is within the target.
  *
- * expected downtime = pages still dirty * page size / measured link rate.
+ * expected downtime = the target's floor (floor.h: suspend, restore,
+ * commit) + pages still dirty * page size / measured link rate; the
+ * policy stops when the copy fits in what the floor leaves of the target.
  * The link rate is measured over each batch (between the call before and
  * the call after it), smoothed; the dirty rate is the dirty count divided
  * by the time of the round that produced it.  A guest "does not converge"
@@ -23,6 +25,16 @@ void policy_init(struct policy *p, const struct policy_cfg *cfg)
 {
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
+}
+
+double policy_copy_budget_ms(const struct policy_cfg *cfg)
+{
+    double budget = cfg->max_downtime_ms - cfg->floor_ms;
+    double least = POLICY_MIN_COPY_SHARE * (cfg->floor_ms > cfg->max_downtime_ms
+                                                ? cfg->floor_ms
+                                                : cfg->max_downtime_ms);
+
+    return budget > least ? budget : least;
 }
 
 void policy_abort(struct policy *p)
@@ -96,7 +108,7 @@ static int policy_is_stuck(struct policy *p, uint64_t prev, uint64_t dirty)
 static enum policy_action policy_before(struct policy *p, uint64_t dirty,
                                         double now, struct policy_event *ev)
 {
-    double round = now - p->t_pre;
+    double round = now - p->t_pre, copy_ms;
     uint64_t prev = p->round_pages;
 
     p->t_prev_pre = p->t_pre;
@@ -105,10 +117,14 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
     if (ev->iteration == 0 || !p->rate_bps)
         return decide(ev, POLICY_CONTINUE, "first pass");
     ev->dirty_pps = round > 0 ? (double)dirty / round : 0;
-    ev->expected_down_ms =
-        (double)dirty * POLICY_PAGE_SIZE * 1000 / p->rate_bps;
-    if (ev->expected_down_ms <= p->cfg.max_downtime_ms)
-        return decide(ev, POLICY_STOP, "expected downtime within target");
+    copy_ms = (double)dirty * POLICY_PAGE_SIZE * 1000 / p->rate_bps;
+    ev->expected_down_ms = p->cfg.floor_ms + copy_ms;
+    if (copy_ms <= policy_copy_budget_ms(&p->cfg))
+        return decide(ev, POLICY_STOP,
+                      ev->expected_down_ms <= p->cfg.max_downtime_ms
+                          ? "expected downtime within target"
+                          : "the floor alone exceeds the target: "
+                            "shortest copy");
     if (ev->iteration >= POLICY_MAX_ITERATIONS)
         return p->cfg.on_stuck == CONVERGE_ABORT
                    ? decide(ev, POLICY_ABORT, "too many rounds: abort")

@@ -26,10 +26,22 @@ enum policy_action {
     POLICY_ABORT,    /* give up; the guest keeps running here */
 };
 
+/*
+ * The final copy may always take this share of --max-downtime or of the
+ * floor, whichever is larger.  A floor that takes all of --max-downtime
+ * leaves a target no copy can meet; squeezing the copy further (more
+ * rounds, a throttle) would then cost the guest much and save it almost
+ * nothing.
+ */
+#define POLICY_MIN_COPY_SHARE 0.1
+
 struct policy_cfg {
     int max_downtime_ms;
     enum converge on_stuck;
     uint64_t guest_pages; /* the guest's real memory, in pages */
+    /* The target's downtime floor (floor.h), added to the final copy's
+     * estimate; 0 when none is known yet. */
+    double floor_ms;
 };
 
 /* What one call decided, for progress events and the log. */
@@ -39,7 +51,8 @@ struct policy_event {
     uint64_t dirty_pages;    /* to send in this round */
     double rate_bps;         /* link rate, bytes/s (0 = not measured yet) */
     double dirty_pps;        /* guest dirty rate, pages/s */
-    double expected_down_ms; /* downtime if we stopped now (-1 = unknown) */
+    double expected_down_ms; /* downtime if we stopped now: the final
+                                copy and the floor (-1 = unknown) */
     int throttle_pct;        /* CPU cap asked for, 0 = none */
     enum policy_action action;
     const char *why; /* a short reason, static text */
@@ -58,6 +71,11 @@ struct policy {
 };
 
 void policy_init(struct policy *p, const struct policy_cfg *cfg);
+/*
+ * What the final copy may take, in ms: --max-downtime less the floor, at
+ * least POLICY_MIN_COPY_SHARE of the larger of the two.
+ */
+double policy_copy_budget_ms(const struct policy_cfg *cfg);
 /*
  * One callback: iteration and dirty count (-1 after a batch) as
  * libxenguest passes them, now in seconds (any monotonic origin).  Fills

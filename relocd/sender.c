@@ -29,6 +29,7 @@
 #include "wire/chan.h"
 #include "wire/client.h"
 #include "config/conf.h"
+#include "relocd/floor.h"
 #include "tunnel/guestnet.h"
 #include "wire/json.h"
 #include "wire/log.h"
@@ -163,6 +164,8 @@ static int emit_result(struct send *s, int ok)
     json_kv_int(
         g, "guest_bytes",
         s->guest ? (long long)xen_guest_pages(s->guest) * POLICY_PAGE_SIZE : 0);
+    if (s->policy.cfg.floor_ms > 0)
+        json_kv_num(g, "floor_ms", s->policy.cfg.floor_ms);
     send_anatomy(s, &a);
     if (anat_known(&a)) anat_json(g, &a);
     emit_gen(s, g);
@@ -679,14 +682,76 @@ static void send_cleanup(struct send *s)
     xen_guest_close(s->guest);
 }
 
+/*
+ * The target's downtime floor into the policy (floor.h), and what it
+ * means for this move, said once.
+ */
+static void send_floor(struct send *s, struct policy_cfg *pc)
+{
+    char dir[512];
+    struct floor f;
+    const char *t = s->req->target;
+
+    /* -s: the target is a command, not a host (and xl's commit, 4) */
+    if (!s->req->live || s->req->via_set ||
+        rundir_path(s->conf->control_socket, "floor", dir, sizeof(dir)) < 0)
+        return;
+    if (floor_load(dir, t, &f) < 0) {
+        emit_note(s, "notice",
+                  "no downtime floor known for %s yet: this move counts "
+                  "only its final copy against --max-downtime, and "
+                  "measures the floor for the next",
+                  t);
+        return;
+    }
+    pc->floor_ms = f.ms;
+    if (f.ms >= pc->max_downtime_ms)
+        emit_note(s, "warning",
+                  "the downtime floor to %s is %.0f ms (suspend, restore, "
+                  "commit; learned from %u move%s): the guest will be down "
+                  "longer than --max-downtime %d ms",
+                  t, f.ms, f.moves, f.moves == 1 ? "" : "s",
+                  pc->max_downtime_ms);
+    else
+        emit_note(s, "downtime",
+                  "floor to %s: %.0f ms (learned from %u move%s); "
+                  "the final copy gets %.0f ms of --max-downtime %d ms",
+                  t, f.ms, f.moves, f.moves == 1 ? "" : "s",
+                  policy_copy_budget_ms(pc), pc->max_downtime_ms);
+}
+
+/* After a move: what its downtime cost besides the copy, for the next. */
+static void send_learn_floor(struct send *s)
+{
+    char dir[512];
+    struct anatomy a;
+    struct floor f;
+    double sample;
+
+    send_anatomy(s, &a);
+    sample = floor_of_move(&a);
+    if (sample < 0 || !s->req->live || s->req->via_set ||
+        rundir_path(s->conf->control_socket, "floor", dir, sizeof(dir)) < 0)
+        return;
+    if (floor_learn(dir, s->req->target, sample, &f) < 0)
+        log_warnx("sent %s: cannot keep the downtime floor of %s in %s: %s",
+                  s->req->domain, s->req->target, dir, strerror(errno));
+    else
+        log_info("downtime floor to %s: %.0f ms (this move %.0f ms; %u "
+                 "move%s)",
+                 s->req->target, f.ms, sample, f.moves,
+                 f.moves == 1 ? "" : "s");
+}
+
 static int send_all(struct send *s)
 {
     const struct sender_req *r = s->req;
-    struct policy_cfg pc = {r->max_downtime_ms, r->on_stuck, 0};
+    struct policy_cfg pc = {r->max_downtime_ms, r->on_stuck, 0, 0};
 
     s->guest = xen_guest_open(r->domain, s->err, sizeof(s->err));
     if (!s->guest) return fail(s, "%s", s->err);
     pc.guest_pages = xen_guest_pages(s->guest);
+    send_floor(s, &pc);
     policy_init(&s->policy, &pc);
     if (xen_guest_needs_libxl(s->guest))
         emit_note(s, "notice",
@@ -725,7 +790,10 @@ int sender_run(const struct relocd_conf *conf, const struct sender_req *req,
     outgoing_end(&s.mark);
     migtun_finish(s.tunnels, rc == 0);
     s.tunnels = NULL;
-    if (rc == 0) log_info("sent %s to %s", req->domain, req->target);
+    if (rc == 0) {
+        log_info("sent %s to %s", req->domain, req->target);
+        send_learn_floor(&s);
+    }
     rc = emit_result(&s, rc == 0);
     send_cleanup(&s);
     return rc;

@@ -48,10 +48,23 @@ EOF
 expect_ok xlr migrate --json an1 10.77.0.2
 received an1 || die "an1 not received"
 check_anatomy "$T/out"
+# The first move to a target teaches its downtime floor (README.xen 5.2).
+grep -q "no downtime floor known for 10.77.0.2 yet" "$T/out" ||
+    die "no word of the unknown floor: $(cat "$T/out")"
+floor_file=$T/floor/10.77.0.2
+read -r floor moves <"$floor_file" || die "no floor learned"
+# suspend 80 + restore 150 + start 40 at least, the final copy left out
+awk -v f="$floor" 'BEGIN { exit !(f >= 270 && f < 5000) }' ||
+    die "floor $floor ms"
+[ "$moves" = 1 ] || die "floor learned from $moves moves"
 
-# People get one line more under the summary.
-expect_ok xlr migrate an2 10.77.0.2
+# People get one line more under the summary; the floor counts now.
+expect_ok xlr migrate --max-downtime 5000 an2 10.77.0.2
 received an2 || die "an2 not received"
+grep -Eq "^downtime: floor to 10\.77\.0\.2: [0-9]+ ms \(learned from 1 move\); the final copy gets [0-9]+ ms of --max-downtime 5000 ms$" \
+    "$T/out" || die "no floor line: $(cat "$T/out")"
+read -r _ moves <"$floor_file"
+[ "$moves" = 2 ] || die "the second move did not teach the floor"
 grep -Eq "^downtime anatomy: suspend [0-9]+ ms, final copy .*, restore [0-9]+ ms \(target [0-9]+ ms.*\), rename .*, start [0-9]+ ms \(target [0-9.]+ ms.*; total [0-9]+ ms$" \
     "$T/out" || die "no anatomy line: $(cat "$T/out")"
 grep -q "downtime of an2 here: restore [0-9]* us" "$T/relocd.log" ||
@@ -62,9 +75,13 @@ kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
 start_relocd "(xend-relocation-ssl-server yes)
 (relocd-psk-file $T/psk)
 (relocd-control-socket $T/dst.sock)" 8003
-expect_ok xlr migrate --ssl --json an3 10.77.0.2
+expect_ok xlr migrate --ssl --json --max-downtime 100 an3 10.77.0.2
 received an3 || die "an3 not received over TLS"
 check_anatomy "$T/out"
+# A floor beyond --max-downtime: said, and in the result
+grep -q "the downtime floor to 10.77.0.2 is [0-9]* ms .* the guest will be down longer than --max-downtime 100 ms" \
+    "$T/out" || die "no floor warning: $(cat "$T/out")"
+grep -q '"event":"result".*"floor_ms":' "$T/out" || die "no floor_ms in the result"
 
 # -s: no relocd on the target, so nothing to ask for and nothing to wait
 # for: the result follows the report at once, even when the receiving
@@ -73,6 +90,9 @@ stamp() { while IFS= read -r l; do echo "$(date +%s.%N) $l"; done; }
 xlr migrate --json -s "" an4 "$NETDIR/fake_xl.py receive; sleep 8" 2>&1 |
     stamp >"$T/via.out"
 received an4 || die "an4 not received by a bare receiver"
+# -s names a command, not a host: no floor is learned for it
+[ "$(ls "$(dirname "$floor_file")")" = 10.77.0.2 ] ||
+    die "a floor for a command: $(ls "$(dirname "$floor_file")")"
 python3 - "$T/via.out" <<'EOF2' || die "result late: $(cat "$T/via.out")"
 import json, sys
 t = {}

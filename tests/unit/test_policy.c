@@ -10,6 +10,7 @@
 struct sim {
     double link_bps, dirty_pps;
     uint64_t wss_pages, guest_pages;
+    double floor_ms; /* the target's downtime floor (floor.h) */
     /* results */
     enum policy_action last;
     unsigned rounds, max_throttle;
@@ -18,7 +19,7 @@ struct sim {
 
 static void simulate(struct sim *s, enum converge on_stuck, int target)
 {
-    struct policy_cfg cfg = {target, on_stuck, s->guest_pages};
+    struct policy_cfg cfg = {target, on_stuck, s->guest_pages, s->floor_ms};
     struct policy p;
     struct policy_event ev;
     double now = 100.0, dt, dirtied;
@@ -48,7 +49,7 @@ static void simulate(struct sim *s, enum converge on_stuck, int target)
 
 static void test_idle(void)
 {
-    struct sim s = {100e6, 50, 1000, 49152, 0, 0, 0, 0};
+    struct sim s = {100e6, 50, 1000, 49152, 0, 0, 0, 0, 0};
 
     simulate(&s, CONVERGE_THROTTLE, 300);
     T_EQ_INT(s.last, POLICY_STOP);
@@ -60,7 +61,7 @@ static void test_idle(void)
 static void test_converging(void)
 {
     /* 64 MiB working set, dirtied at half the link rate. */
-    struct sim s = {50e6, 6000, 16384, 49152, 0, 0, 0, 0};
+    struct sim s = {50e6, 6000, 16384, 49152, 0, 0, 0, 0, 0};
 
     simulate(&s, CONVERGE_ABORT, 300);
     T_EQ_INT(s.last, POLICY_STOP);
@@ -71,7 +72,7 @@ static void test_converging(void)
 /* 64 MiB rewritten at 8x the link rate. */
 static struct sim hot(void)
 {
-    struct sim s = {20e6, 40000, 16384, 49152, 0, 0, 0, 0};
+    struct sim s = {20e6, 40000, 16384, 49152, 0, 0, 0, 0, 0};
 
     return s;
 }
@@ -105,9 +106,57 @@ static void test_stuck_throttle(void)
     T_OK(s.rounds < POLICY_MAX_ITERATIONS, "%u rounds", s.rounds);
 }
 
+/*
+ * The floor counts: a guest that the copy alone would stop at 300 ms now
+ * stops where the copy and the floor fit in 300 ms (issue 16).
+ */
+static void test_floor(void)
+{
+    /* 64 MiB working set dirtied at a tenth of the link rate: the dirty
+     * set shrinks tenfold a round */
+    struct sim s = {100e6, 2400, 16384, 49152, 0, 0, 0, 0, 200};
+    struct policy_cfg cfg = {300, CONVERGE_THROTTLE, 0, 200};
+
+    T_OK(policy_copy_budget_ms(&cfg) == 100, "budget %.0f",
+         policy_copy_budget_ms(&cfg));
+    simulate(&s, CONVERGE_ABORT, 300);
+    T_EQ_INT(s.last, POLICY_STOP);
+    T_OK(s.final_down_ms + s.floor_ms <= 300, "copy %.0f ms + floor 200 ms",
+         s.final_down_ms);
+    T_EQ_INT(s.max_throttle, 0);
+}
+
+/* A floor beyond --max-downtime: the shortest useful copy, no throttle. */
+static void test_floor_over(void)
+{
+    struct sim s = {100e6, 2400, 16384, 49152, 0, 0, 0, 0, 2000};
+    struct policy_cfg cfg = {300, CONVERGE_THROTTLE, 0, 2000};
+    struct policy p;
+    struct policy_event ev;
+
+    /* a tenth of the floor, not of the target */
+    T_OK(policy_copy_budget_ms(&cfg) == 200, "budget %.0f",
+         policy_copy_budget_ms(&cfg));
+    cfg.floor_ms = 290;
+    T_OK(policy_copy_budget_ms(&cfg) == 30, "budget %.0f",
+         policy_copy_budget_ms(&cfg));
+    simulate(&s, CONVERGE_ABORT, 300);
+    T_EQ_INT(s.last, POLICY_STOP);
+    T_OK(s.final_down_ms <= 200, "copy %.0f ms", s.final_down_ms);
+    T_EQ_INT(s.max_throttle, 0);
+    /* the event says the whole expectation, and why it stopped anyway */
+    cfg.floor_ms = 2000;
+    policy_init(&p, &cfg);
+    policy_step(&p, 0, 1000, 1.0, &ev);
+    policy_step(&p, 0, -1, 2.0, &ev); /* 4096000 B/s */
+    T_EQ_INT(policy_step(&p, 1, 100, 2.0, &ev), POLICY_STOP);
+    T_OK(ev.expected_down_ms == 2100, "expected %.1f", ev.expected_down_ms);
+    T_EQ_STR(ev.why, "the floor alone exceeds the target: shortest copy");
+}
+
 static void test_cancel_and_cap(void)
 {
-    struct policy_cfg cfg = {300, CONVERGE_THROTTLE, 1000};
+    struct policy_cfg cfg = {300, CONVERGE_THROTTLE, 1000, 0};
     struct policy p;
     struct policy_event ev;
 
@@ -128,6 +177,8 @@ int main(void)
     test_stuck_abort();
     test_stuck_force();
     test_stuck_throttle();
+    test_floor();
+    test_floor_over();
     test_cancel_and_cap();
     return t_done("test_policy");
 }

@@ -195,7 +195,7 @@ def main():
                 st["bytes_per_mem"] = stats(
                     [m["lo_bytes"] / (mem * 1048576.0) for m in good
                      if isinstance(m.get("lo_bytes"), (int, float))])
-            elif c == "xlr-pipe":
+            elif c.startswith("xlr-pipe"):
                 src = "xlr"
                 st["bytes_per_mem"] = None
             else:

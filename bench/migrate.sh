@@ -6,7 +6,8 @@
 #
 # Environment:
 #   BENCH_REPS=3            migrations of each case per load
-#   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc)
+#   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc,
+#                           xlr-pipe-mdN: xlr-pipe with --max-downtime N)
 #   BENCH_LOADS="idle dirty16 dirty32"     idle | dirtyN | rateN
 #   BENCH_MEM=128           guest memory, MiB (the guest kernel needs ~80 of it: keep dirtyN <= MEM - 96)
 #   BENCH_STREAM=1          show dom0's progress live (tests/lab/run --stream)

@@ -692,8 +692,8 @@ static void send_floor(struct send *s, struct policy_cfg *pc)
     struct floor f;
     const char *t = s->req->target;
 
-    /* -s: the target is a command, not a host (and xl's commit, 4) */
-    if (!s->req->live || s->req->via_set ||
+    /* with -s the target is the receiver's command: it names the floor */
+    if (!s->req->live ||
         rundir_path(s->conf->control_socket, "floor", dir, sizeof(dir)) < 0)
         return;
     if (floor_load(dir, t, &f) < 0) {
@@ -730,7 +730,7 @@ static void send_learn_floor(struct send *s)
 
     send_anatomy(s, &a);
     sample = floor_of_move(&a);
-    if (sample < 0 || !s->req->live || s->req->via_set ||
+    if (sample < 0 || !s->req->live ||
         rundir_path(s->conf->control_socket, "floor", dir, sizeof(dir)) < 0)
         return;
     if (floor_learn(dir, s->req->target, sample, &f) < 0)

@@ -40,8 +40,9 @@ relocd_start() {
     local i=0
     [ -x /usr/sbin/relocd ] || fail "relocd is not in this lab image"
     # every scenario starts with no downtime floor learned (README.xen
-    # 5.2): the scenarios of one boot would inherit each other's
-    rm -rf /run/relocd/floor
+    # 5.2): the scenarios of one boot would inherit each other's.  One
+    # that restarts relocd and keeps what it learned sets RELOCD_KEEP_FLOOR=1.
+    [ "${RELOCD_KEEP_FLOOR:-}" = 1 ] || rm -rf /run/relocd/floor
     relocd_conf "$RELOCD_CONF" "$@"
     relocd -n -f "$RELOCD_CONF" > "$LAB_DIR/relocd-n.log" 2>&1 ||
         { cat "$LAB_DIR/relocd-n.log"; fail "relocd -n rejects the lab config"; }

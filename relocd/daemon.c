@@ -31,7 +31,6 @@
 #include "relocd/rundir.h"
 #include "relocd/sender.h"
 #include "relocd/session.h"
-#include "wire/tcp.h"
 #include "wire/tls.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
@@ -331,7 +330,6 @@ static int daemon_accept(struct daemon *d, unsigned li)
     }
     if (peer_addr_text((struct sockaddr *)&ss, sslen, ip, sizeof(ip)) < 0)
         snprintf(ip, sizeof(ip), "?");
-    tcp_tune(fd);
     v = daemon_admit(d, ip);
     /* A deferred TLS connection that brought no ClientHello needs no
      * session (nor a refuser) to fail it. */

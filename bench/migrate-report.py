@@ -9,9 +9,13 @@ every migration, the statistics and the ratios to JSON-OUT.
 """
 import json
 import os
+import re
 import statistics
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from anatomy import xl_phases  # noqa: E402  (stock xl's marks -> phases)
 
 CASES = {
     "ssh": ("stock xl, ssh", 'xl migrate g localhost'),
@@ -70,6 +74,46 @@ ANAT_COLS = [("suspend_ms", "suspend"), ("final_copy_ms", "copy"),
              ("end_ms", "END"), ("restore_ms", "restore"),
              ("to_received_ms", "->recv"), ("rename_ms", "rename"),
              ("go_ms", "go"), ("start_ms", "start"), ("total_ms", "total")]
+
+
+# xl-relocate's "downtime anatomy:" line (README.xen 5.5) -> its phases
+ANAT_LINE = [("suspend_ms", r"suspend ([0-9.]+) ms"),
+             ("final_copy_ms", r"final copy ([0-9.]+) ms"),
+             ("end_ms", r"END ([0-9.]+) ms"),
+             ("restore_ms", r"restore ([0-9.]+) ms"),
+             ("rename_ms", r"rename ([0-9.]+) ms"),
+             ("go_ms", r"\bgo ([0-9.]+) ms"),
+             ("start_ms", r"\bstart ([0-9.]+) ms"),
+             ("total_ms", r"total ([0-9.]+) ms")]
+ANAT_LINE_TARGET = [("restore_ms", r"restore [0-9.]+ ms \(target ([0-9.]+) ms"),
+                    ("start_ms", r"\bstart [0-9.]+ ms \(target ([0-9.]+) ms")]
+
+
+def anatomy_of_line(line):
+    a = {}
+    for k, rx in ANAT_LINE:
+        m = re.search(rx, line)
+        if m:
+            a[k] = float(m.group(1))
+    t = {}
+    for k, rx in ANAT_LINE_TARGET:
+        m = re.search(rx, line)
+        if m:
+            t[k] = float(m.group(1))
+    if t:
+        a["target"] = t
+    return a or None
+
+
+def fill_anatomy(m):
+    """The record's "anatomy" from what the scenario kept: xl-relocate's
+    line, or stock xl's stamped marks."""
+    if isinstance(m.get("anatomy"), dict):
+        return
+    if isinstance(m.get("anatomy_line"), str):
+        m["anatomy"] = anatomy_of_line(m["anatomy_line"])
+    elif isinstance(m.get("xl_marks"), dict):
+        m["anatomy"] = xl_phases(m["xl_marks"]) or None
 
 
 def anat_row(a):
@@ -136,6 +180,8 @@ def main():
     setup = next((r for r in recs if r.get("kind") == "setup"), {})
     link = next((r for r in recs if r.get("kind") == "link"), {})
     migs = [r for r in recs if r.get("kind") == "migration"]
+    for m in migs:
+        fill_anatomy(m)
     errors = [r for r in recs if r.get("kind") == "error"]
     done = any(r.get("kind") == "done" for r in recs)
     mem = setup.get("mem_mib", 192)

@@ -261,12 +261,13 @@ build_base() {
     echo "$k" > "$out/key"
 }
 
-# build_helpers: static guest workloads (memory, disk), timestamp helper
-# and the fault-load scenario's connection flood (make-like)
+# build_helpers: static guest workloads (memory, disk), timestamp helper,
+# the fault-load scenario's connection flood and the bench's line stamper
+# (make-like)
 build_helpers() {
     local o=$LAB_CACHE/helpers s
     mkdir -p "$o"
-    for s in dirty xts flood diskstamp; do
+    for s in dirty xts flood diskstamp stamp; do
         if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ]; then
             gcc -std=gnu11 -O2 -Wall -Wextra -static -o "$o/$s.tmp" \
                 "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
@@ -326,6 +327,7 @@ build_project() {
     install -m 755 "$LAB/dom0/block-lab" "$d/lab/block-lab"
     install -m 644 "$h/faultshim.so" "$d/lab/faultshim.so"
     install -m 755 "$h/flood" "$d/lab/flood"
+    install -m 755 "$h/stamp" "$d/lab/stamp"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
     for f in "$LAB"/dom0/*.sh; do
         install -m 644 "$f" "$d/lab/${f##*/}"

@@ -152,3 +152,14 @@ long long admit_penalty_left(const struct admit_penalties *p, const char *ip,
     }
     return 0;
 }
+
+unsigned admit_penalty_dropped(const struct admit_penalties *p,
+                               long long now_ms, const char **ips, unsigned cap)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < ADMIT_PENALTY_HOSTS && n < cap; i++)
+        if (p->host[i].told && p->host[i].until_ms > now_ms)
+            ips[n++] = p->host[i].ip;
+    return n;
+}

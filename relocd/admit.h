@@ -110,4 +110,14 @@ int admit_penalize(struct admit_penalties *p, const char *ip, long long now_ms);
 long long admit_penalty_left(const struct admit_penalties *p, const char *ip,
                              long long now_ms);
 
+/*
+ * The addresses refused since their penalty reached the minimum, until it
+ * has run down completely: the kernel drops their packets meanwhile
+ * (synfilter.h), so no failure of theirs extends it.  At most cap, into
+ * ips (pointers into p, in the table's order); returns how many.
+ */
+unsigned admit_penalty_dropped(const struct admit_penalties *p,
+                               long long now_ms, const char **ips,
+                               unsigned cap);
+
 #endif

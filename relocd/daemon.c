@@ -31,6 +31,7 @@
 #include "relocd/rundir.h"
 #include "relocd/sender.h"
 #include "relocd/session.h"
+#include "relocd/synfilter.h"
 #include "wire/tls.h"
 #include "tunnel/conf.h"
 #include "tunnel/keep.h"
@@ -78,6 +79,10 @@ struct daemon {
     char outgoing_dir[300];       /* markers of sender workers */
     long long tunnels_checked_ms; /* clock_ms() of the last tunkeep_tick */
     long long listen_rest_until;  /* clock_ms(): no accept round before */
+    /* the sources the listeners' socket filter drops (synfilter.h);
+     * ndropped > SYNFILTER_MAX: the listeners have none yet */
+    char dropped[SYNFILTER_MAX][64];
+    unsigned ndropped;
 };
 
 static volatile sig_atomic_t got_hup, got_term, got_chld;
@@ -223,7 +228,8 @@ static int daemon_noauth(struct daemon *d, const char *ip)
     if (admit_penalize(&d->penalties, ip, clock_ms()))
         log_warnx("%s: its connections keep failing before they "
                   "authenticate; refusing it at once for a while "
-                  "(per-source penalty)",
+                  "(per-source penalty: its packets to the relocation "
+                  "ports are dropped until it runs down)",
                   ip);
     return admit_log_note(&d->refusals, ip, clock_ms());
 }
@@ -746,6 +752,7 @@ static void daemon_reload(struct daemon *d)
         conf_free(nconf);
         if (daemon_listen(d->conf, &d->ls, &d->tls) < 0)
             log_warnx("could not reopen the old ports either");
+        d->ndropped = SYNFILTER_MAX + 1;
         return;
     }
     tls_ctx_free(d->tls);
@@ -753,7 +760,34 @@ static void daemon_reload(struct daemon *d)
     d->conf = nconf;
     d->ls = nls;
     d->tls = ntls;
+    d->ndropped = SYNFILTER_MAX + 1; /* new sockets: no filter yet */
     log_info("configuration reloaded from %s", d->path);
+}
+
+/*
+ * The kernel drops what the penalties refuse (synfilter.h): the filter
+ * is set anew only when the list changed (a source penalised, or its
+ * penalty run down).  Where it cannot be set, the parent still refuses
+ * those sources at accept.
+ */
+static void daemon_synfilter(struct daemon *d)
+{
+    const char *ips[SYNFILTER_MAX];
+    unsigned n, i = 0;
+
+    if (d->draining) return;
+    n = admit_penalty_dropped(&d->penalties, clock_ms(), ips, SYNFILTER_MAX);
+    if (n == d->ndropped)
+        while (i < n && !strcmp(ips[i], d->dropped[i]))
+            i++;
+    if (n == d->ndropped && i == n) return;
+    if (synfilter_apply(d->ls.fd, d->ls.n, ips, n) < 0)
+        log_warn("cannot set the socket filter for %u penalised "
+                 "source(s); refusing them at accept",
+                 n);
+    for (i = 0; i < n; i++)
+        snprintf(d->dropped[i], sizeof(d->dropped[i]), "%s", ips[i]);
+    d->ndropped = n;
 }
 
 /* The listeners to poll this round: none while they rest or drain. */
@@ -828,6 +862,7 @@ static void daemon_loop(struct daemon *d)
             log_info("draining: %u migration(s) in flight", d->nchild);
         }
         if (d->draining && !d->nchild) return;
+        daemon_synfilter(d);
         daemon_poll(d);
     }
 }

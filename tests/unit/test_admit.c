@@ -147,6 +147,32 @@ static void test_penalty_table_keeps_the_worst(void)
     T_EQ_INT(admit_penalty_left(&p, "192.0.2.66", 0), ADMIT_PENALTY_MAX_MS);
 }
 
+/*
+ * The kernel drops a source from its penalty on until it has run down
+ * completely (synfilter.h): below the minimum too, since no failure of
+ * its can reach relocd meanwhile to extend it.
+ */
+static void test_penalty_dropped_until_run_down(void)
+{
+    static struct admit_penalties p;
+    const char *ips[4];
+    int i;
+
+    for (i = 0; i < 4; i++)
+        admit_penalize(&p, "192.0.2.7", 0);
+    /* failing, not yet penalised */
+    T_EQ_INT(admit_penalty_dropped(&p, 0, ips, 4), 0);
+    admit_penalize(&p, "192.0.2.7", 0);
+    admit_penalize(&p, "192.0.2.8", 0);
+    T_EQ_INT(admit_penalty_dropped(&p, 0, ips, 4), 1);
+    T_EQ_STR(ips[0], "192.0.2.7");
+    /* refused at accept only while at the minimum, dropped to the end */
+    T_EQ_INT(admit_penalty_left(&p, "192.0.2.7", 5000), 0);
+    T_EQ_INT(admit_penalty_dropped(&p, 5000, ips, 4), 1);
+    T_EQ_INT(admit_penalty_dropped(&p, 10000, ips, 4), 0);
+    T_EQ_INT(admit_penalty_dropped(&p, 0, ips, 0), 0);
+}
+
 int main(void)
 {
     test_hard_limits();
@@ -157,5 +183,6 @@ int main(void)
     test_penalty_after_repeated_failures();
     test_penalty_capped_and_runs_down();
     test_penalty_table_keeps_the_worst();
+    test_penalty_dropped_until_run_down();
     return t_done("test_admit");
 }

@@ -50,11 +50,16 @@ struct admit_log {
  * now, the parent refuses the address at accept, without forking a session
  * for it (the fork, the sandbox and the TLS attempt are what a flood of
  * bogus connections costs), until the penalty has run down.  Capped at
- * ADMIT_PENALTY_MAX_MS; an address never penalises another.
+ * ADMIT_PENALTY_MAX_MS, OpenSSH's default maximum (600 s): since the
+ * kernel drops a penalised source (synfilter.h), no failure extends its
+ * penalty while it runs, so only a burst of failures before it (a flood's
+ * idle connections judged at their deadline) reaches that far, while a
+ * few failures (a wrong key) stay far below.  An address never penalises
+ * another.
  */
 #define ADMIT_PENALTY_MS 2000
 #define ADMIT_PENALTY_MIN_MS 10000
-#define ADMIT_PENALTY_MAX_MS 60000
+#define ADMIT_PENALTY_MAX_MS 600000
 #define ADMIT_PENALTY_HOSTS 256
 
 struct admit_penalty_host {

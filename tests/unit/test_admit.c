@@ -138,7 +138,7 @@ static void test_penalty_table_keeps_the_worst(void)
     char ip[64];
     int i;
 
-    for (i = 0; i < 30; i++)
+    for (i = 0; i < ADMIT_PENALTY_MAX_MS / ADMIT_PENALTY_MS; i++)
         admit_penalize(&p, "192.0.2.66", 0);
     for (i = 0; i < 10 * ADMIT_PENALTY_HOSTS; i++) {
         snprintf(ip, sizeof(ip), "198.51.100.%d.%d", i / 250, i % 250);

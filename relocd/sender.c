@@ -241,6 +241,13 @@ static void on_suspending(void *data)
     struct send *s = data;
 
     s->at[ANAT_SUSPEND_REQ] = clock_s();
+    /*
+     * The guest suspends itself (freezes its tasks, quiesces its devices)
+     * with its own CPU: under a 10 % cap that took 18.6 s in the lab
+     * against 1 s.  Lifted now, it dirties no more pages for it: what it
+     * does before it stops is bounded by its CPU time, not the clock.
+     */
+    if (s->throttled && xen_guest_throttle(s->guest, 0) == 0) s->throttled = 0;
 }
 
 static void on_suspended(void *data)

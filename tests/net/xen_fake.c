@@ -416,10 +416,14 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
         return -1;
     }
     if (hooks->suspending) hooks->suspending(hooks->data);
-    /* NAME.suspend_ms: how long the guest takes to suspend itself. */
+    /* NAME.suspend_ms: how long the guest takes to suspend itself, with
+     * its own CPU: a cap slows it down in proportion, as on Xen. */
+    if (g->cap_pct)
+        fprintf(stderr, "fake: %s suspends under a cap of %d%%\n", g->name,
+                g->cap_pct);
     usleep(
-        (useconds_t)fake_param(g, "suspend_ms", "RELOCD_FAKE_SUSPEND_MS", 0) *
-        1000);
+        (useconds_t)(fake_param(g, "suspend_ms", "RELOCD_FAKE_SUSPEND_MS", 0) *
+                     1000 * (g->cap_pct ? 100.0 / g->cap_pct : 1.0)));
     g->suspended = 1;
     fake_state(g, "suspended");
     if (hooks->suspended) hooks->suspended(hooks->data);

@@ -30,8 +30,8 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 case $REPS in '' | *[!0-9]*) echo "bench: BENCH_REPS must be a number" >&2; exit 2 ;; esac
 for c in ${CASES//,/ }; do
-    case $c in ssh | tcp | nc | pipe | xlr-tls | xlr-md100 | xlr-pipe) ;;
-    *) echo "bench: unknown case $c (ssh tcp nc pipe xlr-tls xlr-md100 xlr-pipe)" >&2; exit 2 ;;
+    case $c in ssh | tcp | nc | pipe | xlr-tls | xlr-md100 | xlr-pipe | xlr-pipe-md[0-9]*) ;;
+    *) echo "bench: unknown case $c (ssh tcp nc pipe xlr-tls xlr-md100 xlr-pipe xlr-pipe-mdN)" >&2; exit 2 ;;
     esac
 done
 for l in ${LOADS//,/ }; do

@@ -35,7 +35,10 @@ assert a["suspend_ms"] >= 80, "suspend %r" % a["suspend_ms"]
 # but the target stamps xl's lines when it reads them, which a loaded
 # host delays: a late stamp may lengthen or shorten a target step by the
 # delay, so only the fake's own pauses are sure.
-assert a["restore_ms"] >= 150 and t["restore_ms"] >= 150, (a, t)
+# The target's own restore is unknown when it read xl's "Transfer
+# complete" only after it had fed "go" (wire/anatomy.c): a loaded host.
+assert a["restore_ms"] >= 150, (a, t)
+assert "restore_ms" not in t or t["restore_ms"] >= 150, (a, t)
 assert a["start_ms"] >= 40 and t["start_ms"] > 0, (a, t)
 assert t["go_wait_ms"] > 0, t
 assert abs(a["total_ms"] - sum(a[k] for k in phases)) < 0.01, a
@@ -65,7 +68,7 @@ grep -Eq "^downtime: floor to 10\.77\.0\.2: [0-9]+ ms \(learned from 1 move\); t
     "$T/out" || die "no floor line: $(cat "$T/out")"
 read -r _ moves <"$floor_file"
 [ "$moves" = 2 ] || die "the second move did not teach the floor"
-grep -Eq "^downtime anatomy: suspend [0-9]+ ms, final copy .*, restore [0-9]+ ms \(target [0-9]+ ms.*\), rename .*, start [0-9]+ ms \(target [0-9.]+ ms.*; total [0-9]+ ms$" \
+grep -Eq "^downtime anatomy: suspend [0-9]+ ms, final copy .*, restore [0-9]+ ms( \(target [0-9]+ ms.*\))?, rename .*, start [0-9]+ ms \(target [0-9.]+ ms.*; total [0-9]+ ms$" \
     "$T/out" || die "no anatomy line: $(cat "$T/out")"
 grep -q "downtime of an2 here: restore [0-9]* us" "$T/relocd.log" ||
     die "the target did not log its side"

@@ -48,6 +48,9 @@ expect_ok hot force hot2
 grep -q "forced stop" "$T/out" || die "force: no forced stop reported"
 received hot2 || die "hot2 not received"
 echo 100 >"$T/state/hot3.suspend_ms"
+# The throttle's own convergence, not the downtime floor the earlier moves
+# taught (README.xen 5.2): on a loaded host that floor alone passed 50 ms.
+rm -rf "$T/floor"
 expect_ok hot throttle hot3
 grep -q "(throttled)\|throttle [1-9]" "$T/out" || die "throttle: never throttled"
 grep -q "stop-and-copy (expected downtime within target)" "$T/out" ||

@@ -17,7 +17,7 @@
 # ocf_op ACTION EXPECT [NAME=VALUE...]: runs ACTION with the resource's
 #   parameters ($OCF_PARAMS, NAME=VALUE a line) plus these, as execd does;
 #   fails the scenario unless the exit status is EXPECT.  Output in
-#   $LAB_DIR/ocf-N-ACTION.log (N counts the calls), logged.
+#   $LAB_DIR/ocf-N-ACTION.log (N counts the calls; $OCF_LAST), logged.
 # shellcheck shell=sh
 
 OCF_AGENT=/usr/lib/ocf/resource.d/relocd/xen
@@ -64,5 +64,6 @@ ocf_op() {
     log "ocf:relocd:xen $action ($*): exit $rc after $(elapsed "$t0")s"
     log_file "$out" 12
     [ "$rc" = "$want" ] || fail "$action: exit $rc, not $want"
+    # shellcheck disable=SC2034 # the scenarios read it
     OCF_LAST=$out
 }

@@ -132,8 +132,9 @@ target_pid() {
     local p
     for p in $(pidof relocd); do
         [ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] && continue
-        # (-F: /tmp/target.sxp must not match /tmp/target1.sxp)
-        grep -qF "$TGT_CONF" "/proc/$p/cmdline" 2> /dev/null || continue
+        # (not -F: busybox's stops at the first NUL of cmdline; the
+        # regex /tmp/target.sxp does not match /tmp/target1.sxp)
+        grep -q "$TGT_CONF" "/proc/$p/cmdline" 2> /dev/null || continue
         # the parent: its parent is not a relocd
         grep -q relocd "/proc/$(awk '{ print $4 }' "/proc/$p/stat")/comm" 2> /dev/null && continue
         echo "$p"

@@ -73,6 +73,7 @@ static const struct conf_key conf_keys[] = {
     KSTR("relocd-crl-file", crl_file, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-disk-allow", disk_allow, NULL, CF_EMPTY_UNSET),
     KSTR("relocd-evacuate-hosts", evacuate_hosts, NULL, CF_EMPTY_UNSET),
+    KINT("relocd-evacuate-on-shutdown", evacuate_on_shutdown, "0", 0, 3600),
     KINT("relocd-handshake-timeout", handshake_timeout, "10", 1, 3600),
     KINT("relocd-max-downtime", max_downtime_ms, "300", 1, 600000),
     KINT("relocd-max-migrations", max_migrations, "2", 1, 64),
@@ -538,7 +539,9 @@ static int conf_check_paths(struct conf_ctx *ctx)
 /*
  * relocd-evacuate-hosts: where xl-relocate evacuate sends guests when --to
  * is not given.  Checked here so a typo shows at `relocd -n`, not in the
- * middle of a maintenance window.
+ * middle of a maintenance window; and so does an evacuation at shutdown
+ * (relocd-evacuate-on-shutdown) with no host to go to, which would
+ * otherwise be found only while the host goes down.
  */
 static int conf_check_evacuate(struct conf_ctx *ctx)
 {
@@ -556,6 +559,12 @@ static int conf_check_evacuate(struct conf_ctx *ctx)
                             (int)(n > 64 ? 64 : n), p);
         p += n;
     }
+    if (ctx->conf->evacuate_on_shutdown && !ctx->conf->evacuate_hosts)
+        return conf_err(ctx, conf_seen(ctx, "relocd-evacuate-on-shutdown"),
+                        "relocd-evacuate-on-shutdown is %d but "
+                        "relocd-evacuate-hosts is empty: there is nowhere "
+                        "to send the guests",
+                        ctx->conf->evacuate_on_shutdown);
     return 0;
 }
 

@@ -64,6 +64,7 @@ struct relocd_conf {
     char *allow_scripts;         /* relocd-allow-scripts, pathpat.h list */
     char *disk_allow;            /* relocd-disk-allow, NULL: not dom0's */
     char *evacuate_hosts;        /* relocd-evacuate-hosts: HOST[:PORT] list */
+    int evacuate_on_shutdown;    /* relocd-evacuate-on-shutdown, s, 0 = off */
     char *ca_file;               /* relocd-ssl-ca-file: CA for mutual TLS */
     char *crl_file;              /* relocd-crl-file: revoked certificates */
     char *psk_file;              /* relocd-psk-file: TLS 1.3 external PSK */

@@ -8,6 +8,12 @@
  * stuck one holds up only itself.  A guest whose move fails is tried on
  * the next host that fits it; it stays running here meanwhile (relocd's
  * sender guarantees that), so nothing is ever lost, only not moved.
+ *
+ * A time limit (--time-limit, or relocd-evacuate-on-shutdown with
+ * --on-shutdown, which the shutdown runs before xendomains saves what is
+ * left) is kept by relocd itself: each move goes with a --timeout of the
+ * time left, so relocd cancels it then (the guest stays here) even when
+ * this client is killed first; and no move starts after it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +29,7 @@
 #include "xl-plugin/xl-relocate.h"
 
 static volatile sig_atomic_t stop_starting;
+static int timed_out; /* stop_starting because the time limit ran out */
 
 static void on_int(int sig)
 {
@@ -60,6 +67,27 @@ static struct evac_guest *next_ready(struct evac *ev, int per_host)
     return NULL;
 }
 
+/*
+ * Whether the time limit leaves no room for another move: relocd's
+ * --timeout counts whole seconds, so a move needs at least one.
+ */
+static int time_up(const struct evac *ev)
+{
+    return ev->deadline > 0 && clock_s() + 1 > ev->deadline;
+}
+
+/* The --timeout of a move starting now: what is left, or the user's own
+ * --timeout when that is shorter. */
+static int move_timeout(const struct evac *ev, const struct opts *o)
+{
+    int left;
+
+    if (ev->deadline <= 0) return o->timeout_s;
+    left = (int)(ev->deadline - clock_s());
+    if (left < 1) left = 1;
+    return o->timeout_s > 0 && o->timeout_s < left ? o->timeout_s : left;
+}
+
 static int waiting(const struct evac *ev)
 {
     unsigned i;
@@ -88,7 +116,10 @@ static int start_move(struct evac *ev, struct evac_guest *g,
                       const struct opts *o, const struct relocd_conf *conf)
 {
     const char *target = ev->hosts[g->host].target;
+    struct opts mo = *o;
     int p[2] = {-1, -1};
+
+    mo.timeout_s = move_timeout(ev, o);
 
     fflush(NULL);
     if (pipe2(p, O_CLOEXEC) < 0 || (g->pid = fork()) < 0) {
@@ -102,7 +133,7 @@ static int start_move(struct evac *ev, struct evac_guest *g,
     }
     if (g->pid == 0) {
         close(p[0]);
-        child_move(o, conf, g, target, p[1]);
+        child_move(&mo, conf, g, target, p[1]);
     }
     close(p[1]);
     g->fd = p[0];
@@ -183,6 +214,12 @@ static void run_moves(struct evac *ev, const struct opts *o,
     unsigned i;
 
     for (;;) {
+        if (!stop_starting && time_up(ev)) {
+            stop_starting = timed_out = 1;
+            printf("time limit of %d s reached: no further move starts\n",
+                   ev->limit_s);
+            fflush(stdout);
+        }
         while (!stop_starting && running < n && (g = next_ready(ev, n)))
             running += start_move(ev, g, o, conf) == 0;
         if (!running && (stop_starting || !waiting(ev))) break;
@@ -194,6 +231,13 @@ static void run_moves(struct evac *ev, const struct opts *o,
         for (running = 0, i = 0; i < ev->nguests; i++)
             running += ev->guests[i].state == EV_RUNNING;
     }
+    for (i = 0; i < ev->nguests; i++)
+        if (ev->guests[i].state == EV_WAIT)
+            snprintf(ev->guests[i].result, sizeof(ev->guests[i].result),
+                     timed_out ? "the time limit (%d s) ran out before its "
+                                 "turn"
+                               : "interrupted before its turn",
+                     ev->limit_s);
 }
 
 static const char *state_name(const struct evac_guest *g)
@@ -203,10 +247,8 @@ static const char *state_name(const struct evac_guest *g)
         return "migrated";
     case EV_FAILED:
         return "FAILED";
-    case EV_NOWHERE:
+    default: /* EV_NOWHERE, or EV_WAIT: its turn never came */
         return "NOT MOVED";
-    default:
-        return "not started";
     }
 }
 
@@ -273,6 +315,32 @@ static int evacuate(struct evac *ev, const struct opts *o,
     return host_empty() ? 0 : 1;
 }
 
+/*
+ * The time limit: --time-limit, and with --on-shutdown
+ * relocd-evacuate-on-shutdown (the shorter of the two).  Returns 0 to go
+ * on, or 1 when --on-shutdown finds the evacuation switched off.
+ */
+static int set_limit(struct evac *ev, const struct opts *o,
+                     const struct relocd_conf *conf)
+{
+    int s = conf->evacuate_on_shutdown;
+
+    ev->limit_s = o->time_limit_s;
+    if (o->on_shutdown) {
+        if (!s) {
+            printf("relocd-evacuate-on-shutdown is 0: no evacuation at "
+                   "shutdown\n");
+            return 1;
+        }
+        if (!ev->limit_s || s < ev->limit_s) ev->limit_s = s;
+        printf("evacuation at shutdown, for at most %d s "
+               "(relocd-evacuate-on-shutdown %d)\n",
+               ev->limit_s, s);
+    }
+    if (ev->limit_s) ev->deadline = clock_s() + ev->limit_s;
+    return 0;
+}
+
 int cmd_evacuate(const struct opts *o, int argc, char **argv)
 {
     struct evac ev = {0};
@@ -283,12 +351,15 @@ int cmd_evacuate(const struct opts *o, int argc, char **argv)
     (void)argv;
     if (argc) {
         fprintf(stderr, "usage: xl-relocate evacuate [--to HOST[,HOST...]] "
-                        "[--parallel N] [--dry-run] [migrate options]\n");
+                        "[--parallel N] [--dry-run] [--time-limit S] "
+                        "[--on-shutdown] [migrate options]\n");
         return 2;
     }
     if (!(conf = cli_load_conf(o))) return 1;
     hosts = o->to ? o->to : conf->evacuate_hosts;
-    if (!hosts || !hosts[strspn(hosts, " \t,")])
+    if (set_limit(&ev, o, conf))
+        rc = 0;
+    else if (!hosts || !hosts[strspn(hosts, " \t,")])
         fprintf(stderr, "xl-relocate: where to? give --to HOST[,HOST...] or "
                         "set relocd-evacuate-hosts in xend-config.sxp\n");
     else if (evac_add_hosts(&ev, hosts) == 0)

@@ -62,6 +62,8 @@ struct evac {
     unsigned nhosts;
     struct evac_guest *guests; /* calloc'd: evac_clear() */
     unsigned nguests;
+    int limit_s;     /* --time-limit or relocd-evacuate-on-shutdown; 0 */
+    double deadline; /* clock_s() when it runs out; 0: never */
 };
 
 /* evac_guests.c */

@@ -33,7 +33,8 @@ static void usage(FILE *f)
             "       xl-relocate cancel ID\n"
             "       xl-relocate evacuate [--to HOST[,HOST...]] [--parallel N] "
             "[--dry-run]\n"
-            "                            [migrate options]\n"
+            "                            [--time-limit S] [--on-shutdown] "
+            "[migrate options]\n"
             "       xl-relocate connect [-p PORT] [--ssl|--no-ssl] HOST xl "
             "[FLAGS] migrate-receive [FLAGS]\n"
             "       xl migrate -s \"xl-relocate connect\" DOMAIN HOST\n"
@@ -66,7 +67,14 @@ static void usage(FILE *f)
             "      --parallel N        moves at a time (default 1; at most "
             "relocd-max-migrations)\n"
             "      --dry-run           print the plan and exit: 0 when every "
-            "guest has a host\n",
+            "guest has a host\n"
+            "      --time-limit S      start no move after S seconds; each "
+            "move is cancelled\n"
+            "                          by then (the guest stays here)\n"
+            "      --on-shutdown       as the shutdown does: nothing unless "
+            "relocd-evacuate-\n"
+            "                          on-shutdown is set, which is the time "
+            "limit\n",
             DEFAULT_CONF);
 }
 
@@ -95,6 +103,8 @@ enum {
     OPT_TO,
     OPT_PARALLEL,
     OPT_DRY_RUN,
+    OPT_TIME_LIMIT,
+    OPT_ON_SHUTDOWN,
 };
 
 static const struct option longopts[] = {
@@ -111,6 +121,8 @@ static const struct option longopts[] = {
     {"to", required_argument, NULL, OPT_TO},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
+    {"on-shutdown", no_argument, NULL, OPT_ON_SHUTDOWN},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -169,6 +181,12 @@ static int parse_migrate_opt(int ch, struct opts *o)
         return o->parallel > 0 ? 0 : -1;
     case OPT_DRY_RUN:
         o->dry_run = 1;
+        return 0;
+    case OPT_TIME_LIMIT:
+        o->time_limit_s = num_arg("--time-limit", optarg, 86400);
+        return o->time_limit_s > 0 ? 0 : -1;
+    case OPT_ON_SHUTDOWN:
+        o->on_shutdown = 1;
         return 0;
     }
     return -1;

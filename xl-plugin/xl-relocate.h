@@ -32,6 +32,8 @@ struct opts {
     const char *to; /* --to HOST[,HOST...]; NULL: relocd-evacuate-hosts */
     int parallel;   /* --parallel N; 0: 1 */
     int dry_run;
+    int time_limit_s; /* --time-limit S; 0: none */
+    int on_shutdown;  /* --on-shutdown: relocd-evacuate-on-shutdown decides */
 };
 
 /* xl-relocate.c: xend-config.sxp (or xend's defaults); NULL after saying

@@ -154,6 +154,7 @@ static void test_print(void)
                                "relocd-crl-file ''\n"
                                "relocd-disk-allow ''\n"
                                "relocd-evacuate-hosts ''\n"
+                               "relocd-evacuate-on-shutdown 0\n"
                                "relocd-handshake-timeout 10\n"
                                "relocd-max-downtime 300\n"
                                "relocd-max-migrations 2\n"
@@ -253,6 +254,8 @@ static void test_all_keys(void)
     T_EQ_STR(c->allow_scripts, "vif-bridge block-iscsi /opt/xen/vif-*");
     T_EQ_INT(c->allow_dm_args, 1);
     T_EQ_STR(c->privsep_user, "relocd");
+    T_EQ_STR(c->evacuate_hosts, "host-b host-c:8003");
+    T_EQ_INT(c->evacuate_on_shutdown, 3600);
     T_EQ_INT(acl_match(c->acl, "192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "::ffff:192.0.2.77", NULL), 1);
     T_EQ_INT(acl_match(c->acl, "198.51.100.1", "node12.example.org"), 1);
@@ -568,7 +571,7 @@ static void test_keys(void)
              lasterr, lastwarn);
         conf_free(c);
     }
-    T_EQ_INT(i, 30);
+    T_EQ_INT(i, 31);
     /* a quoted key name is a key name (xend compared Python strings) */
     c = parse("('xend-relocation-port' 9100) (\"relocd-bandwidth\" 7)");
     T_OK(c && c->port == 9100 && c->bandwidth_mbps == 7, "%s", lasterr);
@@ -809,9 +812,43 @@ static void test_evacuate_hosts(void)
     conf_free(c);
 }
 
+/*
+ * relocd-evacuate-on-shutdown: seconds for xl-relocate evacuate
+ * --on-shutdown, 0 (off) by default; on without a host to go to is an
+ * error at the key's line, found by relocd -n rather than at shutdown.
+ */
+static void test_evacuate_on_shutdown(void)
+{
+    struct relocd_conf *c = parse("");
+
+    T_OK(c && c->evacuate_on_shutdown == 0, "default: %s", lasterr);
+    conf_free(c);
+    c = parse("(relocd-evacuate-hosts 'host-b host-c')\n"
+              "(relocd-evacuate-on-shutdown 600)");
+    T_OK(c != NULL, "%s", lasterr);
+    if (!c) return;
+    T_EQ_INT(c->evacuate_on_shutdown, 600);
+    T_EQ_STR(printed(c, "relocd-evacuate-on-shutdown"), "600");
+    conf_free(c);
+    T_EQ_STR(error("(relocd-evacuate-hosts h)\n\n"
+                   "(relocd-evacuate-on-shutdown 3601)"),
+             "t.sxp:3: relocd-evacuate-on-shutdown: 3601 is out of range "
+             "0..3600");
+    T_EQ_STR(error("\n(relocd-evacuate-on-shutdown 300)\n"
+                   "(relocd-evacuate-hosts '')"),
+             "t.sxp:2: relocd-evacuate-on-shutdown is 300 but "
+             "relocd-evacuate-hosts is empty: there is nowhere to send the "
+             "guests");
+    /* 0 needs no host */
+    c = parse("(relocd-evacuate-on-shutdown 0)");
+    T_OK(c != NULL, "0 without hosts: %s", lasterr);
+    conf_free(c);
+}
+
 int main(void)
 {
     test_evacuate_hosts();
+    test_evacuate_on_shutdown();
     test_guest_access();
     test_defaults();
     test_tunnels();

@@ -9,9 +9,15 @@
 # allows the guest's name and UUID on the target only on a move within
 # one host, which it knows by a loopback peer (xen/preflight.c).
 #
-# target_up [SXP-LINES]: namespace tgt (127.77.0.2) behind veth fault0,
-#   and relocd in it on the TLS port 8003, its control socket in
-#   /run/relocd-target, its log $LAB_DIR/target.log.
+# target_use N: the helpers below act on target N from now on: 0 (the
+#   default, what the fault scenarios use) or 1, 2, ... (evac-* puts two
+#   targets beside this dom0 to empty it onto).  Target N is namespace
+#   tgt (tgtN), addresses 127.77.N.1 here and 127.77.N.2 there over veth
+#   fault(2N)/fault(2N+1), relocd's control socket in /run/relocd-target
+#   (-targetN), its configuration /tmp/target.sxp (targetN.sxp), its log
+#   $LAB_DIR/target.log (targetN.log); $TGT_LOG names it.
+# target_up [SXP-LINES]: the current target's namespace behind its veth,
+#   and relocd in it on the TLS port 8003.
 #   LAB_FAULT=before-ready|after-ready in the environment makes its
 #   xl migrate-receive stop there (src/faultshim.c).
 # target_down: stop that relocd (SIGTERM; target_kill: SIGKILL).
@@ -24,11 +30,24 @@
 # worker_pid: the source relocd's sender worker.
 # shellcheck shell=sh
 
-TGT_NS=tgt
-TGT_IP=127.77.0.2
-SRC_IP=127.77.0.1
-TGT_CONF=/tmp/target.sxp
 FAULT_FILE=/tmp/fault-stopped
+# the targets target_up started, for fault_cleanup_all
+TGT_USED=
+
+target_use() {
+    local n="$1" s="${1#0}"
+    TGT_N=$n
+    TGT_NS=tgt$s
+    TGT_NET=127.77.$n
+    TGT_IP=$TGT_NET.2
+    SRC_IP=$TGT_NET.1
+    TGT_IF=fault$((2 * n))
+    TGT_PEER_IF=fault$((2 * n + 1))
+    TGT_CONF=/tmp/target$s.sxp
+    TGT_RUN=/run/relocd-target${s:+-$s}
+    TGT_LOG=$LAB_DIR/target$s.log
+}
+target_use 0
 
 # in_tgt CMD...: run CMD in the target's namespace
 in_tgt() {
@@ -42,15 +61,16 @@ side() {
     $x link set lo up
     $x link set "$2" up
     $x addr add "$3/24" dev "$2"
-    $x route add 127.77.0.0/24 dev "$2" table local src "$3"
+    $x route add "$TGT_NET.0/24" dev "$2" table local src "$3"
     ${1:+in_tgt} sh -c "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet &&
         echo 1 > /proc/sys/net/ipv4/conf/$2/route_localnet"
 }
 
-# fault_cleanup: the target relocd (all its processes) and the namespace
-# gone.  setsid takes the target relocd out of the scenario's process group,
-# which the runner kills after each scenario, so the scenario does it
-# (EXIT trap), and the next one again in case this one was killed.
+# fault_cleanup: the current target's relocd (all its processes) and its
+# namespace gone.  setsid takes the target relocd out of the scenario's
+# process group, which the runner kills after each scenario, so the
+# scenario does it (EXIT trap: fault_cleanup_all), and the next one again
+# in case this one was killed.
 fault_cleanup() {
     local p
     while p=$(target_pid); do
@@ -58,21 +78,32 @@ fault_cleanup() {
         usleep 300000
     done
     /usr/sbin/ip netns del "$TGT_NS" 2> /dev/null
-    /usr/sbin/ip link del fault0 2> /dev/null
+    /usr/sbin/ip link del "$TGT_IF" 2> /dev/null
     # a scenario that failed between cut and heal leaves its blackhole
     # here, in this namespace's local table: the next one's ping would die
     while /usr/sbin/ip route del blackhole "$TGT_IP/32" table local 2> /dev/null; do :; done
     return 0
 }
 
+# fault_cleanup_all: every target this scenario started
+fault_cleanup_all() {
+    local n
+    for n in $TGT_USED; do
+        target_use "$n"
+        fault_cleanup
+    done
+}
+
 target_net() {
     fault_cleanup
-    trap fault_cleanup EXIT
+    case " $TGT_USED " in *" $TGT_N "*) ;; *) TGT_USED="$TGT_USED $TGT_N" ;; esac
+    trap fault_cleanup_all EXIT
     /usr/sbin/ip netns add "$TGT_NS"
-    /usr/sbin/ip link add fault0 type veth peer name fault1 || fail "no veth"
-    /usr/sbin/ip link set fault1 netns "$TGT_NS"
-    side "" fault0 "$SRC_IP"
-    side "$TGT_NS" fault1 "$TGT_IP"
+    /usr/sbin/ip link add "$TGT_IF" type veth peer name "$TGT_PEER_IF" ||
+        fail "no veth"
+    /usr/sbin/ip link set "$TGT_PEER_IF" netns "$TGT_NS"
+    side "" "$TGT_IF" "$SRC_IP"
+    side "$TGT_NS" "$TGT_PEER_IF" "$TGT_IP"
     ping -c 1 -W 5 "$TGT_IP" > /dev/null || fail "the target namespace does not answer"
 }
 
@@ -80,20 +111,20 @@ target_net() {
 target_up() {
     local i=0
     [ -e "/run/netns/$TGT_NS" ] || target_net
-    relocd_conf "$TGT_CONF" "(relocd-control-socket /run/relocd-target/relocd.sock)" "$@"
+    relocd_conf "$TGT_CONF" "(relocd-control-socket $TGT_RUN/relocd.sock)" "$@"
     rm -f "$FAULT_FILE"
     # setsid: its own process group, which a scenario may kill whole
     in_tgt env LD_PRELOAD=/lab/faultshim.so LAB_FAULT_FILE=$FAULT_FILE \
         LAB_FAULT="${LAB_FAULT:-}" setsid relocd -d -f "$TGT_CONF" \
-        >> "$LAB_DIR/target.log" 2>&1 &
-    until [ -S /run/relocd-target/relocd.sock ] &&
+        >> "$TGT_LOG" 2>&1 &
+    until [ -S "$TGT_RUN/relocd.sock" ] &&
         in_tgt netstat -ltn 2> /dev/null | grep -q ':8003 '; do
         usleep 200000
         i=$((i + 1))
-        [ $i -gt 100 ] && { log_file "$LAB_DIR/target.log"; fail "the target relocd did not start"; }
+        [ $i -gt 100 ] && { log_file "$TGT_LOG"; fail "the target relocd did not start"; }
     done
     TGT_PID=$(target_pid)
-    log "target relocd up in namespace $TGT_NS (pid $TGT_PID${LAB_FAULT:+, xl stops $LAB_FAULT})"
+    log "target relocd up in namespace $TGT_NS at $TGT_IP (pid $TGT_PID${LAB_FAULT:+, xl stops $LAB_FAULT})"
 }
 
 # target_pid: the target relocd's pid (the one listening in the namespace)
@@ -101,6 +132,8 @@ target_pid() {
     local p
     for p in $(pidof relocd); do
         [ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] && continue
+        # (not -F: busybox's stops at the first NUL of cmdline; the
+        # regex /tmp/target.sxp does not match /tmp/target1.sxp)
         grep -q "$TGT_CONF" "/proc/$p/cmdline" 2> /dev/null || continue
         # the parent: its parent is not a relocd
         grep -q relocd "/proc/$(awk '{ print $4 }' "/proc/$p/stat")/comm" 2> /dev/null && continue
@@ -135,7 +168,7 @@ cut() {
         # the blackholes stay: without them lo's 127.0.0.0/8 would take
         # the packets once the link's routes are gone, and answer RST
         cut drop > /dev/null 2>&1
-        /usr/sbin/ip link set fault0 down
+        /usr/sbin/ip link set "$TGT_IF" down
         ;;
     esac
     log "network between the dom0s cut: $1"
@@ -144,11 +177,11 @@ cut() {
 heal() {
     /usr/sbin/ip route del blackhole "$TGT_IP/32" table local 2> /dev/null
     in_tgt /usr/sbin/ip route del blackhole "$SRC_IP/32" table local 2> /dev/null
-    /usr/sbin/ip link set fault0 up
-    in_tgt /usr/sbin/ip link set fault1 up
+    /usr/sbin/ip link set "$TGT_IF" up
+    in_tgt /usr/sbin/ip link set "$TGT_PEER_IF" up
     # a link that went down lost its routes
-    /usr/sbin/ip route replace 127.77.0.0/24 dev fault0 table local src "$SRC_IP"
-    in_tgt /usr/sbin/ip route replace 127.77.0.0/24 dev fault1 table local src "$TGT_IP"
+    /usr/sbin/ip route replace "$TGT_NET.0/24" dev "$TGT_IF" table local src "$SRC_IP"
+    in_tgt /usr/sbin/ip route replace "$TGT_NET.0/24" dev "$TGT_PEER_IF" table local src "$TGT_IP"
     log "network between the dom0s healed"
 }
 
@@ -207,10 +240,10 @@ wait_fault_stop() {
 # it empty (relocd appends: O_APPEND writes go to the new end)
 target_log_next() {
     local n=1
-    while [ -e "$LAB_DIR/target.log.$n" ]; do n=$((n + 1)); done
-    [ -e "$LAB_DIR/target.log" ] || return 0
-    cp "$LAB_DIR/target.log" "$LAB_DIR/target.log.$n"
-    : > "$LAB_DIR/target.log"
+    while [ -e "$TGT_LOG.$n" ]; do n=$((n + 1)); done
+    [ -e "$TGT_LOG" ] || return 0
+    cp "$TGT_LOG" "$TGT_LOG.$n"
+    : > "$TGT_LOG"
 }
 
 # says FILE REGEX WHAT: FILE must have a line matching REGEX (grep -E)
@@ -244,7 +277,7 @@ target_clean() {
 # processes still alive, and Xen's view of nameless domains
 fault_evidence() {
     local f d
-    log_file "$LAB_DIR/target.log" 40
+    log_file "$TGT_LOG" 40
     for f in /proc/[0-9]*/cmdline; do
         tr '\0' ' ' < "$f" 2> /dev/null | grep -q '^xl ' || continue
         d=${f%/cmdline}

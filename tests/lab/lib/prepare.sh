@@ -347,6 +347,29 @@ build_project() {
         install -m 755 "$REPO/xl-plugin/xm" "$d/usr/sbin/xm"
         echo xm >> "$d/lab/project-files"
     fi
+    # ocf:relocd:xen (cluster-*), and what it needs of resource-agents: its
+    # shell functions and, for ocf-tester, xmllint and the DTD, taken from
+    # the build host when installed there (`make deps` installs
+    # resource-agents; the lab's base has no room for a cluster stack)
+    if [ -f "$REPO/etc/ocf/xen" ]; then
+        install -D -m 755 "$REPO/etc/ocf/xen" \
+            "$d/usr/lib/ocf/resource.d/relocd/xen"
+        echo ocf/xen >> "$d/lab/project-files"
+    fi
+    if [ -f /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs ]; then
+        mkdir -p "$d/usr/lib/ocf/lib"
+        cp -r /usr/lib/ocf/lib/heartbeat "$d/usr/lib/ocf/lib/"
+        rm -rf "$d/usr/lib/ocf/lib/heartbeat/__pycache__"
+        echo ocf-shellfuncs >> "$d/lab/project-files"
+        if [ -f /usr/sbin/ocf-tester ] && [ -x /usr/bin/xmllint ] &&
+            [ -f /usr/share/resource-agents/ra-api-1.dtd ]; then
+            install -m 755 /usr/sbin/ocf-tester "$d/usr/sbin/ocf-tester"
+            copy_elf "$d" /usr/bin/xmllint /usr/bin/xmllint
+            install -D -m 644 /usr/share/resource-agents/ra-api-1.dtd \
+                "$d/usr/share/resource-agents/ra-api-1.dtd"
+            echo ocf-tester >> "$d/lab/project-files"
+        fi
+    fi
     if [ -f "$REPO/etc/init.d/relocd" ]; then
         install -D -m 755 "$REPO/etc/init.d/relocd" "$d/etc/init.d/relocd"
         echo init.d/relocd >> "$d/lab/project-files"

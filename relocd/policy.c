@@ -1,7 +1,8 @@
 /*
  * policy.c - stop when the expected downtime is within the target.
  *
- * expected downtime = pages still dirty * page size / measured link rate.
+ * expected downtime = (pages still dirty * page size + the disk blocks of
+ * the final pass, with --copy-storage) / measured link rate.
  * The link rate is measured over each batch (between the call before and
  * the call after it), smoothed; the dirty rate is the dirty count divided
  * by the time of the round that produced it.  A guest "does not converge"
@@ -28,6 +29,11 @@ void policy_init(struct policy *p, const struct policy_cfg *cfg)
 void policy_abort(struct policy *p)
 {
     p->forced_abort = 1;
+}
+
+void policy_set_disk(struct policy *p, uint64_t bytes)
+{
+    p->disk_bytes = bytes;
 }
 
 const char *policy_action_name(enum policy_action a)
@@ -105,8 +111,10 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
     if (ev->iteration == 0 || !p->rate_bps)
         return decide(ev, POLICY_CONTINUE, "first pass");
     ev->dirty_pps = round > 0 ? (double)dirty / round : 0;
+    ev->disk_bytes = p->disk_bytes;
     ev->expected_down_ms =
-        (double)dirty * POLICY_PAGE_SIZE * 1000 / p->rate_bps;
+        ((double)dirty * POLICY_PAGE_SIZE + (double)p->disk_bytes) * 1000 /
+        p->rate_bps;
     if (ev->expected_down_ms <= p->cfg.max_downtime_ms)
         return decide(ev, POLICY_STOP, "expected downtime within target");
     if (ev->iteration >= POLICY_MAX_ITERATIONS)

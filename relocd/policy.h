@@ -40,6 +40,7 @@ struct policy_event {
     double rate_bps;         /* link rate, bytes/s (0 = not measured yet) */
     double dirty_pps;        /* guest dirty rate, pages/s */
     double expected_down_ms; /* downtime if we stopped now (-1 = unknown) */
+    uint64_t disk_bytes;     /* of it, disk blocks (policy_set_disk) */
     int throttle_pct;        /* CPU cap asked for, 0 = none */
     enum policy_action action;
     const char *why; /* a short reason, static text */
@@ -55,6 +56,7 @@ struct policy {
     unsigned stuck_steps; /* throttle steps taken */
     int throttle_pct;
     int forced_abort; /* cancel or timeout asked to stop */
+    uint64_t disk_bytes; /* block migration: what the last pass will send */
 };
 
 void policy_init(struct policy *p, const struct policy_cfg *cfg);
@@ -68,6 +70,12 @@ void policy_init(struct policy *p, const struct policy_cfg *cfg);
 enum policy_action policy_step(struct policy *p, unsigned iteration,
                                long dirty_count, double now,
                                struct policy_event *ev);
+/*
+ * Block migration: the bytes of disk blocks the final pass would send if
+ * the guest stopped now (the last era's).  Disk and memory share the link
+ * and the budget: they join the dirty pages in the expected downtime.
+ */
+void policy_set_disk(struct policy *p, uint64_t bytes);
 /* Makes the next step abort (cancel, timeout). */
 void policy_abort(struct policy *p);
 const char *policy_action_name(enum policy_action a);

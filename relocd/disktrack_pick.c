@@ -13,8 +13,8 @@
 #include "relocd/storage.h"
 
 struct disktrack *disktrack_pick(const char *path, const char *node,
-                                 const char *dir, uint64_t size,
-                                 uint32_t block, char *err, size_t errlen)
+                                 const char *dir, uint64_t size, uint32_t block,
+                                 char *err, size_t errlen)
 {
     struct disktrack_era_cfg cfg = {node, dir, NULL};
 

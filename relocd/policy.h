@@ -55,7 +55,7 @@ struct policy {
     unsigned slow_rounds; /* rounds in a row that did not halve */
     unsigned stuck_steps; /* throttle steps taken */
     int throttle_pct;
-    int forced_abort; /* cancel or timeout asked to stop */
+    int forced_abort;    /* cancel or timeout asked to stop */
     uint64_t disk_bytes; /* block migration: what the last pass will send */
 };
 

@@ -273,8 +273,9 @@ static int on_before_end(void *data, char *err, size_t errlen)
     if (!s->st) return 0;
     if (getenv("RELOCD_SKIP_FINAL_PASS")) {
         /* README.xen 3.5: a demonstration that the lab catches it. */
-        emit_note(s, "warning", "RELOCD_SKIP_FINAL_PASS: the disks' last "
-                                "era is NOT copied");
+        emit_note(s, "warning",
+                  "RELOCD_SKIP_FINAL_PASS: the disks' last "
+                  "era is NOT copied");
         return storage_done(s->st, err, errlen);
     }
     if (storage_finish(s->st, err, errlen) < 0) {
@@ -298,8 +299,7 @@ static enum xen_precopy on_precopy(void *data, unsigned iteration,
     enum policy_action a;
 
     if (sender_cancelled) policy_abort(&s->policy);
-    if (dirty_count >= 0 && s->st && !sender_cancelled &&
-        send_disk_pass(s) < 0)
+    if (dirty_count >= 0 && s->st && !sender_cancelled && send_disk_pass(s) < 0)
         policy_abort(&s->policy);
     a = policy_step(&s->policy, iteration, dirty_count, clock_s(), &ev);
     s->pages_sent = ev.sent_bytes / POLICY_PAGE_SIZE;
@@ -354,8 +354,7 @@ static int send_connect(struct send *s)
                              "relocd " RELOCD_VERSION};
 
     if (s->req->port) co.port = s->req->port;
-    if (client_parse_target(s->req->target, s->host, sizeof(s->host),
-                            &co.port))
+    if (client_parse_target(s->req->target, s->host, sizeof(s->host), &co.port))
         return fail(s, "bad target '%s'", s->req->target);
     co.host = s->host;
     if (ssl && !(s->tls = tls_ctx_new(0, &to, s->err, sizeof(s->err))))
@@ -730,8 +729,8 @@ static void send_untrack(struct send *s)
 
 static int send_stream(struct send *s)
 {
-    struct xen_save_hooks hooks = {on_precopy,   on_suspending, on_suspended,
-                                   on_saved,     on_before_end, s};
+    struct xen_save_hooks hooks = {on_precopy, on_suspending, on_suspended,
+                                   on_saved,   on_before_end, s};
     int rc;
 
     if (send_preamble(s) || (s->client && send_stream_fd(s) < 0)) return -1;
@@ -811,8 +810,7 @@ static int send_storage(struct send *s)
 
         emit_note(s, "notice",
                   "copying disk %s: %s to %s (%llu MiB, %llu MiB allocated)",
-                  d->vdev, d->src, d->dst,
-                  (unsigned long long)(d->size >> 20),
+                  d->vdev, d->src, d->dst, (unsigned long long)(d->size >> 20),
                   (unsigned long long)(d->allocated >> 20));
     }
     return 0;

@@ -215,8 +215,10 @@ static int disk_add(struct storage *st, yajl_val d,
         snprintf(sd->info.dst, sizeof(sd->info.dst), "%s",
                  disk_dst(path, maps, nmaps)) >= (int)sizeof(sd->info.dst) ||
         sd->info.dst[0] != '/') {
-        snprintf(err, errlen, "%s: an absolute path of plain characters is "
-                 "needed on both hosts", path);
+        snprintf(err, errlen,
+                 "%s: an absolute path of plain characters is "
+                 "needed on both hosts",
+                 path);
         return -1;
     }
     snprintf(sd->info.vdev, sizeof(sd->info.vdev), "%s", vdev ? vdev : "?");
@@ -338,8 +340,8 @@ int storage_migrate(struct storage *st, struct msg_migrate *m)
 
 /* One disk's connection: MIGRATE "disk", then the engine's HELLO. */
 static int disk_connect(struct storage_disk *sd, struct xen_guest *g,
-                        const char *dir, const struct client_opts *o,
-                        char *err, size_t errlen)
+                        const char *dir, const struct client_opts *o, char *err,
+                        size_t errlen)
 {
     struct msg_migrate m = {.mode = "disk", .ntokens = 1};
     struct diskcopy_cfg cfg = {DISKTRACK_ALLOCATED, STORAGE_IDLE_MS};
@@ -366,8 +368,7 @@ static int disk_connect(struct storage_disk *sd, struct xen_guest *g,
         return -1;
     }
     if ((e = diskcopy_begin(sd->dc))) {
-        snprintf(err, errlen, "%s: %s", sd->info.vdev,
-                 diskcopy_error(sd->dc));
+        snprintf(err, errlen, "%s: %s", sd->info.vdev, diskcopy_error(sd->dc));
         return -1;
     }
     return 0;

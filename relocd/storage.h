@@ -46,15 +46,15 @@ struct storage_disk_info {
 /* What the copy did so far, summed over the disks. */
 struct storage_stats {
     unsigned disks;
-    uint32_t passes;       /* of the disk with the most */
-    uint64_t size;         /* the disks' sizes */
-    uint64_t allocated;    /* what holds data on the sources */
-    uint64_t data_bytes;   /* sent as DATA */
-    uint64_t zero_bytes;   /* sent as ZERO */
-    uint64_t wire_bytes;   /* every frame */
-    uint64_t era_bytes;    /* the last closed eras: the next pass's guess */
-    uint64_t last_bytes;   /* DATA bytes of the last pass sent */
-    double last_pass_ms;   /* how long it took */
+    uint32_t passes;     /* of the disk with the most */
+    uint64_t size;       /* the disks' sizes */
+    uint64_t allocated;  /* what holds data on the sources */
+    uint64_t data_bytes; /* sent as DATA */
+    uint64_t zero_bytes; /* sent as ZERO */
+    uint64_t wire_bytes; /* every frame */
+    uint64_t era_bytes;  /* the last closed eras: the next pass's guess */
+    uint64_t last_bytes; /* DATA bytes of the last pass sent */
+    double last_pass_ms; /* how long it took */
 };
 
 /*
@@ -108,8 +108,8 @@ void storage_stats(const struct storage *st, struct storage_stats *s_r);
 
 /* disktrack_pick.c: the tracker for a disk (tests/net links a double). */
 struct disktrack *disktrack_pick(const char *path, const char *node,
-                                 const char *dir, uint64_t size,
-                                 uint32_t block, char *err, size_t errlen);
+                                 const char *dir, uint64_t size, uint32_t block,
+                                 char *err, size_t errlen);
 
 /*
  * The config text with each disk's pdev_path src replaced by dst (the

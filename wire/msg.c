@@ -500,7 +500,8 @@ static enum proto_err get_disks(yajl_val v, struct msg_preflight *m, char *why,
         if (!YAJL_IS_OBJECT(x))
             return why_bad(why, whylen, "a disk is not an object");
         e = get_str(x, "path", d->path, sizeof(d->path), why, whylen);
-        if (!e) e = get_u64(x, "size", MSG_DISK_SIZE_MAX, &d->size, why, whylen);
+        if (!e)
+            e = get_u64(x, "size", MSG_DISK_SIZE_MAX, &d->size, why, whylen);
         if (!e)
             e = get_u64(x, "allocated", d->size, &d->allocated, why, whylen);
         if (!e && (d->path[0] != '/' || !d->size || d->size % 512))
@@ -603,8 +604,7 @@ static enum proto_err get_tokens(yajl_val v, struct msg_migrate *m, char *why,
         yajl_val x = YAJL_GET_ARRAY(v)->values[i];
 
         if (!YAJL_IS_STRING(x) || !msg_token_ok(YAJL_GET_STRING(x)))
-            return why_bad(why, whylen,
-                           "a disk token is not %d hex digits",
+            return why_bad(why, whylen, "a disk token is not %d hex digits",
                            MSG_TOKEN_LEN);
         snprintf(m->tokens[i], sizeof(m->tokens[i]), "%s", YAJL_GET_STRING(x));
         m->ntokens = (unsigned)i + 1;

@@ -89,8 +89,8 @@ static const struct disktrack_ops diff_ops = {
 };
 
 struct disktrack *disktrack_pick(const char *path, const char *node,
-                                 const char *dir, uint64_t size,
-                                 uint32_t block, char *err, size_t errlen)
+                                 const char *dir, uint64_t size, uint32_t block,
+                                 char *err, size_t errlen)
 {
     struct disktrack *t = calloc(1, sizeof(*t));
     struct diff_track *d = calloc(1, sizeof(*d));

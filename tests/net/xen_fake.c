@@ -500,7 +500,8 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
     /* libxc's END, then libxl's: the hook sits between them, as in send.c */
     r = fake_pages(fd, live ? 16 : g->pages) || fdio_write_all(fd, end, 8);
     if (!r && hooks->saved) hooks->saved(hooks->data);
-    if (!r && hooks->before_end && hooks->before_end(hooks->data, err, errlen)) {
+    if (!r && hooks->before_end &&
+        hooks->before_end(hooks->data, err, errlen)) {
         xen_guest_resume(g);
         return -1;
     }

@@ -820,6 +820,9 @@ static int send_migrate(struct send *s)
 {
     struct msg_migrate m = {.mode = "xl-stream", .anatomy = 1};
 
+    /* xl migrate -p: xl migrate-receive -p leaves it paused there. */
+    if (s->req->paused) snprintf(m.flags[m.nflags++], sizeof(m.flags[0]), "-p");
+
     if (s->st && storage_migrate(s->st, &m) < 0)
         return fail(s, "no random tokens: %s", strerror(errno));
     if (client_migrate_msg(s->client, &m, s->err, sizeof(s->err)))

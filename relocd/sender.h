@@ -30,6 +30,7 @@ struct sender_req {
      */
     int via_set;
     char via[256];
+    int paused; /* the target leaves the guest paused (xl migrate -p) */
     /* --copy-storage: copy the disks; each maps[i].src goes to .dst */
     int copy_storage;
     unsigned nmaps;

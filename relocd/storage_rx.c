@@ -18,8 +18,7 @@
 #include "wire/msg.h"
 
 /* The registration of a token: dir/TOKEN (tokens are checked hex). */
-static int reg_path(const char *dir, const char *token, char *path,
-                    size_t len)
+static int reg_path(const char *dir, const char *token, char *path, size_t len)
 {
     if (!dir || !msg_token_ok(token)) return -1;
     return snprintf(path, len, "%s/%s", dir, token) < (int)len ? 0 : -1;
@@ -111,11 +110,11 @@ int storage_rx_create(const char *dir, const struct msg_disk *d, unsigned n,
             storage_rx_finish(dir, d, i + 1, tokens, 0);
             return -1;
         }
-        f = reg_path(dir, tokens[i], reg, sizeof(reg)) == 0
-                ? fopen(reg, "wx")
-                : NULL;
-        if (!f || fprintf(f, "%llu %s\n", (unsigned long long)d[i].size,
-                          d[i].path) < 0 ||
+        f = reg_path(dir, tokens[i], reg, sizeof(reg)) == 0 ? fopen(reg, "wx")
+                                                            : NULL;
+        if (!f ||
+            fprintf(f, "%llu %s\n", (unsigned long long)d[i].size, d[i].path) <
+                0 ||
             fclose(f) != 0) {
             snprintf(why, len, "registering %s: %s", d[i].path,
                      strerror(errno));
@@ -147,10 +146,9 @@ int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
     FILE *f = NULL;
     int fd;
 
-    if (reg_path(dir, token, reg, sizeof(reg)) < 0 ||
-        !(f = fopen(reg, "re")) || !fgets(line, sizeof(line), f) ||
-        sscanf(line, "%llu", &size) != 1 || !(sp = strchr(line, ' ')) ||
-        !(nl = strchr(sp, '\n'))) {
+    if (reg_path(dir, token, reg, sizeof(reg)) < 0 || !(f = fopen(reg, "re")) ||
+        !fgets(line, sizeof(line), f) || sscanf(line, "%llu", &size) != 1 ||
+        !(sp = strchr(line, ' ')) || !(nl = strchr(sp, '\n'))) {
         if (f) fclose(f);
         snprintf(why, len, "no migration here awaits this disk");
         return -1;

@@ -716,6 +716,7 @@ int msg_put_ctl_migrate(struct buf *out, const struct msg_ctl_migrate *r)
         json_kv_str(g, "on_no_converge", converge_name(r->on_no_converge));
     json_kv_int(g, "timeout_s", r->timeout_s);
     if (r->via_set) json_kv_str(g, "via", r->via);
+    if (r->paused) json_kv_bool(g, "paused", 1);
     if (r->copy_storage) gen_disk_maps(g, r);
     return gen_finish(g, out, PROTO_CTL_MIGRATE);
 }
@@ -777,6 +778,8 @@ static enum proto_err get_ctl_migrate_defaults(yajl_val root,
         r->via_set = 1;
         e = get_str(root, "via", r->via, sizeof(r->via), why, whylen);
     }
+    if (!e && member(root, "paused"))
+        e = get_bool(root, "paused", &r->paused, why, whylen);
     if (!e && member(root, "copy_storage"))
         e = get_bool(root, "copy_storage", &r->copy_storage, why, whylen);
     if (!e && member(root, "disk_map")) e = get_disk_maps(root, r, why, whylen);

@@ -189,6 +189,7 @@ struct msg_ctl_migrate {
      */
     int via_set;
     char via[256];
+    int paused; /* --paused: the target leaves the guest paused (xl -p) */
     /* --copy-storage and its --disk-map SRC=DST pairs (unmapped: same) */
     int copy_storage;
     unsigned nmaps;

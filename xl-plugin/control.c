@@ -305,6 +305,7 @@ static void fill_req(const struct opts *o, const char *domain,
         r->via_set = 1;
         snprintf(r->via, sizeof(r->via), "%s", o->via);
     }
+    r->paused = o->paused;
     r->copy_storage = o->copy_storage;
     r->nmaps = o->nmaps;
     memcpy(r->maps, o->maps, sizeof(r->maps));

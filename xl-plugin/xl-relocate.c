@@ -49,6 +49,8 @@ static void usage(FILE *f)
             "throttle)\n"
             "      --timeout S         give up after S seconds; the guest "
             "stays here\n"
+            "      --paused            leave the guest paused on the target "
+            "(xl's -p)\n"
             "      --copy-storage      copy the guest's disks too (no shared "
             "storage)\n"
             "      --disk-map SRC=DST  the disk SRC goes to DST on the "
@@ -101,6 +103,7 @@ enum {
     OPT_DRY_RUN,
     OPT_COPY_STORAGE,
     OPT_DISK_MAP,
+    OPT_PAUSED,
 };
 
 static const struct option longopts[] = {
@@ -118,6 +121,7 @@ static const struct option longopts[] = {
     {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"copy-storage", no_argument, NULL, OPT_COPY_STORAGE},
+    {"paused", no_argument, NULL, OPT_PAUSED},
     {"disk-map", required_argument, NULL, OPT_DISK_MAP},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
@@ -201,6 +205,9 @@ static int parse_migrate_opt(int ch, struct opts *o)
         return 0;
     case OPT_COPY_STORAGE:
         o->copy_storage = 1;
+        return 0;
+    case OPT_PAUSED:
+        o->paused = 1;
         return 0;
     case OPT_DISK_MAP:
         return disk_map_arg(optarg, o);

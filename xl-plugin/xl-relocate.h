@@ -29,6 +29,7 @@ struct opts {
     int converge_set;
     enum converge on_no_converge;
     const char *via;  /* -s CMD, as xl migrate -s; NULL: relocd */
+    int paused;       /* --paused: xl migrate -p */
     int copy_storage; /* --copy-storage, with --disk-map SRC=DST pairs */
     unsigned nmaps;
     struct msg_disk_map maps[MSG_MAX_DISKS];

@@ -92,6 +92,7 @@ expect_fail "pre-flight storage failed on the target: .*needs 2 MiB" \
     xlr migrate --copy-storage \
     --disk-map "$T/src-disks/d2.img=$T/small/d2.img" d2 10.77.0.2
 [ "$(state d2)" = running ] || die "d2 is '$(state d2)' after the refusals"
+# shellcheck disable=SC2046
 expect_fail "--disk-map needs --copy-storage" xlr migrate $(map d2) d2 10.77.0.2
 
 # 3. cancelled during pre-copy: the guest stays, the target's copy goes
@@ -126,10 +127,15 @@ expect_fail "" xlr migrate --copy-storage $(map d4) d4 10.77.0.2
 [ -e "$T/dst-disks/d4.img" ] && die "the target kept d4's copy"
 rm -f "$FAKE_XL_DIR/d4.fail"
 
-# 5. over TLS (PSK): the disk connection authenticates like the control one
+# 5. over TLS (PSK): the disk connection authenticates like the control
+# one; --paused asks xl migrate-receive for -p, as xl migrate -p does
 src_for d5
 # shellcheck disable=SC2046
-expect_ok xlr migrate --ssl -p 8003 --copy-storage $(map d5) d5 10.77.0.2
+expect_ok xlr migrate --ssl -p 8003 --paused --copy-storage $(map d5) d5 \
+    10.77.0.2
+grep -q "received d5 .*flags=-p" "$FAKE_XL_LOG" || die "--paused: no -p"
+grep -q "receiving disk $T/dst-disks/d5.img" "$T/relocd.log" ||
+    die "no disk connection over TLS"
 [ "$(sha "$T/dst-disks/d5.img")" = "$(sha "$T/src-disks/d5.img")" ] ||
     die "the copy over TLS differs"
 alive

@@ -88,8 +88,7 @@ static void test_new(void)
     T_EQ_INT(storage_disk(st, 0)->size, 1 << 20);
     T_OK(storage_disk(st, 0)->allocated >= 4096 &&
              storage_disk(st, 0)->allocated < (1 << 20),
-         "allocated %llu",
-         (unsigned long long)storage_disk(st, 0)->allocated);
+         "allocated %llu", (unsigned long long)storage_disk(st, 0)->allocated);
     T_OK(strstr(storage_config(st), "/dst/a.img") != NULL, "not rewritten");
     storage_preflight(st, p);
     T_EQ_INT(p->ndisks, 2);
@@ -134,8 +133,8 @@ static void test_target(void)
     memset(res, 0, sizeof(*res));
     res->ok = 1;
     storage_rx_check(d, 2, NULL, res);
-    T_OK(!res->ok && strstr(res->checks[0].message, "relocd-disk-allow"),
-         "%s", res->checks[0].message);
+    T_OK(!res->ok && strstr(res->checks[0].message, "relocd-disk-allow"), "%s",
+         res->checks[0].message);
     /* more than the file system has */
     memset(res, 0, sizeof(*res));
     res->ok = 1;
@@ -162,8 +161,8 @@ static void test_target(void)
     T_EQ_INT(size, 1 << 20);
     T_EQ_STR(path, d[1].path);
     if (fd >= 0) close(fd);
-    T_EQ_INT(storage_rx_open(regdir, "00000000000000000000000000000000",
-                             &size, path, sizeof(path), err, sizeof(err)),
+    T_EQ_INT(storage_rx_open(regdir, "00000000000000000000000000000000", &size,
+                             path, sizeof(path), err, sizeof(err)),
              -1);
     T_EQ_INT(storage_rx_open(regdir, "../../../../etc/passwd", &size, path,
                              sizeof(path), err, sizeof(err)),

@@ -436,6 +436,11 @@ int storage_finish(struct storage *st, char *err, size_t errlen)
     return storage_each(st, diskcopy_finish, err, errlen);
 }
 
+int storage_close(struct storage *st, char *err, size_t errlen)
+{
+    return storage_each(st, diskcopy_close, err, errlen);
+}
+
 int storage_done(struct storage *st, char *err, size_t errlen)
 {
     return storage_each(st, diskcopy_done, err, errlen);

@@ -98,6 +98,8 @@ int storage_finish(struct storage *st, char *err, size_t errlen);
  * demonstration that a copy missing the last era is caught.
  */
 int storage_done(struct storage *st, char *err, size_t errlen);
+/* Ends an era on every disk without sending it (the same demonstration). */
+int storage_close(struct storage *st, char *err, size_t errlen);
 /*
  * Ends tracking on every disk (each device's table restored) once no pass
  * is due.  0, or -1 with the first failure in err (it says how to put the

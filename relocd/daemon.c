@@ -625,6 +625,10 @@ static void daemon_fill_req(const struct relocd_conf *conf,
     r->timeout_s = m->timeout_s;
     r->via_set = m->via_set;
     snprintf(r->via, sizeof(r->via), "%s", m->via);
+    r->paused = m->paused;
+    r->copy_storage = m->copy_storage;
+    r->nmaps = m->nmaps;
+    memcpy(r->maps, m->maps, sizeof(r->maps));
 }
 
 static enum ctl_fate daemon_ctl_request(void *data, int fd,

@@ -18,6 +18,7 @@
 #include "relocd/hostdev.h"
 #include "relocd/privsep.h"
 #include "relocd/session_int.h"
+#include "relocd/storage_rx.h"
 #include "tunnel/guestnet.h"
 #include "tunnel/mig.h"
 #include "wire/buf.h"
@@ -101,6 +102,10 @@ static int monitor_preflight(struct session *s)
     req.local = !strncmp(s->ip, "127.", 4) || !strcmp(s->ip, "::1");
     xen_preflight(&req, &res, s->guest, sizeof(s->guest));
     monitor_guestpol(s, req.config, &res);
+    /* --copy-storage: the disks this host is to create. */
+    storage_rx_check(req.disks, req.ndisks, s->env->conf->disk_allow, &res);
+    s->ndisks = req.ndisks;
+    memcpy(s->disks, req.disks, sizeof(s->disks));
     if (guestnet_parse(req.config, strlen(req.config), &s->net, why,
                        sizeof(why)) < 0)
         msg_check_add(&res, "network", 0, "%s", why);
@@ -163,6 +168,53 @@ static int monitor_take_slot(struct session *s)
     return 0;
 }
 
+/*
+ * --copy-storage: the disks pre-flight checked, created now, one token
+ * each for their connections (storage_rx.h).
+ */
+static int monitor_make_disks(struct session *s, const struct msg_migrate *m)
+{
+    char dir[600], why[700];
+
+    if (m->ntokens != s->ndisks)
+        return session_fail(s, PERR_BAD_MESSAGE,
+                            "MIGRATE has %u disk tokens for %u disks "
+                            "pre-flighted",
+                            m->ntokens, s->ndisks);
+    if (!s->ndisks) return 0;
+    memcpy(s->tokens, m->tokens, sizeof(s->tokens));
+    if (!session_disk_dir(s, dir, sizeof(dir)) ||
+        storage_rx_create(dir, s->disks, s->ndisks, s->tokens, why,
+                          sizeof(why)) < 0)
+        return session_fail(s, PERR_PREFLIGHT, "%s",
+                            session_disk_dir(s, dir, sizeof(dir))
+                                ? why
+                                : "no run directory for disks");
+    s->disks_made = 1;
+    log_info("%s (%s): created %u disk(s) for %s, first %s", s->fqdn, s->ip,
+             s->ndisks, s->guest, s->disks[0].path);
+    return 0;
+}
+
+/*
+ * A disk connection (mode "disk"): its token names a disk that a receive
+ * in flight created; no pre-flight, no slot of its own.
+ */
+static int monitor_disk(struct session *s, const struct msg_migrate *m)
+{
+    char dir[600], why[600];
+
+    if (m->ntokens != 1 || m->nflags)
+        return session_fail(s, PERR_BAD_MESSAGE,
+                            "a disk connection has one token and no flags");
+    if (!session_disk_dir(s, dir, sizeof(dir)))
+        return session_fail(s, PERR_INTERNAL, "no run directory for disks");
+    s->disk_fd = storage_rx_open(dir, m->tokens[0], &s->disk_size, s->disk_path,
+                                 sizeof(s->disk_path), why, sizeof(why));
+    if (s->disk_fd < 0) return session_fail(s, PERR_UNEXPECTED, "%s", why);
+    return 0;
+}
+
 static int monitor_migrate(struct session *s, struct msg_migrate *m)
 {
     char why[256];
@@ -171,6 +223,7 @@ static int monitor_migrate(struct session *s, struct msg_migrate *m)
 
     e = msg_get_migrate(s->frame, m, why, sizeof(why));
     if (e) return session_fail(s, e, "%s", why);
+    if (!strcmp(m->mode, "disk")) return monitor_disk(s, m);
     if (strcmp(m->mode, "xl-stream"))
         return session_fail(s, PERR_BAD_MESSAGE, "unknown mode '%s'", m->mode);
     for (i = 0; i < m->nflags; i++)
@@ -187,7 +240,7 @@ static int monitor_migrate(struct session *s, struct msg_migrate *m)
     if (migtun_prepare(s->env->conf, MIGTUN_TARGET, s->ip, &s->net, &s->tunnels,
                        why, sizeof(why)) < 0)
         return session_fail(s, PERR_PREFLIGHT, "%s", why);
-    return 0;
+    return monitor_make_disks(s, m);
 }
 
 int monitor_accept(struct session *s, int pair[2])

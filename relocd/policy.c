@@ -2,8 +2,10 @@
  * policy.c - stop when the expected downtime is within the target.
  *
  * expected downtime = the target's floor (floor.h: suspend, restore,
- * commit) + pages still dirty * page size / measured link rate; the
- * policy stops when the copy fits in what the floor leaves of the target.
+ * commit) + the final copy: (pages still dirty * page size + the disk
+ * blocks of the final pass, with --copy-storage) / measured link rate;
+ * the policy stops when the copy fits in what the floor leaves of the
+ * target.
  * The link rate is measured over each batch (between the call before and
  * the call after it), smoothed; the dirty rate is the dirty count divided
  * by the time of the round that produced it.  A guest "does not converge"
@@ -40,6 +42,11 @@ double policy_copy_budget_ms(const struct policy_cfg *cfg)
 void policy_abort(struct policy *p)
 {
     p->forced_abort = 1;
+}
+
+void policy_set_disk(struct policy *p, uint64_t bytes)
+{
+    p->disk_bytes = bytes;
 }
 
 const char *policy_action_name(enum policy_action a)
@@ -117,7 +124,9 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
     if (ev->iteration == 0 || !p->rate_bps)
         return decide(ev, POLICY_CONTINUE, "first pass");
     ev->dirty_pps = round > 0 ? (double)dirty / round : 0;
-    copy_ms = (double)dirty * POLICY_PAGE_SIZE * 1000 / p->rate_bps;
+    ev->disk_bytes = p->disk_bytes;
+    copy_ms = ((double)dirty * POLICY_PAGE_SIZE + (double)p->disk_bytes) *
+              1000 / p->rate_bps;
     ev->expected_down_ms = p->cfg.floor_ms + copy_ms;
     if (copy_ms <= policy_copy_budget_ms(&p->cfg))
         return decide(ev, POLICY_STOP,

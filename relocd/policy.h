@@ -53,6 +53,7 @@ struct policy_event {
     double dirty_pps;        /* guest dirty rate, pages/s */
     double expected_down_ms; /* downtime if we stopped now: the final
                                 copy and the floor (-1 = unknown) */
+    uint64_t disk_bytes;     /* of the copy, disk blocks (policy_set_disk) */
     int throttle_pct;        /* CPU cap asked for, 0 = none */
     enum policy_action action;
     const char *why; /* a short reason, static text */
@@ -67,7 +68,8 @@ struct policy {
     unsigned slow_rounds; /* rounds in a row that did not halve */
     unsigned stuck_steps; /* throttle steps taken */
     int throttle_pct;
-    int forced_abort; /* cancel or timeout asked to stop */
+    int forced_abort;    /* cancel or timeout asked to stop */
+    uint64_t disk_bytes; /* block migration: what the last pass will send */
 };
 
 void policy_init(struct policy *p, const struct policy_cfg *cfg);
@@ -86,6 +88,12 @@ double policy_copy_budget_ms(const struct policy_cfg *cfg);
 enum policy_action policy_step(struct policy *p, unsigned iteration,
                                long dirty_count, double now,
                                struct policy_event *ev);
+/*
+ * Block migration: the bytes of disk blocks the final pass would send if
+ * the guest stopped now (the last era's).  Disk and memory share the link
+ * and the budget: they join the dirty pages in the expected downtime.
+ */
+void policy_set_disk(struct policy *p, uint64_t bytes);
 /* Makes the next step abort (cancel, timeout). */
 void policy_abort(struct policy *p);
 const char *policy_action_name(enum policy_action a);

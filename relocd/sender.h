@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "relocd/policy.h"
+#include "wire/msg.h"
 
 struct relocd_conf;
 
@@ -29,6 +30,11 @@ struct sender_req {
      */
     int via_set;
     char via[256];
+    int paused; /* the target leaves the guest paused (xl migrate -p) */
+    /* --copy-storage: copy the disks; each maps[i].src goes to .dst */
+    int copy_storage;
+    unsigned nmaps;
+    struct msg_disk_map maps[MSG_MAX_DISKS];
 };
 
 /* Where progress goes: one JSON object per call (without newline). */

@@ -30,6 +30,7 @@
 #include "relocd/privsep.h"
 #include "relocd/sandbox.h"
 #include "relocd/session_int.h"
+#include "relocd/storage_rx.h"
 #include "tunnel/mig.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
@@ -124,6 +125,15 @@ static const char *session_empty_dir(const struct session *s, char *buf,
     if (!s->env->incoming_dir) return NULL; /* a unit test: no run dir */
     snprintf(dir, sizeof(dir), "%s", s->env->incoming_dir);
     return snprintf(buf, len, "%s/empty", dirname(dir)) < (int)len ? buf : NULL;
+}
+
+const char *session_disk_dir(const struct session *s, char *buf, size_t len)
+{
+    char dir[512];
+
+    if (!s->env->incoming_dir) return NULL;
+    snprintf(dir, sizeof(dir), "%s", s->env->incoming_dir);
+    return snprintf(buf, len, "%s/disks", dirname(dir)) < (int)len ? buf : NULL;
 }
 
 /*
@@ -299,6 +309,34 @@ static int session_verdict(struct session *s, int status)
     return here ? 0 : -1;
 }
 
+/*
+ * The disks MIGRATE created: kept when the guest runs here, else removed
+ * (the copy is incomplete, or the guest stays on the source).
+ */
+static void session_disks_end(struct session *s, int keep)
+{
+    char dir[600];
+
+    if (!s->disks_made) return;
+    storage_rx_finish(session_disk_dir(s, dir, sizeof(dir)), s->disks,
+                      s->ndisks, s->tokens, keep);
+    if (!keep)
+        log_warnx("%s (%s): removed the %u disk copie(s) of %s", s->fqdn, s->ip,
+                  s->ndisks, s->guest);
+    s->disks_made = 0;
+}
+
+/* A disk connection: no guest, no marker; its disk belongs to a receive. */
+static int session_disk(struct session *s)
+{
+    int rc;
+
+    log_info("%s (%s): receiving disk %s", s->fqdn, s->ip, s->disk_path);
+    rc = stream_disk(s);
+    session_reap_slave(s);
+    return rc;
+}
+
 static int session_run(struct session *s, const struct sockaddr *sa,
                        socklen_t salen)
 {
@@ -307,6 +345,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
 
     chan_set_timeout(s->chan, s->env->conf->handshake_timeout * 1000);
     if (session_admit(s, sa, salen) || monitor_negotiate(s, &m)) return -1;
+    if (s->disk_fd >= 0) return session_disk(s);
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
     marker_set(s, 1);
     rc = stream_run(s, &m, &status) ? -1 : session_verdict(s, status);
@@ -320,6 +359,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
                   s->fqdn, s->ip, s->guest);
         xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
     }
+    session_disks_end(s, rc == 0);
     marker_set(s, 0);
     return rc ? -1 : 0;
 }
@@ -327,8 +367,11 @@ static int session_run(struct session *s, const struct sockaddr *sa,
 int session_init(struct session *s, const struct session_env *env, int fd,
                  struct proto_frame *frame)
 {
-    *s = (struct session){
-        .env = env, .frame = frame, .log_ok = -1, .slave_pid = -1};
+    *s = (struct session){.env = env,
+                          .frame = frame,
+                          .log_ok = -1,
+                          .slave_pid = -1,
+                          .disk_fd = -1};
     snprintf(s->ip, sizeof(s->ip), "?");
     snprintf(s->fqdn, sizeof(s->fqdn), "?");
     s->chan = chan_new(fd);
@@ -342,6 +385,8 @@ int session_init(struct session *s, const struct session_env *env, int fd,
 void session_clear(struct session *s)
 {
     session_reap_slave(s);
+    if (s->disk_fd >= 0) close(s->disk_fd);
+    s->disk_fd = -1;
     chan_free(s->mon);
     chan_free(s->chan);
     buf_free(s->out);

@@ -19,6 +19,7 @@
 #include "relocd/sandbox.h"
 #include "relocd/session.h"
 #include "tunnel/guestnet.h"
+#include "wire/msg.h"
 #include "wire/proto.h"
 
 struct msg_migrate;
@@ -50,6 +51,16 @@ struct session {
     uint32_t domid_before;  /* its domid (a move within this host) */
     struct guestnet net;    /* the guest's vifs, from its PREFLIGHT config */
     struct migtun *tunnels; /* held from MIGRATE to the end of the stream */
+    /* --copy-storage (storage_rx.h): the last PREFLIGHT's disks, their
+     * tokens once MIGRATE created them (disks_made) */
+    unsigned ndisks;
+    int disks_made;
+    struct msg_disk disks[MSG_MAX_DISKS];
+    char tokens[MSG_MAX_DISKS][MSG_TOKEN_LEN + 1];
+    /* A disk connection: the registered disk it writes, or -1 */
+    int disk_fd;
+    uint64_t disk_size;
+    char disk_path[MSG_DISK_PATH_MAX];
 };
 
 /* An ERROR frame gets this long to leave; the session ends either way. */
@@ -84,6 +95,8 @@ int session_fail(struct session *s, enum proto_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sends s->out where this process's frames go.  0, or session_fail(). */
 int session_send(struct session *s);
+/* Where disk tokens are registered (storage_rx.h), into buf; NULL: none. */
+const char *session_disk_dir(const struct session *s, char *buf, size_t len);
 
 /* slave.c */
 
@@ -118,5 +131,10 @@ int monitor_accept(struct session *s, int pair[2]);
  * the stream's head was refused.
  */
 int stream_run(struct session *s, struct msg_migrate *m, int *status_r);
+/*
+ * A disk connection's stream phase: the sender's passes into s->disk_fd
+ * (diskrecv.h), up to its ACK.  0, or -1 (logged).
+ */
+int stream_disk(struct session *s);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/conf.h"
+#include "relocd/diskrecv.h"
 #include "relocd/gate.h"
 #include "relocd/session_int.h"
 #include "wire/anatomy.h"
@@ -367,4 +368,48 @@ int stream_run(struct session *s, struct msg_migrate *m, int *status_r)
         return -1;
     }
     return stream_gated(s, c, m, status_r);
+}
+
+int stream_disk(struct session *s)
+{
+    int pair[2] = {-1, -1}, rc = -1;
+    struct diskrecv *r = NULL;
+    struct chan *c = NULL;
+    char why[512] = "";
+    enum proto_err e = PERR_INTERNAL;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
+                            strerror(errno));
+    if (monitor_accept(s, pair) < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        return -1;
+    }
+    close(pair[0]);
+    if (s->direct) close(pair[1]);
+    s->relaying = !s->direct;
+    c = s->direct ? s->chan : chan_new(pair[1]);
+    if (!c && !s->direct) close(pair[1]);
+    if (c && (r = diskrecv_new(s->disk_fd, s->disk_size)))
+        e = diskrecv_run(r, c, stream_idle_ms(s), why, sizeof(why));
+    if (e == PERR_OK) {
+        struct disk_count n;
+
+        diskrecv_count(r, &n);
+        log_info("%s (%s): disk %s received: %u passes, %llu bytes of data, "
+                 "%llu of zeros, synced",
+                 s->fqdn, s->ip, s->disk_path, n.pass,
+                 (unsigned long long)n.data_bytes,
+                 (unsigned long long)n.zero_bytes);
+        rc = 0;
+    } else {
+        log_warnx("%s (%s): disk %s: %s%s%s; the copy is incomplete", s->fqdn,
+                  s->ip, s->disk_path, proto_strerror(e), why[0] ? ": " : "",
+                  why);
+    }
+    diskrecv_free(r);
+    /* The relay sees the end only when no copy of its pair is left here. */
+    if (c != s->chan) chan_free(c);
+    return rc;
 }

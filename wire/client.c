@@ -270,17 +270,15 @@ const char *client_server_host(const struct client *cl)
     return cl->server_host;
 }
 
-enum proto_err client_preflight(struct client *cl, const char *config_json,
-                                int live, const struct msg_cpu_policy *cpu,
-                                struct msg_preflight_result *res, char *err,
-                                size_t errlen)
+enum proto_err client_preflight_msg(struct client *cl,
+                                    const struct msg_preflight *m,
+                                    struct msg_preflight_result *res, char *err,
+                                    size_t errlen)
 {
-    struct msg_preflight m = {(char *)config_json, live, 0,
-                              (struct msg_cpu_policy *)cpu};
     char why[256];
     enum proto_err e;
 
-    if (msg_put_preflight(cl->out, &m) < 0)
+    if (msg_put_preflight(cl->out, m) < 0)
         return fail(err, errlen, PERR_INTERNAL,
                     "the guest's config does not fit in a frame");
     if ((e = client_send(cl, err, errlen)) ||
@@ -291,13 +289,39 @@ enum proto_err client_preflight(struct client *cl, const char *config_json,
     return PERR_OK;
 }
 
+enum proto_err client_preflight(struct client *cl, const char *config_json,
+                                int live, const struct msg_cpu_policy *cpu,
+                                struct msg_preflight_result *res, char *err,
+                                size_t errlen)
+{
+    struct msg_preflight m = {.config = (char *)config_json,
+                              .live = live,
+                              .cpu = (struct msg_cpu_policy *)cpu};
+
+    return client_preflight_msg(cl, &m, res, err, errlen);
+}
+
+enum proto_err client_migrate_msg(struct client *cl,
+                                  const struct msg_migrate *m, char *err,
+                                  size_t errlen)
+{
+    char why[256];
+    enum proto_err e;
+
+    if (msg_put_migrate(cl->out, m) < 0)
+        return fail(err, errlen, PERR_INTERNAL, "encoding MIGRATE");
+    if ((e = client_send(cl, err, errlen)) ||
+        (e = client_reply(cl, PROTO_ACCEPT, err, errlen)))
+        return e;
+    e = msg_get_accept(cl->frame, why, sizeof(why));
+    return e ? fail(err, errlen, e, "%s: %s", cl->target, why) : PERR_OK;
+}
+
 enum proto_err client_migrate(struct client *cl, char *const flags[],
                               unsigned nflags, int anatomy, char *err,
                               size_t errlen)
 {
-    struct msg_migrate m = {"xl-stream", 0, {{0}}, anatomy};
-    char why[256];
-    enum proto_err e;
+    struct msg_migrate m = {.mode = "xl-stream", .anatomy = anatomy};
     unsigned i;
 
     if (nflags > MSG_MAX_FLAGS)
@@ -308,11 +332,5 @@ enum proto_err client_migrate(struct client *cl, char *const flags[],
             return fail(err, errlen, PERR_BAD_FLAGS, "flag '%s' too long",
                         flags[i]);
     m.nflags = nflags;
-    if (msg_put_migrate(cl->out, &m) < 0)
-        return fail(err, errlen, PERR_INTERNAL, "encoding MIGRATE");
-    if ((e = client_send(cl, err, errlen)) ||
-        (e = client_reply(cl, PROTO_ACCEPT, err, errlen)))
-        return e;
-    e = msg_get_accept(cl->frame, why, sizeof(why));
-    return e ? fail(err, errlen, e, "%s: %s", cl->target, why) : PERR_OK;
+    return client_migrate_msg(cl, &m, err, errlen);
 }

@@ -14,6 +14,8 @@
 
 struct chan;
 struct msg_cpu_policy;
+struct msg_migrate;
+struct msg_preflight;
 struct msg_preflight_result;
 struct tls_ctx;
 
@@ -53,6 +55,14 @@ enum proto_err client_preflight(struct client *cl, const char *config_json,
 enum proto_err client_migrate(struct client *cl, char *const flags[],
                               unsigned nflags, int anatomy, char *err,
                               size_t errlen);
+/* The same with every member of the messages (disks, tokens: msg.h). */
+enum proto_err client_preflight_msg(struct client *cl,
+                                    const struct msg_preflight *m,
+                                    struct msg_preflight_result *res, char *err,
+                                    size_t errlen);
+enum proto_err client_migrate_msg(struct client *cl,
+                                  const struct msg_migrate *m, char *err,
+                                  size_t errlen);
 
 /*
  * Parses "HOST", "HOST:PORT", "[V6]:PORT" or "V6" into host (no brackets)

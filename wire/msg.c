@@ -118,6 +118,23 @@ static void gen_cpu_policy(yajl_gen g, const struct msg_cpu_policy *p)
     yajl_gen_map_close(g);
 }
 
+/* "disks": only when there are some, so old servers see what they saw. */
+static void gen_disks(yajl_gen g, const struct msg_preflight *m)
+{
+    unsigned i;
+
+    json_str(g, "disks");
+    yajl_gen_array_open(g);
+    for (i = 0; i < m->ndisks; i++) {
+        yajl_gen_map_open(g);
+        json_kv_str(g, "path", m->disks[i].path);
+        json_kv_int(g, "size", (long long)m->disks[i].size);
+        json_kv_int(g, "allocated", (long long)m->disks[i].allocated);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+}
+
 int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
 {
     yajl_gen g = json_begin();
@@ -126,6 +143,7 @@ int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
         json_kv_str(g, "config", m->config ? m->config : "");
         json_kv_bool(g, "live", m->live);
         if (m->cpu) gen_cpu_policy(g, m->cpu);
+        if (m->ndisks) gen_disks(g, m);
     }
     return gen_finish(g, out, PROTO_PREFLIGHT);
 }
@@ -170,6 +188,13 @@ int msg_put_migrate(struct buf *out, const struct msg_migrate *m)
         yajl_gen_array_close(g);
         /* Only when asked: an old server must see what it always saw. */
         if (m->anatomy) json_kv_bool(g, "anatomy", 1);
+        if (m->ntokens) {
+            json_str(g, "disks");
+            yajl_gen_array_open(g);
+            for (i = 0; i < m->ntokens; i++)
+                json_str(g, m->tokens[i]);
+            yajl_gen_array_close(g);
+        }
     }
     return gen_finish(g, out, PROTO_MIGRATE);
 }
@@ -443,6 +468,52 @@ static enum proto_err get_cpu_policy(yajl_val cpu, struct msg_preflight *m,
     return e;
 }
 
+/* An integer member from 0 to max; missing or anything else is an error. */
+static enum proto_err get_u64(yajl_val obj, const char *key, uint64_t max,
+                              uint64_t *v_r, char *why, size_t whylen)
+{
+    yajl_val v = member(obj, key);
+
+    if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+        (uint64_t)YAJL_GET_INTEGER(v) > max)
+        return why_bad(why, whylen, "'%s' missing or not an integer 0..%llu",
+                       key, (unsigned long long)max);
+    *v_r = (uint64_t)YAJL_GET_INTEGER(v);
+    return PERR_OK;
+}
+
+/* PREFLIGHT's "disks": absolute paths, sizes a multiple of 512. */
+static enum proto_err get_disks(yajl_val v, struct msg_preflight *m, char *why,
+                                size_t whylen)
+{
+    struct msg_disk *d;
+    enum proto_err e = PERR_OK;
+    size_t i;
+
+    if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len > MSG_MAX_DISKS)
+        return why_bad(why, whylen, "'disks' is not an array of at most %d",
+                       MSG_MAX_DISKS);
+    for (i = 0; !e && i < YAJL_GET_ARRAY(v)->len; i++) {
+        yajl_val x = YAJL_GET_ARRAY(v)->values[i];
+
+        d = &m->disks[i];
+        if (!YAJL_IS_OBJECT(x))
+            return why_bad(why, whylen, "a disk is not an object");
+        e = get_str(x, "path", d->path, sizeof(d->path), why, whylen);
+        if (!e)
+            e = get_u64(x, "size", MSG_DISK_SIZE_MAX, &d->size, why, whylen);
+        if (!e)
+            e = get_u64(x, "allocated", d->size, &d->allocated, why, whylen);
+        if (!e && (d->path[0] != '/' || !d->size || d->size % 512))
+            e = why_bad(why, whylen,
+                        "disk %zu: an absolute path and a size that is a "
+                        "multiple of 512 are needed",
+                        i);
+        m->ndisks = (unsigned)i + 1;
+    }
+    return e;
+}
+
 enum proto_err msg_get_preflight(const struct proto_frame *f,
                                  struct msg_preflight *m, char *why,
                                  size_t whylen)
@@ -464,6 +535,7 @@ enum proto_err msg_get_preflight(const struct proto_frame *f,
         if (!m->config) e = why_bad(why, whylen, "out of memory");
     }
     if (!e && (v = member(root, "cpu"))) e = get_cpu_policy(v, m, why, whylen);
+    if (!e && (v = member(root, "disks"))) e = get_disks(v, m, why, whylen);
     yajl_tree_free(root);
     if (e) msg_preflight_clear(m);
     return e;
@@ -512,6 +584,34 @@ enum proto_err msg_get_preflight_result(const struct proto_frame *f,
     return e;
 }
 
+/* 1 for a token: MSG_TOKEN_LEN lowercase hex digits. */
+int msg_token_ok(const char *t)
+{
+    return strlen(t) == MSG_TOKEN_LEN &&
+           strspn(t, "0123456789abcdef") == MSG_TOKEN_LEN;
+}
+
+/* MIGRATE's "disks": tokens. */
+static enum proto_err get_tokens(yajl_val v, struct msg_migrate *m, char *why,
+                                 size_t whylen)
+{
+    size_t i;
+
+    if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len > MSG_MAX_DISKS)
+        return why_bad(why, whylen, "'disks' is not an array of at most %d",
+                       MSG_MAX_DISKS);
+    for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+        yajl_val x = YAJL_GET_ARRAY(v)->values[i];
+
+        if (!YAJL_IS_STRING(x) || !msg_token_ok(YAJL_GET_STRING(x)))
+            return why_bad(why, whylen, "a disk token is not %d hex digits",
+                           MSG_TOKEN_LEN);
+        snprintf(m->tokens[i], sizeof(m->tokens[i]), "%s", YAJL_GET_STRING(x));
+        m->ntokens = (unsigned)i + 1;
+    }
+    return PERR_OK;
+}
+
 enum proto_err msg_get_migrate(const struct proto_frame *f,
                                struct msg_migrate *m, char *why, size_t whylen)
 {
@@ -539,6 +639,7 @@ enum proto_err msg_get_migrate(const struct proto_frame *f,
     }
     if (!e && member(root, "anatomy"))
         e = get_bool(root, "anatomy", &m->anatomy, why, whylen);
+    if (!e && (v = member(root, "disks"))) e = get_tokens(v, m, why, whylen);
     yajl_tree_free(root);
     return e;
 }
@@ -582,6 +683,22 @@ enum proto_err msg_get_anatomy(const struct proto_frame *f,
 
 /* --- control socket ------------------------------------------------------- */
 
+static void gen_disk_maps(yajl_gen g, const struct msg_ctl_migrate *r)
+{
+    unsigned i;
+
+    json_kv_bool(g, "copy_storage", 1);
+    json_str(g, "disk_map");
+    yajl_gen_array_open(g);
+    for (i = 0; i < r->nmaps; i++) {
+        yajl_gen_map_open(g);
+        json_kv_str(g, "src", r->maps[i].src);
+        json_kv_str(g, "dst", r->maps[i].dst);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+}
+
 int msg_put_ctl_migrate(struct buf *out, const struct msg_ctl_migrate *r)
 {
     yajl_gen g = json_begin();
@@ -599,6 +716,8 @@ int msg_put_ctl_migrate(struct buf *out, const struct msg_ctl_migrate *r)
         json_kv_str(g, "on_no_converge", converge_name(r->on_no_converge));
     json_kv_int(g, "timeout_s", r->timeout_s);
     if (r->via_set) json_kv_str(g, "via", r->via);
+    if (r->paused) json_kv_bool(g, "paused", 1);
+    if (r->copy_storage) gen_disk_maps(g, r);
     return gen_finish(g, out, PROTO_CTL_MIGRATE);
 }
 
@@ -611,6 +730,30 @@ static enum proto_err get_converge(yajl_val root, enum converge *c_r, char *why,
 
     if (e || converge_parse(name, c_r) == 0) return e;
     return why_bad(why, whylen, "unknown on_no_converge '%s'", name);
+}
+
+static enum proto_err get_disk_maps(yajl_val root, struct msg_ctl_migrate *r,
+                                    char *why, size_t whylen)
+{
+    yajl_val v = member(root, "disk_map"), x;
+    enum proto_err e = PERR_OK;
+    size_t i;
+
+    if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len > MSG_MAX_DISKS)
+        return why_bad(why, whylen, "'disk_map' is not an array of at most %d",
+                       MSG_MAX_DISKS);
+    for (i = 0; !e && i < YAJL_GET_ARRAY(v)->len; i++) {
+        x = YAJL_GET_ARRAY(v)->values[i];
+        if (!YAJL_IS_OBJECT(x))
+            return why_bad(why, whylen, "a disk_map entry is not an object");
+        e = get_str(x, "src", r->maps[i].src, sizeof(r->maps[i].src), why,
+                    whylen);
+        if (!e)
+            e = get_str(x, "dst", r->maps[i].dst, sizeof(r->maps[i].dst), why,
+                        whylen);
+        r->nmaps = (unsigned)i + 1;
+    }
+    return e;
 }
 
 /* The optional members of a migration request; absent = the daemon's. */
@@ -635,6 +778,11 @@ static enum proto_err get_ctl_migrate_defaults(yajl_val root,
         r->via_set = 1;
         e = get_str(root, "via", r->via, sizeof(r->via), why, whylen);
     }
+    if (!e && member(root, "paused"))
+        e = get_bool(root, "paused", &r->paused, why, whylen);
+    if (!e && member(root, "copy_storage"))
+        e = get_bool(root, "copy_storage", &r->copy_storage, why, whylen);
+    if (!e && member(root, "disk_map")) e = get_disk_maps(root, r, why, whylen);
     return e;
 }
 

@@ -47,12 +47,29 @@ struct msg_cpu_policy {
     struct msg_msr msrs[MSG_MAX_MSRS];
 };
 
+/*
+ * --copy-storage (README.xen 3.5): the disks the target is to create, as
+ * PREFLIGHT's optional "disks" names them ({"path","size","allocated"}):
+ * the path in the config sent, the size in bytes (a multiple of 512) and
+ * how many of them hold data on the source (what the copy will allocate).
+ */
+#define MSG_MAX_DISKS 8
+#define MSG_DISK_PATH_MAX 256
+#define MSG_DISK_SIZE_MAX (1ULL << 56)
+struct msg_disk {
+    char path[MSG_DISK_PATH_MAX];
+    uint64_t size;
+    uint64_t allocated;
+};
+
 struct msg_preflight {
     char *config; /* libxl JSON text, malloc'd: msg_preflight_clear() */
     int live;
     int local; /* not on the wire: the peer is this host (loopback) */
     /* NULL when the sender sent none; malloc'd: msg_preflight_clear() */
     struct msg_cpu_policy *cpu;
+    unsigned ndisks; /* "disks": absent when 0 */
+    struct msg_disk disks[MSG_MAX_DISKS];
 };
 
 #define MSG_MAX_CHECKS 16
@@ -77,6 +94,7 @@ struct msg_preflight_result {
 };
 
 #define MSG_MAX_FLAGS 8
+#define MSG_TOKEN_LEN 32
 struct msg_migrate {
     char mode[32];
     unsigned nflags;
@@ -87,6 +105,14 @@ struct msg_migrate {
      * send none; 0 when absent.
      */
     int anatomy;
+    /*
+     * Optional "disks" (README.xen 3.5): with mode "xl-stream", one token
+     * for each disk of the last PREFLIGHT, in its order, which binds the
+     * disk connections to this migration; with mode "disk", exactly one,
+     * the token of the disk this connection carries.  32 hex digits.
+     */
+    unsigned ntokens;
+    char tokens[MSG_MAX_DISKS][MSG_TOKEN_LEN + 1];
 };
 
 /*
@@ -134,6 +160,12 @@ enum proto_err msg_get_accept(const struct proto_frame *f, char *why,
 enum proto_err msg_get_anatomy(const struct proto_frame *f,
                                struct msg_anatomy *m, char *why, size_t whylen);
 
+/* --disk-map SRC=DST: the source's disk path, the target's. */
+struct msg_disk_map {
+    char src[MSG_DISK_PATH_MAX];
+    char dst[MSG_DISK_PATH_MAX];
+};
+
 /*
  * A migration request on the control socket, as xl-relocate sends it.  What
  * the user did not choose is left out, and the daemon fills it in from its
@@ -157,6 +189,11 @@ struct msg_ctl_migrate {
      */
     int via_set;
     char via[256];
+    int paused; /* --paused: the target leaves the guest paused (xl -p) */
+    /* --copy-storage and its --disk-map SRC=DST pairs (unmapped: same) */
+    int copy_storage;
+    unsigned nmaps;
+    struct msg_disk_map maps[MSG_MAX_DISKS];
 };
 
 /* Control socket: a migration request, a cancel, and events (raw JSON). */
@@ -171,6 +208,8 @@ enum proto_err msg_get_ctl_cancel(const struct proto_frame *f, int *id_r,
 int msg_put_ctl_event(struct buf *out, const char *json);
 
 void msg_preflight_clear(struct msg_preflight *m);
+/* 1 when t is a disk token (MSG_TOKEN_LEN lowercase hex digits), else 0. */
+int msg_token_ok(const char *t);
 /* Adds a check to a result; a failed check makes the whole result fail. */
 void msg_check_add(struct msg_preflight_result *r, const char *check, int ok,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

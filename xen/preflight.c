@@ -130,7 +130,18 @@ static void check_clash(libxl_ctx *ctx, const libxl_domain_config *dc,
                       local ? ": a move within this host" : " is free");
 }
 
+/* A disk that --copy-storage brings along (created at MIGRATE). */
+static int disk_copied(const struct msg_preflight *req, const char *path)
+{
+    unsigned i;
+
+    for (i = 0; i < req->ndisks; i++)
+        if (!strcmp(req->disks[i].path, path)) return 1;
+    return 0;
+}
+
 static void check_devices(const libxl_domain_config *dc,
+                          const struct msg_preflight *req,
                           struct msg_preflight_result *res)
 {
     char path[512];
@@ -140,7 +151,8 @@ static void check_devices(const libxl_domain_config *dc,
     for (i = 0; i < dc->num_disks; i++) {
         const libxl_device_disk *d = &dc->disks[i];
 
-        if (!d->pdev_path || !*d->pdev_path || d->is_cdrom || d->script)
+        if (!d->pdev_path || !*d->pdev_path || d->is_cdrom || d->script ||
+            disk_copied(req, d->pdev_path))
             continue;
         if (stat(d->pdev_path, &st) < 0) {
             msg_check_add(res, "disk", 0,
@@ -246,7 +258,7 @@ int xen_preflight(const struct msg_preflight *req,
         snprintf(name_r, namelen, "%s", dc.c_info.name);
         check_type(ctx, &dc, req->live, res);
         check_clash(ctx, &dc, req->local, res);
-        check_devices(&dc, res);
+        check_devices(&dc, req, res);
         if (req->cpu) check_cpu(&dc, req->cpu, res);
         /* Last: libxl_domain_need_memory() fills in defaults in dc. */
         check_memory(ctx, &dc, res);

@@ -14,6 +14,7 @@
 #include <libxl_utils.h>
 #include <xenctrl.h>
 #include <xenguest.h>
+#include <xenstore.h>
 
 #include "wire/fdio.h"
 #include "wire/msg.h"
@@ -150,6 +151,60 @@ int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
     return 0;
 }
 
+/* The backend's directory of the guest's disk vdev: 0 and its path. */
+static int disk_backend(struct xs_handle *xs, uint32_t domid, const char *vdev,
+                        char *path, size_t len)
+{
+    char base[128], p[192], *dev;
+    char **ids;
+    unsigned n = 0, i;
+    int rc = -1;
+
+    snprintf(base, sizeof(base), "/local/domain/0/backend/vbd/%u", domid);
+    ids = xs_directory(xs, XBT_NULL, base, &n);
+    for (i = 0; ids && i < n && rc < 0; i++) {
+        snprintf(p, sizeof(p), "%s/%s/dev", base, ids[i]);
+        dev = xs_read(xs, XBT_NULL, p, NULL);
+        if (dev && !strcmp(dev, vdev) &&
+            snprintf(path, len, "%s/%s", base, ids[i]) < (int)len)
+            rc = 0;
+        free(dev);
+    }
+    free(ids);
+    return rc;
+}
+
+int xen_guest_disk_node(struct xen_guest *g, const char *vdev, char *node,
+                        size_t nodelen, char *err, size_t errlen)
+{
+    struct xs_handle *xs = xs_open(XS_OPEN_READONLY);
+    char dir[256], p[300], *phys = NULL;
+    int rc = -1;
+
+    if (!xs)
+        snprintf(err, errlen, "cannot open xenstore: %s", strerror(errno));
+    else if (disk_backend(xs, g->domid, vdev, dir, sizeof(dir)) < 0)
+        snprintf(err, errlen, "%s has no disk %s served by dom0", g->name,
+                 vdev);
+    else if (snprintf(p, sizeof(p), "%s/physical-device-path", dir) >=
+                 (int)sizeof(p) ||
+             !(phys = xs_read(xs, XBT_NULL, p, NULL)))
+        snprintf(err, errlen, "%s: no physical-device-path in xenstore", vdev);
+    else if (strncmp(phys, "/dev/mapper/", 12) || !phys[12] ||
+             strchr(phys + 12, '/'))
+        snprintf(err, errlen,
+                 "%s: the backend holds %s, not a device-mapper node, so "
+                 "its writes cannot be tracked (README.xen 3.5)",
+                 vdev, phys);
+    else if (snprintf(node, nodelen, "%s", phys + 12) >= (int)nodelen)
+        snprintf(err, errlen, "%s: node name too long", vdev);
+    else
+        rc = 0;
+    free(phys);
+    if (xs) xs_close(xs);
+    return rc;
+}
+
 int xen_guest_needs_libxl(const struct xen_guest *g)
 {
     return g->needs_libxl;
@@ -237,6 +292,9 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
         return -1;
     }
     if (g->hooks->saved) g->hooks->saved(g->hooks->data);
+    if (g->hooks->before_end &&
+        g->hooks->before_end(g->hooks->data, err, errlen) < 0)
+        return -1;
     if (put_record(fd, LIBXL_REC_END)) {
         snprintf(err, errlen, "writing the stream end: %s", strerror(errno));
         return -1;

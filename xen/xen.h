@@ -84,6 +84,13 @@ struct xen_save_hooks {
     void (*suspending)(void *data);
     void (*suspended)(void *data);
     void (*saved)(void *data);
+    /*
+     * Optional, after saved and before libxl's END record: the receiver
+     * attaches the guest's disks only after END, so block migration's
+     * last pass and its acknowledgement go here.  0, or -1 with a reason
+     * in err: the save fails then (and the guest is resumed here).
+     */
+    int (*before_end)(void *data, char *err, size_t errlen);
     void *data;
 };
 
@@ -103,6 +110,14 @@ unsigned long xen_guest_pages(const struct xen_guest *g);
 struct msg_cpu_policy;
 int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
                          char *err, size_t errlen);
+/*
+ * The device-mapper node that the backend holds for the guest's disk vdev
+ * (xenstore's physical-device-path, /dev/mapper/NAME): NAME into node.
+ * Returns 0, or -1 with a reason in err (no such disk, or the backend
+ * holds something else: a loop device, a plain partition).
+ */
+int xen_guest_disk_node(struct xen_guest *g, const char *vdev, char *node,
+                        size_t nodelen, char *err, size_t errlen);
 /* 1 for a guest our engine cannot save itself (HVM with a device model). */
 int xen_guest_needs_libxl(const struct xen_guest *g);
 

@@ -118,6 +118,30 @@ struct view {
     size_t msglen;
 };
 
+/* --copy-storage's figures of an event ("disk"), or 0 when it has none. */
+static int disk_of(yajl_val ev, const char *key, double *v_r)
+{
+    const char *path[] = {"disk", key, NULL};
+    yajl_val v = yajl_tree_get(ev, path, yajl_t_number);
+
+    *v_r = v ? YAJL_GET_DOUBLE(v) : 0;
+    return v != NULL;
+}
+
+/* The disks' part of a progress line: "disk 12/32 MiB, era 1.5 MiB". */
+static void show_disk(yajl_val ev, int nl)
+{
+    double data, alloc, era, passes;
+
+    if (!disk_of(ev, "data_bytes", &data)) return;
+    disk_of(ev, "allocated_bytes", &alloc);
+    disk_of(ev, "era_bytes", &era);
+    disk_of(ev, "passes", &passes);
+    fprintf(stderr, "%sdisk %.0f/%.0f MiB sent, pass %.0f, era %.1f MiB%s",
+            "  ", data / 1048576, alloc / 1048576, passes, era / 1048576,
+            nl ? "\n" : "   ");
+}
+
 static void show_iteration(struct view *v, yajl_val ev)
 {
     double sent = jnum(ev, "sent_bytes"), mem = jnum(ev, "guest_bytes");
@@ -134,6 +158,7 @@ static void show_iteration(struct view *v, yajl_val ev)
                 jnum(ev, "rate_mbps"), jnum(ev, "dirty_pages"), expect,
                 jstr(ev, "decision"),
                 jnum(ev, "throttle_pct") > 0 ? " (throttled)" : "");
+        show_disk(ev, 0);
         v->bar_shown = 1;
         return;
     }
@@ -143,6 +168,7 @@ static void show_iteration(struct view *v, yajl_val ev)
             jnum(ev, "iteration"), sent / 1048576, jnum(ev, "rate_mbps"),
             jnum(ev, "dirty_pages"), expect, jnum(ev, "throttle_pct"),
             jstr(ev, "decision"), jstr(ev, "why"));
+    show_disk(ev, 1);
 }
 
 /* Where the downtime went, when relocd measured it (anatomy.h). */
@@ -174,6 +200,7 @@ static void show_result(struct view *v, yajl_val ev)
             jstr(ev, "domain"), jstr(ev, "target"), jnum(ev, "total_s"),
             jnum(ev, "downtime_ms"), bytes / 1048576, mem > 0 ? bytes / mem : 0,
             jnum(ev, "iterations"));
+    show_disk(ev, 1);
     show_anatomy(ev);
 }
 
@@ -278,6 +305,10 @@ static void fill_req(const struct opts *o, const char *domain,
         r->via_set = 1;
         snprintf(r->via, sizeof(r->via), "%s", o->via);
     }
+    r->paused = o->paused;
+    r->copy_storage = o->copy_storage;
+    r->nmaps = o->nmaps;
+    memcpy(r->maps, o->maps, sizeof(r->maps));
 }
 
 /* Asks relocd to move domain to target and follows it; 0 when it moved. */
@@ -323,6 +354,10 @@ int cmd_migrate(const struct opts *o, int argc, char **argv)
     if (argc != 2) {
         fprintf(stderr, "usage: xl-relocate migrate [OPTIONS] DOMAIN "
                         "HOST[:PORT]\n");
+        return 2;
+    }
+    if (o->nmaps && !o->copy_storage) {
+        fprintf(stderr, "xl-relocate: --disk-map needs --copy-storage\n");
         return 2;
     }
     if (!(conf = cli_load_conf(o))) return 1;

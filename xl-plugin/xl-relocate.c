@@ -50,6 +50,12 @@ static void usage(FILE *f)
             "throttle)\n"
             "      --timeout S         give up after S seconds; the guest "
             "stays here\n"
+            "      --paused            leave the guest paused on the target "
+            "(xl's -p)\n"
+            "      --copy-storage      copy the guest's disks too (no shared "
+            "storage)\n"
+            "      --disk-map SRC=DST  the disk SRC goes to DST on the "
+            "target (repeat)\n"
             "  -p, --port PORT         target port; --ssl / --no-ssl\n"
             "  -s CMD                  no relocd on the target: as xl "
             "migrate -s, run\n"
@@ -105,6 +111,9 @@ enum {
     OPT_DRY_RUN,
     OPT_TIME_LIMIT,
     OPT_ON_SHUTDOWN,
+    OPT_COPY_STORAGE,
+    OPT_DISK_MAP,
+    OPT_PAUSED,
 };
 
 static const struct option longopts[] = {
@@ -123,6 +132,9 @@ static const struct option longopts[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
     {"on-shutdown", no_argument, NULL, OPT_ON_SHUTDOWN},
+    {"copy-storage", no_argument, NULL, OPT_COPY_STORAGE},
+    {"paused", no_argument, NULL, OPT_PAUSED},
+    {"disk-map", required_argument, NULL, OPT_DISK_MAP},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -141,6 +153,27 @@ static int num_arg(const char *opt, const char *arg, int max)
         return -1;
     }
     return (int)v;
+}
+
+/* --disk-map SRC=DST: two absolute paths; 0, or -1 after saying why. */
+static int disk_map_arg(const char *arg, struct opts *o)
+{
+    const char *eq = strchr(arg, '=');
+    struct msg_disk_map *m = &o->maps[o->nmaps];
+
+    if (o->nmaps >= MSG_MAX_DISKS || !eq || arg[0] != '/' || eq[1] != '/' ||
+        (size_t)(eq - arg) >= sizeof(m->src) ||
+        snprintf(m->dst, sizeof(m->dst), "%s", eq + 1) >= (int)sizeof(m->dst)) {
+        fprintf(stderr,
+                "xl-relocate: --disk-map wants SRC=DST, two absolute paths "
+                "(at most %d), not '%s'\n",
+                MSG_MAX_DISKS, arg);
+        return -1;
+    }
+    memcpy(m->src, arg, (size_t)(eq - arg));
+    m->src[eq - arg] = 0;
+    o->nmaps++;
+    return 0;
 }
 
 /* The options of migrate and evacuate; 0, or -1 on a bad value. */
@@ -188,6 +221,14 @@ static int parse_migrate_opt(int ch, struct opts *o)
     case OPT_ON_SHUTDOWN:
         o->on_shutdown = 1;
         return 0;
+    case OPT_COPY_STORAGE:
+        o->copy_storage = 1;
+        return 0;
+    case OPT_PAUSED:
+        o->paused = 1;
+        return 0;
+    case OPT_DISK_MAP:
+        return disk_map_arg(optarg, o);
     }
     return -1;
 }

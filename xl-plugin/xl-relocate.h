@@ -5,6 +5,7 @@
 #define XL_RELOCATE_H
 
 #include "config/converge.h"
+#include "wire/msg.h"
 
 #define DEFAULT_CONF "/etc/xen/xend-config.sxp"
 /* How long connecting to relocd may take, unless --timeout says. */
@@ -27,7 +28,11 @@ struct opts {
     int bandwidth_mbps;
     int converge_set;
     enum converge on_no_converge;
-    const char *via; /* -s CMD, as xl migrate -s; NULL: relocd */
+    const char *via;  /* -s CMD, as xl migrate -s; NULL: relocd */
+    int paused;       /* --paused: xl migrate -p */
+    int copy_storage; /* --copy-storage, with --disk-map SRC=DST pairs */
+    unsigned nmaps;
+    struct msg_disk_map maps[MSG_MAX_DISKS];
     /* evacuate */
     const char *to; /* --to HOST[,HOST...]; NULL: relocd-evacuate-hosts */
     int parallel;   /* --parallel N; 0: 1 */

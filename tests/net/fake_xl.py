@@ -31,7 +31,7 @@ migrate_receive() (tools/xl/xl_migrate.c), with its exit statuses:
   holdgo  "go" came and the guest started, then nothing for 30 s before
           the report (the sender waits after the hand-over)
 """
-import json, os, struct, subprocess, sys, time
+import hashlib, json, os, struct, subprocess, sys, time
 
 BANNER = b"xl migration receiver ready, send binary domain data.\n"
 MAGIC = b"Xen saved domain, xl format\n \0 \r"
@@ -69,6 +69,26 @@ def pause_ms(var):
         time.sleep(ms / 1000.0)
 
 
+def attach_disks(cfg, log):
+    """libxl attaches the disks after the stream's END: a missing one fails
+    the domain's creation (xl_migrate.c: exit 1, the sender resumes).  The
+    bytes each disk holds then go to the log (sha256), for the tests."""
+    for d in cfg.get("disks", []):
+        path = d.get("pdev_path", "")
+        if not os.path.isfile(path):
+            say("libxl: error: disk %s: %s does not exist" % (d.get("vdev"), path))
+            say("migration target: Domain creation failed (code -3).")
+            sys.exit(1)
+        if log:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            with open(log, "a") as f:
+                f.write("attached %s %s sha256=%s\n"
+                        % (d.get("vdev"), path, h.hexdigest()))
+
+
 def receive(flags):
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     log = os.environ.get("FAKE_XL_LOG")
@@ -100,6 +120,7 @@ def receive(flags):
                 nbytes += len(b)
                 if t == 0:
                     break
+    attach_disks(cfg, log)
     fail = guest_fail(name, fail)
     if fail == "ready":
         sys.exit(1)

@@ -10,6 +10,9 @@
  *   RELOCD_FAKE_RECEIVER  program run as "xl migrate-receive" (default
  *                         tests/net/fake_xl.py receive); gets the flags
  *   RELOCD_FAKE_NICS      the sent guest's vifs: "BRIDGE,MAC,IP;..."
+ *   RELOCD_FAKE_DISKS     the sent guest's disks: "VDEV=PATH;..." (raw
+ *                         files); RELOCD_FAKE_DISK_WRITES blocks of each
+ *                         are written in every pre-copy round
  *   RELOCD_FAKE_CPU_LEAF  the sent guest's highest basic CPUID leaf (13;
  *                         knob cpu_leaf)
  *   RELOCD_FAKE_HOST_LEAF the highest one this host offers (0x16): more is
@@ -188,12 +191,13 @@ void xen_receive_cleanup(const char *name)
  *                          pages / this rate (default 0 = as fast as it goes)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <time.h>
 
 struct xen_guest {
     char name[128];
-    char json[2048];
+    char json[4096];
     unsigned long pages;
     int suspended, cap_pct;
 };
@@ -273,6 +277,74 @@ static void fake_nics(char *json, size_t len)
     if (n < len) snprintf(json + n, len - n, "]");
 }
 
+/* RELOCD_FAKE_DISKS ("VDEV=PATH;..."): libxl's "disks" array, appended. */
+static void fake_disks(char *json, size_t len)
+{
+    const char *env = getenv("RELOCD_FAKE_DISKS");
+    char copy[1024], *d, *save, *eq;
+    size_t n = strlen(json);
+    int first = 1;
+
+    if (!env) return;
+    snprintf(copy, sizeof(copy), "%s", env);
+    n += (size_t)snprintf(json + n, len - n, ",\"disks\":[");
+    for (d = strtok_r(copy, ";", &save); d && n < len;
+         d = strtok_r(NULL, ";", &save)) {
+        if (!(eq = strchr(d, '='))) continue;
+        *eq = 0;
+        n += (size_t)snprintf(json + n, len - n,
+                              "%s{\"pdev_path\": \"%s\",\"vdev\":\"%s\","
+                              "\"format\":\"raw\",\"readwrite\":1}",
+                              first ? "" : ",", eq + 1, d);
+        first = 0;
+    }
+    if (n < len) snprintf(json + n, len - n, "]");
+}
+
+/*
+ * The fake guest's disk writes in pre-copy round it (RELOCD_FAKE_DISK_WRITES
+ * 4 KiB blocks a round on each disk, knob disk_writes): each block holds
+ * the round and its number, at offsets that move with the round.
+ */
+static void fake_disk_writes(const struct xen_guest *g, unsigned it)
+{
+    long n = fake_param(g, "disk_writes", "RELOCD_FAKE_DISK_WRITES", 0);
+    const char *env = getenv("RELOCD_FAKE_DISKS");
+    char copy[1024], *d, *save, *eq, block[4096];
+    struct stat st;
+    long i;
+    int fd;
+
+    snprintf(copy, sizeof(copy), "%s", env ? env : "");
+    for (d = strtok_r(copy, ";", &save); n > 0 && d;
+         d = strtok_r(NULL, ";", &save)) {
+        if (!(eq = strchr(d, '='))) continue;
+        fd = open(eq + 1, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < 4096) {
+            if (fd >= 0) close(fd);
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            memset(block, 'a' + (int)((it + (unsigned)i) % 26), sizeof(block));
+            snprintf(block, sizeof(block), "round %u write %ld", it, i);
+            if (pwrite(fd, block, sizeof(block),
+                       (off_t)(((uint64_t)it * 7919 + (uint64_t)i * 104729) %
+                               ((uint64_t)st.st_size / 4096) * 4096)) < 0)
+                break;
+        }
+        close(fd);
+    }
+}
+
+int xen_guest_disk_node(struct xen_guest *g, const char *vdev, char *node,
+                        size_t nodelen, char *err, size_t errlen)
+{
+    snprintf(node, nodelen, "fake-%s-%s", g->name, vdev);
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
 struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
 {
     struct xen_guest *g;
@@ -293,6 +365,7 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
              "\"uuid\":\"%s\"},\"b_info\":{\"max_memkb\":%lu}",
              domain, uuid, g->pages * 4);
     fake_nics(g->json, sizeof(g->json) - 1);
+    fake_disks(g->json, sizeof(g->json) - 1);
     strcat(g->json, "}");
     fake_state(g, "running");
     return g;
@@ -388,6 +461,7 @@ static int fake_precopy(struct xen_guest *g, int fd,
         t0 = clock_s();
         dirty = dirty > g->pages ? g->pages : dirty;
         if (fake_pages(fd, dirty)) return -1;
+        fake_disk_writes(g, it);
         if (round_ms) usleep((useconds_t)round_ms * 1000);
         want = link ? (double)dirty * 4096 / (link * 1e6) : 0;
         if (clock_s() - t0 < want)
@@ -430,6 +504,11 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
     /* libxc's END, then libxl's: the hook sits between them, as in send.c */
     r = fake_pages(fd, live ? 16 : g->pages) || fdio_write_all(fd, end, 8);
     if (!r && hooks->saved) hooks->saved(hooks->data);
+    if (!r && hooks->before_end &&
+        hooks->before_end(hooks->data, err, errlen)) {
+        xen_guest_resume(g);
+        return -1;
+    }
     if (r || fdio_write_all(fd, end, 8)) {
         xen_guest_resume(g);
         snprintf(err, errlen, "stream write failed; the guest was resumed");

@@ -157,8 +157,11 @@ static void test_error_and_result(void)
 
 static void test_migrate_and_preflight(void)
 {
-    struct msg_migrate m = {"xl-stream", 2, {"-e", "-p"}, 0}, m2;
-    struct msg_preflight p = {"{\"c_info\":{}}", 1, 0, NULL}, p2;
+    struct msg_migrate m = {.mode = "xl-stream",
+                            .nflags = 2,
+                            .flags = {"-e", "-p"}},
+                       m2;
+    struct msg_preflight p = {.config = "{\"c_info\":{}}", .live = 1}, p2;
     struct buf *b = buf_new(PROTO_MAX_FRAME);
 
     msg_put_migrate(b, &m);
@@ -191,7 +194,7 @@ static void test_migrate_and_preflight(void)
 static void test_cpu_policy(void)
 {
     static struct msg_cpu_policy cpu;
-    struct msg_preflight p = {"{}", 1, 0, &cpu}, p2;
+    struct msg_preflight p = {.config = "{}", .live = 1, .cpu = &cpu}, p2;
     struct buf *b = buf_new(PROTO_MAX_FRAME);
     unsigned i;
 
@@ -249,8 +252,12 @@ static void test_cpu_policy(void)
 static void test_ctl_migrate_defaults(void)
 {
     struct buf *b = buf_new(PROTO_MAX_FRAME + 64);
-    struct msg_ctl_migrate m = {"g1", "host-b",          0, -1, 1, 0, -1,
-                                0,    CONVERGE_THROTTLE, 0, 0,  ""};
+    struct msg_ctl_migrate m = {.domain = "g1",
+                                .target = "host-b",
+                                .ssl = -1,
+                                .live = 1,
+                                .bandwidth_mbps = -1,
+                                .on_no_converge = CONVERGE_THROTTLE};
     struct msg_ctl_migrate got;
 
     T_EQ_INT(msg_put_ctl_migrate(b, &m), 0);
@@ -291,7 +298,7 @@ static void test_ctl_migrate_defaults(void)
 /* MIGRATE's optional "anatomy", and the ANATOMY frame it asks for. */
 static void test_anatomy(void)
 {
-    struct msg_migrate m = {"xl-stream", 0, {{0}}, 0}, m2;
+    struct msg_migrate m = {.mode = "xl-stream"}, m2;
     struct msg_anatomy a = {{150000, MSG_ANATOMY_UNKNOWN, 40000}}, a2;
     struct buf *b = buf_new(PROTO_MAX_FRAME);
 
@@ -344,8 +351,86 @@ static void test_anatomy(void)
     buf_free(b);
 }
 
+/* --copy-storage: PREFLIGHT's disks, MIGRATE's tokens, the ctl's maps. */
+static void test_disks(void)
+{
+    static struct msg_preflight p, q;
+    struct msg_migrate m = {.mode = "xl-stream", .ntokens = 2}, n;
+    struct msg_ctl_migrate c = {.domain = "g",
+                                .target = "t",
+                                .copy_storage = 1,
+                                .paused = 1,
+                                .nmaps = 1},
+                           d;
+    struct buf *b = buf_new(PROTO_MAX_FRAME + 64);
+    const char *tok = "0123456789abcdef0123456789abcdef";
+
+    p.config = "{}";
+    p.ndisks = 1;
+    snprintf(p.disks[0].path, sizeof(p.disks[0].path), "/srv/g.img");
+    p.disks[0].size = 1 << 20;
+    p.disks[0].allocated = 4096;
+    msg_put_preflight(b, &p);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(q.ndisks, 1);
+    T_EQ_STR(q.disks[0].path, "/srv/g.img");
+    T_EQ_INT(q.disks[0].size, 1 << 20);
+    T_EQ_INT(q.disks[0].allocated, 4096);
+    msg_preflight_clear(&q);
+    /* no disks: nothing on the wire, as an older sender */
+    p.ndisks = 0;
+    msg_put_preflight(b, &p);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_OK(!memmem(frame.payload, frame.len, "disks", 5), "disks sent");
+    T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(q.ndisks, 0);
+    msg_preflight_clear(&q);
+    T_EQ_INT(raw(PROTO_PREFLIGHT, "{\"config\":\"{}\",\"live\":true,"
+                                  "\"disks\":[{\"path\":\"rel.img\","
+                                  "\"size\":512,\"allocated\":0}]}"),
+             PERR_OK);
+    T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_EQ_INT(raw(PROTO_PREFLIGHT, "{\"config\":\"{}\",\"live\":true,"
+                                  "\"disks\":[{\"path\":\"/a\","
+                                  "\"size\":512,\"allocated\":1024}]}"),
+             PERR_OK);
+    T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_EQ_INT(raw(PROTO_PREFLIGHT, "{\"config\":\"{}\",\"live\":true,"
+                                  "\"disks\":[{\"path\":\"/a\","
+                                  "\"size\":1000,\"allocated\":0}]}"),
+             PERR_OK);
+    T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)), PERR_BAD_MESSAGE);
+
+    snprintf(m.tokens[0], sizeof(m.tokens[0]), "%s", tok);
+    snprintf(m.tokens[1], sizeof(m.tokens[1]), "%s", tok);
+    msg_put_migrate(b, &m);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_migrate(&frame, &n, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(n.ntokens, 2);
+    T_EQ_STR(n.tokens[1], tok);
+    T_EQ_INT(raw(PROTO_MIGRATE, "{\"mode\":\"disk\",\"flags\":[],"
+                                "\"disks\":[\"../../etc/passwd\"]}"),
+             PERR_OK);
+    T_EQ_INT(msg_get_migrate(&frame, &n, why, sizeof(why)), PERR_BAD_MESSAGE);
+    T_EQ_INT(msg_token_ok(tok), 1);
+    T_EQ_INT(msg_token_ok("0123456789ABCDEF0123456789abcdef"), 0);
+
+    snprintf(c.maps[0].src, sizeof(c.maps[0].src), "/a.img");
+    snprintf(c.maps[0].dst, sizeof(c.maps[0].dst), "/b.img");
+    msg_put_ctl_migrate(b, &c);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_ctl_migrate(&frame, &d, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(d.copy_storage, 1);
+    T_EQ_INT(d.paused, 1);
+    T_EQ_INT(d.nmaps, 1);
+    T_EQ_STR(d.maps[0].dst, "/b.img");
+    buf_free(b);
+}
+
 int main(void)
 {
+    test_disks();
     test_ctl_migrate_defaults();
     test_cpu_policy();
     test_frames();

@@ -170,8 +170,32 @@ static void test_cancel_and_cap(void)
     T_EQ_STR(policy_action_name(POLICY_STOP), "stop-and-copy");
 }
 
+/*
+ * Block migration: memory within the target, but the disk's last era
+ * would not be: the disk bytes keep the policy from stopping.
+ */
+static void test_disk_counts(void)
+{
+    struct policy_cfg cfg = {300, CONVERGE_ABORT, 49152, 0};
+    struct policy p;
+    struct policy_event ev;
+
+    policy_init(&p, &cfg);
+    policy_step(&p, 0, 1000, 100.0, &ev);
+    policy_step(&p, 1, -1, 101.0, &ev); /* 1000 pages/s: 4 MB/s */
+    policy_set_disk(&p, 4000000);       /* a second of the link */
+    T_EQ_INT(policy_step(&p, 1, 10, 101.5, &ev), POLICY_CONTINUE);
+    T_OK(ev.expected_down_ms > 900, "disk not counted: %.0f ms",
+         ev.expected_down_ms);
+    T_EQ_INT(ev.disk_bytes, 4000000);
+    policy_step(&p, 2, -1, 101.6, &ev);
+    policy_set_disk(&p, 4096);
+    T_EQ_INT(policy_step(&p, 2, 10, 102.0, &ev), POLICY_STOP);
+}
+
 int main(void)
 {
+    test_disk_counts();
     test_idle();
     test_converging();
     test_stuck_abort();

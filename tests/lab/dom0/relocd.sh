@@ -30,7 +30,7 @@ relocd_conf() {
         printf '%s\n' "(xend-relocation-hosts-allow '^127\\\\. ^169\\\\.254\\\\.77\\\\. ^10\\\\.[12]\\\\.0\\\\.')"
         # The lab's guests plug into its bridge with its own vif script,
         # which pre-flight refuses unless the admin lists it (README.xen 2.3).
-        echo "(relocd-allow-scripts 'block vif-bridge vif-nat vif-openvswitch vif-route /lab/vif-lab')"
+        echo "(relocd-allow-scripts 'block vif-bridge vif-nat vif-openvswitch vif-route /lab/vif-lab /lab/block-lab')"
         for l in "$@"; do echo "$l"; done
     } > "$f"
 }

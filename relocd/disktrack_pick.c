@@ -1,0 +1,28 @@
+/*
+ * disktrack_pick.c - the write tracker a disk gets on a real dom0: dm-era
+ * on the device-mapper node its backend holds (README.xen 3.5).  Alone in
+ * its file: tests/net links a double of disktrack_pick() into relocd-fake,
+ * which has no device-mapper, instead of this object.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "relocd/disktrack.h"
+#include "relocd/storage.h"
+
+struct disktrack *disktrack_pick(const char *path, const char *node,
+                                 const char *dir, uint64_t size, uint32_t block,
+                                 char *err, size_t errlen)
+{
+    struct disktrack_era_cfg cfg = {node, dir, NULL};
+
+    (void)path;
+    /* tmpfs beside the control socket: era's metadata is scratch. */
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    return disktrack_era_new(&cfg, size, block, err, errlen);
+}

@@ -1,0 +1,169 @@
+/*
+ * storage_rx.c - block migration on the target (storage_rx.h): the disks
+ * a migration brings are checked in pre-flight, created at MIGRATE, bound
+ * to it by tokens that its disk connections present, and removed unless
+ * the guest ended up running here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "config/pathpat.h"
+#include "relocd/storage_rx.h"
+#include "wire/msg.h"
+
+/* The registration of a token: dir/TOKEN (tokens are checked hex). */
+static int reg_path(const char *dir, const char *token, char *path, size_t len)
+{
+    if (!dir || !msg_token_ok(token)) return -1;
+    return snprintf(path, len, "%s/%s", dir, token) < (int)len ? 0 : -1;
+}
+
+/* One disk to create: why it cannot be, or "" when it can. */
+static void check_one(const struct msg_disk *d, const char *allow, char *why,
+                      size_t len)
+{
+    char copy[MSG_DISK_PATH_MAX];
+    struct statvfs vfs;
+    struct stat st;
+    const char *dir;
+    uint64_t avail;
+
+    why[0] = 0;
+    snprintf(copy, sizeof(copy), "%s", d->path);
+    dir = dirname(copy);
+    if (!pathpat_clean(d->path))
+        snprintf(why, len, "%s: not a clean absolute path", d->path);
+    /* A peer names the file root creates: only where the admin said. */
+    else if (!allow || !pathpat_match(allow, d->path, NULL))
+        snprintf(why, len,
+                 "%s: not in relocd-disk-allow, so relocd creates no disk "
+                 "there",
+                 d->path);
+    else if (lstat(d->path, &st) == 0)
+        snprintf(why, len,
+                 "%s exists already: relocd does not overwrite a disk (use "
+                 "--disk-map for another path)",
+                 d->path);
+    else if (errno != ENOENT)
+        snprintf(why, len, "%s: %s", d->path, strerror(errno));
+    else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        snprintf(why, len, "%s: no directory %s here", d->path, dir);
+    else if (statvfs(dir, &vfs) < 0)
+        snprintf(why, len, "%s: %s", dir, strerror(errno));
+    else if ((avail = (uint64_t)vfs.f_bavail * vfs.f_frsize) < d->allocated)
+        snprintf(why, len,
+                 "%s needs %llu MiB (allocated on the source), %s has %llu "
+                 "MiB free",
+                 d->path, (unsigned long long)(d->allocated >> 20), dir,
+                 (unsigned long long)(avail >> 20));
+}
+
+void storage_rx_check(const struct msg_disk *d, unsigned n, const char *allow,
+                      struct msg_preflight_result *res)
+{
+    char why[600];
+    unsigned i, j;
+
+    for (i = 0; i < n; i++) {
+        check_one(&d[i], allow, why, sizeof(why));
+        for (j = 0; !why[0] && j < i; j++)
+            if (!strcmp(d[i].path, d[j].path))
+                snprintf(why, sizeof(why), "%s named twice", d[i].path);
+        if (why[0]) {
+            msg_check_add(res, "storage", 0, "%s", why);
+            return;
+        }
+    }
+    if (n)
+        msg_check_add(res, "storage", 1, "%u disk(s) can be created here", n);
+}
+
+int storage_rx_create(const char *dir, const struct msg_disk *d, unsigned n,
+                      char tokens[][MSG_TOKEN_LEN + 1], char *why, size_t len)
+{
+    char reg[512];
+    unsigned i;
+    int fd;
+    FILE *f;
+
+    if (n && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(why, len, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        /* O_EXCL: pre-flight saw no such file; never take an existing one. */
+        fd = open(d[i].path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(why, len, "creating %s: %s", d[i].path, strerror(errno));
+            storage_rx_finish(dir, d, i, tokens, 0);
+            return -1;
+        }
+        /* Sparse: the copy allocates what the source has. */
+        if (ftruncate(fd, (off_t)d[i].size) < 0 || close(fd) < 0) {
+            snprintf(why, len, "sizing %s: %s", d[i].path, strerror(errno));
+            storage_rx_finish(dir, d, i + 1, tokens, 0);
+            return -1;
+        }
+        f = reg_path(dir, tokens[i], reg, sizeof(reg)) == 0 ? fopen(reg, "wx")
+                                                            : NULL;
+        if (!f ||
+            fprintf(f, "%llu %s\n", (unsigned long long)d[i].size, d[i].path) <
+                0 ||
+            fclose(f) != 0) {
+            snprintf(why, len, "registering %s: %s", d[i].path,
+                     strerror(errno));
+            storage_rx_finish(dir, d, i + 1, tokens, 0);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void storage_rx_finish(const char *dir, const struct msg_disk *d, unsigned n,
+                       char tokens[][MSG_TOKEN_LEN + 1], int keep)
+{
+    char reg[512];
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        if (reg_path(dir, tokens[i], reg, sizeof(reg)) == 0) unlink(reg);
+        if (!keep) unlink(d[i].path);
+    }
+}
+
+int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
+                    char *path_r, size_t pathlen, char *why, size_t len)
+{
+    char reg[512], line[MSG_DISK_PATH_MAX + 32], *sp, *nl;
+    unsigned long long size;
+    struct stat st;
+    FILE *f = NULL;
+    int fd;
+
+    if (reg_path(dir, token, reg, sizeof(reg)) < 0 || !(f = fopen(reg, "re")) ||
+        !fgets(line, sizeof(line), f) || sscanf(line, "%llu", &size) != 1 ||
+        !(sp = strchr(line, ' ')) || !(nl = strchr(sp, '\n'))) {
+        if (f) fclose(f);
+        snprintf(why, len, "no migration here awaits this disk");
+        return -1;
+    }
+    fclose(f);
+    *nl = 0;
+    snprintf(path_r, pathlen, "%s", sp + 1);
+    /* Only the file MIGRATE made: a regular file, never followed links. */
+    fd = open(sp + 1, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, len, "%s: %s", sp + 1,
+                 fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *size_r = size;
+    return fd;
+}

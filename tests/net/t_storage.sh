@@ -1,0 +1,142 @@
+# Block migration end to end without Xen (README.xen 3.5): xl-relocate
+# migrate --copy-storage --disk-map sends a simulated guest whose disk
+# file it keeps writing during pre-copy; the target's relocd creates the
+# mapped file (sparse), a disk connection per disk carries the passes,
+# and the stream's END comes only after the target synced: fake_xl.py
+# sees the final bytes when it attaches the disk.  The target's copy
+# equals the source (sha256); the source is never written by relocd.
+# Refusals: a path outside relocd-disk-allow, an existing target file, no
+# room.  A cancel mid-copy removes the target's copy; over TLS too.
+# shellcheck shell=sh source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+net_up
+mkdir -p "$T/state" "$T/src-disks" "$T/dst-disks"
+export RELOCD_FAKE_STATE="$T/state"
+openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
+dst_conf="(xend-relocation-server yes)
+(xend-relocation-ssl-server yes)
+(relocd-psk-file $T/psk)
+(relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
+(relocd-disk-allow '$T/dst-disks/* $T/small/*')
+(relocd-control-socket $T/dst.sock)"
+# a 1 MiB file system for the "no room" case, there before relocd's
+# namespace copies the mounts
+mkdir -p "$T/small"
+mount -t tmpfs -o size=1m tmpfs "$T/small" || die "cannot mount a small tmpfs"
+trap 'umount "$T/small" 2>/dev/null; cleanup' EXIT
+start_relocd "$dst_conf"
+# disk IMAGE MIB: a sparse file with data in its first and last MiB
+disk() {
+    truncate -s "${2}M" "$1"
+    head -c 1048576 /dev/urandom | dd of="$1" conv=notrunc status=none
+    head -c 1048576 /dev/urandom |
+        dd of="$1" bs=1M seek=$(($2 - 1)) conv=notrunc status=none
+}
+for g in d1 d2 d3 d4 d5; do disk "$T/src-disks/$g.img" 16; done
+export RELOCD_FAKE_DISK_WRITES=8
+# each guest its own disk: the fake reads RELOCD_FAKE_DISKS at open
+src_disks() {
+    echo "xvda=$T/src-disks/$1.img"
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+map() { echo "--disk-map $T/src-disks/$1.img=$T/dst-disks/$1.img"; }
+
+# start_src_relocd passes its environment on: one source relocd per guest
+# set, since the fake guest's disks come from the environment.
+src_for() {
+    [ -n "${SRC_PID:-}" ] && { kill "$SRC_PID"; wait "$SRC_PID" 2>/dev/null; }
+    rm -f "$T/src.sock"
+    RELOCD_FAKE_DISKS=$(src_disks "$1") start_src_relocd "$1" \
+        "(relocd-psk-file $T/psk)"
+    trap 'umount "$T/small" 2>/dev/null; kill $SRC_PID 2>/dev/null; cleanup' EXIT
+}
+
+# 1. live, writes in every round: the copy equals the source
+src_for d1
+before=$(sha "$T/src-disks/d1.img")
+echo 200 >"$T/state/d1.round_ms"; echo 5000 >"$T/state/d1.pps"
+# shellcheck disable=SC2046 # map: two words
+expect_ok xlr migrate --json --copy-storage $(map d1) d1 10.77.0.2
+received d1 || die "d1 not received: $(cat "$T/out")"
+after=$(sha "$T/src-disks/d1.img")
+[ "$before" != "$after" ] || die "the fake guest wrote nothing to its disk"
+[ "$(sha "$T/dst-disks/d1.img")" = "$after" ] ||
+    die "the target's copy differs from the source"
+grep -q "attached xvda $T/dst-disks/d1.img sha256=$after" "$FAKE_XL_LOG" ||
+    die "xl attached a disk that was not complete: $(grep attached "$FAKE_XL_LOG")"
+grep -q '"event":"result","ok":true' "$T/out" || die "no JSON result"
+grep '"event":"result"' "$T/out" | grep -q '"disk":{"disks":1,"passes":[2-9]' ||
+    die "the result lacks the disk's passes: $(grep result "$T/out")"
+grep -q '"event":"disk-final"' "$T/out" || die "no final pass reported"
+# sparse: the copy allocates about what the source has, not 16 MiB
+alloc=$(du -k "$T/dst-disks/d1.img" | cut -f1)
+[ "$alloc" -lt 8192 ] || die "the copy is not sparse: $alloc KiB"
+[ "$(state d1)" = destroyed ] || die "d1 is '$(state d1)' on the source"
+[ -z "$(ls "$T/disks" 2>/dev/null)" ] || die "tokens left: $(ls "$T/disks")"
+
+# 2. refused in pre-flight, nothing created: outside relocd-disk-allow,
+# an existing file, no room (the allocated bytes of a 16 MiB disk on a
+# 1 MiB tmpfs)
+src_for d2
+expect_fail "pre-flight (disk|storage) failed on the target: .*not in relocd-disk-allow" \
+    xlr migrate --copy-storage --disk-map "$T/src-disks/d2.img=$T/d2.img" \
+    d2 10.77.0.2
+[ -e "$T/d2.img" ] && die "a disk was created outside relocd-disk-allow"
+: >"$T/dst-disks/d2.img"
+# shellcheck disable=SC2046
+expect_fail "pre-flight storage failed on the target: .*exists already" \
+    xlr migrate --copy-storage $(map d2) d2 10.77.0.2
+rm -f "$T/dst-disks/d2.img"
+expect_fail "pre-flight storage failed on the target: .*needs 2 MiB" \
+    xlr migrate --copy-storage \
+    --disk-map "$T/src-disks/d2.img=$T/small/d2.img" d2 10.77.0.2
+[ "$(state d2)" = running ] || die "d2 is '$(state d2)' after the refusals"
+# shellcheck disable=SC2046
+expect_fail "--disk-map needs --copy-storage" xlr migrate $(map d2) d2 10.77.0.2
+
+# 3. cancelled during pre-copy: the guest stays, the target's copy goes
+src_for d3
+echo 1000 >"$T/state/d3.round_ms"; echo 20000 >"$T/state/d3.pps"
+# shellcheck disable=SC2046
+xlr migrate --max-downtime 1 --copy-storage $(map d3) d3 10.77.0.2 \
+    >"$T/cancel.out" 2>&1 &
+mig=$!
+i=0
+until [ -e "$T/dst-disks/d3.img" ]; do
+    sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "the target made no copy"
+done
+sleep 2
+id=$(xlr list 2>&1 | awk '/d3/ {print $1}')
+expect_ok xlr cancel "$id"
+wait $mig && die "a cancelled migration reported success"
+[ "$(state d3)" = running ] || die "d3 is '$(state d3)' after the cancel"
+i=0
+while [ -e "$T/dst-disks/d3.img" ]; do
+    sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "the target kept its copy"
+done
+grep -q "removed the 1 disk copie(s) of d3" "$T/relocd.log" ||
+    die "the target did not say it removed the copy"
+
+# 4. the target fails to start the guest after the copy: the copy goes
+src_for d4
+echo ready >"$FAKE_XL_DIR/d4.fail"
+# shellcheck disable=SC2046
+expect_fail "" xlr migrate --copy-storage $(map d4) d4 10.77.0.2
+[ "$(state d4)" = running ] || die "d4 is '$(state d4)'"
+[ -e "$T/dst-disks/d4.img" ] && die "the target kept d4's copy"
+rm -f "$FAKE_XL_DIR/d4.fail"
+
+# 5. over TLS (PSK): the disk connection authenticates like the control
+# one; --paused asks xl migrate-receive for -p, as xl migrate -p does
+src_for d5
+# shellcheck disable=SC2046
+expect_ok xlr migrate --ssl -p 8003 --paused --copy-storage $(map d5) d5 \
+    10.77.0.2
+grep -q "received d5 .*flags=-p" "$FAKE_XL_LOG" || die "--paused: no -p"
+grep -q "receiving disk $T/dst-disks/d5.img" "$T/relocd.log" ||
+    die "no disk connection over TLS"
+[ "$(sha "$T/dst-disks/d5.img")" = "$(sha "$T/src-disks/d5.img")" ] ||
+    die "the copy over TLS differs"
+alive
+echo "t_storage: ok"

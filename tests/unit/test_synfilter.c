@@ -17,19 +17,32 @@
 #include "relocd/synfilter.h"
 #include "t.h"
 
+/* text:port of family af into ss; its length */
+static socklen_t sockaddr_of(int af, const char *text, unsigned short port,
+                             struct sockaddr_storage *ss)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    ss->ss_family = (sa_family_t)af;
+    if (af == AF_INET) {
+        inet_pton(af, text, &s4->sin_addr);
+        s4->sin_port = htons(port);
+        return sizeof(*s4);
+    }
+    inet_pton(af, text, &s6->sin6_addr);
+    s6->sin6_port = htons(port);
+    return sizeof(*s6);
+}
+
 /* A listener on addr (port 0), its port into *port; -1 when unavailable. */
 static int listener(int af, const char *addr, int v6only, unsigned short *port)
 {
-    struct sockaddr_storage ss = {0};
-    socklen_t len = af == AF_INET ? sizeof(struct sockaddr_in)
-                                  : sizeof(struct sockaddr_in6);
+    struct sockaddr_storage ss;
+    socklen_t len = sockaddr_of(af, addr, 0, &ss);
     int fd = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
 
-    ss.ss_family = (sa_family_t)af;
-    if (af == AF_INET)
-        inet_pton(af, addr, &((struct sockaddr_in *)&ss)->sin_addr);
-    else
-        inet_pton(af, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr);
     if (af == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -47,23 +60,13 @@ static int listener(int af, const char *addr, int v6only, unsigned short *port)
 static int connects(int af, const char *src, const char *dst,
                     unsigned short port)
 {
-    struct sockaddr_storage s = {0}, d = {0};
-    socklen_t len = af == AF_INET ? sizeof(struct sockaddr_in)
-                                  : sizeof(struct sockaddr_in6);
+    struct sockaddr_storage s, d;
+    socklen_t len = sockaddr_of(af, src, 0, &s);
     struct pollfd p;
     int fd = socket(af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), e = -1;
     socklen_t elen = sizeof(e);
 
-    s.ss_family = d.ss_family = (sa_family_t)af;
-    if (af == AF_INET) {
-        inet_pton(af, src, &((struct sockaddr_in *)&s)->sin_addr);
-        inet_pton(af, dst, &((struct sockaddr_in *)&d)->sin_addr);
-        ((struct sockaddr_in *)&d)->sin_port = htons(port);
-    } else {
-        inet_pton(af, src, &((struct sockaddr_in6 *)&s)->sin6_addr);
-        inet_pton(af, dst, &((struct sockaddr_in6 *)&d)->sin6_addr);
-        ((struct sockaddr_in6 *)&d)->sin6_port = htons(port);
-    }
+    sockaddr_of(af, dst, port, &d);
     if (fd < 0 || bind(fd, (struct sockaddr *)&s, len) < 0) {
         if (fd >= 0) close(fd);
         return -1;

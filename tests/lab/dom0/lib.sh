@@ -78,10 +78,13 @@ skip() { verdict SKIP "$*"; exit 0; }
 # guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
 #                [--vcpus N] [--tick-ms MS] [--vif SPEC] [--disk PATH]...
 #                [--disk-rate MiB/s] [--verify-s S] [--stamp-blocks N]
+#                [--wake-ms MS]
 # Write $LAB_DIR/NAME.cfg. Lab guests boot the Debian kernel with the lab's
 # initramfs; they run `dirty` (src/dirty.c). on_reboot=destroy and
 # on_crash=preserve make a crash or triple fault visible instead of xl
-# restarting the guest silently.
+# restarting the guest silently.  --wake-ms: how often an idle guest
+# checks its clock (10): the resolution of its downtime figure, and the
+# cost of keeping it alive (each wake-up is a VM exit, slow under TCG).
 # --vif bridge=BR[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR][,KEY=VAL...]: one
 # network interface (netfront eth0 in the guest) on dom0's bridge BR,
 # hotplugged by /lab/vif-lab (dom0/vif-lab; bridge_up creates BR). ip and
@@ -103,7 +106,7 @@ skip() { verdict SKIP "$*"; exit 0; }
 guest_cfg() {
     local name="$1" mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
     local spec='' net='' kv disks='' vdevs='' drate=0.25 verify=60 v=a
-    local stamps=1024
+    local stamps=1024 wake=10
     shift
     while [ $# -gt 0 ]; do
         case $1 in
@@ -113,6 +116,7 @@ guest_cfg() {
         --type) type=$2 ;;
         --vcpus) vcpus=$2 ;;
         --tick-ms) tick=$2 ;;
+        --wake-ms) wake=$2 ;;
         --vif) vif=$2 ;;
         --disk)
             disks="$disks${disks:+, }'format=raw,vdev=xvd$v,access=rw,script=/lab/block-lab,target=$2'"
@@ -150,7 +154,7 @@ memory=$mem
 vcpus=$vcpus
 kernel="/guest/vmlinuz"
 ramdisk="/guest/initrd.gz"
-extra="console=hvc0 quiet lab.dirty=$dirty lab.rate=$rate lab.tick_ms=$tick$net"
+extra="console=hvc0 quiet lab.dirty=$dirty lab.rate=$rate lab.tick_ms=$tick lab.wake_ms=$wake$net"
 on_poweroff="destroy"
 on_reboot="destroy"
 on_crash="preserve"

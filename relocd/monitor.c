@@ -183,6 +183,9 @@ static int monitor_make_disks(struct session *s, const struct msg_migrate *m)
                             m->ntokens, s->ndisks);
     if (!s->ndisks) return 0;
     memcpy(s->tokens, m->tokens, sizeof(s->tokens));
+    /* Recorded before the disks exist: a death in between leaves none
+     * that a restarted relocd would not know of. */
+    session_mark(s);
     if (!session_disk_dir(s, dir, sizeof(dir)) ||
         storage_rx_create(dir, s->disks, s->ndisks, s->tokens, why,
                           sizeof(why)) < 0)

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "wire/fdio.h"
 #include "wire/log.h"
 #include "relocd/outgoing.h"
+#include "relocd/rundir.h"
 #include "xen/xen.h"
 
 #define OUTGOING_MAX_TEXT 2048
@@ -312,43 +312,6 @@ int outgoing_reap(const char *dir, pid_t pid, const char *what, char *msg,
     return rc;
 }
 
-/* The command name and state letter of /proc/PID/stat; 0, or -1. */
-static int proc_stat(pid_t pid, char *comm, size_t len, char *state_r)
-{
-    char path[64], line[512], *open_p, *close_p;
-    FILE *f;
-    int rc = -1;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen(path, "r"))) return -1;
-    /* "PID (COMM) S ...": COMM may hold spaces and parentheses. */
-    if (fgets(line, sizeof(line), f) && (open_p = strchr(line, '(')) &&
-        (close_p = strrchr(line, ')')) && close_p[1] == ' ') {
-        *close_p = '\0';
-        snprintf(comm, len, "%s", open_p + 1);
-        *state_r = close_p[2];
-        rc = 0;
-    }
-    fclose(f);
-    return rc;
-}
-
-/*
- * Whether pid is a sender of a previous relocd that outlived it: a live
- * process (not a zombie) of relocd's own program.  Settling a move under
- * a live worker could resume a guest it is handing over.
- */
-static int worker_alive(pid_t pid)
-{
-    char comm[64], self[64], state, self_state;
-
-    if (pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH)) return 0;
-    if (proc_stat(pid, comm, sizeof(comm), &state) < 0 ||
-        proc_stat(getpid(), self, sizeof(self), &self_state) < 0)
-        return kill(pid, 0) == 0 || errno != ESRCH; /* assume the worst */
-    return state != 'Z' && state != 'X' && !strcmp(comm, self);
-}
-
 /* A marker's file name: the worker's pid, all digits. */
 static int marker_name(const char *s)
 {
@@ -371,7 +334,7 @@ int outgoing_recover(const char *dir)
             continue;
         }
         pid = (pid_t)atoi(e->d_name);
-        if (worker_alive(pid)) {
+        if (rundir_mark_alive(pid)) {
             log_warnx("a move recorded in %s is still run by its sender "
                       "(pid %d); leaving it to that process",
                       path, (int)pid);

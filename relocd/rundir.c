@@ -3,6 +3,7 @@
  * rundir.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,4 +68,36 @@ int rundir_path(const char *sock_path, const char *sub, char *path, size_t len)
     if (snprintf(buf, sizeof(buf), "%s", sock_path) >= (int)sizeof(buf))
         return -1;
     return snprintf(path, len, "%s/%s", dirname(buf), sub) < (int)len ? 0 : -1;
+}
+
+/* The command name and state letter of /proc/PID/stat; 0, or -1. */
+static int proc_stat(pid_t pid, char *comm, size_t len, char *state_r)
+{
+    char path[64], line[512], *open_p, *close_p;
+    FILE *f;
+    int rc = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "r"))) return -1;
+    /* "PID (COMM) S ...": COMM may hold spaces and parentheses. */
+    if (fgets(line, sizeof(line), f) && (open_p = strchr(line, '(')) &&
+        (close_p = strrchr(line, ')')) && close_p[1] == ' ') {
+        *close_p = '\0';
+        snprintf(comm, len, "%s", open_p + 1);
+        *state_r = close_p[2];
+        rc = 0;
+    }
+    fclose(f);
+    return rc;
+}
+
+int rundir_mark_alive(pid_t pid)
+{
+    char comm[64], self[64], state, self_state;
+
+    if (pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH)) return 0;
+    if (proc_stat(pid, comm, sizeof(comm), &state) < 0 ||
+        proc_stat(getpid(), self, sizeof(self), &self_state) < 0)
+        return kill(pid, 0) == 0 || errno != ESRCH; /* assume the worst */
+    return state != 'Z' && state != 'X' && !strcmp(comm, self);
 }

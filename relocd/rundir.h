@@ -11,6 +11,7 @@
 #define RELOCD_RUNDIR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* rundir.c */
 
@@ -27,5 +28,12 @@ int rundir_check(const char *sock_path, int create, char *err, size_t errlen);
  * socket sock_path, into path.  0, or -1 when it does not fit.
  */
 int rundir_path(const char *sock_path, const char *sub, char *path, size_t len);
+/*
+ * Whether pid, which wrote a mark, is a process of a previous relocd that
+ * outlived it (a sender worker, a receiving session): alive, not a zombie,
+ * and running relocd's own program.  Settling a move under a live process
+ * could resume a guest it is handing over, or destroy one it receives.
+ */
+int rundir_mark_alive(pid_t pid);
 
 #endif

@@ -28,12 +28,14 @@
 #include "config/diag.h"
 #include "relocd/peer.h"
 #include "relocd/privsep.h"
+#include "relocd/rundir.h"
 #include "relocd/sandbox.h"
 #include "relocd/session_int.h"
 #include "relocd/storage_rx.h"
 #include "tunnel/mig.h"
 #include "wire/buf.h"
 #include "wire/chan.h"
+#include "wire/fdio.h"
 #include "wire/log.h"
 #include "wire/msg.h"
 #include "xen/xen.h"
@@ -116,24 +118,28 @@ int session_send(struct session *s)
     return e ? session_fail(s, e, "sending: %s", proto_strerror(e)) : 0;
 }
 
+/* The state directory sub beside incoming_dir ("empty", "disks"). */
+static const char *beside_incoming(const char *incoming_dir, const char *sub,
+                                   char *buf, size_t len)
+{
+    char dir[512];
+
+    if (!incoming_dir) return NULL; /* a unit test: no run dir */
+    snprintf(dir, sizeof(dir), "%s", incoming_dir);
+    return snprintf(buf, len, "%s/%s", dirname(dir), sub) < (int)len ? buf
+                                                                     : NULL;
+}
+
 /* The sandbox's chroot: "empty" beside the incoming markers. */
 static const char *session_empty_dir(const struct session *s, char *buf,
                                      size_t len)
 {
-    char dir[512];
-
-    if (!s->env->incoming_dir) return NULL; /* a unit test: no run dir */
-    snprintf(dir, sizeof(dir), "%s", s->env->incoming_dir);
-    return snprintf(buf, len, "%s/empty", dirname(dir)) < (int)len ? buf : NULL;
+    return beside_incoming(s->env->incoming_dir, "empty", buf, len);
 }
 
 const char *session_disk_dir(const struct session *s, char *buf, size_t len)
 {
-    char dir[512];
-
-    if (!s->env->incoming_dir) return NULL;
-    snprintf(dir, sizeof(dir), "%s", s->env->incoming_dir);
-    return snprintf(buf, len, "%s/disks", dirname(dir)) < (int)len ? buf : NULL;
+    return beside_incoming(s->env->incoming_dir, "disks", buf, len);
 }
 
 /*
@@ -251,34 +257,116 @@ static int marker_path(const char *dir, const char *name, char *path,
     return snprintf(path, len, "%s/%s", dir, name) < (int)len ? 0 : -1;
 }
 
-static void marker_set(const struct session *s, int on)
+/*
+ * The marker says who receives (this process: a restarted relocd leaves a
+ * receive that outlived its parent alone) and which disks it made, so
+ * that one cut short can be cleaned up.  Written whole or not at all.
+ */
+static void marker_write(const struct session *s)
 {
-    char path[512];
+    char path[512], tmp[600], text[64 + MSG_MAX_DISKS * (MSG_TOKEN_LEN + 8)];
+    size_t n;
+    unsigned i;
     int fd;
 
-    if (marker_path(s->env->incoming_dir, s->guest, path, sizeof(path))) return;
-    if (!on) {
-        unlink(path);
+    if (marker_path(s->env->incoming_dir, s->guest, path, sizeof(path)) ||
+        snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", s->env->incoming_dir,
+                 s->guest) >= (int)sizeof(tmp))
         return;
-    }
+    n = (size_t)snprintf(text, sizeof(text), "pid %d\n", (int)getpid());
+    for (i = 0; i < s->ndisks && s->tokens[i][0]; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "disk %s\n",
+                              s->tokens[i]);
     mkdir(s->env->incoming_dir, 0700);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) close(fd);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    if (fdio_write_all(fd, text, n) < 0 || close(fd) < 0 ||
+        rename(tmp, path) < 0) {
+        log_warn("%s: cannot record the receive in flight", path);
+        unlink(tmp);
+    }
+}
+
+void session_mark(const struct session *s)
+{
+    marker_write(s);
+}
+
+static void marker_clear(const struct session *s)
+{
+    char path[512];
+
+    if (marker_path(s->env->incoming_dir, s->guest, path, sizeof(path)) == 0)
+        unlink(path);
+}
+
+/*
+ * A marker's content: the receiving pid (0 from an older relocd, which
+ * wrote an empty marker) and the disk tokens.  The number of tokens, or -1.
+ */
+static int marker_read(const char *path, pid_t *pid_r,
+                       char tokens[][MSG_TOKEN_LEN + 1])
+{
+    char line[128], tok[MSG_TOKEN_LEN + 2];
+    FILE *f = fopen(path, "re");
+    int pid, n = 0;
+
+    *pid_r = 0;
+    if (!f) return -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "pid %d", &pid) == 1 && pid > 0)
+            *pid_r = (pid_t)pid;
+        else if (n < MSG_MAX_DISKS && sscanf(line, "disk %33s", tok) == 1 &&
+                 msg_token_ok(tok))
+            memcpy(tokens[n++], tok, MSG_TOKEN_LEN + 1); /* checked length */
+    }
+    fclose(f);
+    return n;
+}
+
+/* The disks a receive cut short made: gone, unless its guest runs here. */
+static void recover_disks(const char *disk_dir, const char *name,
+                          char tokens[][MSG_TOKEN_LEN + 1], int n)
+{
+    char path[MSG_DISK_PATH_MAX];
+    uint32_t domid;
+    int i, keep = xen_domain_lookup(name, &domid) == 1;
+
+    for (i = 0; i < n; i++) {
+        if (!disk_dir ||
+            storage_rx_reap(disk_dir, tokens[i], keep, path, sizeof(path)) < 0)
+            continue;
+        if (keep)
+            log_warnx("kept the disk copy %s: %s runs here", path, name);
+        else
+            log_warnx("removed the disk copy %s that the receive of %s made",
+                      path, name);
+    }
 }
 
 int session_recover(const char *dir)
 {
-    char path[512];
+    char path[512], disks[600], tokens[MSG_MAX_DISKS][MSG_TOKEN_LEN + 1];
+    const char *disk_dir = beside_incoming(dir, "disks", disks, sizeof(disks));
     struct dirent *e;
     DIR *d = opendir(dir);
-    int n = 0;
+    int n = 0, ntok;
+    pid_t pid;
 
     while (d && (e = readdir(d))) {
         if (marker_path(dir, e->d_name, path, sizeof(path))) continue;
+        ntok = marker_read(path, &pid, tokens);
+        if (pid && rundir_mark_alive(pid)) {
+            log_warnx("a receive of %s is still run by its session (pid %d); "
+                      "leaving it to that process",
+                      e->d_name, (int)pid);
+            continue;
+        }
         log_warnx("a receive of %s was cut short by relocd's death; "
                   "cleaning up",
                   e->d_name);
         xen_receive_cleanup(e->d_name);
+        recover_disks(disk_dir, e->d_name, tokens, ntok);
         unlink(path);
         n++;
     }
@@ -347,7 +435,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
     if (session_admit(s, sa, salen) || monitor_negotiate(s, &m)) return -1;
     if (s->disk_fd >= 0) return session_disk(s);
     log_info("%s (%s): receiving %s", s->fqdn, s->ip, s->guest);
-    marker_set(s, 1);
+    session_mark(s);
     rc = stream_run(s, &m, &status) ? -1 : session_verdict(s, status);
     session_reap_slave(s);
     migtun_finish(s->tunnels, rc == 0);
@@ -360,7 +448,7 @@ static int session_run(struct session *s, const struct sockaddr *sa,
         xen_receive_cleanup(s->guest[0] ? s->guest : NULL);
     }
     session_disks_end(s, rc == 0);
-    marker_set(s, 0);
+    marker_clear(s);
     return rc ? -1 : 0;
 }
 

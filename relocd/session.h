@@ -21,7 +21,9 @@ struct session_env {
 /*
  * At start-up: guests a previous relocd was receiving when it died (their
  * markers are in dir) are half-restored NAME--incoming domains; destroy
- * them and drop the markers.  Returns how many markers were found.
+ * them, remove the disk copies those receives made (kept when the guest
+ * runs here) and drop the markers.  A receive whose session outlived its
+ * relocd is left to that process.  Returns how many were cleaned up.
  */
 int session_recover(const char *dir);
 

@@ -95,6 +95,11 @@ int session_fail(struct session *s, enum proto_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sends s->out where this process's frames go.  0, or session_fail(). */
 int session_send(struct session *s);
+/*
+ * Records the receive in flight (again, once MIGRATE named its disk tokens)
+ * for a relocd that restarts before it ends.
+ */
+void session_mark(const struct session *s);
 /* Where disk tokens are registered (storage_rx.h), into buf; NULL: none. */
 const char *session_disk_dir(const struct session *s, char *buf, size_t len);
 

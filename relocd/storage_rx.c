@@ -137,33 +137,59 @@ void storage_rx_finish(const char *dir, const struct msg_disk *d, unsigned n,
     }
 }
 
-int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
-                    char *path_r, size_t pathlen, char *why, size_t len)
+/* A token's registration: the disk's size and path.  0, or -1. */
+static int reg_read(const char *dir, const char *token, uint64_t *size_r,
+                    char *path_r, size_t pathlen)
 {
     char reg[512], line[MSG_DISK_PATH_MAX + 32], *sp, *nl;
     unsigned long long size;
-    struct stat st;
     FILE *f = NULL;
+    int rc = -1;
+
+    if (reg_path(dir, token, reg, sizeof(reg)) == 0 && (f = fopen(reg, "re")) &&
+        fgets(line, sizeof(line), f) && sscanf(line, "%llu", &size) == 1 &&
+        (sp = strchr(line, ' ')) && (nl = strchr(sp, '\n'))) {
+        *nl = 0;
+        snprintf(path_r, pathlen, "%s", sp + 1);
+        *size_r = size;
+        rc = 0;
+    }
+    if (f) fclose(f);
+    return rc;
+}
+
+int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
+                    char *path_r, size_t pathlen, char *why, size_t len)
+{
+    struct stat st;
     int fd;
 
-    if (reg_path(dir, token, reg, sizeof(reg)) < 0 || !(f = fopen(reg, "re")) ||
-        !fgets(line, sizeof(line), f) || sscanf(line, "%llu", &size) != 1 ||
-        !(sp = strchr(line, ' ')) || !(nl = strchr(sp, '\n'))) {
-        if (f) fclose(f);
+    if (reg_read(dir, token, size_r, path_r, pathlen) < 0) {
         snprintf(why, len, "no migration here awaits this disk");
         return -1;
     }
-    fclose(f);
-    *nl = 0;
-    snprintf(path_r, pathlen, "%s", sp + 1);
     /* Only the file MIGRATE made: a regular file, never followed links. */
-    fd = open(sp + 1, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    fd = open(path_r, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, len, "%s: %s", sp + 1,
+        snprintf(why, len, "%s: %s", path_r,
                  fd < 0 ? strerror(errno) : "not a regular file");
         if (fd >= 0) close(fd);
         return -1;
     }
-    *size_r = size;
     return fd;
+}
+
+int storage_rx_reap(const char *dir, const char *token, int keep, char *path_r,
+                    size_t pathlen)
+{
+    char reg[512];
+    uint64_t size;
+
+    if (reg_read(dir, token, &size, path_r, pathlen) < 0 ||
+        reg_path(dir, token, reg, sizeof(reg)) < 0)
+        return -1;
+    /* The registration goes first: a disk connection must find nothing. */
+    unlink(reg);
+    if (!keep && unlink(path_r) < 0 && errno != ENOENT) return -1;
+    return 0;
 }

@@ -2,7 +2,8 @@
 # asks src's relocd, which sends a simulated guest to dst's relocd (stock
 # xl's framing, checked by fake_xl.py).  Live, offline, no convergence
 # (abort, force, throttle), cancel, and a target killed mid-stream: the
-# guest always ends up running on exactly one side.
+# guest always ends up running on exactly one side.  A target relocd
+# restarted while a receive outlives it leaves that receive alone.
 # shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
@@ -13,7 +14,7 @@ start_relocd "(xend-relocation-server yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
-start_src_relocd "g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 cut1 raw1 tls1" \
+start_src_relocd "g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 live1 cut1 raw1 tls1" \
     "(relocd-psk-file $T/psk)"
 
 expect_ok xlr migrate g1 10.77.0.2
@@ -88,6 +89,27 @@ pkill -INT -f "xl-relocate .*migrate --max-downtime 1 slow3"
 wait $mig && die "an interrupted migration reported success"
 grep -q "cancelling migration" "$T/int.out" || die "Ctrl-C did not cancel: $(cat "$T/int.out")"
 [ "$(state slow3)" = running ] || die "slow3 is '$(state slow3)' after Ctrl-C"
+
+# Only the target relocd's parent dies mid-stream; restarted at once, it
+# must leave the receive that its session goes on with alone: the move
+# completes, and the session removes its own marker.
+echo 1000 >"$T/state/live1.round_ms"; echo 20000 >"$T/state/live1.pps"
+xlr migrate --max-downtime 1 --on-no-converge force live1 10.77.0.2 \
+    >"$T/live.out" 2>&1 &
+mig=$!
+sleep 2
+[ -e "$T/incoming/live1" ] || die "no marker of the receive in flight"
+kill -9 "$RELOCD_PID"
+start_relocd "(xend-relocation-server yes)
+(relocd-allow-insecure yes)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
+(relocd-control-socket $T/dst.sock)"
+grep -q "a receive of live1 is still run by its session (pid [0-9]*); leaving it to that process" \
+    "$T/relocd.log" || die "the restarted target did not leave live1 alone"
+wait $mig || die "live1's move failed: $(cat "$T/live.out")"
+received live1 || die "live1 not received"
+[ "$(state live1)" = destroyed ] || die "live1 is '$(state live1)' on the source"
+[ -e "$T/incoming/live1" ] && die "the session left its marker"
 
 # The target's relocd dies mid-stream: the guest stays here, running.
 echo 1000 >"$T/state/cut1.round_ms"; echo 20000 >"$T/state/cut1.pps"

@@ -31,6 +31,7 @@
 #include "relocd/rundir.h"
 #include "relocd/sender.h"
 #include "relocd/session.h"
+#include "relocd/storage.h"
 #include "relocd/synfilter.h"
 #include "wire/tls.h"
 #include "tunnel/conf.h"
@@ -77,6 +78,7 @@ struct daemon {
     char hostname[256];
     char incoming_dir[300];       /* next to the control socket */
     char outgoing_dir[300];       /* markers of sender workers */
+    char era_dir[300];            /* their disks' write tracking */
     long long tunnels_checked_ms; /* clock_ms() of the last tunkeep_tick */
     long long listen_rest_until;  /* clock_ms(): no accept round before */
     /* the sources the listeners' socket filter drops (synfilter.h);
@@ -696,6 +698,7 @@ static void daemon_sender_ended(struct daemon *d, struct child *c, int status)
         snprintf(what, sizeof(what), "the sender worker exited with status %d",
                  WEXITSTATUS(status));
     rc = outgoing_reap(d->outgoing_dir, c->pid, what, msg, sizeof(msg));
+    storage_recover(d->era_dir);
     if (strstr(last, "\"event\":\"result\"")) return; /* it told already */
     if (rc == -2) {
         if (!WIFSIGNALED(status)) return;
@@ -879,7 +882,8 @@ static void daemon_rundir(struct daemon *d)
     if (rundir_path(sock, "incoming", d->incoming_dir,
                     sizeof(d->incoming_dir)) < 0 ||
         rundir_path(sock, "outgoing", d->outgoing_dir,
-                    sizeof(d->outgoing_dir)) < 0)
+                    sizeof(d->outgoing_dir)) < 0 ||
+        rundir_path(sock, "era", d->era_dir, sizeof(d->era_dir)) < 0)
         fatalx("%s: path too long", sock);
 }
 
@@ -902,6 +906,7 @@ int relocd_main(struct relocd_conf *conf, const char *path, int debug)
     daemon_rundir(&d);
     session_recover(d.incoming_dir);
     outgoing_recover(d.outgoing_dir);
+    storage_recover(d.era_dir);
     tunkeep_start(conf, xen_domain_uuid_exists);
     d.tunnels_checked_ms = clock_ms();
     if (daemon_listen(conf, &d.ls, &d.tls) < 0) return 1;

@@ -140,6 +140,16 @@ struct disktrack *disktrack_era_new(const struct disktrack_era_cfg *cfg,
 void disktrack_era_stats(const struct disktrack *t,
                          struct disktrack_era_stats *s_r);
 /*
+ * After the death of the process that tracked cfg->node (a sender
+ * worker, or relocd): whatever its files in cfg->dir say it left is
+ * undone, as a stop would have: the saved table back on the node (which
+ * also resumes a node left suspended in a boundary), the origin removed,
+ * the files gone.  0, or -1 with the reason in err (what the node still
+ * needs is kept, and err says how to restore it by hand).
+ */
+int disktrack_era_recover(const struct disktrack_era_cfg *cfg, char *err,
+                          size_t errlen);
+/*
  * The parsers of the tools' output, for tests.  Each returns 0, or -1
  * with a reason in err.
  *   table:  `dmsetup table` of a node: contiguous lines from sector 0,

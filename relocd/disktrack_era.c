@@ -636,7 +636,8 @@ static void era_undo(struct disktrack *t)
         e->stage = ERA_META;
     }
     if (e->stage == ERA_META) {
-        e->sys.loop_detach(e->sys.arg, e->loop_fd);
+        /* none when recovering: autoclear took the dead tracker's loop */
+        if (e->loop_fd >= 0) e->sys.loop_detach(e->sys.arg, e->loop_fd);
         e->loop_fd = -1;
         unlink(e->meta_path);
         e->stage = ERA_SAVED;
@@ -868,6 +869,44 @@ struct disktrack *disktrack_era_new(const struct disktrack_era_cfg *cfg,
     t->size = size;
     t->block_size = block_size;
     return t;
+}
+
+/*
+ * Where a tracker that died stopped, from the node itself: era still
+ * loaded, or only the origin left, or only its files.
+ */
+static void era_guess_stage(struct disktrack *t)
+{
+    struct era_track *e = t->impl;
+    char table[ERA_TABLE_MAX];
+
+    if (DM(t, table, sizeof(table), "table", e->node) == 0 &&
+        strstr(table, " era "))
+        e->stage = ERA_ACTIVE;
+    else if (DM(t, NULL, 0, "info", e->origin) == 0)
+        e->stage = ERA_ORIGIN_UP;
+    else
+        e->stage = ERA_SAVED;
+    t->err[0] = '\0';
+}
+
+int disktrack_era_recover(const struct disktrack_era_cfg *cfg, char *err,
+                          size_t errlen)
+{
+    /* the size is not needed to undo: one block will do */
+    struct disktrack *t = disktrack_era_new(cfg, 4096, 4096, err, errlen);
+    struct era_track *e;
+    int rc;
+
+    if (!t) return -1;
+    e = t->impl;
+    era_guess_stage(t);
+    era_undo(t);
+    rc = e->stage == ERA_IDLE ? 0 : -1;
+    if (rc) snprintf(err, errlen, "%s", t->err);
+    free(e);
+    free(t);
+    return rc;
 }
 
 void disktrack_era_stats(const struct disktrack *t,

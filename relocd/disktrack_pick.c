@@ -4,11 +4,6 @@
  * its file: tests/net links a double of disktrack_pick() into relocd-fake,
  * which has no device-mapper, instead of this object.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include "relocd/disktrack.h"
 #include "relocd/storage.h"
 
@@ -19,10 +14,13 @@ struct disktrack *disktrack_pick(const char *path, const char *node,
     struct disktrack_era_cfg cfg = {node, dir, NULL};
 
     (void)path;
-    /* tmpfs beside the control socket: era's metadata is scratch. */
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        return NULL;
-    }
     return disktrack_era_new(&cfg, size, block, err, errlen);
+}
+
+int disktrack_restore(const char *dir, const char *node, char *err,
+                      size_t errlen)
+{
+    struct disktrack_era_cfg cfg = {node, dir, NULL};
+
+    return disktrack_era_recover(&cfg, err, errlen);
 }

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/diag.h"
@@ -905,6 +906,25 @@ static int send_migrate(struct send *s)
     return 0;
 }
 
+/*
+ * Where this worker's trackers keep their state: tmpfs beside the control
+ * socket (era's metadata is scratch), a directory per worker, whose pid
+ * tells a restarted relocd what is orphaned (storage_recover).
+ */
+static int track_dir(const struct send *s, char *dir, size_t len)
+{
+    char root[512];
+
+    if (rundir_path(s->conf->control_socket, "era", root, sizeof(root)) < 0 ||
+        snprintf(dir, len, "%s/%d", root, (int)getpid()) >= (int)len) {
+        snprintf(dir, len, "the run directory");
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (mkdir(root, 0700) < 0 && errno != EEXIST) return -1;
+    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* A connection per disk, tracking started: before pass 0. */
 static int send_disks(struct send *s)
 {
@@ -912,8 +932,8 @@ static int send_disks(struct send *s)
     unsigned i;
 
     if (!s->st) return 0;
-    if (rundir_path(s->conf->control_socket, "era", dir, sizeof(dir)) < 0)
-        return fail(s, "the run directory's path is too long");
+    if (track_dir(s, dir, sizeof(dir)) < 0)
+        return fail(s, "%s: %s", dir, strerror(errno));
     if (storage_connect(s->st, s->guest, dir, &s->co, why, sizeof(why)) < 0)
         return fail(s, "%s", why);
     for (i = 0; i < MSG_MAX_DISKS; i++)

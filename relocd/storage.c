@@ -2,6 +2,7 @@
  * storage.c - block migration on the source (storage.h): which disks,
  * where they go, and the passes over their connections.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h> /* BLKGETSIZE64 */
@@ -16,7 +17,9 @@
 
 #include "relocd/diskcopy.h"
 #include "relocd/disktrack.h"
+#include "relocd/rundir.h"
 #include "relocd/storage.h"
+#include "wire/log.h"
 #include "wire/chan.h"
 #include "wire/client.h"
 #include "wire/clock.h"
@@ -484,4 +487,59 @@ void storage_stats(const struct storage *st, struct storage_stats *s_r)
         s_r->wire_bytes += s.wire_bytes;
         s_r->era_bytes += s.era_bytes;
     }
+}
+
+/* ---- what dead workers left -------------------------------------------- */
+
+/* One dead worker's directory: each NODE.table is a disk it tracked. */
+static void recover_worker(const char *dir, const char *pid)
+{
+    char node[128], path[600], err[512];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    size_t n;
+    int kept = 0;
+
+    while (d && (e = readdir(d))) {
+        n = strlen(e->d_name);
+        if (n <= 6 || n - 6 >= sizeof(node) ||
+            strcmp(e->d_name + n - 6, ".table"))
+            continue;
+        snprintf(node, sizeof(node), "%.*s", (int)(n - 6), e->d_name);
+        if (disktrack_restore(dir, node, err, sizeof(err)) == 0) {
+            log_warnx("%s: the dead sender worker %s left it tracked; its "
+                      "table is back",
+                      node, pid);
+        } else {
+            log_warnx("%s: the dead sender worker %s left it tracked: %s", node,
+                      pid, err);
+            kept = 1;
+        }
+    }
+    if (d) rewinddir(d);
+    /* what a restore leaves (a metadata file of a failed start) goes too */
+    while (!kept && d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && snprintf(path, sizeof(path), "%s/%s", dir,
+                                            e->d_name) < (int)sizeof(path))
+            unlink(path);
+    if (d) closedir(d);
+    if (!kept) rmdir(dir);
+}
+
+void storage_recover(const char *era_root)
+{
+    char dir[600];
+    struct dirent *e;
+    DIR *d = opendir(era_root);
+
+    while (d && (e = readdir(d))) {
+        if (!e->d_name[0] ||
+            strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
+            rundir_mark_alive((pid_t)atoi(e->d_name)))
+            continue;
+        if (snprintf(dir, sizeof(dir), "%s/%s", era_root, e->d_name) <
+            (int)sizeof(dir))
+            recover_worker(dir, e->d_name);
+    }
+    if (d) closedir(d);
 }

@@ -108,10 +108,21 @@ int storage_close(struct storage *st, char *err, size_t errlen);
 int storage_untrack(struct storage *st, char *err, size_t errlen);
 void storage_stats(const struct storage *st, struct storage_stats *s_r);
 
+/*
+ * What sender workers that died left tracked: each worker tracks in
+ * era_root/PID (storage_connect's dir); every such directory whose
+ * process is gone is undone (tables back, see disktrack_era_recover) and
+ * removed, and each disk logged.  At start-up and when a worker ends.
+ */
+void storage_recover(const char *era_root);
+
 /* disktrack_pick.c: the tracker for a disk (tests/net links a double). */
 struct disktrack *disktrack_pick(const char *path, const char *node,
                                  const char *dir, uint64_t size, uint32_t block,
                                  char *err, size_t errlen);
+/* ... and undoing what a dead one left of node's tracking in dir. */
+int disktrack_restore(const char *dir, const char *node, char *err,
+                      size_t errlen);
 
 /*
  * The config text with each disk's pdev_path src replaced by dst (the

@@ -23,6 +23,7 @@
 
 struct diff_track {
     char path[MSG_DISK_PATH_MAX];
+    char state[600]; /* DIR/NODE.table while tracking, as dm-era's */
     uint8_t *copy, *now;
 };
 
@@ -42,9 +43,19 @@ static int diff_read(struct disktrack *t, uint8_t *into)
     return 0;
 }
 
+/* The state file says, like the real one, that a node is being tracked:
+ * a worker that dies leaves it for storage_recover(). */
 static int diff_start(struct disktrack *t)
 {
-    return diff_read(t, ((struct diff_track *)t->impl)->copy);
+    struct diff_track *d = t->impl;
+    FILE *f = fopen(d->state, "we");
+
+    if (!f || fprintf(f, "fake\n") < 0 || fclose(f) != 0) {
+        snprintf(t->err, sizeof(t->err), "%.200s: %s", d->state,
+                 strerror(errno));
+        return -1;
+    }
+    return diff_read(t, d->copy);
 }
 
 static int diff_close(struct disktrack *t, struct diskmap *map)
@@ -67,7 +78,7 @@ static int diff_close(struct disktrack *t, struct diskmap *map)
 
 static void diff_stop(struct disktrack *t)
 {
-    (void)t;
+    unlink(((struct diff_track *)t->impl)->state);
 }
 
 static void diff_free(void *impl)
@@ -95,8 +106,6 @@ struct disktrack *disktrack_pick(const char *path, const char *node,
     struct disktrack *t = calloc(1, sizeof(*t));
     struct diff_track *d = calloc(1, sizeof(*d));
 
-    (void)node;
-    (void)dir;
     if (size > RELOCD_FAKE_DISK_MAX) {
         snprintf(err, errlen, "the fake tracker takes disks up to 64 MiB");
         goto fail;
@@ -106,10 +115,22 @@ struct disktrack *disktrack_pick(const char *path, const char *node,
         goto fail;
     }
     snprintf(d->path, sizeof(d->path), "%s", path);
+    snprintf(d->state, sizeof(d->state), "%s/%s.table", dir, node);
     *t = (struct disktrack){&diff_ops, d, size, block, 0, ""};
     return t;
 fail:
     diff_free(d);
     free(t);
     return NULL;
+}
+
+int disktrack_restore(const char *dir, const char *node, char *err,
+                      size_t errlen)
+{
+    char state[600];
+
+    snprintf(state, sizeof(state), "%s/%s.table", dir, node);
+    if (unlink(state) == 0) return 0;
+    snprintf(err, errlen, "%s: %s", state, strerror(errno));
+    return -1;
 }

@@ -6,7 +6,9 @@
 # sees the final bytes when it attaches the disk.  The target's copy
 # equals the source (sha256); the source is never written by relocd.
 # Refusals: a path outside relocd-disk-allow, an existing target file, no
-# room.  A cancel mid-copy removes the target's copy; over TLS too.
+# room.  A cancel mid-copy removes the target's copy; over TLS too.  A
+# target relocd killed mid-copy: restarted, it removes the copy.  A
+# sender worker killed mid-copy: its relocd undoes the write tracking.
 # shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
@@ -33,7 +35,7 @@ disk() {
     head -c 1048576 /dev/urandom |
         dd of="$1" bs=1M seek=$(($2 - 1)) conv=notrunc status=none
 }
-for g in d1 d2 d3 d4 d5; do disk "$T/src-disks/$g.img" 16; done
+for g in d1 d2 d3 d4 d5 d6 d7; do disk "$T/src-disks/$g.img" 16; done
 export RELOCD_FAKE_DISK_WRITES=8
 # each guest its own disk: the fake reads RELOCD_FAKE_DISKS at open
 src_disks() {
@@ -138,5 +140,50 @@ grep -q "receiving disk $T/dst-disks/d5.img" "$T/relocd.log" ||
     die "no disk connection over TLS"
 [ "$(sha "$T/dst-disks/d5.img")" = "$(sha "$T/src-disks/d5.img")" ] ||
     die "the copy over TLS differs"
+# 6. the whole target relocd dies mid-copy: the guest stays; restarted,
+# the target removes the copy its dead receive made (its marker says which)
+src_for d6
+echo 1000 >"$T/state/d6.round_ms"; echo 20000 >"$T/state/d6.pps"
+# shellcheck disable=SC2046
+xlr migrate --max-downtime 1 --copy-storage $(map d6) d6 10.77.0.2 \
+    >"$T/kill.out" 2>&1 &
+mig=$!
+i=0
+until [ -e "$T/dst-disks/d6.img" ]; do
+    sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "the target made no copy"
+done
+sleep 2
+ip netns pids "$NS_DST" | xargs -r kill -9
+wait $mig && die "a migration to a killed target reported success"
+[ "$(state d6)" = running ] || die "d6 is '$(state d6)' after the kill"
+[ -e "$T/dst-disks/d6.img" ] || die "no copy left to clean up: the test is void"
+grep -q "^disk [0-9a-f]\{32\}\$" "$T/incoming/d6" ||
+    die "the marker names no disk: $(cat "$T/incoming/d6")"
+start_relocd "$dst_conf"
+grep -q "removed the disk copy $T/dst-disks/d6.img that the receive of d6 made" \
+    "$T/relocd.log" || die "the restarted target did not remove the copy"
+[ -e "$T/dst-disks/d6.img" ] && die "the copy survived the restart"
+[ -z "$(ls "$T/disks" 2>/dev/null)" ] || die "tokens left: $(ls "$T/disks")"
+[ -e "$T/incoming/d6" ] && die "the marker survived the recovery"
+# 7. the sender worker dies mid-copy: the guest stays, and the source
+# relocd undoes the tracking the worker left (dm-era's table back on a
+# real dom0; the fake tracker's state file here)
+src_for d7
+echo 1000 >"$T/state/d7.round_ms"; echo 20000 >"$T/state/d7.pps"
+# shellcheck disable=SC2046
+xlr migrate --max-downtime 1 --copy-storage $(map d7) d7 10.77.0.2 \
+    >"$T/worker.out" 2>&1 &
+mig=$!
+i=0
+until ls "$T"/era/*/*.table >/dev/null 2>&1; do
+    sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "no tracking started"
+done
+w=$(ls -d "$T"/era/[0-9]*); w=${w##*/}
+kill -9 "$w"
+wait $mig && die "a migration whose worker died reported success"
+[ "$(state d7)" = running ] || die "d7 is '$(state d7)' after the worker died"
+grep -q "the dead sender worker $w left it tracked; its table is back" \
+    "$T/src.log" || die "the source did not undo the tracking: $(tail -5 "$T/src.log")"
+[ -e "$T/era/$w" ] && die "the dead worker's tracking state is left: $(ls "$T/era/$w")"
 alive
 echo "t_storage: ok"

@@ -180,7 +180,8 @@ struct fake {
     const char *fail; /* a command line prefix that exits 1 */
     int fail_n;       /* ...that many times (-1: always) */
     const char *blocks;
-    const char *info; /* dmsetup info's answer (NULL: 253:3) */
+    const char *info;  /* dmsetup info's answer (NULL: 253:3) */
+    const char *table; /* dmsetup table's (NULL: one linear line) */
     int loops, loop_fd;
     char dir[64];
 };
@@ -205,7 +206,8 @@ static int fake_run(void *arg, const char *const argv[], char *out,
         return 1;
     }
     if (!strcmp(argv[1], "table"))
-        snprintf(out, outlen, "0 2048 linear 7:0 0\n");
+        snprintf(out, outlen, "%s",
+                 f->table ? f->table : "0 2048 linear 7:0 0\n");
     if (!strcmp(argv[1], "info"))
         snprintf(out, outlen, "%s\n", f->info ? f->info : "253:3");
     if (!strcmp(argv[1], "status"))
@@ -619,6 +621,64 @@ static void test_real_runner_reads_stdout_stderr_and_bounds(void)
                       "Message too long");
 }
 
+/*
+ * A sender worker killed with tracking on leaves era loaded on the node
+ * and its files in dir: recovery puts the saved table back and removes
+ * the origin, from those alone.  So does it where the worker got further
+ * (the table back, the origin not yet removed) or not as far.
+ */
+static void test_recover_what_a_dead_tracker_left(void)
+{
+    struct fake f;
+    struct disktrack_era_sys sys;
+    struct disktrack *t = fake_tracker(&f, &sys);
+    struct diskmap *first = diskmap_new(1 * MiB, 64 * KiB);
+    struct disktrack_era_cfg cfg = {.node = "vbd-1-51712", .sys = &sys};
+    char err[256] = "";
+
+    T_OK(t != NULL, "new");
+    if (!t) return;
+    cfg.dir = f.dir;
+    T_EQ_INT(disktrack_begin(t, -1, DISKTRACK_ALL, first), 0);
+    /* the worker dies here: t is never stopped */
+    f.log[0] = '\0';
+    f.table = "0 2048 era /dev/loop7 253:3 128\n";
+    T_EQ_INT(disktrack_era_recover(&cfg, err, sizeof(err)), 0);
+    T_EQ_STR(log_of(&f), "dmsetup table vbd-1-51712\n"
+                         "dmsetup reload vbd-1-51712 D/vbd-1-51712.table\n"
+                         "dmsetup suspend vbd-1-51712\n"
+                         "dmsetup resume vbd-1-51712\n"
+                         "dmsetup remove relocd-era-vbd-1-51712\n");
+    T_OK(!file_exists(&f, "table") && !file_exists(&f, "meta") &&
+             !file_exists(&f, "era"),
+         "files left");
+    /* the table was back already: only the origin goes */
+    f.log[0] = '\0';
+    f.table = NULL;
+    T_EQ_INT(disktrack_era_recover(&cfg, err, sizeof(err)), 0);
+    T_EQ_STR(log_of(&f), "dmsetup table vbd-1-51712\n"
+                         "dmsetup info relocd-era-vbd-1-51712\n"
+                         "dmsetup remove relocd-era-vbd-1-51712\n");
+    /* nothing but files: nothing to run */
+    f.log[0] = '\0';
+    f.fail = "dmsetup info";
+    T_EQ_INT(disktrack_era_recover(&cfg, err, sizeof(err)), 0);
+    T_EQ_STR(log_of(&f), "dmsetup table vbd-1-51712\n"
+                         "dmsetup info relocd-era-vbd-1-51712\n");
+    /* a table that cannot go back: kept, and err says how */
+    f.log[0] = '\0';
+    f.fail = "dmsetup reload";
+    f.table = "0 2048 era /dev/loop7 253:3 128\n";
+    T_EQ_INT(disktrack_era_recover(&cfg, err, sizeof(err)), -1);
+    T_OK(strstr(err, "still runs era (restore: dmsetup reload vbd-1-51712"),
+         "%s", err);
+    f.fail = NULL;
+    f.table = NULL;
+    disktrack_free(t);
+    diskmap_free(first);
+    fake_cleanup(&f);
+}
+
 int main(void)
 {
     test_table_single_and_segments();
@@ -636,5 +696,6 @@ int main(void)
     test_close_notices_a_lost_era_table();
     test_new_refuses_bad_arguments();
     test_real_runner_reads_stdout_stderr_and_bounds();
+    test_recover_what_a_dead_tracker_left();
     return t_done("test_disktrack_era");
 }

@@ -280,6 +280,15 @@ create_guest() {
     log "guest $name up (domid $(xl domid "$name"), $(elapsed "$t0")s)"
 }
 
+# console_sees NAME PATTERN: what an admin sees attaching to the guest's
+# console (`xl console NAME`, held open for 5 s) has a line matching
+# PATTERN (grep -E); its output in $LAB_DIR/console-NAME.log.  xenconsole
+# returns at the end of its stdin, hence the sleep in front.
+console_sees() {
+    sleep 8 | timeout 5 xl console "$1" > "$LAB_DIR/console-$1.log" 2>&1
+    grep -qE "$2" "$LAB_DIR/console-$1.log"
+}
+
 # guest_alive NAME [N] [TIMEOUT_S]: succeed if guest NAME prints N (2) more
 # ticks within TIMEOUT_S (30)
 guest_alive() {

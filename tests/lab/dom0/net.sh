@@ -10,6 +10,11 @@
 #   ping_wait NS [TIMEOUT_S]         wait for a reply newer than now
 #   ping_stop NS                     stop it (statistics in its log)
 #   ping_result NS [PREFIX]          lost pings and the longest gap, as results
+#   tcp_start NS DEST                a TCP connection to DEST's echo server,
+#                                    a record every 0.1 s (src/tcpseq.c)
+#   tcp_wait NS [TIMEOUT_S]          wait for an echo newer than now
+#   tcp_stop NS [PREFIX]             end it: fails unless it held, whole;
+#                                    PREFIXtcp_gap_ms, PREFIXtcp_records
 #   tunnel_manual_up KIND PEER BR    a vxlan | gretap | etherip port on BR
 #   tunnel_manual_down BR            remove it
 #   tunnel_ports BR                  the tunnel ports on BR, one per line
@@ -179,4 +184,54 @@ tunnel_ports() {
         / gretap remote / { kind = "gretap" }
         / tun type tap / { kind = "tap" }
         kind != "" { print name, kind }'
+}
+
+# ---- a TCP connection held across migrations ----------------------------
+
+# tcp_start NS DEST: from NS, connect to the echo server that guests with
+# an address run (port 7777) and keep sending records (src/tcpseq.c)
+tcp_start() {
+    /usr/sbin/ip netns exec "$1" /lab/tcpseq -c "$2" -p 7777 \
+        > "$LAB_DIR/tcp-$1.log" 2>&1 &
+    echo $! > "$LAB_DIR/tcp-$1.pid"
+    log "TCP connection from $1 to $2:7777"
+}
+
+# tcp_echoed NS: records echoed so far (the last report)
+tcp_echoed() {
+    sed -n 's/^TCPSEQ.* echoed=\([0-9]*\).*/\1/p' "$LAB_DIR/tcp-$1.log" |
+        tail -n 1 | grep . || echo 0
+}
+
+# tcp_wait NS [TIMEOUT_S]: succeed once a report shows more records echoed
+# than when called (reports come every second)
+tcp_wait() {
+    local n i=0 to=$((${2:-10} * 10))
+    n=$(tcp_echoed "$1")
+    while [ "$(tcp_echoed "$1")" -le "$n" ]; do
+        grep -q '^TCPSEQ-END' "$LAB_DIR/tcp-$1.log" && return 1
+        [ $i -ge $to ] && return 1
+        usleep 100000
+        i=$((i + 1))
+    done
+}
+
+# tcp_stop NS [PREFIX]: end the connection; fails the scenario unless it
+# stayed open and every record came back whole and in order.  Results:
+# PREFIXtcp_gap_ms (its longest stall), PREFIXtcp_records (echoed)
+tcp_stop() {
+    local ns="$1" p="${2:-}" pid end
+    pid=$(cat "$LAB_DIR/tcp-$ns.pid" 2> /dev/null) || fail "no TCP client in $ns"
+    kill -TERM "$pid" 2> /dev/null
+    wait "$pid" 2> /dev/null
+    rm -f "$LAB_DIR/tcp-$ns.pid"
+    end=$(grep '^TCPSEQ-END' "$LAB_DIR/tcp-$ns.log" | tail -n 1)
+    log "TCP from $ns: ${end:-no end line}"
+    result "${p}tcp_gap_ms" "$(echo "$end" | sed -n 's/.* maxgap_ms=\([0-9]*\).*/\1/p')"
+    result "${p}tcp_records" "$(echo "$end" | sed -n 's/.* echoed=\([0-9]*\).*/\1/p')"
+    case $end in
+    *" bad=0 state=open"*) ;;
+    *) log_file "$LAB_DIR/tcp-$ns.log" 10
+       fail "the TCP connection from $ns did not hold: ${end:-it vanished}" ;;
+    esac
 }

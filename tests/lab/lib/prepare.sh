@@ -261,13 +261,13 @@ build_base() {
     echo "$k" > "$out/key"
 }
 
-# build_helpers: static guest workloads (memory, disk), timestamp helper,
-# the fault-load scenario's connection flood and the bench's line stamper
-# (make-like)
+# build_helpers: static guest workloads (memory, disk, a TCP echo server
+# and its client), timestamp helper, the fault-load scenario's connection
+# flood and the bench's line stamper (make-like)
 build_helpers() {
     local o=$LAB_CACHE/helpers s
     mkdir -p "$o"
-    for s in dirty xts flood diskstamp stamp; do
+    for s in dirty xts flood diskstamp stamp tcpseq; do
         if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ]; then
             gcc -std=gnu11 -O2 -Wall -Wextra -static -o "$o/$s.tmp" \
                 "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
@@ -308,7 +308,7 @@ build_project() {
     rm -rf "$d" "$g" && mkdir -p "$d" "$g"
     # guest initramfs: busybox + workload + network driver
     stage_skeleton "$g"
-    cp "$h/dirty" "$h/xts" "$h/diskstamp" "$g/usr/bin/"
+    cp "$h/dirty" "$h/xts" "$h/diskstamp" "$h/tcpseq" "$g/usr/bin/"
     mkdir -p "$g/usr/lib/modules"
     for m in $GUEST_MODS; do
         modprobe -d "$LAB_CACHE/root" -S "$(cat "$LAB_CACHE/root/KVER")" \
@@ -328,6 +328,7 @@ build_project() {
     install -m 644 "$h/faultshim.so" "$d/lab/faultshim.so"
     install -m 755 "$h/flood" "$d/lab/flood"
     install -m 755 "$h/stamp" "$d/lab/stamp"
+    install -m 755 "$h/tcpseq" "$d/lab/tcpseq"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
     for f in "$LAB"/dom0/*.sh; do
         install -m 644 "$f" "$d/lab/${f##*/}"

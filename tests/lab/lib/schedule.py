@@ -44,9 +44,17 @@ class Slots:
     oversubscribing them, which would slow every boot past its timeouts."""
 
     def __init__(self, n):
-        d = os.path.join(os.environ.get("LAB_CACHE", "/var/tmp/relocd-lab"),
-                         "slots")
-        os.makedirs(d, exist_ok=True)
+        # One directory for the whole machine, whatever LAB_CACHE a run
+        # uses (a second checkout, a helper's cache, tests/fresh/run binds
+        # it into its container): runs with their own locks would
+        # oversubscribe the cores after all.
+        d = os.environ.get("LAB_SLOTS", "/var/tmp/relocd-lab/slots")
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError:
+            d = os.path.join(os.environ.get("LAB_CACHE",
+                                            "/var/tmp/relocd-lab"), "slots")
+            os.makedirs(d, exist_ok=True)
         self.files = [open(os.path.join(d, "cpu%d" % i), "w")
                       for i in range(n)]
         self.held = set()

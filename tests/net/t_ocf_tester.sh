@@ -5,11 +5,17 @@
 # ocf:heartbeat:Xen does (a rebooting guest vanishes for a moment).
 # shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
-AGENT=$(cd "$NETDIR/../../etc/ocf" && pwd)/xen
 export OCF_ROOT=/usr/lib/ocf
 [ -f "$OCF_ROOT/lib/heartbeat/ocf-shellfuncs" ] && command -v ocf-tester >/dev/null ||
     skip "resource-agents is not installed (make deps installs it)"
 mkdir -p "$T/bin"
+# ocf-tester also runs the agent as nobody (su nobody), so it must lie on
+# a path nobody can walk, as the installed one does: a clone under /root
+# (mode 700, the fresh machine's) is not.
+mkdir -p "$T/ocf"
+AGENT="$T/ocf/xen"
+install -m 755 "$NETDIR/../../etc/ocf/xen" "$AGENT"
+chmod 755 "$T" "$T/ocf"
 # .txt: die() prints the *.log files, and the runner shows only the last
 # 20 lines of a failure, which hundreds of monitor calls would fill
 export FAKE_XL_CALLS="$T/xl-calls.txt"

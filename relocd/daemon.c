@@ -154,19 +154,18 @@ fail:
     return -1;
 }
 
-static unsigned daemon_pending(const struct daemon *d)
-{
-    return d->nchild - d->running;
-}
-
-/* Sessions from ip that have not taken a migration slot yet. */
+/*
+ * Sessions (from ip; NULL: from anywhere) that have not taken a migration
+ * slot yet.  Not nchild - running: a sender that told its result has
+ * given its slot back while its process ends, and is no pending peer.
+ */
 static unsigned daemon_pending_from(const struct daemon *d, const char *ip)
 {
     unsigned i, n = 0;
 
     for (i = 0; i < d->nchild; i++)
         if (d->child[i].kind == CHILD_SESSION && !d->child[i].has_slot &&
-            !strcmp(d->child[i].ip, ip))
+            (!ip || !strcmp(d->child[i].ip, ip)))
             n++;
     return n;
 }
@@ -314,8 +313,9 @@ static enum admit_verdict daemon_admit(const struct daemon *d, const char *ip)
 
     if (admit_penalty_left(&d->penalties, ip, clock_ms())) return ADMIT_PENALTY;
     if (d->nchild >= DAEMON_MAX_CHILDREN) return ADMIT_FULL;
-    return admit_decide(&l, daemon_pending(d), daemon_pending_from(d, ip),
-                        exempt, arc4random_uniform(100));
+    return admit_decide(&l, daemon_pending_from(d, NULL),
+                        daemon_pending_from(d, ip), exempt,
+                        arc4random_uniform(100));
 }
 
 /* Connections accepted per listener and poll round, before anyone else. */
@@ -388,6 +388,22 @@ static void daemon_status(struct child *c)
     snprintf(c->status, sizeof(c->status), "%s", nl ? nl + 1 : text);
 }
 
+/*
+ * Reads a sender worker's status.  Once it told its result, its migration
+ * is settled (sender_run) and its slot free, though the process may go on
+ * for seconds (reaping a TLS relay, closing the guest's handles): a
+ * client that starts the next move on that result must not find
+ * relocd-max-migrations still taken.
+ */
+static void daemon_settled(struct daemon *d, struct child *c)
+{
+    daemon_status(c);
+    if (c->has_slot && strstr(c->status, "\"event\":\"result\"")) {
+        c->has_slot = 0;
+        d->running--;
+    }
+}
+
 /* Sessions holding a migration slot (for a guest of that name, if not
  * NULL): guests coming in now. */
 static unsigned daemon_receiving(const struct daemon *d, const char *name)
@@ -425,7 +441,7 @@ static void daemon_slot(struct daemon *d, struct child *c)
     ssize_t r;
 
     if (c->kind == CHILD_SENDER) {
-        daemon_status(c);
+        daemon_settled(d, c);
         return;
     }
     r = read(c->slot_fd, req, sizeof(req) - 1);
@@ -454,12 +470,18 @@ static void on_cancel(int sig)
     sender_cancel();
 }
 
-/* In the worker: each event to the client and, briefly, to the parent. */
+/*
+ * In the worker: each event, briefly, to the parent, then to the client.
+ * In that order: a client that starts the next migration on this one's
+ * result finds the parent knowing of it (daemon_settled).
+ */
 static void worker_emit(void *data, const char *json)
 {
     struct worker_out *w = data;
     char line[250];
 
+    snprintf(line, sizeof(line), "%s\n", json);
+    (void)!write(w->status_fd, line, strlen(line));
     if (w->ctl_fd >= 0 && msg_put_ctl_event(w->out, json) == 0 &&
         ctl_reply(w->ctl_fd, w->out) < 0) {
         /* The client went away: the migration goes on without it. */
@@ -467,8 +489,6 @@ static void worker_emit(void *data, const char *json)
         w->ctl_fd = -1;
     }
     buf_reset(w->out);
-    snprintf(line, sizeof(line), "%s\n", json);
-    (void)!write(w->status_fd, line, strlen(line));
 }
 
 static void worker_run(struct daemon *d, int ctl_fd, int status_fd,
@@ -510,7 +530,10 @@ static enum ctl_fate daemon_send(struct daemon *d, int fd,
     struct buf *out = buf_new(1024);
     int sp[2];
     pid_t pid;
+    unsigned i;
 
+    for (i = 0; i < d->nchild; i++)
+        if (d->child[i].kind == CHILD_SENDER) daemon_settled(d, &d->child[i]);
     if (d->running >= (unsigned)d->conf->max_migrations || d->draining ||
         d->nchild >= DAEMON_MAX_CHILDREN) {
         buf_free(out);

@@ -14,7 +14,7 @@ start_relocd "(xend-relocation-server yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
 (relocd-control-socket $T/dst.sock)"
 openssl rand -hex 32 >"$T/psk" && chmod 600 "$T/psk"
-start_src_relocd "g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 live1 cut1 raw1 tls1" \
+start_src_relocd "g1 g2 cpu1 hot1 hot2 hot3 slow1 slow2 slow3 ln1 ln2 ln3 live1 cut1 raw1 tls1" \
     "(relocd-psk-file $T/psk)"
 
 expect_ok xlr migrate g1 10.77.0.2
@@ -89,6 +89,21 @@ pkill -INT -f "xl-relocate .*migrate --max-downtime 1 slow3"
 wait $mig && die "an interrupted migration reported success"
 grep -q "cancelling migration" "$T/int.out" || die "Ctrl-C did not cancel: $(cat "$T/int.out")"
 [ "$(state slow3)" = running ] || die "slow3 is '$(state slow3)' after Ctrl-C"
+
+# A worker that lingers after its result (reaping its TLS relay, closing
+# the guest) has given its slot back: the next move, started on that
+# result, is not refused as busy (relocd-max-migrations is 2: ln1 holds
+# one, ln2's worker lingers 3 s after its result).
+echo 1000 >"$T/state/ln1.round_ms"; echo 20000 >"$T/state/ln1.pps"
+xlr migrate --max-downtime 1 --on-no-converge force ln1 10.77.0.2 \
+    >"$T/ln1.out" 2>&1 &
+mig=$!
+sleep 1
+echo 3000 >"$T/state/ln2.close_ms"
+expect_ok xlr migrate ln2 10.77.0.2
+expect_ok xlr migrate ln3 10.77.0.2
+wait $mig || die "ln1's move failed: $(cat "$T/ln1.out")"
+for g in ln1 ln2 ln3; do received $g || die "$g not received"; done
 
 # Only the target relocd's parent dies mid-stream; restarted at once, it
 # must leave the receive that its session goes on with alone: the move

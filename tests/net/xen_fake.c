@@ -185,8 +185,11 @@ void xen_receive_cleanup(const char *name)
  *   RELOCD_FAKE_STATE      directory: file NAME holds the guest's state
  *                          (running, suspended, renamed:X, destroyed);
  *                          files NAME.mb, NAME.pps, NAME.round_ms,
- *                          NAME.link_mbps and NAME.suspend_ms
- *                          there override the knobs for one guest
+ *                          NAME.link_mbps, NAME.suspend_ms and
+ *                          NAME.close_ms there override the knobs for
+ *                          one guest (close_ms: xen_guest_close takes
+ *                          that long, as a worker may linger after its
+ *                          result, e.g. reaping its TLS relay)
  *   RELOCD_FAKE_LINK_MBPS  simulated link: each round lasts at least its
  *                          pages / this rate (default 0 = as fast as it goes)
  */
@@ -373,6 +376,9 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
 
 void xen_guest_close(struct xen_guest *g)
 {
+    long ms = g ? fake_param(g, "close_ms", "RELOCD_FAKE_CLOSE_MS", 0) : 0;
+
+    if (ms > 0) usleep((useconds_t)ms * 1000);
     free(g);
 }
 

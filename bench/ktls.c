@@ -4,10 +4,11 @@
  *   kernel  does a loopback TCP socket take the "tls" upper-layer protocol
  *           (setsockopt TCP_ULP, what OpenSSL does after the handshake)?
  *   relocd  after a real PSK handshake through relocd's own tls module,
- *           which directions did OpenSSL hand to the kernel
- *           (tls_conn_ktls() on both ends)?
+ *           which directions are in the kernel (tls_conn_ktls() on both
+ *           ends), the server having installed its receive keys as a
+ *           receiving relocd does (tls_conn_ktls_rx)?
  * Prints key=value lines; the last is "ktls=full", "ktls=tx" (sending
- * only: OpenSSL 3.0) or "ktls=unavailable".  Always exits 0 unless the
+ * only) or "ktls=unavailable".  Always exits 0 unless the
  * probe itself could not run.
  */
 #include <errno.h>
@@ -86,6 +87,8 @@ static void serve(struct tls_ctx *t, int fd)
 
     c = tls_accept(t, fd, 10000, err, sizeof(err));
     if (!c) _exit(100);
+    /* The client sends nothing until we exit: the sync point. */
+    tls_conn_ktls_rx(c);
     tls_conn_ktls(c, &tx, &rx);
     tls_shutdown(c);
     tls_conn_free(c);
@@ -122,7 +125,8 @@ static int relocd_ktls(const char *psk)
            "cipher=%s\n",
            tx, rx, WEXITSTATUS(status) & 1, WEXITSTATUS(status) >> 1,
            tls_conn_cipher(c));
-    rc = tx && rx ? 2 : tx ? 1 : 0;
+    /* What a migration stream meets: sender's tx, receiver's tx and rx. */
+    rc = tx && (WEXITSTATUS(status) & 3) == 3 ? 2 : tx ? 1 : 0;
 out:
     if (c) tls_shutdown(c);
     tls_conn_free(c);

@@ -2,8 +2,9 @@
 #
 # Input (tab-separated, one line per run):
 #   transport run wall_s bytes cpu_send_s cpu_recv_s ok wire_bytes error
-# Variables (-v): json stamp mib runs load ncpu kernel cpu openssl openssh
-#   ssh_ok ssh_why ssh_cipher tls_suite ktls ktls_detail
+# Variables (-v): json stamp mib runs loadavg ncpu kernel cpu openssl openssh
+#   ssh_ok ssh_why ssh_cipher tls_suite ktls ktls_detail aead aead_bps
+#   (aead_bps: `openssl speed -evp AEAD`'s bytes per second, 0 unknown)
 # MB/s are 10^6 bytes per second of wall time of the sending command; CPU
 # is per GiB (2^30 bytes) of stream received.
 
@@ -104,8 +105,8 @@ END {
            "over loopback, %d runs each\n", mib, runs)
     printf("host: %s, %d CPUs, kernel %s, %s, %s\n", cpu, ncpu, kernel,
            openssl, openssh)
-    printf("load average at start: %s%s\n\n", load,
-           load + 0 >= 0.5 ? " (the host is busy: MB/s is noisy; CPU s/GiB " \
+    printf("load average at start: %s%s\n\n", loadavg,
+           loadavg + 0 >= 0.5 ? " (the host is busy: MB/s is noisy; CPU s/GiB " \
                              "is the steadier figure)" : "")
     printf("%-38s %23s   %26s\n", "", "MB/s (10^6 B/s)", "CPU s per GiB")
     printf("%-38s %7s %7s %7s   %8s %8s %8s\n", "transport", "min",
@@ -158,6 +159,24 @@ END {
     } else {
         ceil_mbps = "null"; ceil = "null"
     }
+    # The floor: raw TCP's CPU plus one AEAD pass at each end.
+    if (good["raw"] && aead_bps > 0) {
+        aead_s = GIB / aead_bps
+        floor_s = ctot["raw"] + 2 * aead_s
+        printf("floor: raw TCP %.2f + %s both ways 2 x %.2f (openssl " \
+               "speed: %.2f GB/s per core)\n      = %.2f CPU s per GiB", \
+               ctot["raw"], aead, aead_s, aead_bps / 1e9, floor_s)
+        if (good["relocd-tls"]) {
+            over = sprintf("%.2f", ctot["relocd-tls"] / floor_s)
+            printf("; relocd TLS %.2f = %s x the floor\n", \
+                   ctot["relocd-tls"], over)
+        } else {
+            over = "null"
+            printf("\n")
+        }
+    } else {
+        floor_s = "null"; over = "null"
+    }
     printf("anchor (xen-devel, 2013): a 1 GiB PV guest took 45 s through " \
            "ssh (%.1f MB/s)\n      and 9 s through raw TCP (%.1f MB/s): " \
            "raw/ssh = %.1f; here raw/ssh = %s\n", GIB / 45 / 1e6,
@@ -172,9 +191,13 @@ END {
     printf("  \"host\": {\"cpu\": %s, \"ncpu\": %d, \"kernel\": %s, " \
            "\"openssl\": %s, \"openssh\": %s, \"loadavg_start\": %s},\n",
            jstr(cpu), ncpu, jstr(kernel), jstr(openssl), jstr(openssh),
-           num(load)) > json
+           num(loadavg)) > json
     printf("  \"ktls\": {\"state\": %s, \"detail\": %s},\n", jstr(ktls),
            jstr(ktls_detail)) > json
+    printf("  \"floor\": {\"aead\": %s, \"openssl_speed_bps\": %s, " \
+           "\"cpu_s_per_gib\": %s, \"relocd_tls_over_floor\": %s},\n",
+           jstr(aead), num(aead_bps), floor_s == "null" ? "null" : \
+           num(floor_s), over) > json
     printf("  \"anchor\": {\"source\": \"xen-devel, 2013\", " \
            "\"guest_gib\": 1, \"ssh_s\": 45, \"raw_tcp_s\": 9},\n") > json
     printf("  \"goal\": {\"relocd_tls_over_raw_min\": 0.9, " \

@@ -330,6 +330,15 @@ KTLS_DETAIL="$(sed -n 's/^kernel=no: //p' "$T/ktls.txt")"
 KTLS_DETAIL="${KTLS_DETAIL:+$KTLS_DETAIL; }tcp_available_ulp: $(sed -n \
     's/^tcp_available_ulp=//p' "$T/ktls.txt")"
 TLS_SUITE=$(sed -n 's/.* cipher=//p' "$T/ktls.txt")
+# The floor of issue 16: raw TCP plus the suite's AEAD at each end, at
+# what `openssl speed` measures for one core here, now.
+case $TLS_SUITE in
+*CHACHA20*) AEAD=chacha20-poly1305 ;;
+*AES_256_GCM*) AEAD=aes-256-gcm ;;
+*) AEAD=aes-128-gcm ;;
+esac
+AEAD_BPS=$(openssl speed -mr -evp "$AEAD" -bytes 16384 -seconds 2 2>/dev/null |
+    sed -n 's/^+F:[0-9]*:[^:]*:\([0-9.]*\)$/\1/p' | tail -n 1)
 : >"$T/runs.tsv"
 say "$MIB MiB per run, $RUNS runs of each transport, load average $LOAD"
 for r in $(seq 1 "$RUNS"); do
@@ -347,10 +356,11 @@ mkdir -p "$HERE/results"
 JSON=$HERE/results/transport-$STAMP.json
 awk -F '\t' -f "$HERE/transport-report.awk" \
     -v json="$JSON" -v stamp="$STAMP" -v mib="$MIB" -v runs="$RUNS" \
-    -v load="$LOAD" -v ncpu="$(nproc)" -v kernel="$(uname -r)" \
+    -v loadavg="$LOAD" -v ncpu="$(nproc)" -v kernel="$(uname -r)" \
     -v cpu="$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)" \
     -v openssl="$(openssl version | cut -d' ' -f1,2)" \
     -v openssh="$(ssh -V 2>&1 | cut -d, -f1)" \
     -v ssh_ok="$SSH_OK" -v ssh_why="$SSH_WHY" -v ssh_cipher="$SSH_CIPHER" \
     -v tls_suite="$TLS_SUITE" -v ktls="$KTLS" -v ktls_detail="$KTLS_DETAIL" \
+    -v aead="$AEAD" -v aead_bps="${AEAD_BPS:-0}" \
     "$T/runs.tsv"

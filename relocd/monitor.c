@@ -254,9 +254,12 @@ int monitor_accept(struct session *s, int pair[2])
         return -1;
     s->direct = s->frame->payload[0] == 1;
     s->tls = s->frame->payload[1] == 1;
-    log_debug("%s (%s): the stream %s", s->fqdn, s->ip,
-              s->direct ? "goes to xl on the socket itself"
-                        : "is relayed by the sandbox");
+    /* Which path ran, for the admin and the lab (relocd-ktls). */
+    log_info("%s (%s): the stream %s", s->fqdn, s->ip,
+             !s->tls     ? "is plain TCP: xl uses the socket itself"
+             : s->direct ? "is kernel TLS both ways: xl uses the socket "
+                           "itself, no relay"
+                         : "is TLS in user space: the sandbox relays it");
     if (!s->direct && privsep_send_fd(chan_fd(s->mon), pair[0]) < 0) {
         log_warn("%s (%s): passing the stream to the sandbox", s->fqdn, s->ip);
         return -1;

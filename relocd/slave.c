@@ -111,6 +111,24 @@ static int slave_preflight(struct session *s)
 }
 
 /*
+ * The peer sends nothing after MIGRATE until our ACCEPT, so no record of
+ * the stream can be in user space yet: the one point where the kernel can
+ * take over decryption (OpenSSL 3.0 does not do it for TLS 1.3).  Then xl
+ * reads the socket itself; without kernel TLS the slave relays.
+ */
+static void slave_ktls_rx(struct session *s)
+{
+    const char *why;
+    int tx, rx;
+
+    chan_kernel_io(s->chan, &tx, &rx);
+    if (!chan_has_tls(s->chan) || !tx) return;
+    if (!chan_ktls_rx(s->chan, &why))
+        session_log(s, 'I', "%s (%s): no kernel TLS for receiving: %s", s->fqdn,
+                    s->ip, why);
+}
+
+/*
  * MIGRATE to the monitor, which decides; on its PS_OK, ACCEPT to the
  * peer.  Then either the monitor's xl reads the socket itself, or this
  * process relays TLS to the descriptor the monitor passes.
@@ -129,6 +147,7 @@ static int slave_migrate(struct session *s)
     if (msg_put_migrate(s->out, &m) < 0)
         return session_fail(s, PERR_INTERNAL, "encoding MIGRATE");
     if (slave_ask(s) != PS_OK) return -1;
+    slave_ktls_rx(s);
     buf_reset(s->out);
     if (msg_put_accept(s->out) < 0 || session_send(s)) return -1;
     chan_kernel_io(s->chan, &tx, &rx);

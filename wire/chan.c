@@ -70,6 +70,19 @@ void chan_kernel_io(const struct chan *c, int *tx_r, int *rx_r)
     if (c->tls) tls_conn_ktls(c->tls, tx_r, rx_r);
 }
 
+int chan_ktls_rx(struct chan *c, const char **why_r)
+{
+    *why_r = NULL;
+    if (!c->tls) return 1;
+    if (buf_len(c->in)) {
+        *why_r = "received bytes wait in user space";
+        return 0;
+    }
+    if (tls_conn_ktls_rx(c->tls)) return 1;
+    *why_r = tls_conn_error(c->tls);
+    return 0;
+}
+
 int chan_fd(const struct chan *c)
 {
     return c->fd;

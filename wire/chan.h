@@ -40,6 +40,14 @@ int chan_has_tls(const struct chan *c);
  * directly; 0 when only the chan can speak TLS on it.
  */
 void chan_kernel_io(const struct chan *c, int *tx_r, int *rx_r);
+/*
+ * Hands the receiving direction of TLS to the kernel (tls_conn_ktls_rx),
+ * for a socket that another program will read: call it where the peer
+ * sends nothing until answered.  1 when what chan_fd() receives from now
+ * on is the stream's plaintext (plain TCP too); 0 when only the chan can
+ * read it, with the reason in *why_r, and the chan works on as before.
+ */
+int chan_ktls_rx(struct chan *c, const char **why_r);
 int chan_fd(const struct chan *c);
 /* Sets the deadline ms milliseconds from now; ms < 0 means none. */
 void chan_set_timeout(struct chan *c, int ms);

@@ -27,6 +27,7 @@
 #include "config/diag.h"
 #include "wire/keyfile.h"
 #include "wire/tls.h"
+#include "wire/tls_ktls.h"
 #include "wire/tls_psk.h"
 #include "wire/clock.h"
 
@@ -80,6 +81,13 @@ struct tls_conn {
     char refused[160]; /* CN of the certificate that failed verification */
     char peer[160 + TLS_PSK_ID_MAX];
     char err[400];
+    /* Receive offload done by us (tls_conn_ktls_rx), see tls_msg_cb. */
+    int ktls_rx;         /* the kernel decrypts what we receive */
+    int rx_counting;     /* the peer's Finished was read */
+    int rx_rekeyed;      /* a handshake message came after it */
+    uint64_t rx_seq;     /* records read since then */
+    size_t rx_secretlen; /* the peer's application traffic secret */
+    uint8_t rx_secret[TLS_KTLS_SECRET_MAX];
 };
 
 /* --- messages ------------------------------------------------------------ */
@@ -248,6 +256,44 @@ static int tls_alpn_cb(SSL *ssl, const unsigned char **out,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
+/*
+ * The peer's first application traffic secret, which OpenSSL 3.0 does
+ * not give the kernel itself (see tls_conn_ktls_rx).
+ */
+static void tls_keylog_cb(const SSL *ssl, const char *line)
+{
+    struct tls_conn *c = SSL_get_app_data(ssl);
+    const char *label =
+        c->server ? "CLIENT_TRAFFIC_SECRET_0" : "SERVER_TRAFFIC_SECRET_0";
+    int n;
+
+    n = tls_ktls_keylog(line, label, c->rx_secret, sizeof(c->rx_secret));
+    if (n > 0) c->rx_secretlen = (size_t)n;
+}
+
+/*
+ * Counts the records read under the peer's application keys, whose count
+ * is the sequence number of the next one: every record header read after
+ * the peer's Finished.  A handshake message after that (a KeyUpdate would
+ * change the keys; tickets are off) rules the receive offload out.
+ */
+static void tls_msg_cb(int write_p, int version, int type, const void *buf,
+                       size_t len, SSL *ssl, void *arg)
+{
+    struct tls_conn *c = SSL_get_app_data(ssl);
+    const unsigned char *p = buf;
+
+    (void)version;
+    (void)arg;
+    if (write_p || !c) return;
+    if (type == SSL3_RT_HEADER && c->rx_counting)
+        c->rx_seq++;
+    else if (type == SSL3_RT_HANDSHAKE && len > 0 && c->rx_counting)
+        c->rx_rekeyed = 1;
+    else if (type == SSL3_RT_HANDSHAKE && len > 0 && p[0] == SSL3_MT_FINISHED)
+        c->rx_counting = 1;
+}
+
 /* A daemon must never stop to ask for a passphrase on a terminal. */
 static int tls_no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
 {
@@ -313,6 +359,7 @@ static int tls_ctx_setup(struct tls_ctx *t, char *err, size_t errlen)
     /* Tickets would be handshake records after the handshake, which a
      * plain read(2) of a kTLS socket cannot take; nor do we resume. */
     SSL_CTX_set_num_tickets(t->ssl, 0);
+    SSL_CTX_set_keylog_callback(t->ssl, tls_keylog_cb);
     SSL_CTX_set_default_passwd_cb(t->ssl, tls_no_passphrase_cb);
     SSL_CTX_set_default_passwd_cb_userdata(t->ssl, t);
     return 0;
@@ -924,6 +971,7 @@ static struct tls_conn *tls_conn_new(struct tls_ctx *t, int fd, char *err,
         return NULL;
     }
     SSL_set_app_data(c->ssl, c);
+    SSL_set_msg_callback(c->ssl, tls_msg_cb);
     return c;
 }
 
@@ -1123,6 +1171,7 @@ void tls_conn_free(struct tls_conn *c)
 {
     if (!c) return;
     SSL_free(c->ssl);
+    explicit_bzero(c->rx_secret, sizeof(c->rx_secret));
     free(c);
 }
 
@@ -1153,7 +1202,63 @@ const char *tls_conn_error(const struct tls_conn *c)
 void tls_conn_ktls(const struct tls_conn *c, int *tx_r, int *rx_r)
 {
     *tx_r = BIO_get_ktls_send(SSL_get_wbio(c->ssl)) ? 1 : 0;
-    *rx_r = BIO_get_ktls_recv(SSL_get_rbio(c->ssl)) ? 1 : 0;
+    *rx_r = c->ktls_rx || BIO_get_ktls_recv(SSL_get_rbio(c->ssl)) ? 1 : 0;
+}
+
+/* Why the receive offload cannot start now; NULL when it can. */
+static const char *tls_rx_unready(const struct tls_conn *c)
+{
+    if (SSL_version(c->ssl) != TLS1_3_VERSION) return "not TLS 1.3";
+    if (!c->rx_secretlen) return "no traffic secret";
+    if (!c->rx_counting) return "the handshake is not over";
+    if (c->rx_rekeyed) return "the peer sent a handshake message";
+    if (tls_conn_pending(c)) return "received bytes wait in user space";
+    return NULL;
+}
+
+int tls_conn_rx_keys(struct tls_conn *c, struct tls_ktls_keys *k,
+                     uint64_t *seq_r)
+{
+    const SSL_CIPHER *ciph = SSL_get_current_cipher(c->ssl);
+    const char *why = tls_rx_unready(c);
+
+    if (!why &&
+        (!ciph || tls_ktls_keys((uint16_t)SSL_CIPHER_get_protocol_id(ciph),
+                                c->rx_secret, c->rx_secretlen, k) < 0))
+        why = "the suite is not one the kernel takes";
+    if (why) {
+        snprintf(c->err, sizeof(c->err), "%s", why);
+        errno = EAGAIN;
+        return -1;
+    }
+    *seq_r = c->rx_seq;
+    return 0;
+}
+
+int tls_conn_ktls_rx(struct tls_conn *c)
+{
+    struct tls_ktls_keys k;
+    uint64_t seq;
+    int tx, rx, r;
+
+    tls_conn_ktls(c, &tx, &rx);
+    if (rx) return 1;
+    if (!tx) {
+        /* OpenSSL put no "tls" layer on the socket: the kernel lacks it. */
+        snprintf(c->err, sizeof(c->err), "no kernel TLS for sending");
+        return 0;
+    }
+    if (tls_conn_rx_keys(c, &k, &seq) < 0) return 0;
+    r = tls_ktls_rx(c->fd, &k, seq);
+    explicit_bzero(&k, sizeof(k));
+    if (r < 0) {
+        tls_sys_fail(c, "setsockopt TLS_RX");
+        return 0;
+    }
+    c->ktls_rx = 1;
+    explicit_bzero(c->rx_secret, sizeof(c->rx_secret));
+    c->rx_secretlen = 0;
+    return 1;
 }
 
 int tls_conn_ktls_full(const struct tls_conn *c)

@@ -61,12 +61,16 @@
  * Kernel TLS.  OpenSSL is asked to move the record layer into the kernel
  * after the handshake.  That needs the kernel "tls" module and an OpenSSL
  * built with it (Debian's is); OpenSSL 3.0 and 3.1 offload only the sending
- * direction of TLS 1.3, receiving came with 3.2.  When tls_conn_ktls_full()
- * says so, the socket may be handed to another process (xl migrate-receive)
- * which then reads and writes plaintext; otherwise every byte must go
- * through tls_read/tls_write.  Not having kernel TLS is never an error.
- * Session tickets are off, as a ticket would be a handshake record after
- * the handshake, which a plain read(2) of a kTLS socket fails on.
+ * direction of TLS 1.3, receiving came with 3.2.  So tls_conn_ktls_rx()
+ * hands the receiving direction to the kernel itself, at a point of the
+ * protocol where the peer sends nothing until answered (tls_ktls.h): the
+ * keys come from the peer's application traffic secret, the sequence
+ * number from the records read so far.  When tls_conn_ktls_full() says so,
+ * the socket may be handed to another process (xl migrate-receive) which
+ * then reads and writes plaintext; otherwise every byte must go through
+ * tls_read/tls_write.  Not having kernel TLS is never an error.  Session
+ * tickets are off, as a ticket would be a handshake record after the
+ * handshake, which a plain read(2) of a kTLS socket fails on.
  *
  * I/O.  Each call takes a timeout in milliseconds (negative: none) that
  * bounds the whole call, so a silent or slow-dripping peer cannot hold the
@@ -90,6 +94,7 @@
 #define RELOCD_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* What keyfile_open() calls key_file in its messages. */
@@ -179,6 +184,24 @@ void tls_conn_ktls(const struct tls_conn *c, int *tx_r, int *rx_r);
  * except for tls_shutdown().
  */
 int tls_conn_ktls_full(const struct tls_conn *c);
+/*
+ * Hands the receiving direction to the kernel when it carries the sending
+ * one already and nothing received waits in user space: the caller calls
+ * it where the peer sends nothing until answered, or the records already
+ * read would be lost (they are refused then, see tls_conn_pending).  1 when
+ * the kernel decrypts what arrives from now on (also when OpenSSL did it);
+ * 0 when not, with the reason in tls_conn_error(), and the connection works
+ * on as before.  After 1, tls_read() must not be used.
+ */
+int tls_conn_ktls_rx(struct tls_conn *c);
+/*
+ * What tls_conn_ktls_rx() gives the kernel: the keys of the peer's records
+ * and the sequence number of the next one.  0, or -1 (reason as above).
+ * For tests, which decrypt a record with them; the caller wipes *k.
+ */
+struct tls_ktls_keys;
+int tls_conn_rx_keys(struct tls_conn *c, struct tls_ktls_keys *k,
+                     uint64_t *seq_r);
 
 /*
  * Who the peer proved to be, for logs: "CN=<name>", "psk:<identity>", or

@@ -6,6 +6,7 @@
  * directory at start-up and removed at the end.
  */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "wire/chan.h"
 #include "wire/relay.h"
 #include "wire/tls.h"
+#include "wire/tls_ktls.h"
 #include "wire/tls_psk.h"
 #include "t.h"
 
@@ -1195,6 +1197,217 @@ static void test_psk_memory(void)
     tls_psk_free(NULL);
 }
 
+/* --- receive offload (tls_ktls.h) --------------------------------------- */
+
+static void unhex(const char *h, uint8_t *out, size_t len)
+{
+    size_t i;
+    unsigned v;
+
+    for (i = 0; i < len && sscanf(h + 2 * i, "%2x", &v) == 1; i++)
+        out[i] = (uint8_t)v;
+}
+
+/* RFC 8448 section 3, the application traffic keys of both ends. */
+static void test_ktls_derive(void)
+{
+    static const struct {
+        const char *secret, *key, *iv;
+    } v[] = {
+        {"9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5",
+         "17422dda596ed5d9acd890e3c63f5051", "5b78923dee08579033e523d9"},
+        {"a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643",
+         "9f02283b6c9c07efc26bb9f2ac92e356", "cf782b88dd83549aadf1e984"},
+    };
+    uint8_t secret[48], key[16], iv[12];
+    struct tls_ktls_keys k;
+    unsigned i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        unhex(v[i].secret, secret, 32);
+        unhex(v[i].key, key, 16);
+        unhex(v[i].iv, iv, 12);
+        T_EQ_INT(tls_ktls_keys(0x1301, secret, 32, &k), 0);
+        T_EQ_INT(k.keylen, 16);
+        T_OK(!memcmp(k.key, key, 16), "key %u", i);
+        T_OK(!memcmp(k.iv, iv, 12), "iv %u", i);
+    }
+    /* The other suites: their key lengths and hashes. */
+    T_EQ_INT(tls_ktls_keys(0x1303, secret, 32, &k), 0);
+    T_EQ_INT(k.keylen, 32);
+    T_EQ_INT(tls_ktls_keys(0x1302, secret, 48, &k), 0);
+    T_EQ_INT(k.keylen, 32);
+    errno = 0;
+    T_OK(tls_ktls_keys(0x1302, secret, 32, &k) < 0 && errno == EINVAL,
+         "a SHA-256 secret for a SHA-384 suite");
+    errno = 0;
+    T_OK(tls_ktls_keys(0x1304, secret, 32, &k) < 0 && errno == EINVAL,
+         "AES-CCM, which relocd does not offer");
+}
+
+static void test_ktls_keylog(void)
+{
+    uint8_t sec[48];
+    const char *l = "CLIENT_TRAFFIC_SECRET_0 00ff 0a0B";
+
+    T_EQ_INT(tls_ktls_keylog(l, "CLIENT_TRAFFIC_SECRET_0", sec, sizeof(sec)),
+             2);
+    T_OK(sec[0] == 0x0a && sec[1] == 0x0b, "%02x%02x", sec[0], sec[1]);
+    T_EQ_INT(tls_ktls_keylog(l, "SERVER_TRAFFIC_SECRET_0", sec, sizeof(sec)),
+             0);
+    T_EQ_INT(tls_ktls_keylog(l, "CLIENT_TRAFFIC_SECRET", sec, sizeof(sec)), 0);
+    T_EQ_INT(tls_ktls_keylog("CLIENT_TRAFFIC_SECRET_0 00ff 0a0",
+                             "CLIENT_"
+                             "TRAFFIC_"
+                             "SECRET_0",
+                             sec, sizeof(sec)),
+             -1);
+    T_EQ_INT(tls_ktls_keylog(l, "CLIENT_TRAFFIC_SECRET_0", sec, 1), -1);
+    T_EQ_INT(tls_ktls_keylog("CLIENT_TRAFFIC_SECRET_0 00ff",
+                             "CLIENT_TRAFFIC_"
+                             "SECRET_0",
+                             sec, sizeof(sec)),
+             -1);
+}
+
+/* Reads exactly len raw bytes of the socket. */
+static int raw_read(int fd, uint8_t *p, size_t len)
+{
+    ssize_t n;
+
+    while (len > 0) {
+        n = recv(fd, p, len, 0);
+        if (n <= 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Decrypts the record rec (header included) as the kernel would with k and
+ * seq (RFC 8446 5.3: the IV xor the sequence number); the plaintext
+ * length, or -1 when the tag does not verify.
+ */
+static int open_record(const struct tls_ktls_keys *k, uint64_t seq,
+                       const uint8_t *rec, size_t len, uint8_t *out)
+{
+    const EVP_CIPHER *ci = k->suite == 0x1303   ? EVP_chacha20_poly1305()
+                           : k->suite == 0x1302 ? EVP_aes_256_gcm()
+                                                : EVP_aes_128_gcm();
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    uint8_t nonce[12];
+    int n = 0, m = 0, ok, i;
+
+    memcpy(nonce, k->iv, sizeof(nonce));
+    for (i = 0; i < 8; i++)
+        nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
+    ok = x && len > 5 + 16 &&
+         EVP_DecryptInit_ex(x, ci, NULL, k->key, nonce) == 1 &&
+         EVP_DecryptUpdate(x, NULL, &n, rec, 5) == 1 &&
+         EVP_DecryptUpdate(x, out, &n, rec + 5, (int)(len - 5 - 16)) == 1 &&
+         EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 16,
+                             (void *)(rec + len - 16)) == 1 &&
+         EVP_DecryptFinal_ex(x, out + n, &m) == 1;
+    EVP_CIPHER_CTX_free(x);
+    return ok ? n + m : -1;
+}
+
+/* The records the server has read at the check: 2, and "both"'s MAC. */
+static uint64_t ktls_seq;
+
+/*
+ * The client sends 20000 bytes (two records), waits for a byte, sends
+ * "last" (one record) and waits again.  The server reads the 20000 bytes;
+ * then the offload fails here (no kernel TLS on an AF_UNIX socket) and
+ * says why, but the keys and sequence number it would give the kernel
+ * decrypt the raw "last" record.
+ */
+static int body_ktls(struct tls_conn *c, struct res *r, int server)
+{
+    static uint8_t b[20000];
+    uint8_t rec[5 + 4 + 1 + 16], pt[sizeof(rec)];
+    struct tls_ktls_keys k;
+    uint64_t seq = 99;
+    size_t got = 0;
+    ssize_t n = 1;
+    int ok;
+
+    if (!server)
+        return tls_write(c, b, sizeof(b), TMO) == sizeof(b) &&
+               tls_read(c, b, 1, TMO) == 1 &&
+               tls_write(c, "last", 4, TMO) == 4 && tls_read(c, b, 1, TMO) == 1;
+    while (got < sizeof(b) && n > 0) {
+        n = tls_read(c, b + got, sizeof(b) - got, TMO);
+        got += n > 0 ? (size_t)n : 0;
+    }
+    if (got != sizeof(b) || tls_conn_ktls_rx(c) != 0) return 0;
+    snprintf(r->err, sizeof(r->err), "%s", tls_conn_error(c));
+    if (tls_conn_rx_keys(c, &k, &seq) < 0 || seq != ktls_seq) return 0;
+    ok = tls_write(c, "k", 1, TMO) == 1 &&
+         raw_read(r->fd, rec, sizeof(rec)) == 0 && rec[0] == 23 &&
+         open_record(&k, seq, rec, sizeof(rec), pt) == 5 &&
+         !memcmp(pt, "last\x17", 5) &&
+         open_record(&k, seq + 1, rec, sizeof(rec), pt) < 0;
+    explicit_bzero(&k, sizeof(k));
+    return ok && tls_write(c, "k", 1, TMO) == 1;
+}
+
+/*
+ * Two records sent at once: once the first is read the second waits in
+ * the buffer under OpenSSL, so the offload is refused, and the connection
+ * still reads it.
+ */
+static int body_ktls_early(struct tls_conn *c, struct res *r, int server)
+{
+    struct tls_ktls_keys k;
+    uint64_t seq;
+    char b[2];
+
+    if (!server)
+        return tls_write(c, "a", 1, TMO) == 1 &&
+               tls_write(c, "b", 1, TMO) == 1 && tls_read(c, b, 1, TMO) == 1;
+    usleep(200 * 1000);
+    if (tls_read(c, b, 1, TMO) != 1 || tls_conn_ktls_rx(c) != 0 ||
+        tls_conn_rx_keys(c, &k, &seq) == 0)
+        return 0;
+    snprintf(r->err, sizeof(r->err), "%s", tls_conn_error(c));
+    return tls_read(c, b, 1, TMO) == 1 && b[0] == 'b' &&
+           tls_write(c, "k", 1, TMO) == 1;
+}
+
+static void test_ktls_rx(void)
+{
+    struct end srv = {1, host("host-a", "ca.pem", NULL), body_ktls, NULL};
+    struct end cli = {0, host("host-b", "ca.pem", NULL), body_ktls, "host-a"};
+    struct res s, c;
+
+    ktls_seq = 2;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %d %s / client: %s",
+         s.body, s.err, c.err);
+    HAS(s.err, "no kernel TLS for sending");
+    /* "Both": the client's MAC is one more record read. */
+    srv.o = host("host-a", "ca.pem", "psk");
+    cli.o = host("host-b", "ca.pem", "psk");
+    ktls_seq = 3;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "both: server: %d %s", s.body,
+         s.err);
+    /* PSK alone. */
+    srv.o = cli.o =
+        (struct tls_opts){NULL, NULL, NULL, tpath("psk"), NULL, NULL};
+    ktls_seq = 2;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "psk: server: %d %s", s.body,
+         s.err);
+    srv.body = cli.body = body_ktls_early;
+    run_pair(&srv, &cli, &s, &c);
+    T_OK(s.shook && c.shook && s.body && c.body, "server: %d %s / client: %s",
+         s.body, s.err, c.err);
+    HAS(s.err, "received bytes wait in user space");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1220,6 +1433,9 @@ int main(void)
     test_read_timeout();
     test_relay();
     test_drop();
+    test_ktls_derive();
+    test_ktls_keylog();
+    test_ktls_rx();
     rm_files();
     return t_done("test_tls");
 }

@@ -230,13 +230,34 @@ static int cb_precopy(struct precopy_stats st, void *data)
     }
 }
 
-/* libxl suspends the guest the way it prefers (event channel or xenstore). */
+/* Whether the domain is shut down for suspend (whatever libxl said). */
+static int suspended_now(struct xen_guest *g)
+{
+    libxl_dominfo info;
+    int rc;
+
+    libxl_dominfo_init(&info);
+    rc = !libxl_domain_info(g->ctx, &info, g->domid) && info.shutdown &&
+         info.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND;
+    libxl_dominfo_dispose(&info);
+    return rc;
+}
+
+/*
+ * libxl suspends the guest the way it prefers (event channel or xenstore),
+ * and for HVM then stops QEMU and saves its state.
+ */
 static int cb_suspend(void *data)
 {
     struct xen_guest *g = data;
 
     if (g->hooks->suspending) g->hooks->suspending(g->hooks->data);
-    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) return 0;
+    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) {
+        /* QEMU's save can fail after the guest suspended: resume it
+         * then (xl resumes after any failed save). */
+        g->suspended = suspended_now(g);
+        return 0;
+    }
     g->suspended = 1;
     if (g->hooks->suspended) g->hooks->suspended(g->hooks->data);
     return 1; /* libxenguest's convention for success */

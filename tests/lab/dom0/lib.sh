@@ -75,13 +75,15 @@ skip() { verdict SKIP "$*"; exit 0; }
 
 # ---- guests --------------------------------------------------------------
 
-# guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
+# guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv|hvm]
 #                [--vcpus N] [--tick-ms MS] [--vif SPEC] [--disk PATH]...
 #                [--disk-rate MiB/s] [--verify-s S] [--stamp-blocks N]
 # Write $LAB_DIR/NAME.cfg. Lab guests boot the Debian kernel with the lab's
 # initramfs; they run `dirty` (src/dirty.c). on_reboot=destroy and
 # on_crash=preserve make a crash or triple fault visible instead of xl
-# restarting the guest silently.
+# restarting the guest silently.  An hvm guest boots the same kernel
+# directly (QEMU's -kernel, through hvmloader and SeaBIOS), with Debian's
+# QEMU upstream as its device model and no display.
 # --vif bridge=BR[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR][,KEY=VAL...]: one
 # network interface (netfront eth0 in the guest) on dom0's bridge BR,
 # hotplugged by /lab/vif-lab (dom0/vif-lab; bridge_up creates BR). ip and
@@ -155,6 +157,10 @@ on_poweroff="destroy"
 on_reboot="destroy"
 on_crash="preserve"
 EOF
+    # HVM: Debian's QEMU upstream as the device model, no display (the
+    # console is hvc0 through xenconsoled, as for PVH)
+    [ "$type" = hvm ] && printf '%s\n' 'device_model_version="qemu-xen"' \
+        'vga="none"' 'vnc=0' 'sdl=0' >> "$LAB_DIR/$name.cfg"
     [ -n "$spec" ] && echo "vif=['$spec']" >> "$LAB_DIR/$name.cfg"
     [ -n "$disks" ] && echo "disk=[$disks]" >> "$LAB_DIR/$name.cfg"
     return 0

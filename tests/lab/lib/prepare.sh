@@ -209,12 +209,14 @@ build_base() {
     for f in era_invalidate era_dump era_check; do
         ln -sf pdata_tools "$d/usr/sbin/$f"
     done
-    # HVM guests' device model: Debian's QEMU for Xen (libxl runs
-    # /usr/libexec/xen-qemu-system-i386), SeaBIOS (libxl hands hvmloader
-    # bios-256k.bin) and the option ROMs of qemu-system-data that a
-    # direct kernel boot and the emulated VGA load
+    # HVM guests' firmware and device model: hvmloader, Debian's QEMU for
+    # Xen (libxl runs /usr/libexec/xen-qemu-system-i386), SeaBIOS (libxl
+    # hands hvmloader bios-256k.bin) and the option ROMs of
+    # qemu-system-data that a direct kernel boot and the emulated VGA load
     copy_elf "$d" "$r/usr/libexec/xen-qemu-system-i386" \
         /usr/libexec/xen-qemu-system-i386
+    mkdir -p "$d$XL/boot"
+    cp "$r$XL/boot/hvmloader" "$d$XL/boot/"
     mkdir -p "$d/usr/share/qemu/keymaps"
     cp -a "$r/usr/share/seabios" "$d/usr/share/"
     for f in linuxboot.bin linuxboot_dma.bin kvmvapic.bin vgabios-stdvga.bin \

@@ -875,9 +875,9 @@ static int send_storage(struct send *s)
     if (r->via_set)
         return fail(s, "--copy-storage needs relocd on the target, not -s");
     if (xen_guest_needs_libxl(s->guest))
-        return fail(s, "--copy-storage: an HVM guest with a device model is "
-                       "saved by libxl, which has no place for the disks' "
-                       "last pass");
+        return fail(s, "--copy-storage: an HVM guest with a qemu-traditional "
+                       "or stub-domain device model is saved by libxl, "
+                       "which has no place for the disks' last pass");
     s->st = storage_new(xen_guest_config(s->guest), r->maps, r->nmaps, why,
                         sizeof(why));
     if (!s->st) return fail(s, "%s", why);
@@ -956,8 +956,9 @@ static int send_all(struct send *s)
     policy_init(&s->policy, &pc);
     if (xen_guest_needs_libxl(s->guest))
         emit_note(s, "notice",
-                  "HVM guest with a device model: libxl's own "
-                  "save is used, without relocd's policy");
+                  "HVM guest with a qemu-traditional or stub-domain device "
+                  "model: libxl's own save is used, without relocd's "
+                  "policy");
     if (r->copy_storage && send_storage(s) < 0) return -1;
     if (r->via_set) return send_spawn_via(s) ? -1 : send_stream(s);
     if (send_connect(s) || send_preflight(s) || send_tunnels(s) ||

@@ -59,3 +59,25 @@ void json_free(yajl_gen g)
 {
     if (g) yajl_gen_free(g);
 }
+
+int json_too_deep(const uint8_t *p, size_t len, int max)
+{
+    int depth = 0, in_str = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (in_str) {
+            if (p[i] == '\\')
+                i++;
+            else if (p[i] == '"')
+                in_str = 0;
+        } else if (p[i] == '"') {
+            in_str = 1;
+        } else if (p[i] == '{' || p[i] == '[') {
+            if (++depth > max) return 1;
+        } else if (p[i] == '}' || p[i] == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}

@@ -5,6 +5,7 @@
 #define RELOCD_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <yajl/yajl_gen.h>
 
 /* A generator with an object opened, or NULL on ENOMEM (callers may pass it
@@ -22,5 +23,12 @@ void json_kv_bool(yajl_gen g, const char *k, int v);
  */
 int json_end(yajl_gen g, const unsigned char **text_r, size_t *len_r);
 void json_free(yajl_gen g);
+
+/*
+ * 1 when the len bytes at p nest [ and { (outside strings) deeper than
+ * max, else 0.  Decoders of untrusted JSON check it before yajl, which
+ * accepts any depth and frees its trees recursively.
+ */
+int json_too_deep(const uint8_t *p, size_t len, int max);
 
 #endif

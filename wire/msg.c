@@ -234,29 +234,6 @@ static enum proto_err why_bad(char *why, size_t whylen, const char *fmt, ...)
     return PERR_BAD_MESSAGE;
 }
 
-/* Depth of [ and { outside strings; yajl would accept any depth. */
-static int json_too_deep(const uint8_t *p, size_t len)
-{
-    int depth = 0, in_str = 0;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (in_str) {
-            if (p[i] == '\\')
-                i++;
-            else if (p[i] == '"')
-                in_str = 0;
-        } else if (p[i] == '"') {
-            in_str = 1;
-        } else if (p[i] == '{' || p[i] == '[') {
-            if (++depth > MSG_MAX_DEPTH) return 1;
-        } else if (p[i] == '}' || p[i] == ']') {
-            depth--;
-        }
-    }
-    return 0;
-}
-
 /* Parses the payload into an object tree; the caller yajl_tree_free()s. */
 static enum proto_err msg_parse(const struct proto_frame *f, unsigned type,
                                 yajl_val *root_r, char *why, size_t whylen)
@@ -270,7 +247,7 @@ static enum proto_err msg_parse(const struct proto_frame *f, unsigned type,
                        proto_type_name(type), proto_type_name(f->type));
     if (memchr(f->payload, '\0', f->len))
         return why_bad(why, whylen, "NUL byte in %s", proto_type_name(type));
-    if (json_too_deep(f->payload, f->len))
+    if (json_too_deep(f->payload, f->len, MSG_MAX_DEPTH))
         return why_bad(why, whylen, "%s nested too deeply",
                        proto_type_name(type));
     root = yajl_tree_parse((const char *)f->payload, err, sizeof(err));

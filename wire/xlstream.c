@@ -4,6 +4,7 @@
  * xl writes the header in the domain's (this host's) byte order; relocd
  * only supports same-endian x86 hosts, as xl does.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,6 +103,41 @@ int xls_put_header(struct buf *out, const char *json)
     return buf_put(out, json, len);
 }
 
+int xls_put_stream_header(struct buf *out)
+{
+    return buf_put(out, xls_synthetic_start, XLS_STREAM_HDR_LEN);
+}
+
+size_t xls_record_size(uint32_t emulator_id, size_t len)
+{
+    size_t body = len + (emulator_id != XLS_EMULATOR_NONE ? 8 : 0);
+
+    return 8 + ((body + 7) & ~(size_t)7);
+}
+
+int xls_put_record(struct buf *out, uint32_t type, uint32_t emulator_id,
+                   const void *body, size_t len)
+{
+    static const uint8_t zeros[8];
+    size_t blen = len + (emulator_id != XLS_EMULATOR_NONE ? 8 : 0);
+
+    if (blen > UINT32_MAX - 8) {
+        errno = EFBIG;
+        return -1;
+    }
+    if (buf_avail(out) < xls_record_size(emulator_id, len)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    if (put_le32(out, type) < 0 || put_le32(out, (uint32_t)blen) < 0 ||
+        (emulator_id != XLS_EMULATOR_NONE &&
+         (put_le32(out, emulator_id) < 0 || put_le32(out, 0) < 0)) ||
+        (len && buf_put(out, body, len) < 0))
+        return -1;
+    return buf_put(out, zeros, (8 - blen % 8) % 8);
+}
+
+/* Its first 16 bytes are the libxl stream header xen/send.c writes. */
 const uint8_t xls_synthetic_start[XLS_SYNTHETIC_START_LEN] = {
     0x4c, 0x69, 0x62, 0x78, 0x6c, 0x46, 0x6d, 0x74, /* "LibxlFmt" */
     0,    0,    0,    2,    0,    0,    0,    0,    /* version 2 */

@@ -63,6 +63,35 @@ int xls_parse_config(const uint8_t *opt, size_t optlen, const char **json_r,
 int xls_put_header(struct buf *out, const char *json);
 
 /*
+ * The libxl v2 stream around libxenguest's data (libxl_stream_write.c,
+ * docs/specs/libxl-migration-stream.pandoc): a header (ident, version 2,
+ * options, big-endian), then records of a little-endian type and body
+ * length, the body, and zeros to the next multiple of 8.  An emulator's
+ * records start their body with its id and index (u32 each).
+ */
+#define XLS_STREAM_HDR_LEN 16
+#define XLS_REC_END 0u
+#define XLS_REC_LIBXC_CONTEXT 1u
+#define XLS_REC_EMULATOR_XENSTORE_DATA 2u
+#define XLS_REC_EMULATOR_CONTEXT 3u
+#define XLS_EMULATOR_NONE 0u /* a record without emulator sub-header */
+#define XLS_EMULATOR_QEMU_UPSTREAM 2u
+/* QEMU's device state is tens of KiB; libxl sets no limit, relocd this. */
+#define XLS_MAX_EMULATOR_CONTEXT (64u * 1024 * 1024)
+
+/* Appends the libxl stream header. */
+int xls_put_stream_header(struct buf *out);
+/*
+ * Appends a record of type: header, emulator sub-header (emulator_id,
+ * index 0) unless emulator_id is XLS_EMULATOR_NONE, the len bytes of
+ * body, padding.  Returns 0, or -1 (ENOSPC; EFBIG past a u32 length).
+ */
+int xls_put_record(struct buf *out, uint32_t type, uint32_t emulator_id,
+                   const void *body, size_t len);
+/* The bytes xls_put_record appends for a body of len bytes. */
+size_t xls_record_size(uint32_t emulator_id, size_t len);
+
+/*
  * How the libxl stream of a PVH guest starts (libxl header v2,
  * LIBXC_CONTEXT, libxc image header, domain header x86 HVM, page size 4K,
  * Xen 4.17): what the fake engine of the tests and the transport benchmark

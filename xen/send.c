@@ -2,8 +2,9 @@
  * send.c - saving a guest into a stream with libxenguest, relocd's way:
  * xc_domain_save() called here, live with our precopy policy, framed as
  * libxl frames it (facts verified in the lab: ../shared/SENDER-FACTS.md).
- * libxl still does what it owns: config retrieval, suspend, rename,
- * resume, destroy and scheduler caps.
+ * libxl still does what it owns: config retrieval, suspend (with QEMU's
+ * stop and state save for HVM), rename, resume, destroy and scheduler caps;
+ * dm.c does the rest of what libxl does for QEMU.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,15 +17,13 @@
 #include <xenguest.h>
 #include <xenstore.h>
 
+#include "wire/buf.h"
 #include "wire/fdio.h"
 #include "wire/msg.h"
+#include "wire/xlstream.h"
 #include "xen/xen.h"
 #include "xen/ctx.h"
-
-/* libxl stream v2 (docs/specs/libxl-migration-stream.pandoc). */
-#define LIBXL_STREAM_IDENT 0x4c6962786c466d74ULL
-#define LIBXL_REC_END 0
-#define LIBXL_REC_LIBXC_CONTEXT 1
+#include "xen/dm.h"
 
 struct xen_guest {
     libxl_ctx *ctx;
@@ -32,7 +31,10 @@ struct xen_guest {
     uint32_t domid;
     char *name, *json;
     unsigned long pages;
-    int needs_libxl, vcpus, suspended;
+    int hvm, needs_libxl, vcpus, suspended;
+    enum xen_dm dm;
+    char *err; /* the save's reason buffer, for the callbacks */
+    size_t errlen;
     libxl_domain_sched_params orig;
     int have_orig;
     const struct xen_save_hooks *hooks;
@@ -53,9 +55,7 @@ static int guest_config(struct xen_guest *g, char *err, size_t errlen)
                  "migrate",
                  dc.c_info.name);
     } else {
-        /* Every HVM guest of 4.17 has a device model whose state only
-         * libxl knows how to save; PV and PVH have none. */
-        g->needs_libxl = dc.c_info.type == LIBXL_DOMAIN_TYPE_HVM;
+        g->hvm = dc.c_info.type == LIBXL_DOMAIN_TYPE_HVM;
         g->vcpus = dc.b_info.max_vcpus ? dc.b_info.max_vcpus : 1;
         /* As xl: the receiver must not try to reuse our domid. */
         dc.c_info.domid = 0;
@@ -90,6 +90,10 @@ struct xen_guest *xen_guest_open(const char *domain, char *err, size_t errlen)
     g->pages = (unsigned long)(info.current_memkb / 4);
     libxl_dominfo_dispose(&info);
     if (guest_config(g, err, errlen) < 0) goto fail;
+    /* Every HVM guest of 4.17 has a device model; relocd saves QEMU
+     * upstream in dom0 itself, and leaves the others to libxl. */
+    g->dm = xen_dm_kind(g->ctx, g->domid, g->hvm);
+    g->needs_libxl = g->dm == XEN_DM_OTHER;
     return g;
 fail:
     xen_guest_close(g);
@@ -226,43 +230,67 @@ static int cb_precopy(struct precopy_stats st, void *data)
     }
 }
 
-/* libxl suspends the guest the way it prefers (event channel or xenstore). */
+/* Whether the domain is shut down for suspend (whatever libxl said). */
+static int suspended_now(struct xen_guest *g)
+{
+    libxl_dominfo info;
+    int rc;
+
+    libxl_dominfo_init(&info);
+    rc = !libxl_domain_info(g->ctx, &info, g->domid) && info.shutdown &&
+         info.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND;
+    libxl_dominfo_dispose(&info);
+    return rc;
+}
+
+/*
+ * libxl suspends the guest the way it prefers (event channel or xenstore),
+ * and for HVM then stops QEMU and saves its state.
+ */
 static int cb_suspend(void *data)
 {
     struct xen_guest *g = data;
 
     if (g->hooks->suspending) g->hooks->suspending(g->hooks->data);
-    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) return 0;
+    if (libxl_domain_suspend_only(g->ctx, g->domid, NULL)) {
+        /* QEMU's save can fail after the guest suspended: resume it
+         * then (xl resumes after any failed save). */
+        g->suspended = suspended_now(g);
+        return 0;
+    }
     g->suspended = 1;
     if (g->hooks->suspended) g->hooks->suspended(g->hooks->data);
     return 1; /* libxenguest's convention for success */
 }
 
-/* Mandatory for PVH/HVM streams; PVH has no QEMU to switch. */
+/*
+ * Mandatory for PVH/HVM streams: on before the first round, off when
+ * libxenguest is done (also after a failure).  PVH has no QEMU.
+ */
 static int cb_logdirty(uint32_t domid, unsigned enable, void *data)
 {
-    (void)domid;
-    (void)enable;
-    (void)data;
-    return 0;
+    struct xen_guest *g = data;
+    char why[512];
+
+    if (g->dm != XEN_DM_QEMU_XEN) return 0;
+    if (xen_dm_logdirty(g->ctx, domid, enable, why, sizeof(why)) == 0) return 0;
+    /* The first failure is the reason; libxenguest says only "failed". */
+    if (!g->err[0]) snprintf(g->err, g->errlen, "%s", why);
+    return -1;
 }
 
-static int put_record(int fd, uint32_t type)
+/* The stream header, or an empty record (LIBXC_CONTEXT, END): 0 or -1. */
+static int put_marker(int fd, int header, uint32_t type)
 {
-    uint32_t rec[2] = {type, 0}; /* little-endian host, length 0 */
+    struct buf *b = buf_new(XLS_STREAM_HDR_LEN);
+    int rc = -1;
 
-    return fdio_write_all(fd, rec, sizeof(rec));
-}
-
-static int put_stream_header(int fd)
-{
-    uint8_t h[16] = {0};
-    int i;
-
-    for (i = 0; i < 8; i++)
-        h[i] = (uint8_t)(LIBXL_STREAM_IDENT >> (56 - 8 * i));
-    h[11] = 2; /* version, big-endian; options 0 */
-    return fdio_write_all(fd, h, sizeof(h));
+    if (b &&
+        (header ? xls_put_stream_header(b)
+                : xls_put_record(b, type, XLS_EMULATOR_NONE, NULL, 0)) == 0)
+        rc = fdio_write_all(fd, buf_ptr(b), buf_len(b));
+    buf_free(b);
+    return rc;
 }
 
 static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
@@ -275,7 +303,8 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
     cb.suspend = cb_suspend;
     cb.switch_qemu_logdirty = cb_logdirty;
     cb.data = g;
-    if (put_stream_header(fd) || put_record(fd, LIBXL_REC_LIBXC_CONTEXT)) {
+    if (g->dm == XEN_DM_QEMU_XEN) xen_dm_forget(g->domid);
+    if (put_marker(fd, 1, 0) || put_marker(fd, 0, XLS_REC_LIBXC_CONTEXT)) {
         snprintf(err, errlen, "writing the stream: %s", strerror(errno));
         return -1;
     }
@@ -292,10 +321,14 @@ static int save_with_libxc(struct xen_guest *g, int fd, int live, char *err,
         return -1;
     }
     if (g->hooks->saved) g->hooks->saved(g->hooks->data);
+    /* libxl's order: libxenguest's data, QEMU's records, END. */
+    if (g->dm == XEN_DM_QEMU_XEN &&
+        xen_dm_put_records(g->domid, fd, err, errlen) < 0)
+        return -1;
     if (g->hooks->before_end &&
         g->hooks->before_end(g->hooks->data, err, errlen) < 0)
         return -1;
-    if (put_record(fd, LIBXL_REC_END)) {
+    if (put_marker(fd, 0, XLS_REC_END)) {
         snprintf(err, errlen, "writing the stream end: %s", strerror(errno));
         return -1;
     }
@@ -326,6 +359,9 @@ int xen_guest_save(struct xen_guest *g, int fd, int live,
     int flags = fcntl(fd, F_GETFL), rc;
 
     g->hooks = hooks;
+    g->err = err;
+    g->errlen = errlen;
+    err[0] = '\0';
     /* libxenguest expects a blocking descriptor, as libxl gives it. */
     if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     if (g->needs_libxl)

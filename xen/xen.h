@@ -118,15 +118,18 @@ int xen_guest_cpu_policy(struct xen_guest *g, struct msg_cpu_policy *p,
  */
 int xen_guest_disk_node(struct xen_guest *g, const char *vdev, char *node,
                         size_t nodelen, char *err, size_t errlen);
-/* 1 for a guest our engine cannot save itself (HVM with a device model). */
+/*
+ * 1 for a guest our engine cannot save itself: HVM with a qemu-traditional
+ * or stub-domain device model (QEMU upstream in dom0 is saved by relocd).
+ */
 int xen_guest_needs_libxl(const struct xen_guest *g);
 
 /*
  * Writes the libxl v2 stream (header, LIBXC_CONTEXT, libxenguest's data,
- * END) of the guest to fd: live with log-dirty and hooks->precopy deciding
- * when to stop, or offline (suspend first, no log-dirty).  Returns 0 with
- * the guest suspended, or -1 with the guest still running (never suspended,
- * or resumed) and a reason in err.
+ * for HVM QEMU's records, END) of the guest to fd: live with log-dirty and
+ * hooks->precopy deciding when to stop, or offline (suspend first, no
+ * log-dirty).  Returns 0 with the guest suspended, or -1 with the guest still
+ * running (never suspended, or resumed) and a reason in err.
  */
 int xen_guest_save(struct xen_guest *g, int fd, int live,
                    const struct xen_save_hooks *hooks, char *err,

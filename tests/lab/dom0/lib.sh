@@ -75,7 +75,7 @@ skip() { verdict SKIP "$*"; exit 0; }
 
 # ---- guests --------------------------------------------------------------
 
-# guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv]
+# guest_cfg NAME [--mem MiB] [--dirty MiB] [--rate MiB/s] [--type pvh|pv|hvm]
 #                [--vcpus N] [--tick-ms MS] [--vif SPEC] [--disk PATH]...
 #                [--disk-rate MiB/s] [--verify-s S] [--stamp-blocks N]
 #                [--wake-ms MS]
@@ -85,6 +85,9 @@ skip() { verdict SKIP "$*"; exit 0; }
 # restarting the guest silently.  --wake-ms: how often an idle guest
 # checks its clock (10): the resolution of its downtime figure, and the
 # cost of keeping it alive (each wake-up is a VM exit, slow under TCG).
+# An hvm guest boots the same kernel
+# directly (QEMU's -kernel, through hvmloader and SeaBIOS), with Debian's
+# QEMU upstream as its device model and no display.
 # --vif bridge=BR[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR][,KEY=VAL...]: one
 # network interface (netfront eth0 in the guest) on dom0's bridge BR,
 # hotplugged by /lab/vif-lab (dom0/vif-lab; bridge_up creates BR). ip and
@@ -159,6 +162,10 @@ on_poweroff="destroy"
 on_reboot="destroy"
 on_crash="preserve"
 EOF
+    # HVM: Debian's QEMU upstream as the device model, no display (the
+    # console is hvc0 through xenconsoled, as for PVH)
+    [ "$type" = hvm ] && printf '%s\n' 'device_model_version="qemu-xen"' \
+        'vga="none"' 'vnc=0' 'sdl=0' >> "$LAB_DIR/$name.cfg"
     [ -n "$spec" ] && echo "vif=['$spec']" >> "$LAB_DIR/$name.cfg"
     [ -n "$disks" ] && echo "disk=[$disks]" >> "$LAB_DIR/$name.cfg"
     return 0

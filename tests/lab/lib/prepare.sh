@@ -28,7 +28,8 @@ HOST_PKGS="qemu-system-x86 busybox-static cpio gcc libc6-dev kmod file bc python
 XEN_PKGS="xen-hypervisor-$XENV-amd64 xen-utils-$XENV xen-utils-common xenstore-utils
     libxenmisc$XENV libxentoolcore1 libxentoollog1 libxencall1 libxendevicemodel1
     libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenhypfs1 libxenstore4
-    libyajl2 dmsetup libdevmapper1.02.1 thin-provisioning-tools"
+    libyajl2 dmsetup libdevmapper1.02.1 thin-provisioning-tools
+    qemu-system-xen seabios qemu-system-data"
 # loaded at boot by dom0's /init, in this order (with their dependencies)
 DOM0_MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback
     xen-netback loop virtio_pci virtio_net e1000 bridge tun veth vxlan ip_gre"
@@ -213,6 +214,22 @@ build_base() {
     copy_elf "$d" "$r/usr/sbin/pdata_tools" /usr/sbin/pdata_tools
     for f in era_invalidate era_dump era_check; do
         ln -sf pdata_tools "$d/usr/sbin/$f"
+    done
+    # HVM guests' firmware and device model: hvmloader, Debian's QEMU for
+    # Xen (libxl runs /usr/libexec/xen-qemu-system-i386), SeaBIOS (libxl
+    # hands hvmloader bios-256k.bin) and the option ROMs of
+    # qemu-system-data that a direct kernel boot and the emulated VGA load
+    copy_elf "$d" "$r/usr/libexec/xen-qemu-system-i386" \
+        /usr/libexec/xen-qemu-system-i386
+    mkdir -p "$d$XL/boot"
+    cp "$r$XL/boot/hvmloader" "$d$XL/boot/"
+    mkdir -p "$d/usr/share/qemu/keymaps"
+    cp -a "$r/usr/share/seabios" "$d/usr/share/"
+    for f in linuxboot.bin linuxboot_dma.bin kvmvapic.bin vgabios-stdvga.bin \
+        vgabios-cirrus.bin keymaps/en-us; do
+        if [ -e "$r/usr/share/qemu/$f" ]; then
+            cp -a "$r/usr/share/qemu/$f" "$d/usr/share/qemu/$f"
+        fi
     done
     # OpenSSH from the host, for stock `xl migrate` over ssh, and socat, a
     # raw TCP relay that keeps up with the stream (busybox nc moves ~1 MB/s)

@@ -114,7 +114,8 @@ static void record(uint32_t seq, uint8_t *r)
     r[1] = (uint8_t)(seq >> 16);
     r[2] = (uint8_t)(seq >> 8);
     r[3] = (uint8_t)seq;
-    for (i = 4; i < REC; i++) r[i] = (uint8_t)(seq * 31 + i);
+    for (i = 4; i < REC; i++)
+        r[i] = (uint8_t)(seq * 31 + i);
 }
 
 static void echo_in(struct client *c)

@@ -54,6 +54,24 @@ src_for() {
     trap 'umount "$T/small" 2>/dev/null; kill $SRC_PID 2>/dev/null; cleanup' EXIT
 }
 
+# slow_move G OUT: G's slow move (1 s rounds) with its disk, in the
+# background ($mig), its output in OUT
+slow_move() {
+    echo 1000 >"$T/state/$1.round_ms"; echo 20000 >"$T/state/$1.pps"
+    # shellcheck disable=SC2046 # map: two words
+    xlr migrate --max-downtime 1 --copy-storage $(map "$1") "$1" 10.77.0.2 \
+        >"$2" 2>&1 &
+    mig=$!
+}
+# wait_copy G: the target made G's copy, and the copy is under way
+wait_copy() {
+    i=0
+    until [ -e "$T/dst-disks/$1.img" ]; do
+        sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "the target made no copy"
+    done
+    sleep 2
+}
+
 # 1. live, writes in every round: the copy equals the source
 src_for d1
 before=$(sha "$T/src-disks/d1.img")
@@ -99,16 +117,8 @@ expect_fail "--disk-map needs --copy-storage" xlr migrate $(map d2) d2 10.77.0.2
 
 # 3. cancelled during pre-copy: the guest stays, the target's copy goes
 src_for d3
-echo 1000 >"$T/state/d3.round_ms"; echo 20000 >"$T/state/d3.pps"
-# shellcheck disable=SC2046
-xlr migrate --max-downtime 1 --copy-storage $(map d3) d3 10.77.0.2 \
-    >"$T/cancel.out" 2>&1 &
-mig=$!
-i=0
-until [ -e "$T/dst-disks/d3.img" ]; do
-    sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "the target made no copy"
-done
-sleep 2
+slow_move d3 "$T/cancel.out"
+wait_copy d3
 id=$(xlr list 2>&1 | awk '/d3/ {print $1}')
 expect_ok xlr cancel "$id"
 wait $mig && die "a cancelled migration reported success"
@@ -143,16 +153,8 @@ grep -q "receiving disk $T/dst-disks/d5.img" "$T/relocd.log" ||
 # 6. the whole target relocd dies mid-copy: the guest stays; restarted,
 # the target removes the copy its dead receive made (its marker says which)
 src_for d6
-echo 1000 >"$T/state/d6.round_ms"; echo 20000 >"$T/state/d6.pps"
-# shellcheck disable=SC2046
-xlr migrate --max-downtime 1 --copy-storage $(map d6) d6 10.77.0.2 \
-    >"$T/kill.out" 2>&1 &
-mig=$!
-i=0
-until [ -e "$T/dst-disks/d6.img" ]; do
-    sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "the target made no copy"
-done
-sleep 2
+slow_move d6 "$T/kill.out"
+wait_copy d6
 ip netns pids "$NS_DST" | xargs -r kill -9
 wait $mig && die "a migration to a killed target reported success"
 [ "$(state d6)" = running ] || die "d6 is '$(state d6)' after the kill"
@@ -169,11 +171,7 @@ grep -q "removed the disk copy $T/dst-disks/d6.img that the receive of d6 made" 
 # relocd undoes the tracking the worker left (dm-era's table back on a
 # real dom0; the fake tracker's state file here)
 src_for d7
-echo 1000 >"$T/state/d7.round_ms"; echo 20000 >"$T/state/d7.pps"
-# shellcheck disable=SC2046
-xlr migrate --max-downtime 1 --copy-storage $(map d7) d7 10.77.0.2 \
-    >"$T/worker.out" 2>&1 &
-mig=$!
+slow_move d7 "$T/worker.out"
 i=0
 until ls "$T"/era/*/*.table >/dev/null 2>&1; do
     sleep 0.2; i=$((i + 1)); [ $i -gt 50 ] && die "no tracking started"

@@ -286,12 +286,15 @@ build_base() {
 
 # build_helpers: static guest workloads (memory, disk, a TCP echo server
 # and its client), timestamp helper, the fault-load scenario's connection
-# flood and the bench's line stamper (make-like)
+# flood, the bench's line stamper and storage-shared's NBD server and
+# client (make-like; src/nbdproto.h is the NBD tools' too)
 build_helpers() {
     local o=$LAB_CACHE/helpers s
     mkdir -p "$o"
-    for s in dirty xts flood diskstamp stamp tcpseq; do
-        if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ]; then
+    for s in dirty xts flood diskstamp stamp tcpseq nbdserve nbdlink; do
+        if [ ! -x "$o/$s" ] || [ "$LAB/src/$s.c" -nt "$o/$s" ] ||
+            { [ "${s#nbd}" != "$s" ] &&
+                [ "$LAB/src/nbdproto.h" -nt "$o/$s" ]; }; then
             gcc -std=gnu11 -O2 -Wall -Wextra -static -o "$o/$s.tmp" \
                 "$LAB/src/$s.c" && mv "$o/$s.tmp" "$o/$s"
         fi
@@ -352,6 +355,8 @@ build_project() {
     install -m 755 "$h/flood" "$d/lab/flood"
     install -m 755 "$h/stamp" "$d/lab/stamp"
     install -m 755 "$h/tcpseq" "$d/lab/tcpseq"
+    install -m 755 "$h/nbdserve" "$d/lab/nbdserve"
+    install -m 755 "$h/nbdlink" "$d/lab/nbdlink"
     # helper libraries for scenarios: dom0/NAME.sh -> /lab/NAME.sh
     for f in "$LAB"/dom0/*.sh; do
         install -m 644 "$f" "$d/lab/${f##*/}"

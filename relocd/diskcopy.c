@@ -12,13 +12,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h> /* BLKGETSIZE64 */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wire/buf.h"
@@ -27,6 +24,7 @@
 #include "wire/msg.h"
 #include "relocd/diskcopy.h"
 #include "relocd/diskmap.h"
+#include "relocd/disksize.h"
 
 #define GRAIN 4096
 #define FRAME_MAX (PROTO_HDR_LEN + DISK_DATA_HEAD + DISK_DATA_MAX)
@@ -71,10 +69,10 @@ static enum proto_err dc_fail(struct diskcopy *dc, enum proto_err e,
 /* The source's size; -1 with errno and err for what cannot be a disk. */
 static int source_size(int fd, uint64_t *size_r, char *err, size_t errlen)
 {
-    struct stat st;
+    struct disk_size d;
     int fl = fcntl(fd, F_GETFL);
 
-    if (fl < 0 || fstat(fd, &st) < 0) {
+    if (fl < 0) {
         snprintf(err, errlen, "source: %s", strerror(errno));
         return -1;
     }
@@ -85,18 +83,15 @@ static int source_size(int fd, uint64_t *size_r, char *err, size_t errlen)
         errno = EBADF;
         return -1;
     }
-    if (S_ISBLK(st.st_mode)) {
-        if (ioctl(fd, BLKGETSIZE64, size_r) == 0) return 0;
-        snprintf(err, errlen, "source size: %s", strerror(errno));
+    if (disk_size(fd, &d) < 0) {
+        snprintf(err, errlen, "source size: %s",
+                 errno == EINVAL ? "the source is neither a file nor a block "
+                                   "device"
+                                 : strerror(errno));
         return -1;
     }
-    if (S_ISREG(st.st_mode)) {
-        *size_r = (uint64_t)st.st_size;
-        return 0;
-    }
-    snprintf(err, errlen, "the source is neither a file nor a block device");
-    errno = EINVAL;
-    return -1;
+    *size_r = d.size;
+    return 0;
 }
 
 /* The geometry the wire and the tracker must agree on. */

@@ -10,19 +10,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h> /* BLKGETSIZE64, BLKZEROOUT */
+#include <linux/fs.h> /* BLKZEROOUT */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wire/buf.h"
 #include "wire/chan.h"
 #include "wire/msg.h"
 #include "relocd/diskrecv.h"
+#include "relocd/disksize.h"
 
 enum recv_state { RECV_HELLO, RECV_PASSES, RECV_DONE };
 
@@ -79,25 +79,20 @@ void diskrecv_count(const struct diskrecv *r, struct disk_count *c_r)
 static enum proto_err recv_fit(struct diskrecv *r, uint64_t size, char *why,
                                size_t whylen)
 {
-    struct stat st;
-    uint64_t dev = 0;
+    struct disk_size d;
 
-    if (fstat(r->fd, &st) < 0)
-        return fail(PERR_INTERNAL, why, whylen, "target: %s", strerror(errno));
-    if (S_ISBLK(st.st_mode)) {
-        r->is_blk = 1;
-        if (ioctl(r->fd, BLKGETSIZE64, &dev) < 0)
-            return fail(PERR_INTERNAL, why, whylen, "target size: %s",
-                        strerror(errno));
-        if (dev < size)
+    if (disk_size(r->fd, &d) < 0)
+        return fail(PERR_INTERNAL, why, whylen, "target: %s",
+                    errno == EINVAL ? "neither a file nor a block device"
+                                    : strerror(errno));
+    r->is_blk = d.is_blk;
+    if (d.is_blk) {
+        if (d.size < size)
             return fail(PERR_PREFLIGHT, why, whylen,
                         "target device has %llu bytes, the disk %llu",
-                        (unsigned long long)dev, (unsigned long long)size);
+                        (unsigned long long)d.size, (unsigned long long)size);
         return PERR_OK;
     }
-    if (!S_ISREG(st.st_mode))
-        return fail(PERR_INTERNAL, why, whylen,
-                    "target is neither a file nor a block device");
     if (ftruncate(r->fd, (off_t)size) < 0)
         return fail(errno == EFBIG || errno == ENOSPC ? PERR_PREFLIGHT
                                                       : PERR_INTERNAL,

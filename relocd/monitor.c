@@ -102,8 +102,8 @@ static int monitor_preflight(struct session *s)
     req.local = !strncmp(s->ip, "127.", 4) || !strcmp(s->ip, "::1");
     xen_preflight(&req, &res, s->guest, sizeof(s->guest));
     monitor_guestpol(s, req.config, &res);
-    /* --copy-storage: the disks this host is to create. */
-    storage_rx_check(req.disks, req.ndisks, s->env->conf->disk_allow, &res);
+    /* --copy-storage: the disks this host is to create (not shared ones). */
+    storage_rx_check(req.disks, &req.ndisks, s->env->conf->disk_allow, &res);
     s->ndisks = req.ndisks;
     memcpy(s->disks, req.disks, sizeof(s->disks));
     if (guestnet_parse(req.config, strlen(req.config), &s->net, why,

@@ -176,6 +176,7 @@ static void disk_json(yajl_gen g, const struct storage *st)
     json_kv_int(g, "era_bytes", (long long)d.era_bytes);
     json_kv_int(g, "last_pass_bytes", (long long)d.last_bytes);
     json_kv_num(g, "last_pass_ms", d.last_pass_ms);
+    json_kv_int(g, "shared", d.shared);
     yajl_gen_map_close(g);
 }
 
@@ -394,6 +395,32 @@ static struct msg_cpu_policy *send_cpu_policy(struct send *s)
     return NULL;
 }
 
+/*
+ * Pre-flight's answer for the disks: those the target sees as the same
+ * storage stay where they are; the plan for each disk is said.
+ */
+static int send_storage_plan(struct send *s, uint32_t shared)
+{
+    const struct storage_disk_info *d;
+    unsigned i;
+
+    if (!s->st) return 0;
+    if (storage_leave_shared(s->st, shared) < 0)
+        return fail(s, "the target's pre-flight names a shared disk that "
+                       "was not sent");
+    for (i = 0; (d = storage_shared_disk(s->st, i)); i++)
+        emit_note(s, "notice",
+                  "%s: %s is shared storage with the target (%s): not "
+                  "copied",
+                  d->vdev, d->src, d->id);
+    for (i = 0; (d = storage_disk(s->st, i)); i++)
+        emit_note(s, "notice",
+                  "copying disk %s: %s to %s (%llu MiB, %llu MiB allocated)",
+                  d->vdev, d->src, d->dst, (unsigned long long)(d->size >> 20),
+                  (unsigned long long)(d->allocated >> 20));
+    return 0;
+}
+
 static int send_preflight(struct send *s)
 {
     struct msg_preflight *m = calloc(1, sizeof(*m));
@@ -417,7 +444,7 @@ static int send_preflight(struct send *s)
         if (!r.checks[i].ok)
             return fail(s, "pre-flight %s failed on the target: %s",
                         r.checks[i].check, r.checks[i].message);
-    return 0;
+    return send_storage_plan(s, r.shared);
 }
 
 /*
@@ -870,7 +897,6 @@ static int send_storage(struct send *s)
 {
     const struct sender_req *r = s->req;
     char why[1024];
-    unsigned i;
 
     if (r->via_set)
         return fail(s, "--copy-storage needs relocd on the target, not -s");
@@ -880,16 +906,7 @@ static int send_storage(struct send *s)
                        "which has no place for the disks' last pass");
     s->st = storage_new(xen_guest_config(s->guest), r->maps, r->nmaps, why,
                         sizeof(why));
-    if (!s->st) return fail(s, "%s", why);
-    for (i = 0; i < storage_ndisks(s->st); i++) {
-        const struct storage_disk_info *d = storage_disk(s->st, i);
-
-        emit_note(s, "notice",
-                  "copying disk %s: %s to %s (%llu MiB, %llu MiB allocated)",
-                  d->vdev, d->src, d->dst, (unsigned long long)(d->size >> 20),
-                  (unsigned long long)(d->allocated >> 20));
-    }
-    return 0;
+    return s->st ? 0 : fail(s, "%s", why);
 }
 
 static int send_migrate(struct send *s)
@@ -931,7 +948,8 @@ static int send_disks(struct send *s)
     char dir[512], why[1024];
     unsigned i;
 
-    if (!s->st) return 0;
+    /* None, or every disk on storage the target shares: nothing to copy. */
+    if (!s->st || !storage_ndisks(s->st)) return 0;
     if (track_dir(s, dir, sizeof(dir)) < 0)
         return fail(s, "%s: %s", dir, strerror(errno));
     if (storage_connect(s->st, s->guest, dir, &s->co, why, sizeof(why)) < 0)

@@ -5,17 +5,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h> /* BLKGETSIZE64 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
 #include "relocd/diskcopy.h"
+#include "relocd/disksize.h"
 #include "relocd/disktrack.h"
 #include "relocd/rundir.h"
 #include "relocd/storage.h"
@@ -36,8 +35,9 @@ struct storage_disk {
 
 struct storage {
     char *config; /* with the target's paths */
-    unsigned n;
+    unsigned n, nshared;
     struct storage_disk d[MSG_MAX_DISKS];
+    struct storage_disk_info shared[MSG_MAX_DISKS];
     uint64_t last_bytes;
     double last_pass_ms;
 };
@@ -150,27 +150,16 @@ fail:
 static int source_measure(struct storage_disk_info *di, int fd, char *err,
                           size_t errlen)
 {
-    struct stat st;
+    struct disk_size d;
 
-    if (fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "%s: %s", di->src, strerror(errno));
+    if (disk_size(fd, &d) < 0) {
+        snprintf(err, errlen, "%s: %s", di->src,
+                 errno == EINVAL ? "neither a file nor a block device"
+                                 : strerror(errno));
         return -1;
     }
-    if (S_ISBLK(st.st_mode)) {
-        if (ioctl(fd, BLKGETSIZE64, &di->size) < 0) {
-            snprintf(err, errlen, "%s: size: %s", di->src, strerror(errno));
-            return -1;
-        }
-        di->allocated = di->size;
-    } else if (S_ISREG(st.st_mode)) {
-        di->size = (uint64_t)st.st_size;
-        di->allocated = (uint64_t)st.st_blocks * 512;
-        if (di->allocated > di->size) di->allocated = di->size;
-    } else {
-        snprintf(err, errlen, "%s is neither a file nor a block device",
-                 di->src);
-        return -1;
-    }
+    di->size = d.size;
+    di->allocated = d.allocated;
     if (!di->size || di->size % 512 || di->size % 4096) {
         snprintf(err, errlen, "%s: %llu bytes is not a multiple of 4096",
                  di->src, (unsigned long long)di->size);
@@ -231,7 +220,11 @@ static int disk_add(struct storage *st, yajl_val d,
         return -1;
     }
     st->n++;
-    return source_measure(&sd->info, sd->fd, err, errlen) < 0 ? -1 : 1;
+    if (source_measure(&sd->info, sd->fd, err, errlen) < 0) return -1;
+    /* No identity (or none readable) is local storage: copied. */
+    if (diskid_of(path, sd->info.id, sizeof(sd->info.id)) != 1)
+        sd->info.id[0] = 0;
+    return 1;
 }
 
 static int storage_disks(struct storage *st, const char *config,
@@ -323,7 +316,42 @@ void storage_preflight(const struct storage *st, struct msg_preflight *m)
                  st->d[i].info.dst);
         m->disks[i].size = st->d[i].info.size;
         m->disks[i].allocated = st->d[i].info.allocated;
+        snprintf(m->disks[i].id, sizeof(m->disks[i].id), "%s",
+                 st->d[i].info.id);
     }
+}
+
+int storage_leave_shared(struct storage *st, uint32_t shared)
+{
+    unsigned i, kept = 0;
+
+    if (st->n < 32 && shared >> st->n) return -1;
+    for (i = 0; i < st->n; i++) {
+        if (!(shared & (1u << i))) {
+            if (kept != i) {
+                st->d[kept] = st->d[i];
+                st->d[i].fd = -1;
+            }
+            kept++;
+            continue;
+        }
+        st->shared[st->nshared++] = st->d[i].info;
+        close(st->d[i].fd);
+        st->d[i].fd = -1;
+    }
+    st->n = kept;
+    return 0;
+}
+
+unsigned storage_nshared(const struct storage *st)
+{
+    return st->nshared;
+}
+
+const struct storage_disk_info *storage_shared_disk(const struct storage *st,
+                                                    unsigned i)
+{
+    return i < st->nshared ? &st->shared[i] : NULL;
 }
 
 int storage_migrate(struct storage *st, struct msg_migrate *m)
@@ -474,6 +502,7 @@ void storage_stats(const struct storage *st, struct storage_stats *s_r)
 
     memset(s_r, 0, sizeof(*s_r));
     s_r->disks = st->n;
+    s_r->shared = st->nshared;
     s_r->last_bytes = st->last_bytes;
     s_r->last_pass_ms = st->last_pass_ms;
     for (i = 0; i < st->n; i++) {

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relocd/diskid.h"
 #include "wire/msg.h"
 
 struct client_opts;
@@ -41,11 +42,13 @@ struct storage_disk_info {
     char src[MSG_DISK_PATH_MAX]; /* pdev_path here */
     char dst[MSG_DISK_PATH_MAX]; /* pdev_path on the target */
     uint64_t size, allocated;
+    char id[DISKID_MAX]; /* its kernel identity, "" when it has none */
 };
 
 /* What the copy did so far, summed over the disks. */
 struct storage_stats {
-    unsigned disks;
+    unsigned disks;      /* copied */
+    unsigned shared;     /* left alone: the target sees the same storage */
     uint32_t passes;     /* of the disk with the most */
     uint64_t size;       /* the disks' sizes */
     uint64_t allocated;  /* what holds data on the sources */
@@ -76,6 +79,15 @@ const struct storage_disk_info *storage_disk(const struct storage *st,
                                              unsigned i);
 /* PREFLIGHT's disks, MIGRATE's tokens (fresh random ones). */
 void storage_preflight(const struct storage *st, struct msg_preflight *m);
+/*
+ * PREFLIGHT_RESULT's shared disks (a bit per PREFLIGHT disk) leave the
+ * copy: closed, and from now on counted in storage_nshared(), not in
+ * storage_ndisks().  0, or -1 when shared names a disk that was not sent.
+ */
+int storage_leave_shared(struct storage *st, uint32_t shared);
+unsigned storage_nshared(const struct storage *st);
+const struct storage_disk_info *storage_shared_disk(const struct storage *st,
+                                                    unsigned i);
 int storage_migrate(struct storage *st, struct msg_migrate *m);
 
 /*

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "config/pathpat.h"
+#include "relocd/diskid.h"
+#include "relocd/disksize.h"
 #include "relocd/storage_rx.h"
 #include "wire/msg.h"
 
@@ -64,24 +66,81 @@ static void check_one(const struct msg_disk *d, const char *allow, char *why,
                  (unsigned long long)(avail >> 20));
 }
 
-void storage_rx_check(const struct msg_disk *d, unsigned n, const char *allow,
+/* The size of the file or block device at path, or -1. */
+static int64_t size_of(const char *path)
+{
+    struct disk_size d;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc;
+
+    if (fd < 0) return -1;
+    rc = disk_size(fd, &d);
+    close(fd);
+    return rc < 0 ? -1 : (int64_t)d.size;
+}
+
+/*
+ * Whether d's path here is the storage the source's disk is: 1 (shared,
+ * nothing to create or copy), 0 (not: the copy checks go on), -1 (the
+ * same identity, a different size: why says so).
+ */
+static int shared_here(const struct msg_disk *d, char *here, size_t herelen,
+                       char *why, size_t len)
+{
+    struct stat st;
+
+    here[0] = 0;
+    if (!d->id[0] || lstat(d->path, &st) < 0 ||
+        diskid_of(d->path, here, herelen) != 1 || strcmp(here, d->id))
+        return 0;
+    if (size_of(d->path) != (int64_t)d->size) {
+        snprintf(why, len,
+                 "%s is the source's storage (%s) but not of its size "
+                 "(%llu bytes there)",
+                 d->path, d->id, (unsigned long long)d->size);
+        return -1;
+    }
+    return 1;
+}
+
+void storage_rx_check(struct msg_disk *d, unsigned *n, const char *allow,
                       struct msg_preflight_result *res)
 {
-    char why[600];
-    unsigned i, j;
+    char why[900], here[DISKID_MAX];
+    unsigned i, j, kept = 0;
+    int sh;
 
-    for (i = 0; i < n; i++) {
-        check_one(&d[i], allow, why, sizeof(why));
-        for (j = 0; !why[0] && j < i; j++)
+    for (i = 0; i < *n; i++) {
+        why[0] = 0;
+        if ((sh = shared_here(&d[i], here, sizeof(here), why, sizeof(why))) >
+            0) {
+            res->shared |= 1u << i;
+            msg_check_add(res, "storage", 1,
+                          "%s is the storage the source's disk is (%s): not "
+                          "copied",
+                          d[i].path, d[i].id);
+            continue;
+        }
+        if (!sh) check_one(&d[i], allow, why, sizeof(why));
+        /* The source's disk: say why this one is not it. */
+        if (!sh && why[0] && d[i].id[0] && !access(d[i].path, F_OK))
+            snprintf(why + strlen(why), sizeof(why) - strlen(why),
+                     "; it is not the storage the source's disk is (%s "
+                     "there, %s here)",
+                     d[i].id, here[0] ? here : "no identity");
+        for (j = 0; !why[0] && j < kept; j++)
             if (!strcmp(d[i].path, d[j].path))
                 snprintf(why, sizeof(why), "%s named twice", d[i].path);
         if (why[0]) {
             msg_check_add(res, "storage", 0, "%s", why);
             return;
         }
+        if (kept != i) d[kept] = d[i];
+        kept++;
     }
-    if (n)
-        msg_check_add(res, "storage", 1, "%u disk(s) can be created here", n);
+    *n = kept;
+    if (kept)
+        msg_check_add(res, "storage", 1, "%u disk(s) can be created here",
+                      kept);
 }
 
 int storage_rx_create(const char *dir, const struct msg_disk *d, unsigned n,

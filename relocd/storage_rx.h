@@ -19,12 +19,15 @@
 #include "wire/msg.h"
 
 /*
- * Pre-flight, touching nothing: each path clean and absolute, matched by
- * allow (relocd-disk-allow; NULL: no disk may be created), not there yet,
- * in an existing directory with room for the source's allocated bytes.
- * Adds a "storage" check to res (when n > 0).
+ * Pre-flight, touching nothing.  A disk whose path here has the identity
+ * the source sent (diskid.h) and its size is shared storage: its bit is
+ * set in res->shared, and it leaves d (*n counts the rest, in order).
+ * Each other path clean and absolute, matched by allow (relocd-disk-allow;
+ * NULL: no disk may be created), not there yet, in an existing directory
+ * with room for the source's allocated bytes.  Adds "storage" checks to
+ * res (when *n > 0).
  */
-void storage_rx_check(const struct msg_disk *d, unsigned n, const char *allow,
+void storage_rx_check(struct msg_disk *d, unsigned *n, const char *allow,
                       struct msg_preflight_result *res);
 /*
  * MIGRATE: creates the n disks (O_EXCL, mode 0600, sized) and registers

@@ -130,6 +130,7 @@ static void gen_disks(yajl_gen g, const struct msg_preflight *m)
         json_kv_str(g, "path", m->disks[i].path);
         json_kv_int(g, "size", (long long)m->disks[i].size);
         json_kv_int(g, "allocated", (long long)m->disks[i].allocated);
+        if (m->disks[i].id[0]) json_kv_str(g, "id", m->disks[i].id);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
@@ -148,6 +149,18 @@ int msg_put_preflight(struct buf *out, const struct msg_preflight *m)
     return gen_finish(g, out, PROTO_PREFLIGHT);
 }
 
+/* "shared": only when some disk is, so old clients see what they saw. */
+static void gen_shared(yajl_gen g, uint32_t shared)
+{
+    unsigned i;
+
+    json_str(g, "shared");
+    yajl_gen_array_open(g);
+    for (i = 0; i < MSG_MAX_DISKS; i++)
+        if (shared & (1u << i)) yajl_gen_integer(g, i);
+    yajl_gen_array_close(g);
+}
+
 int msg_put_preflight_result(struct buf *out,
                              const struct msg_preflight_result *m)
 {
@@ -160,6 +173,7 @@ int msg_put_preflight_result(struct buf *out,
             json_kv_int(g, "free_kb", (long long)m->free_kb);
             json_kv_int(g, "need_kb", (long long)m->need_kb);
         }
+        if (m->shared) gen_shared(g, m->shared);
         json_str(g, "checks");
         yajl_gen_array_open(g);
         for (i = 0; i < m->nchecks; i++) {
@@ -329,6 +343,34 @@ static enum proto_err get_mem(yajl_val root, struct msg_preflight_result *m,
     return PERR_OK;
 }
 
+/*
+ * The optional "shared" of PREFLIGHT_RESULT: distinct disk indices below
+ * MSG_MAX_DISKS (which of them PREFLIGHT had is the client's check).
+ */
+static enum proto_err get_shared(yajl_val root, struct msg_preflight_result *m,
+                                 char *why, size_t whylen)
+{
+    yajl_val v = member(root, "shared"), x;
+    size_t i;
+
+    if (!v) return PERR_OK;
+    if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len > MSG_MAX_DISKS)
+        return why_bad(why, whylen, "'shared' is not an array of at most %d",
+                       MSG_MAX_DISKS);
+    for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+        x = YAJL_GET_ARRAY(v)->values[i];
+        if (!YAJL_IS_INTEGER(x) || YAJL_GET_INTEGER(x) < 0 ||
+            YAJL_GET_INTEGER(x) >= MSG_MAX_DISKS ||
+            (m->shared & (1u << YAJL_GET_INTEGER(x))))
+            return why_bad(why, whylen,
+                           "'shared' holds a disk index that is not 0..%d or "
+                           "is there twice",
+                           MSG_MAX_DISKS - 1);
+        m->shared |= 1u << YAJL_GET_INTEGER(x);
+    }
+    return PERR_OK;
+}
+
 enum proto_err msg_get_hello(const struct proto_frame *f, struct msg_hello *m,
                              char *why, size_t whylen)
 {
@@ -481,6 +523,8 @@ static enum proto_err get_disks(yajl_val v, struct msg_preflight *m, char *why,
             e = get_u64(x, "size", MSG_DISK_SIZE_MAX, &d->size, why, whylen);
         if (!e)
             e = get_u64(x, "allocated", d->size, &d->allocated, why, whylen);
+        if (!e && member(x, "id"))
+            e = get_str(x, "id", d->id, sizeof(d->id), why, whylen);
         if (!e && (d->path[0] != '/' || !d->size || d->size % 512))
             e = why_bad(why, whylen,
                         "disk %zu: an absolute path and a size that is a "
@@ -545,6 +589,7 @@ enum proto_err msg_get_preflight_result(const struct proto_frame *f,
     if (e) return e;
     e = get_bool(root, "ok", &m->ok, why, whylen);
     if (!e) e = get_mem(root, m, why, whylen);
+    if (!e) e = get_shared(root, m, why, whylen);
     checks = member(root, "checks");
     if (!e && (!checks || !YAJL_IS_ARRAY(checks)))
         e = why_bad(why, whylen, "'checks' missing or not an array");

@@ -56,10 +56,16 @@ struct msg_cpu_policy {
 #define MSG_MAX_DISKS 8
 #define MSG_DISK_PATH_MAX 256
 #define MSG_DISK_SIZE_MAX (1ULL << 56)
+#define MSG_DISK_ID_MAX 256
 struct msg_disk {
     char path[MSG_DISK_PATH_MAX];
     uint64_t size;
     uint64_t allocated;
+    /*
+     * Optional "id" (since 0.x): the source disk's kernel identity
+     * (relocd/diskid.h), "" when it has none or the sender is older.
+     */
+    char id[MSG_DISK_ID_MAX];
 };
 
 struct msg_preflight {
@@ -89,6 +95,12 @@ struct msg_preflight_result {
      */
     int mem_known;
     uint64_t free_kb, need_kb;
+    /*
+     * Optional "shared" (since 0.x): the indices of PREFLIGHT's disks that
+     * the target sees as the same storage; those are not copied.  A bit
+     * per disk; absent (an older server) is 0, all copied.
+     */
+    uint32_t shared;
     unsigned nchecks;
     struct msg_check checks[MSG_MAX_CHECKS];
 };

@@ -9,6 +9,9 @@
 # room.  A cancel mid-copy removes the target's copy; over TLS too.  A
 # target relocd killed mid-copy: restarted, it removes the copy.  A
 # sender worker killed mid-copy: its relocd undoes the write tracking.
+# A disk on storage both hosts see (the fake identity: a file under a
+# "shared" directory) is not copied and the target's config names its
+# path there; an existing local file with the same bytes is not taken.
 # shellcheck shell=sh source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 net_up
@@ -20,7 +23,7 @@ dst_conf="(xend-relocation-server yes)
 (relocd-psk-file $T/psk)
 (relocd-allow-insecure yes)
 (xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')
-(relocd-disk-allow '$T/dst-disks/* $T/small/*')
+(relocd-disk-allow '$T/dst-disks/* $T/small/* $T/shared/*')
 (relocd-control-socket $T/dst.sock)"
 # a 1 MiB file system for the "no room" case, there before relocd's
 # namespace copies the mounts
@@ -184,4 +187,29 @@ grep -q "the dead sender worker $w left it tracked; its table is back" \
     "$T/src.log" || die "the source did not undo the tracking: $(tail -5 "$T/src.log")"
 [ -e "$T/era/$w" ] && die "the dead worker's tracking state is left: $(ls "$T/era/$w")"
 alive
+# 8. shared storage: the source's disk and the target's path are one file
+# (links to it), so nothing is created or copied; the guest moves with
+# its disk where it is.  A local file of the same bytes is another disk.
+mkdir -p "$T/shared"
+disk "$T/shared/d8.img" 16
+ln -sf "$T/shared/d8.img" "$T/src-disks/d8.img"
+ln -sf "$T/shared/d8.img" "$T/dst-disks/d8.img"
+src_for d8
+cp "$T/shared/d8.img" "$T/dst-disks/d8-copy.img"
+expect_fail "exists already.*not the storage the source's disk is" \
+    xlr migrate --copy-storage \
+    --disk-map "$T/src-disks/d8.img=$T/dst-disks/d8-copy.img" d8 10.77.0.2
+rm -f "$T/dst-disks/d8-copy.img"
+# shellcheck disable=SC2046
+expect_ok xlr migrate --json --copy-storage $(map d8) d8 10.77.0.2
+received d8 || die "d8 not received: $(cat "$T/out")"
+grep -q "xvda: $T/src-disks/d8.img is shared storage with the target" \
+    "$T/out" || die "no word of the shared disk: $(cat "$T/out")"
+grep '"event":"result"' "$T/out" | grep '"disk":{"disks":0,' |
+    grep -q '"shared":1}' ||
+    die "the result does not count a shared disk: $(grep result "$T/out")"
+grep -q "attached xvda $T/dst-disks/d8.img " "$FAKE_XL_LOG" ||
+    die "xl did not get the target's path: $(grep attached "$FAKE_XL_LOG")"
+[ -L "$T/dst-disks/d8.img" ] || die "the target replaced the shared disk"
+[ -z "$(ls "$T/disks" 2>/dev/null)" ] || die "tokens left: $(ls "$T/disks")"
 echo "t_storage: ok"

@@ -152,6 +152,29 @@ static void test_error_and_result(void)
     raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[1]}");
     T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
              PERR_BAD_MESSAGE);
+    /* the optional shared disks: absent when none, indices, garbage */
+    msg_put_preflight_result(b, &r);
+    proto_frame_take(b, &frame);
+    T_OK(!memmem(frame.payload, frame.len, "shared", 6), "shared sent");
+    r.shared = 1u << 0 | 1u << 7;
+    msg_put_preflight_result(b, &r);
+    proto_frame_take(b, &frame);
+    T_OK(memmem(frame.payload, frame.len, "\"shared\":[0,7]", 14) != NULL,
+         "%.*s", (int)frame.len, frame.payload);
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)), PERR_OK);
+    T_EQ_INT(r2.shared, 1u << 0 | 1u << 7);
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[],\"shared\":[8]}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[],\"shared\":[1,1]}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[],\"shared\":[-1]}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
+    raw(PROTO_PREFLIGHT_RESULT, "{\"ok\":true,\"checks\":[],\"shared\":\"0\"}");
+    T_EQ_INT(msg_get_preflight_result(&frame, &r2, why, sizeof(why)),
+             PERR_BAD_MESSAGE);
     buf_free(b);
 }
 
@@ -377,7 +400,30 @@ static void test_disks(void)
     T_EQ_STR(q.disks[0].path, "/srv/g.img");
     T_EQ_INT(q.disks[0].size, 1 << 20);
     T_EQ_INT(q.disks[0].allocated, 4096);
+    T_EQ_STR(q.disks[0].id, "");
     msg_preflight_clear(&q);
+    /* the source disk's identity: sent when it has one, bounded */
+    snprintf(p.disks[0].id, sizeof(p.disks[0].id), "nbd:nbd://h:10809/x");
+    msg_put_preflight(b, &p);
+    T_EQ_INT(proto_frame_take(b, &frame), PERR_OK);
+    T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)), PERR_OK);
+    T_EQ_STR(q.disks[0].id, "nbd:nbd://h:10809/x");
+    msg_preflight_clear(&q);
+    p.disks[0].id[0] = 0;
+    {
+        char text[600], id[300];
+
+        memset(id, 'x', sizeof(id) - 1);
+        id[sizeof(id) - 1] = 0;
+        snprintf(text, sizeof(text),
+                 "{\"config\":\"{}\",\"live\":true,\"disks\":[{\"path\":"
+                 "\"/a\",\"size\":512,\"allocated\":0,\"id\":\"%s\"}]}",
+                 id);
+        T_EQ_INT(raw(PROTO_PREFLIGHT, text), PERR_OK);
+        T_EQ_INT(msg_get_preflight(&frame, &q, why, sizeof(why)),
+                 PERR_BAD_MESSAGE);
+        msg_preflight_clear(&q);
+    }
     /* no disks: nothing on the wire, as an older sender */
     p.ndisks = 0;
     msg_put_preflight(b, &p);

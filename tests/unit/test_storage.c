@@ -1,7 +1,8 @@
 /*
  * test_storage.c - block migration's bookkeeping on both sides: which
  * disks of a libxl config are copied and where (--disk-map, the config
- * rewrite), and the target's pre-flight, creation, tokens and cleanup.
+ * rewrite), and the target's pre-flight, creation, tokens and cleanup;
+ * disks that both hosts see as one storage are left out of the copy.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include "relocd/storage_rx.h"
 #include "t.h"
 
+/* Shared storage: relocd-fake's identity (tests/net/diskid_fake.c) is
+ * linked in: a file under a "shared" directory, named by its real path. */
 static char dir[64], err[512];
 
 static char *cfg_with(const char *a, const char *b)
@@ -117,6 +120,7 @@ static void test_target(void)
     struct msg_preflight_result *res = calloc(1, sizeof(*res));
     struct stat st;
     uint64_t size = 0;
+    unsigned n;
     int fd;
 
     memset(d, 0, sizeof(d));
@@ -127,19 +131,22 @@ static void test_target(void)
     d[0].size = d[1].size = 1 << 20;
     d[0].allocated = 4096;
     res->ok = 1;
-    storage_rx_check(d, 2, allow, res);
+    n = 2;
+    storage_rx_check(d, &n, allow, res);
     T_OK(res->ok, "%s", res->checks[0].message);
+    T_EQ_INT(n, 2);
+    T_EQ_INT(res->shared, 0);
     /* outside the list, or no list: nothing is created there */
     memset(res, 0, sizeof(*res));
     res->ok = 1;
-    storage_rx_check(d, 2, NULL, res);
+    storage_rx_check(d, &n, NULL, res);
     T_OK(!res->ok && strstr(res->checks[0].message, "relocd-disk-allow"), "%s",
          res->checks[0].message);
     /* more than the file system has */
     memset(res, 0, sizeof(*res));
     res->ok = 1;
     d[1].allocated = d[1].size = 1ULL << 55;
-    storage_rx_check(d, 2, allow, res);
+    storage_rx_check(d, &n, allow, res);
     T_OK(!res->ok && strstr(res->checks[0].message, "MiB free"), "%s",
          res->checks[0].message);
     d[1].allocated = 0;
@@ -152,7 +159,8 @@ static void test_target(void)
     /* now it exists: pre-flight refuses to take it */
     memset(res, 0, sizeof(*res));
     res->ok = 1;
-    storage_rx_check(d, 1, allow, res);
+    n = 1;
+    storage_rx_check(d, &n, allow, res);
     T_OK(!res->ok && strstr(res->checks[0].message, "exists already"), "%s",
          res->checks[0].message);
     fd = storage_rx_open(regdir, tokens[1], &size, path, sizeof(path), err,
@@ -182,6 +190,116 @@ static void test_target(void)
     free(res);
 }
 
+/* A file of size bytes at path. */
+static void make_file(const char *path, off_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    T_OK(fd >= 0 && ftruncate(fd, size) == 0, "making %s", path);
+    if (fd >= 0) close(fd);
+}
+
+/* PREFLIGHT with d, checked here: the result, n what is left to create. */
+static struct msg_preflight_result *check(struct msg_disk *d, unsigned *n,
+                                          const char *allow)
+{
+    static struct msg_preflight_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.ok = 1;
+    storage_rx_check(d, n, allow, &res);
+    return &res;
+}
+
+/*
+ * Shared storage on both sides: the target leaves out a disk whose path
+ * has the source's identity and size, refuses one of another size, and
+ * says why an existing path that is another storage is not taken; the
+ * source drops what the target said and copies the rest.
+ */
+static void test_shared(void)
+{
+    char sh[96], a[128], alias[128], local[128], allow[160], cfg[4096];
+    struct msg_preflight *p = calloc(1, sizeof(*p));
+    struct msg_preflight_result *r;
+    struct msg_disk d[2];
+    struct storage *st;
+    unsigned n;
+
+    snprintf(sh, sizeof(sh), "%s/shared", dir);
+    snprintf(a, sizeof(a), "%s/a.img", sh);
+    snprintf(alias, sizeof(alias), "%s/alias.img", dir);
+    snprintf(local, sizeof(local), "%s/local.img", dir);
+    snprintf(allow, sizeof(allow), "%s/*.img", dir);
+    mkdir(sh, 0700);
+    make_file(a, 1 << 20);
+    make_file(local, 1 << 20);
+    T_OK(symlink(a, alias) == 0, "linking %s", alias);
+
+    /* the source: a's identity goes into PREFLIGHT, local's is none */
+    snprintf(cfg, sizeof(cfg), "%s", cfg_with(a, local));
+    st = storage_new(cfg, NULL, 0, err, sizeof(err));
+    T_OK(st != NULL, "%s", err);
+    if (!st) return;
+    storage_preflight(st, p);
+    T_OK(!strncmp(p->disks[0].id, "fake:", 5), "id '%s'", p->disks[0].id);
+    T_EQ_STR(p->disks[1].id, "");
+
+    /* the target: alias is a (shared), a new path for the local disk */
+    memcpy(d, p->disks, sizeof(d));
+    snprintf(d[0].path, sizeof(d[0].path), "%s", alias);
+    snprintf(d[1].path, sizeof(d[1].path), "%s/new.img", dir);
+    n = 2;
+    r = check(d, &n, allow);
+    T_OK(r->ok, "%s", r->checks[0].message);
+    T_EQ_INT(r->shared, 1);
+    T_EQ_INT(n, 1);
+    T_OK(strstr(d[0].path, "new.img") != NULL, "left: %s", d[0].path);
+    T_OK(strstr(r->checks[0].message, "not copied") != NULL, "%s",
+         r->checks[0].message);
+
+    /* the same storage but not of the source's size: refused */
+    memcpy(d, p->disks, sizeof(d));
+    snprintf(d[0].path, sizeof(d[0].path), "%s", alias);
+    d[0].size = 2 << 20;
+    n = 1;
+    r = check(d, &n, allow);
+    T_OK(!r->ok && strstr(r->checks[0].message, "not of its size"), "%s",
+         r->checks[0].message);
+
+    /* a path that exists and is another storage: refused, saying so */
+    memcpy(d, p->disks, sizeof(d));
+    snprintf(d[0].path, sizeof(d[0].path), "%s", local);
+    n = 1;
+    r = check(d, &n, allow);
+    T_OK(!r->ok && strstr(r->checks[0].message, "exists already") &&
+             strstr(r->checks[0].message, "no identity here"),
+         "%s", r->checks[0].message);
+
+    /* an older source sends no identity: nothing is shared */
+    memcpy(d, p->disks, sizeof(d));
+    snprintf(d[0].path, sizeof(d[0].path), "%s", alias);
+    d[0].id[0] = 0;
+    n = 1;
+    r = check(d, &n, allow);
+    T_OK(!r->ok && r->shared == 0, "%s", r->checks[0].message);
+
+    /* the source leaves a out: one disk copied, one shared */
+    T_EQ_INT(storage_leave_shared(st, 1u << 2), -1);
+    T_EQ_INT(storage_leave_shared(st, 1), 0);
+    T_EQ_INT(storage_ndisks(st), 1);
+    T_EQ_INT(storage_nshared(st), 1);
+    T_EQ_STR(storage_disk(st, 0)->src, local);
+    T_EQ_STR(storage_shared_disk(st, 0)->src, a);
+    T_OK(storage_shared_disk(st, 1) == NULL, "a second shared disk");
+    storage_free(st);
+    unlink(alias);
+    unlink(a);
+    unlink(local);
+    rmdir(sh);
+    free(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/test_storage.XXXXXX");
@@ -189,6 +307,7 @@ int main(void)
     test_rewrite();
     test_new();
     test_target();
+    test_shared();
     rmdir(dir);
     return t_done("test_storage");
 }

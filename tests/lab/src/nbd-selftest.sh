@@ -16,6 +16,7 @@ cleanup() {
     rm -rf "$t"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 fail() {
     echo "nbd-selftest: FAIL: $*" >&2
     exit 1
@@ -25,7 +26,8 @@ for s in nbdserve nbdlink; do
         fail "cannot build $s"
 done
 S=$t/nbdserve
-L=$t/nbdlink
+# nbdlink, bounded: a server that answers wrong may leave it waiting
+nbdl() { timeout 30 "$t/nbdlink" "$@"; }
 port=$((20000 + $$ % 20000))
 head -c 1048576 /dev/urandom > "$t/disk"
 cp "$t/disk" "$t/orig"
@@ -43,33 +45,33 @@ serve "$t/disk"
 #    SEND_FUA SEND_TRIM CAN_MULTI_CONN = 0x12d)
 for e in "" -E; do
     # shellcheck disable=SC2086 # $e: an option or nothing
-    got=$("$L" info $e 127.0.0.1 "$port" any) || fail "info $e"
+    got=$(nbdl info $e 127.0.0.1 "$port" any) || fail "info $e"
     [ "$got" = "size=1048576 flags=0x12d" ] || fail "info $e: $got"
     # shellcheck disable=SC2086
-    "$L" read $e 127.0.0.1 "$port" x > "$t/read" || fail "read $e"
+    nbdl read $e 127.0.0.1 "$port" x > "$t/read" || fail "read $e"
     cmp -s "$t/read" "$t/orig" || fail "read $e: not the file"
 done
 # 2. a write across chunk and block boundaries, with and without FUA
 head -c 300000 /dev/urandom > "$t/data"
-"$L" write -F 127.0.0.1 "$port" x 4095 < "$t/data" || fail "write -F"
-"$L" write -E 127.0.0.1 "$port" x 700001 < "$t/data" || fail "write -E"
+nbdl write -F 127.0.0.1 "$port" x 4095 < "$t/data" || fail "write -F"
+nbdl write -E 127.0.0.1 "$port" x 700001 < "$t/data" || fail "write -E"
 dd if="$t/data" of="$t/orig" bs=1 seek=4095 conv=notrunc 2> /dev/null
 dd if="$t/data" of="$t/orig" bs=1 seek=700001 conv=notrunc 2> /dev/null
 cmp -s "$t/disk" "$t/orig" || fail "the writes did not land where they should"
-"$L" read 127.0.0.1 "$port" x 4000 300200 > "$t/part" || fail "read part"
+nbdl read 127.0.0.1 "$port" x 4000 300200 > "$t/part" || fail "read part"
 dd if="$t/orig" bs=1 skip=4000 count=300200 2> /dev/null | cmp -s - "$t/part" ||
     fail "read at an offset"
 # 3. several clients at once, each reading the whole export
 for i in 1 2 3 4; do
-    "$L" read 127.0.0.1 "$port" x > "$t/par$i" &
+    nbdl read 127.0.0.1 "$port" x > "$t/par$i" &
 done
 wait
 for i in 1 2 3 4; do
     cmp -s "$t/par$i" "$t/orig" || fail "parallel read $i"
 done
 # 4. trim: where the file system punches, zeroes
-"$L" trim 127.0.0.1 "$port" x 131072 65536 || fail "trim"
-"$L" read 127.0.0.1 "$port" x 131072 65536 > "$t/trim" || fail "read trim"
+nbdl trim 127.0.0.1 "$port" x 131072 65536 || fail "trim"
+nbdl read 127.0.0.1 "$port" x 131072 65536 > "$t/trim" || fail "read trim"
 head -c 65536 /dev/zero > "$t/zero"
 if ! cmp -s "$t/trim" "$t/zero"; then
     dd if="$t/orig" bs=65536 skip=2 count=1 2> /dev/null | cmp -s - "$t/trim" ||
@@ -78,22 +80,22 @@ if ! cmp -s "$t/trim" "$t/zero"; then
 fi
 dd if="$t/trim" of="$t/orig" bs=65536 seek=2 conv=notrunc 2> /dev/null
 # 5. out of range: an error, the server goes on
-"$L" read 127.0.0.1 "$port" x 1048000 4096 > /dev/null 2>&1 &&
+nbdl read 127.0.0.1 "$port" x 1048000 4096 > /dev/null 2>&1 &&
     fail "a read past the end succeeded"
-printf 'x' | "$L" write 127.0.0.1 "$port" x 1048576 2> /dev/null &&
+printf 'x' | nbdl write 127.0.0.1 "$port" x 1048576 2> /dev/null &&
     fail "a write past the end succeeded"
-"$L" info 127.0.0.1 "$port" x > /dev/null || fail "server gone after errors"
+nbdl info 127.0.0.1 "$port" x > /dev/null || fail "server gone after errors"
 # 6. a named export: other names refused both ways
 serve -e disk0 "$t/disk"
-"$L" info 127.0.0.1 "$port" disk0 > /dev/null || fail "named export"
-"$L" info 127.0.0.1 "$port" other 2> "$t/err" && fail "GO for another name"
+nbdl info 127.0.0.1 "$port" disk0 > /dev/null || fail "named export"
+nbdl info 127.0.0.1 "$port" other 2> "$t/err" && fail "GO for another name"
 grep -q 'reply 0x80000006' "$t/err" || fail "GO: $(cat "$t/err")"
-"$L" info -E 127.0.0.1 "$port" other 2> /dev/null && fail "-E for another name"
+nbdl info -E 127.0.0.1 "$port" other 2> /dev/null && fail "-E for another name"
 # 7. read-only: writes refused, reads served
 serve -r "$t/disk"
-got=$("$L" info 127.0.0.1 "$port" x) || fail "info -r"
+got=$(nbdl info 127.0.0.1 "$port" x) || fail "info -r"
 [ "$got" = "size=1048576 flags=0x12f" ] || fail "info -r: $got"
-printf 'x' | "$L" write 127.0.0.1 "$port" x 0 2> /dev/null &&
+printf 'x' | nbdl write 127.0.0.1 "$port" x 0 2> /dev/null &&
     fail "a write to a read-only export succeeded"
 cmp -s "$t/disk" "$t/orig" || fail "the read-only export changed"
 # 8. what nbdlink does not send, from a raw client
@@ -101,7 +103,7 @@ if command -v python3 > /dev/null; then
     serve "$t/disk"
     python3 - "$port" << 'EOF' || fail "raw client"
 import socket, struct, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 def rd(n):
     b = b""
     while len(b) < n:
@@ -149,7 +151,7 @@ assert err == 0 and h == 9
 s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, 2, 10, 0, 0))  # DISC
 assert s.recv(1) == b""
 # a second session ends with NBD_OPT_ABORT, acknowledged
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 rd(18)
 s.sendall(struct.pack(">I", 3))
 t, _ = option(2)

@@ -68,6 +68,8 @@ def main():
     for kv in args.set:
         if "=" not in kv or " " in kv:
             raise SystemExit("lab: --set wants KEY=VAL without spaces")
+    # A scenario may keep its long parts for its named suite (LAB_SUITE).
+    args.set.append("LAB_SUITE=" + args.suite)
     if args.shell:
         return shell(args)
     args.mode = "run"

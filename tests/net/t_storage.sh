@@ -210,6 +210,8 @@ grep '"event":"result"' "$T/out" | grep '"disk":{"disks":0,' |
     die "the result does not count a shared disk: $(grep result "$T/out")"
 grep -q "attached xvda $T/dst-disks/d8.img " "$FAKE_XL_LOG" ||
     die "xl did not get the target's path: $(grep attached "$FAKE_XL_LOG")"
+grep -q '"event":"disk-final"' "$T/out" &&
+    die "a final disk pass was reported with no disk to copy"
 [ -L "$T/dst-disks/d8.img" ] || die "the target replaced the shared disk"
 [ -z "$(ls "$T/disks" 2>/dev/null)" ] || die "tokens left: $(ls "$T/disks")"
 echo "t_storage: ok"

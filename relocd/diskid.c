@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "relocd/diskid.h"
+#include "relocd/hostdev.h"
 
 /* Stacked device-mapper nodes and partitions: deeper is not a disk. */
 #define DISKID_DEPTH 4
@@ -190,22 +191,6 @@ static int fs_shared(const char *type)
     return 0;
 }
 
-/* mountinfo's octal escapes (\040 for a space), in place. */
-static void unescape(char *s)
-{
-    char *o = s;
-
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-            s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else
-            *o++ = *s;
-    }
-    *o = 0;
-}
-
 /* How much of path the mount point mnt covers, or 0 when it does not. */
 static size_t mount_covers(const char *mnt, const char *path)
 {
@@ -246,9 +231,9 @@ static int mount_parse(char *line, dev_t dev, struct mount *m)
         snprintf(m->point, sizeof(m->point), "%s", f[4]) >=
             (int)sizeof(m->point))
         return -1;
-    unescape(m->root);
-    unescape(m->point);
-    unescape(m->source);
+    hostdev_unescape(m->root);
+    hostdev_unescape(m->point);
+    hostdev_unescape(m->source);
     return 0;
 }
 

@@ -55,8 +55,7 @@ static int hostdev_add_path(struct hostdev *h, const char *path,
     return hostdev_add(h, st.st_rdev);
 }
 
-/* /proc's octal escapes (\040 for a blank) undone in place. */
-static void hostdev_unescape(char *s)
+void hostdev_unescape(char *s)
 {
     char *w = s;
 

@@ -53,4 +53,7 @@ int hostdev_load(struct hostdev *h, char *err, size_t errlen);
 /* 1 when dev is one of dom0's devices in h, else 0. */
 int hostdev_has(const struct hostdev *h, dev_t dev);
 
+/* /proc's octal escapes (\040 for a blank) undone in place (mountinfo). */
+void hostdev_unescape(char *s);
+
 #endif

@@ -34,6 +34,8 @@ skip() { echo "$*"; exit 77; }
 die() {
     echo "FAIL: $*"
     for f in "$T"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
+    # again last: the runner shows only the output's tail
+    echo "FAIL: $*"
     exit 1
 }
 

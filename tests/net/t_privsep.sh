@@ -19,6 +19,12 @@ sandboxed() {
         monitor=$(pgrep -P "$RELOCD_PID" | head -n 1)
         [ -n "$monitor" ] && slave=$(pgrep -P "$monitor" | head -n 1)
     done
+    # The filter is the sandbox's last step (sandbox.h): a slave just
+    # forked on a loaded machine may not have got there yet.
+    i=0
+    while [ "$(field "$slave" Seccomp)" != 2 ]; do
+        sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && break
+    done
     echo "$1: monitor $monitor uid $(field "$monitor" Uid);" \
         "slave $slave uid $(field "$slave" Uid)" \
         "NoNewPrivs $(field "$slave" NoNewPrivs)" \
@@ -117,6 +123,12 @@ nsx "$NS_EVL" python3 -c 'import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.77.0.53", 53))
 time.sleep(30)' &
+# Until it is bound, the lookup's query meets a port unreachable and
+# fails at once: no lookup process left to look at.
+i=0
+until nsx "$NS_EVL" ss -lun | grep -q "10.77.0.53:53 "; do
+    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && die "no silent resolver"
+done
 start_relocd "(xend-relocation-server yes)
 (relocd-allow-insecure yes)
 (xend-relocation-hosts-allow '^src\\\\.relocd\\\\.test\$')
@@ -132,7 +144,11 @@ while [ -z "$lookup" ]; do
     monitor=$(pgrep -P "$RELOCD_PID" | head -n 1)
     [ -n "$monitor" ] && lookup=$(pgrep -P "$monitor" | head -n 1)
 done
-sleep 0.2 # it drops root first thing
+# It drops root first thing: give a loaded machine time to get there.
+i=0
+while [ "$(field "$lookup" Uid)" = 0 ]; do
+    sleep 0.1; i=$((i + 1)); [ $i -gt 50 ] && break
+done
 echo "DNS lookup: $lookup uid $(field "$lookup" Uid)" \
     "NoNewPrivs $(field "$lookup" NoNewPrivs)"
 [ "$(field "$lookup" Uid)" = "$(id -u nobody)" ] || die "the lookup is root"

@@ -105,7 +105,7 @@ skip() { verdict SKIP "$*"; exit 0; }
 # while it verifies), and a
 # buffered writer (dd, 16 KiB 10 times a second, through the guest's page
 # cache, written back within a second) writes random data into its
-# second half.
+# second half.  --disk-rate idle: neither writer, the disk left idle.
 guest_cfg() {
     local name="$1" mem=192 dirty=0 rate=0 type=pvh vcpus=1 tick=1000 vif=
     local spec='' net='' kv disks='' vdevs='' drate=0.25 verify=60 v=a

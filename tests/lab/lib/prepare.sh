@@ -29,7 +29,8 @@ XEN_PKGS="xen-hypervisor-$XENV-amd64 xen-utils-$XENV xen-utils-common xenstore-u
     libxenmisc$XENV libxentoolcore1 libxentoollog1 libxencall1 libxendevicemodel1
     libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenhypfs1 libxenstore4
     libyajl2 dmsetup libdevmapper1.02.1 thin-provisioning-tools
-    qemu-system-xen seabios qemu-system-data"
+    qemu-system-xen seabios qemu-system-data
+    lvm2 libaio1 libdevmapper-event1.02.1 libedit2 rsync libpopt0 libxxhash0"
 # loaded at boot by dom0's /init, in this order (with their dependencies)
 DOM0_MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback
     xen-netback loop virtio_pci virtio_net e1000 bridge tun veth vxlan ip_gre"
@@ -37,7 +38,7 @@ DOM0_MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback
 # guest/init)
 GUEST_MODS="xen-netfront xen-blkfront"
 # present in dom0 but loaded only by scenarios that need them
-EXTRA_MODS="dm-mod dm-era dm-mirror dm-snapshot nbd"
+EXTRA_MODS="dm-mod dm-era dm-mirror dm-snapshot nbd sch_tbf sch_netem"
 # kernel TLS and the AEADs it may be given (Debian builds them as modules;
 # the crypto API asks for the ciphers at run time, so list them, with the
 # x86 ones that a CPU model with the instructions uses): relocd-ktls
@@ -215,6 +216,15 @@ build_base() {
     for f in era_invalidate era_dump era_check; do
         ln -sf pdata_tools "$d/usr/sbin/$f"
     done
+    # LVM: block migration creates a target's disk as an LV of a named VG
+    copy_elf "$d" "$r/sbin/lvm" /usr/sbin/lvm
+    for f in lvcreate lvremove lvs lvchange vgs vgcreate vgremove pvcreate \
+        pvremove; do
+        ln -sf lvm "$d/usr/sbin/$f"
+    done
+    # rsync: the peer of the storage benchmark (xl save, rsync --sparse,
+    # xl restore: what an admin does without relocd)
+    copy_elf "$d" "$r/usr/bin/rsync" /usr/bin/rsync
     # HVM guests' firmware and device model: hvmloader, Debian's QEMU for
     # Xen (libxl runs /usr/libexec/xen-qemu-system-i386), SeaBIOS (libxl
     # hands hvmloader bios-256k.bin) and the option ROMs of
@@ -238,7 +248,8 @@ build_base() {
     done
     # iproute2 (busybox ip has no netns, vxlan, gretap or bridge fdb); in
     # /usr/sbin, ahead of busybox's /usr/bin/ip in PATH
-    for f in ip bridge; do
+    # tc: a link slower than a guest's writer (sch_tbf, sch_netem)
+    for f in ip bridge tc; do
         copy_elf "$d" "$(command -v $f)" "/usr/sbin/$f"
     done
     # glibc dlopen()s libgcc_s for pthread_cancel (used by libxl); ldd

@@ -100,7 +100,8 @@ static enum policy_action policy_stuck(struct policy *p,
  * QEMU's auto-converge test: a round whose dirty set is more than half of
  * what the previous round sent is not converging.  Two such rounds in a
  * row are the verdict; each further one counts again (one more throttle
- * step).
+ * step).  In bytes, memory and disk together: a disk written faster than
+ * the link does not converge either, however idle the memory is.
  */
 static int policy_is_stuck(struct policy *p, uint64_t prev, uint64_t dirty)
 {
@@ -116,11 +117,12 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
                                         double now, struct policy_event *ev)
 {
     double round = now - p->t_pre, copy_ms;
-    uint64_t prev = p->round_pages;
+    uint64_t prev = p->round_pages * POLICY_PAGE_SIZE + p->round_disk;
 
     p->t_prev_pre = p->t_pre;
     p->t_pre = now;
     p->round_pages = dirty;
+    p->round_disk = p->disk_bytes;
     if (ev->iteration == 0 || !p->rate_bps)
         return decide(ev, POLICY_CONTINUE, "first pass");
     ev->dirty_pps = round > 0 ? (double)dirty / round : 0;
@@ -138,7 +140,8 @@ static enum policy_action policy_before(struct policy *p, uint64_t dirty,
         return p->cfg.on_stuck == CONVERGE_ABORT
                    ? decide(ev, POLICY_ABORT, "too many rounds: abort")
                    : decide(ev, POLICY_STOP, "too many rounds: forced stop");
-    if (policy_is_stuck(p, prev, dirty)) return policy_stuck(p, ev);
+    if (policy_is_stuck(p, prev, dirty * POLICY_PAGE_SIZE + p->disk_bytes))
+        return policy_stuck(p, ev);
     return decide(ev, POLICY_CONTINUE,
                   p->slow_rounds ? "dirty set not halving" : "converging");
 }

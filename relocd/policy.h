@@ -70,6 +70,7 @@ struct policy {
     int throttle_pct;
     int forced_abort;    /* cancel or timeout asked to stop */
     uint64_t disk_bytes; /* block migration: what the last pass will send */
+    uint64_t round_disk; /* the disk bytes of the round in flight */
 };
 
 void policy_init(struct policy *p, const struct policy_cfg *cfg);

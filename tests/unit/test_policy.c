@@ -193,9 +193,35 @@ static void test_disk_counts(void)
     T_EQ_INT(policy_step(&p, 2, 10, 102.0, &ev), POLICY_STOP);
 }
 
+/*
+ * A disk written faster than the link while memory converges: the disk
+ * counts in the convergence test too, so the configured answer (here
+ * abort; throttle and force alike) applies, not 30 rounds of copying.
+ */
+static void test_disk_stuck(void)
+{
+    struct policy_cfg cfg = {300, CONVERGE_ABORT, 49152, 0};
+    struct policy p;
+    struct policy_event ev;
+    double now = 100.0;
+    unsigned it;
+
+    policy_init(&p, &cfg);
+    policy_step(&p, 0, 1000, now, &ev);
+    policy_step(&p, 1, -1, now += 1.0, &ev); /* 4 MB/s */
+    for (it = 1; it < 10; it++) {
+        policy_set_disk(&p, 8000000); /* each era: two seconds of link */
+        if (policy_step(&p, it, 0, now += 2.0, &ev) != POLICY_CONTINUE) break;
+        policy_step(&p, it + 1, -1, now += 0.01, &ev);
+    }
+    T_EQ_INT(ev.action, POLICY_ABORT);
+    T_OK(it <= 3, "disk writer not seen as stuck: %u rounds", it);
+}
+
 int main(void)
 {
     test_disk_counts();
+    test_disk_stuck();
     test_idle();
     test_converging();
     test_stuck_abort();

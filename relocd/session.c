@@ -324,20 +324,31 @@ static int marker_read(const char *path, pid_t *pid_r,
     return n;
 }
 
-/* The disks a receive cut short made: gone, unless its guest runs here. */
+/*
+ * The disks a receive cut short made: gone, unless its guest runs here on
+ * them (or Xen cannot say).
+ */
 static void recover_disks(const char *disk_dir, const char *name,
                           char tokens[][MSG_TOKEN_LEN + 1], int n)
 {
     char path[MSG_DISK_PATH_MAX];
-    uint32_t domid;
-    int i, keep = xen_domain_lookup(name, &domid) == 1;
+    uint64_t size;
+    int i, used;
 
-    for (i = 0; i < n; i++) {
-        if (!disk_dir ||
-            storage_rx_reap(disk_dir, tokens[i], keep, path, sizeof(path)) < 0)
+    for (i = 0; disk_dir && i < n; i++) {
+        if (storage_rx_lookup(disk_dir, tokens[i], &size, path, sizeof(path)) <
+            0)
             continue;
-        if (keep)
-            log_warnx("kept the disk copy %s: %s runs here", path, name);
+        used = xen_disk_used_by(name, path);
+        if (storage_rx_reap(disk_dir, tokens[i], used != 0, path,
+                            sizeof(path)) < 0)
+            continue;
+        if (used > 0)
+            log_warnx("kept the disk copy %s: %s runs here on it", path, name);
+        else if (used < 0)
+            log_warnx("kept the disk copy %s: Xen cannot say whether %s "
+                      "runs here on it; check with xl list -l %s",
+                      path, name, name);
         else
             log_warnx("removed the disk copy %s that the receive of %s made",
                       path, name);

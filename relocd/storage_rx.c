@@ -252,3 +252,9 @@ int storage_rx_reap(const char *dir, const char *token, int keep, char *path_r,
     if (!keep && unlink(path_r) < 0 && errno != ENOENT) return -1;
     return 0;
 }
+
+int storage_rx_lookup(const char *dir, const char *token, uint64_t *size_r,
+                      char *path_r, size_t pathlen)
+{
+    return reg_read(dir, token, size_r, path_r, pathlen);
+}

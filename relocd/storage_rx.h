@@ -45,11 +45,14 @@ void storage_rx_finish(const char *dir, const struct msg_disk *d, unsigned n,
  */
 int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
                     char *path_r, size_t pathlen, char *why, size_t len);
+/* A token's registration: the disk's size and path.  0, or -1. */
+int storage_rx_lookup(const char *dir, const char *token, uint64_t *size_r,
+                      char *path_r, size_t pathlen);
 /*
  * After relocd's death: a receive that did not finish left token's disk.
- * Drops the registration and, unless keep (the guest runs here), removes
- * the disk; its path into path_r.  0, or -1 when nothing is registered
- * (or the disk could not be removed, errno set).
+ * Drops the registration and, unless keep (the guest runs here on it),
+ * removes the disk; its path into path_r.  0, or -1 when nothing is
+ * registered (or the disk could not be removed, errno set).
  */
 int storage_rx_reap(const char *dir, const char *token, int keep, char *path_r,
                     size_t pathlen);

@@ -4,9 +4,11 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <libxl_utils.h>
+#include <xenstore.h>
 
 #include "wire/log.h"
 #include "xen/xen.h"
@@ -61,6 +63,47 @@ int xen_domain_lookup(const char *name, uint32_t *domid)
     r = libxl_name_to_domid(ctx, name, domid);
     xen_ctx_free(ctx);
     return r == 0 ? 1 : r == ERROR_INVAL ? 0 : -1;
+}
+
+/*
+ * Whether a disk backend of domid (kind: vbd or qdisk) has params path:
+ * libxl writes the disk's target there, "FORMAT:path" for qdisk.
+ */
+static int backend_has(struct xs_handle *xs, const char *kind, uint32_t domid,
+                       const char *path)
+{
+    char dir[96], p[160], *v, *colon;
+    char **devs;
+    unsigned n, i;
+    int found = 0;
+
+    snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u", kind, domid);
+    devs = xs_directory(xs, XBT_NULL, dir, &n);
+    for (i = 0; devs && i < n && !found; i++) {
+        if (snprintf(p, sizeof(p), "%s/%s/params", dir, devs[i]) >=
+            (int)sizeof(p))
+            continue;
+        v = xs_read(xs, XBT_NULL, p, NULL);
+        colon = v ? strchr(v, ':') : NULL;
+        found = v && (!strcmp(v, path) || (colon && !strcmp(colon + 1, path)));
+        free(v);
+    }
+    free(devs);
+    return found;
+}
+
+int xen_disk_used_by(const char *name, const char *path)
+{
+    struct xs_handle *xs;
+    uint32_t domid;
+    int r = xen_domain_lookup(name, &domid);
+
+    if (r <= 0) return r;
+    if (!(xs = xs_open(XS_OPEN_READONLY))) return -1;
+    r = backend_has(xs, "vbd", domid, path) ||
+        backend_has(xs, "qdisk", domid, path);
+    xs_close(xs);
+    return r;
 }
 
 /* Destroys NAME--incoming if it exists; in xen_isolated(): it forks. */

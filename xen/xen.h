@@ -47,6 +47,14 @@ pid_t xen_receive_start(int in_fd, int out_fd, int err_fd, char *const flags[],
  * failed after the guest had started.
  */
 int xen_domain_lookup(const char *name, uint32_t *domid);
+/*
+ * Whether the domain named name here has the disk at path: 1, 0 (no such
+ * domain, or it has other disks), -1 when Xen cannot be asked.  A disk
+ * copy a dead receive made is the guest's only when its domain uses it:
+ * a domain of that name on another disk is the source's own copy, when a
+ * guest moves within one host.
+ */
+int xen_disk_used_by(const char *name, const char *path);
 
 /*
  * After a failed receive: destroys what the receiver may have left behind

@@ -171,6 +171,30 @@ int xen_domain_lookup(const char *name, uint32_t *domid)
     return 1;
 }
 
+/*
+ * FAKE_XL_DIR/NAME.disks, one path a line: the disks the guest NAME that
+ * runs here uses (no file: none, as the source's own copy of a guest
+ * moving within one host).
+ */
+int xen_disk_used_by(const char *name, const char *path)
+{
+    const char *dir = getenv("FAKE_XL_DIR");
+    char file[512], line[4200];
+    uint32_t domid;
+    FILE *f;
+    int r = xen_domain_lookup(name, &domid);
+
+    if (r <= 0) return r;
+    snprintf(file, sizeof(file), "%s/%s.disks", dir, name);
+    if (!(f = fopen(file, "re"))) return 0;
+    while (r != 1 && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        r = !strcmp(line, path);
+    }
+    fclose(f);
+    return r == 1;
+}
+
 void xen_receive_cleanup(const char *name)
 {
     fprintf(stderr, "fake: cleanup of %s--incoming\n", name ? name : "?");

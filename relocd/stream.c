@@ -340,58 +340,61 @@ static int stream_gated(struct session *s, struct chan *c,
     return pid > 0 && rc == 0 ? 0 : -1;
 }
 
-int stream_run(struct session *s, struct msg_migrate *m, int *status_r)
+/*
+ * The channel a receive reads: the peer's own (direct: kernel TLS or
+ * plain TCP) or one end of a pair whose other end the monitor hands to
+ * the slave's relay.  NULL when it cannot be had (session_fail said why).
+ */
+static struct chan *stream_channel(struct session *s)
 {
     int pair[2] = {-1, -1};
     struct chan *c;
 
     /* CLOEXEC: xl's monitor outlives the move and must not keep them. */
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
-                            strerror(errno));
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+        session_fail(s, PERR_INTERNAL, "socketpair: %s", strerror(errno));
+        return NULL;
+    }
+    if (monitor_accept(s, pair) < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        return NULL;
+    }
+    close(pair[0]);
+    if (s->direct) {
+        close(pair[1]);
+        return s->chan;
+    }
+    if (!(c = chan_new(pair[1]))) close(pair[1]);
+    return c;
+}
+
+int stream_run(struct session *s, struct msg_migrate *m, int *status_r)
+{
+    struct chan *c;
+
+    /* Before the receiver starts: a move within this host (verdict). */
+    s->guest_before = xen_domain_lookup(s->guest, &s->domid_before);
     /*
      * ACCEPT goes first: a receiver writing to the socket itself would
      * otherwise race its banner ahead of the frame.  If it then fails to
      * start, the client times out waiting for the banner, as with xl.
      */
-    /* Before the receiver starts: a move within this host (verdict). */
-    s->guest_before = xen_domain_lookup(s->guest, &s->domid_before);
-    if (monitor_accept(s, pair) < 0) {
-        close(pair[0]);
-        close(pair[1]);
-        return -1;
-    }
-    close(pair[0]);
-    if (s->direct) close(pair[1]);
-    if (!(c = s->direct ? s->chan : chan_new(pair[1]))) {
-        close(pair[1]);
-        return -1;
-    }
+    if (!(c = stream_channel(s))) return -1;
     return stream_gated(s, c, m, status_r);
 }
 
 int stream_disk(struct session *s)
 {
-    int pair[2] = {-1, -1}, rc = -1;
     struct diskrecv *r = NULL;
-    struct chan *c = NULL;
+    struct chan *c;
     char why[512] = "";
     enum proto_err e = PERR_INTERNAL;
+    int rc = -1;
 
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-        return session_fail(s, PERR_INTERNAL, "socketpair: %s",
-                            strerror(errno));
-    if (monitor_accept(s, pair) < 0) {
-        close(pair[0]);
-        close(pair[1]);
-        return -1;
-    }
-    close(pair[0]);
-    if (s->direct) close(pair[1]);
+    if (!(c = stream_channel(s))) return -1;
     s->relaying = !s->direct;
-    c = s->direct ? s->chan : chan_new(pair[1]);
-    if (!c && !s->direct) close(pair[1]);
-    if (c && (r = diskrecv_new(s->disk_fd, s->disk_size)))
+    if ((r = diskrecv_new(s->disk_fd, s->disk_size)))
         e = diskrecv_run(r, c, stream_idle_ms(s), why, sizeof(why));
     if (e == PERR_OK) {
         struct disk_count n;

@@ -51,6 +51,9 @@ else
     RES=$LAB_CACHE/results/bench-storage-$TS
     echo "bench: loads [$LOADS] x allocation [$ALLOCS] %, ${MEM} MiB PVH guest," \
         "${DISK} MiB disk; lab results in $RES (about 25 min under TCG)" >&2
+    # dom0's files are in its RAM, and the peer holds the save file twice
+    # (source and target) beside the images: more than the lab's 768 MiB
+    export LAB_MEM=${LAB_MEM:-2048} LAB_DOM0_MEM=${LAB_DOM0_MEM:-1280M}
     set +e
     RESULTS=$RES "$REPO/tests/lab/run" ${BENCH_STREAM:+--stream} \
         --set "BENCH_LOADS=$LOADS" --set "BENCH_ALLOCS=$ALLOCS" \

@@ -117,6 +117,10 @@ def derive(row, link):
     x["peer_wire_over_alloc"] = div(x["peer_disk_wire_b"], x["peer_alloc_b"])
     x["relocd_target_over_src"] = div(r.get("target_alloc_b"), r.get("src_alloc_b"))
     x["peer_target_over_src"] = div(p.get("target_alloc_b"), p.get("disk_alloc_b"))
+    # relocd's own stream (TLS) as the mem-only move ran it: its bytes
+    # over its time, suspend and restore included (a lower bound)
+    x["memonly_mbps"] = div(div(get(m, "result", "bytes"), x["memonly_total_s"]), MB)
+    x["pass0_over_stream"] = div(rate0, x["memonly_mbps"])
     x["pass0_over_link"] = div(rate0, link)
     x["peer_disk_over_link"] = div(x["peer_disk_mbps"], link)
     x["total_relocd_over_peer"] = div(x["relocd_total_s"], x["peer_total_s"])
@@ -151,10 +155,11 @@ def table(rows, link):
             f(x["peer_disk_over_link"]), f(x["peer_target_over_src"]), wb,
             f(x["peer_write_kibps"], "%.0f")))
         if x["memonly_ok"] is not None:
-            out.append("%-11s %-8s %8s %9s %9s" % (
+            out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s" % (
                 "", "mem-only" + ("" if x["memonly_ok"] else "!"),
                 f(x["memonly_total_s"], "%.1f"), f(x["memonly_down_ms"], "%.0f"),
-                f(x["memonly_sender_down_ms"], "%.0f")))
+                f(x["memonly_sender_down_ms"], "%.0f"), "-", "-",
+                f(x["memonly_mbps"], "%.1f"), f(div(x["memonly_mbps"], link))))
         out.append("%-11s ratios: total relocd/peer %s, downtime relocd/peer %s, "
                    "relocd/mem-only %s; allocated %s MB" % (
                        "", f(x["total_relocd_over_peer"]), f(x["down_relocd_over_peer"]),
@@ -195,6 +200,10 @@ def goals(rows):
         ", ".join("%d%% %.2f %s (vs peer %s)" % (a, v, "met" if v <= 1.2 else "NOT met",
                                                 f(p.get(a)))
                   for a, v in d) or "not measured"))
+    s = of("idle", "pass0_over_stream")
+    res["idle_copy_over_stream"] = dict(("%d%%" % a, v) for a, v in s)
+    out.append("      (idle, disk copy rate / relocd's own stream in its mem-only move: %s)" % (
+        ", ".join("%d%% %.2f" % (a, v) for a, v in s) or "not measured"))
     return out, res
 
 

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""bench/storage-report.py - the table and JSON of `make bench-storage`.
+
+usage: storage-report.py JSON-OUT [SERIAL-LOG...]
+
+Reads the `BENCH {json}` lines that tests/lab/scenarios/bench-storage
+printed on the lab's serial logs, prints the side-by-side table (relocd's
+block migration, the same guest moved by xl save + rsync --sparse + xl
+restore, and its memory-only move) with the ratios and issue 14's goals,
+and writes every row with the derived figures to JSON-OUT.
+"""
+import json
+import os
+import statistics
+import sys
+
+MB = 1e6
+GOALS = {"idle_wire_over_alloc_max": 1.1, "copy_over_link_min": 0.9,
+         "light_down_over_memonly_max": 1.2}
+
+
+def read_lines(paths):
+    recs, bad = [], 0
+    for p in paths:
+        with open(p, errors="replace") as f:
+            for line in f:
+                i = line.find("BENCH {")
+                if i < 0:
+                    continue
+                try:
+                    recs.append(json.loads(line[i + 6:].strip()))
+                except ValueError:
+                    bad += 1
+    return recs, bad
+
+
+def num(v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def div(a, b):
+    a, b = num(a), num(b)
+    if a is None or not b:
+        return None
+    return a / b
+
+
+def get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def f(v, fmt="%.2f"):
+    return "-" if v is None else fmt % v
+
+
+def pass0(row):
+    """relocd's disk pass 0: bytes, ms, MB/s.
+
+    The pass runs in libxenguest's precopy callback before memory round 0:
+    between the "stream" note and the first "iteration" event.  The same
+    span of the memory-only move (no pass) is subtracted."""
+    r, m = row.get("relocd") or {}, row.get("memonly") or {}
+    span = None
+    if num(r.get("t_it0_ms")) is not None and num(r.get("t_mem_ms")) is not None:
+        span = r["t_it0_ms"] - r["t_mem_ms"]
+        if num(m.get("t_it0_ms")) is not None and num(m.get("t_mem_ms")) is not None:
+            span -= m["t_it0_ms"] - m["t_mem_ms"]
+    b = get(r, "it0", "disk", "wire_bytes")
+    rate = div(b, span / 1000.0) if span and span > 0 else None
+    return b, span, rate / MB if rate else None
+
+
+def derive(row, link):
+    r, p, m = (row.get(k) or {} for k in ("relocd", "peer", "memonly"))
+    d = get(r, "result", "disk") or {}
+    alloc = num(d.get("allocated_bytes"))
+    b0, ms0, rate0 = pass0(row)
+    x = {
+        "relocd_ok": bool(r.get("ok")), "peer_ok": bool(p.get("ok")),
+        "memonly_ok": bool(m.get("ok")) if m else None,
+        "relocd_total_s": num(get(r, "result", "total_s")) or num(r.get("wall_s")),
+        "peer_total_s": num(p.get("wall_s")),
+        "memonly_total_s": num(get(m, "result", "total_s")) if m else None,
+        "relocd_down_ms": num(r.get("guest_down_ms")),
+        "relocd_sender_down_ms": num(get(r, "result", "downtime_ms")),
+        "peer_down_ms": num(p.get("guest_down_ms")),
+        "memonly_down_ms": num(m.get("guest_down_ms")) if m else None,
+        "memonly_sender_down_ms": num(get(m, "result", "downtime_ms")) if m else None,
+        "alloc_b": alloc,
+        "relocd_disk_wire_b": num(d.get("wire_bytes")),
+        "relocd_disk_data_b": num(d.get("data_bytes")),
+        "relocd_passes": num(d.get("passes")),
+        "relocd_veth_b": num(r.get("wire_b")),
+        "memonly_veth_b": num(m.get("wire_b")) if m else None,
+        "peer_disk_wire_b": num(p.get("wire_disk_b")),
+        "peer_save_wire_b": num(p.get("wire_save_b")),
+        "peer_alloc_b": num(p.get("disk_alloc_b")),
+        "pass0_b": b0, "pass0_ms": ms0, "pass0_mbps": rate0,
+        "peer_disk_mbps": div(div(p.get("wire_disk_b"), p.get("rsync_disk_s")), MB),
+        "write_kibps_before": div(num(row.get("write_rate_before")) and
+                                  row["write_rate_before"] * 4096, 1024),
+        "relocd_write_kibps": div(num(r.get("write_rate")) and r["write_rate"] * 4096, 1024),
+        "peer_write_kibps": div(num(p.get("write_rate")) and p["write_rate"] * 4096, 1024),
+    }
+    if num(r.get("write_rate")) == 0:
+        x["relocd_write_kibps"] = 0.0
+    if num(p.get("write_rate")) == 0:
+        x["peer_write_kibps"] = 0.0
+    if num(row.get("write_rate_before")) == 0:
+        x["write_kibps_before"] = 0.0
+    x["relocd_wire_over_alloc"] = div(x["relocd_disk_wire_b"], alloc)
+    x["relocd_data_over_alloc"] = div(x["relocd_disk_data_b"], alloc)
+    x["peer_wire_over_alloc"] = div(x["peer_disk_wire_b"], x["peer_alloc_b"])
+    x["relocd_target_over_src"] = div(r.get("target_alloc_b"), r.get("src_alloc_b"))
+    x["peer_target_over_src"] = div(p.get("target_alloc_b"), p.get("disk_alloc_b"))
+    # relocd's own stream (TLS) as the mem-only move ran it: its bytes
+    # over its time, suspend and restore included (a lower bound)
+    x["memonly_mbps"] = div(div(get(m, "result", "bytes"), x["memonly_total_s"]), MB)
+    x["pass0_over_stream"] = div(rate0, x["memonly_mbps"])
+    x["pass0_over_link"] = div(rate0, link)
+    x["peer_disk_over_link"] = div(x["peer_disk_mbps"], link)
+    x["total_relocd_over_peer"] = div(x["relocd_total_s"], x["peer_total_s"])
+    x["down_relocd_over_peer"] = div(x["relocd_down_ms"], x["peer_down_ms"])
+    x["down_relocd_over_memonly"] = div(x["relocd_down_ms"], x["memonly_down_ms"])
+    return x
+
+
+def table(rows, link):
+    out = []
+    h = ("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s" %
+         ("row", "method", "total s", "down ms", "sender ms", "disk MB",
+          "wire/alloc", "MB/s", "/link", "tgt/src alloc"))
+    out.append(h + "  writes KiB/s before/during")
+    for row in rows:
+        x = row["derived"]
+        name = "%s %d%%" % (row["load"], row["alloc_pct"])
+        wb = f(x["write_kibps_before"], "%.0f")
+        out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s  %s/%s" % (
+            name, "relocd" + ("" if x["relocd_ok"] else "!"),
+            f(x["relocd_total_s"], "%.1f"), f(x["relocd_down_ms"], "%.0f"),
+            f(x["relocd_sender_down_ms"], "%.0f"),
+            f(div(x["relocd_disk_wire_b"], MB), "%.1f"),
+            f(x["relocd_wire_over_alloc"]), f(x["pass0_mbps"], "%.1f"),
+            f(x["pass0_over_link"]), f(x["relocd_target_over_src"]), wb,
+            f(x["relocd_write_kibps"], "%.0f")))
+        out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s  %s/%s" % (
+            "", "peer" + ("" if x["peer_ok"] else "!"),
+            f(x["peer_total_s"], "%.1f"), f(x["peer_down_ms"], "%.0f"), "-",
+            f(div(x["peer_disk_wire_b"], MB), "%.1f"),
+            f(x["peer_wire_over_alloc"]), f(x["peer_disk_mbps"], "%.1f"),
+            f(x["peer_disk_over_link"]), f(x["peer_target_over_src"]), wb,
+            f(x["peer_write_kibps"], "%.0f")))
+        if x["memonly_ok"] is not None:
+            out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s" % (
+                "", "mem-only" + ("" if x["memonly_ok"] else "!"),
+                f(x["memonly_total_s"], "%.1f"), f(x["memonly_down_ms"], "%.0f"),
+                f(x["memonly_sender_down_ms"], "%.0f"), "-", "-",
+                f(x["memonly_mbps"], "%.1f"), f(div(x["memonly_mbps"], link))))
+        out.append("%-11s ratios: total relocd/peer %s, downtime relocd/peer %s, "
+                   "relocd/mem-only %s; allocated %s MB" % (
+                       "", f(x["total_relocd_over_peer"]), f(x["down_relocd_over_peer"]),
+                       f(x["down_relocd_over_memonly"]), f(div(x["alloc_b"], MB), "%.1f")))
+        for k in ("relocd", "peer", "memonly"):
+            e = (row.get(k) or {}).get("error") or (
+                None if (row.get(k) or {}).get("ok", True) else
+                get(row, k, "result", "message"))
+            if e:
+                out.append("%-11s %s failed: %s" % ("", k, e))
+    return out
+
+
+def goals(rows):
+    def of(load, key):
+        return [(r["alloc_pct"], r["derived"][key]) for r in rows
+                if r["load"] == load and r["derived"][key] is not None]
+
+    out, res = [], {}
+    w = of("idle", "relocd_wire_over_alloc")
+    res["idle_wire_over_alloc"] = dict(("%d%%" % a, v) for a, v in w)
+    out.append("goal: idle, disk bytes on the wire / allocated <= %.1f: %s" % (
+        GOALS["idle_wire_over_alloc_max"],
+        ", ".join("%d%% %.3f %s" % (a, v, "met" if v <= 1.1 else "NOT met") for a, v in w)
+        or "not measured"))
+    c = of("idle", "pass0_over_link")
+    res["idle_copy_over_link"] = dict(("%d%%" % a, v) for a, v in c)
+    out.append("goal: idle, disk copy rate / raw TCP link rate >= %.1f: %s" % (
+        GOALS["copy_over_link_min"],
+        ", ".join("%d%% %.2f %s" % (a, v, "met" if v >= 0.9 else "NOT met") for a, v in c)
+        or "not measured"))
+    d = of("light", "down_relocd_over_memonly")
+    p = dict(of("light", "down_relocd_over_peer"))
+    res["light_down_over_memonly"] = dict(("%d%%" % a, v) for a, v in d)
+    res["light_down_over_peer"] = dict(("%d%%" % a, v) for a, v in p.items())
+    out.append("goal: light writer, downtime / memory-only <= %.1f: %s" % (
+        GOALS["light_down_over_memonly_max"],
+        ", ".join("%d%% %.2f %s (vs peer %s)" % (a, v, "met" if v <= 1.2 else "NOT met",
+                                                f(p.get(a)))
+                  for a, v in d) or "not measured"))
+    s = of("idle", "pass0_over_stream")
+    res["idle_copy_over_stream"] = dict(("%d%%" % a, v) for a, v in s)
+    out.append("      (idle, disk copy rate / relocd's own stream in its mem-only move: %s)" % (
+        ", ".join("%d%% %.2f" % (a, v) for a, v in s) or "not measured"))
+    return out, res
+
+
+def main():
+    out_path, logs = sys.argv[1], sys.argv[2:]
+    recs, bad = read_lines(logs)
+    setup = next((r for r in recs if r.get("kind") == "setup"), {})
+    links = [v for r in recs if r.get("kind") == "link" for v in r.get("mbps") or []
+             if num(v)]
+    link = statistics.median(links) if links else None
+    rows = [r for r in recs if r.get("kind") == "row" and "relocd" in r]
+    errors = [r for r in recs if r.get("kind") == "row" and "relocd" not in r]
+    for r in rows:
+        r["derived"] = derive(r, link)
+    done = any(r.get("kind") == "done" for r in recs)
+    print("bench-storage: %s MiB PVH guest, %s MiB disk; Xen %s, dom0 %s; %s" % (
+        setup.get("mem_mib", "?"), setup.get("disk_mib", "?"), setup.get("xen", "?"),
+        setup.get("dom0_kernel", "?"), setup.get("rsync", "")))
+    print("link (raw TCP over the veth, socat): %s MB/s median of %s" % (
+        f(link, "%.1f"), ", ".join("%.1f" % v for v in links) or "none"))
+    if os.environ.get("BENCH_LOADAVG"):
+        print("host load average at the start: %s" % os.environ["BENCH_LOADAVG"])
+    print()
+    for line in table(rows, link):
+        print(line)
+    for e in errors:
+        print("%s %s%%: %s" % (e.get("load"), e.get("alloc_pct"), e.get("error")))
+    print()
+    g, gres = goals(rows)
+    for line in g:
+        print(line)
+    if not done:
+        print("(the run did not finish: rows so far)")
+    if bad:
+        print("(%d BENCH lines unreadable)" % bad)
+    doc = {"benchmark": "storage", "timestamp": os.environ.get("BENCH_TS"),
+           "lab_results": os.environ.get("BENCH_LAB_RESULTS"), "complete": done,
+           "setup": setup, "host": {"loadavg_start": os.environ.get("BENCH_LOADAVG"),
+                                    "cpu": os.environ.get("BENCH_CPU")},
+           "link_mbps": {"median": link, "runs": links}, "goals": GOALS,
+           "measured": gres, "rows": rows, "errors": errors, "unparsed_lines": bad}
+    with open(out_path, "w") as fo:
+        json.dump(doc, fo, indent=1)
+    print("\nJSON: %s" % out_path, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

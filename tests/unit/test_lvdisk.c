@@ -74,8 +74,9 @@ static int fake_run(void *arg, const char *const argv[], char *out,
     }
     if (!strcmp(argv[0], "lvcreate")) {
         if (fail_create && !--fail_create)
-            return snprintf(msg, msglen, "  Volume group \"vg0\" has "
-                                         "insufficient free space\n"),
+            return snprintf(msg, msglen,
+                            "  Volume group \"vg0\" has "
+                            "insufficient free space\n"),
                    5;
         k = lv_index("");
         snprintf(lvs_vg0[k], sizeof(lvs_vg0[k]), "%s", argv[9]);
@@ -84,8 +85,7 @@ static int fake_run(void *arg, const char *const argv[], char *out,
     if (!strcmp(argv[0], "lvremove")) {
         if (busy_removes > 0) {
             busy_removes--;
-            return snprintf(msg, msglen, "  Logical volume %s in use.\n",
-                            last),
+            return snprintf(msg, msglen, "  Logical volume %s in use.\n", last),
                    5;
         }
         if ((k = lv_index(strchr(last, '/') + 1)) < 0) return 5;
@@ -250,8 +250,7 @@ static void test_create_remove(void)
     T_EQ_INT(storage_rx_open(regdir, tokens[0], &size, path, sizeof(path), err,
                              sizeof(err)),
              -1);
-    T_OK(strstr(err, "/dev/vg0/a") && !strstr(err, "regular file"), "%s",
-         err);
+    T_OK(strstr(err, "/dev/vg0/a") && !strstr(err, "regular file"), "%s", err);
     /* a failed receive: the LVs go, with lvremove, in order */
     cmdlog[0] = 0;
     storage_rx_finish(regdir, d, 2, tokens, 0);

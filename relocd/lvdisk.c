@@ -69,8 +69,12 @@ void lvdisk_use(const struct lvdisk_sys *s)
 static int lv_cmd(const char *const argv[], char *out, size_t outlen, char *why,
                   size_t len)
 {
-    char msg[512];
-    int r = sys->run(sys->arg, argv, out, outlen, msg, sizeof(msg));
+    char msg[512], said[1024];
+    int r;
+
+    /* lvcreate and lvremove say what they did on stdout: not an error */
+    if (!out) out = said, outlen = sizeof(said);
+    r = sys->run(sys->arg, argv, out, outlen, msg, sizeof(msg));
 
     if (r == 0) return 0;
     if (r < 0)

@@ -72,6 +72,12 @@ static int fake_run(void *arg, const char *const argv[], char *out,
                          lvs_vg0[k]);
         return 0;
     }
+    /* as cmdrun: what lvcreate and lvremove print must fit in out */
+    if ((!strcmp(argv[0], "lvcreate") || !strcmp(argv[0], "lvremove")) &&
+        (!out || outlen < 64)) {
+        errno = EMSGSIZE;
+        return -1;
+    }
     if (!strcmp(argv[0], "lvcreate")) {
         if (fail_create && !--fail_create)
             return snprintf(msg, msglen,

@@ -33,17 +33,16 @@
 #include <inttypes.h>
 #include <linux/dm-ioctl.h>
 #include <linux/loop.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "relocd/cmdrun.h"
 #include "relocd/diskmap.h"
 #include "relocd/disktrack.h"
 
@@ -270,82 +269,12 @@ int disktrack_era_parse_blocks(FILE *f, struct diskmap *map, char *err,
 
 /* ---- the real commands and loop devices -------------------------------- */
 
-/* Drains fd into buf (len bytes, NUL-terminated); 1 on overflow. */
-static int drain(int fd, char *buf, size_t len, size_t *used, int *open_fd)
-{
-    char scratch[512];
-    ssize_t n;
-    int over = 0;
-
-    if (*used + 1 < len)
-        n = read(fd, buf + *used, len - 1 - *used);
-    else
-        n = read(fd, scratch, sizeof(scratch)), over = n > 0;
-    if (n <= 0) {
-        if (n < 0 && errno == EINTR) return 0;
-        *open_fd = 0;
-        return 0;
-    }
-    if (!over) *used += (size_t)n, buf[*used] = '\0';
-    return over;
-}
-
+/* The real commands: the shared runner (cmdrun.h). */
 static int real_run(void *arg, const char *const argv[], char *out,
                     size_t outlen, char *msg, size_t msglen)
 {
-    int po[2] = {-1, -1}, pe[2] = {-1, -1}, st, over = 0, oo = 1, eo = 1;
-    char sink[2], esink[2];
-    size_t ou = 0, eu = 0;
-    struct pollfd pfd[2];
-    pid_t pid;
-
     (void)arg;
-    if (!out) out = sink, outlen = sizeof(sink);
-    if (!msg) msg = esink, msglen = sizeof(esink);
-    out[0] = msg[0] = '\0';
-    if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) goto fail;
-    pid = fork();
-    if (pid < 0) goto fail;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-
-        if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 ||
-            dup2(pe[1], 2) < 0)
-            _exit(127);
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "%s: %s", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    while (oo || eo) {
-        pfd[0] = (struct pollfd){.fd = oo ? po[0] : -1, .events = POLLIN};
-        pfd[1] = (struct pollfd){.fd = eo ? pe[0] : -1, .events = POLLIN};
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR) break;
-        if (pfd[0].revents) over |= drain(po[0], out, outlen, &ou, &oo);
-        if (pfd[1].revents) drain(pe[0], msg, msglen, &eu, &eo);
-    }
-    close(po[0]);
-    close(pe[0]);
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (!WIFEXITED(st)) {
-        errno = EINTR;
-        return -1;
-    }
-    if (over) {
-        errno = EMSGSIZE;
-        return -1;
-    }
-    return WEXITSTATUS(st);
-fail:
-    st = errno;
-    for (int i = 0; i < 2; i++) {
-        if (po[i] >= 0) close(po[i]);
-        if (pe[i] >= 0) close(pe[i]);
-    }
-    errno = st;
-    return -1;
+    return cmdrun(argv, out, outlen, msg, msglen);
 }
 
 /*
@@ -463,18 +392,6 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* The last line of a tool's stderr, for a reason; "" when none. */
-static const char *last_line(char *msg)
-{
-    char *p;
-    size_t n = strlen(msg);
-
-    while (n && msg[n - 1] == '\n')
-        msg[--n] = '\0';
-    p = strrchr(msg, '\n');
-    return p ? p + 1 : msg;
-}
-
 /*
  * Runs a command; stdout to out.  0, or -1 with t->err saying which
  * command failed and why (what reason the tool gave).
@@ -492,7 +409,7 @@ static int era_cmd(struct disktrack *t, char *out, size_t outlen,
                  strerror(errno));
     else
         era_fail(t, "%s %s %s: exit %d: %s", argv[0], argv[1] ? argv[1] : "",
-                 argv[1] && argv[2] ? argv[2] : "", r, last_line(msg));
+                 argv[1] && argv[2] ? argv[2] : "", r, cmdrun_last_line(msg));
     errno = EIO;
     return -1;
 }

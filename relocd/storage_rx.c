@@ -16,7 +16,9 @@
 #include "config/pathpat.h"
 #include "relocd/diskid.h"
 #include "relocd/disksize.h"
+#include "relocd/lvdisk.h"
 #include "relocd/storage_rx.h"
+#include "wire/log.h"
 #include "wire/msg.h"
 
 /* The registration of a token: dir/TOKEN (tokens are checked hex). */
@@ -32,22 +34,33 @@ static void check_one(const struct msg_disk *d, const char *allow, char *why,
 {
     char copy[MSG_DISK_PATH_MAX];
     struct statvfs vfs;
+    struct lvdisk lv;
     struct stat st;
     const char *dir;
     uint64_t avail;
+    int r;
 
     why[0] = 0;
     snprintf(copy, sizeof(copy), "%s", d->path);
     dir = dirname(copy);
-    if (!pathpat_clean(d->path))
+    if (!pathpat_clean(d->path)) {
         snprintf(why, len, "%s: not a clean absolute path", d->path);
+        return;
+    }
     /* A peer names the file root creates: only where the admin said. */
-    else if (!allow || !pathpat_match(allow, d->path, NULL))
+    if (!allow || !pathpat_match(allow, d->path, NULL)) {
         snprintf(why, len,
                  "%s: not in relocd-disk-allow, so relocd creates no disk "
                  "there",
                  d->path);
-    else if (lstat(d->path, &st) == 0)
+        return;
+    }
+    /* /dev/VG/LV: an LV of the source's size, all of it allocated. */
+    if ((r = lvdisk_of(d->path, &lv, why, len)) != 0) {
+        if (r > 0) lvdisk_check(&lv, d->path, d->size, why, len);
+        return;
+    }
+    if (lstat(d->path, &st) == 0)
         snprintf(why, len,
                  "%s exists already: relocd does not overwrite a disk (use "
                  "--disk-map for another path)",
@@ -143,12 +156,56 @@ void storage_rx_check(struct msg_disk *d, unsigned *n, const char *allow,
                       kept);
 }
 
+/*
+ * Removes a disk that MIGRATE made: unlinks a file, lvremove of an LV.
+ * 0 (also when it is gone), or -1 with why.
+ */
+static int disk_remove(const char *path, int is_lv, char *why, size_t len)
+{
+    struct lvdisk lv;
+
+    if (is_lv && lvdisk_parse(path, &lv) < 0) {
+        snprintf(why, len, "%s: not an LV's path", path);
+        return -1;
+    }
+    if (is_lv) return lvdisk_remove(&lv, why, len);
+    if (unlink(path) == 0 || errno == ENOENT) return 0;
+    snprintf(why, len, "%s: %s", path, strerror(errno));
+    return -1;
+}
+
+/*
+ * Makes d's disk: the LV lv (lvdisk_of's), or when lv is NULL a sparse
+ * file (O_EXCL).  0, or -1 with why.
+ */
+static int disk_make(const struct msg_disk *d, const struct lvdisk *lv,
+                     char *why, size_t len)
+{
+    int fd;
+
+    if (lv) return lvdisk_create(lv, d->size, why, len);
+    /* O_EXCL: pre-flight saw no such file; never take an existing one. */
+    fd = open(d->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(why, len, "creating %s: %s", d->path, strerror(errno));
+        return -1;
+    }
+    /* Sparse: the copy allocates what the source has. */
+    if (ftruncate(fd, (off_t)d->size) < 0 || close(fd) < 0) {
+        snprintf(why, len, "sizing %s: %s", d->path, strerror(errno));
+        unlink(d->path);
+        return -1;
+    }
+    return 0;
+}
+
 int storage_rx_create(const char *dir, const struct msg_disk *d, unsigned n,
                       char tokens[][MSG_TOKEN_LEN + 1], char *why, size_t len)
 {
-    char reg[512];
+    char reg[512], scratch[256];
+    struct lvdisk lv;
     unsigned i;
-    int fd;
+    int is_lv;
     FILE *f;
 
     if (n && mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -156,75 +213,97 @@ int storage_rx_create(const char *dir, const struct msg_disk *d, unsigned n,
         return -1;
     }
     for (i = 0; i < n; i++) {
-        /* O_EXCL: pre-flight saw no such file; never take an existing one. */
-        fd = open(d[i].path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(why, len, "creating %s: %s", d[i].path, strerror(errno));
+        is_lv = lvdisk_of(d[i].path, &lv, why, len);
+        /*
+         * The disk first, its registration after: a death in between
+         * leaves a disk nobody removes, never a registration that would
+         * make a restarted relocd remove an LV that lvcreate refused
+         * because it was someone else's.
+         */
+        if (is_lv < 0 || disk_make(&d[i], is_lv ? &lv : NULL, why, len) < 0) {
             storage_rx_finish(dir, d, i, tokens, 0);
-            return -1;
-        }
-        /* Sparse: the copy allocates what the source has. */
-        if (ftruncate(fd, (off_t)d[i].size) < 0 || close(fd) < 0) {
-            snprintf(why, len, "sizing %s: %s", d[i].path, strerror(errno));
-            storage_rx_finish(dir, d, i + 1, tokens, 0);
             return -1;
         }
         f = reg_path(dir, tokens[i], reg, sizeof(reg)) == 0 ? fopen(reg, "wx")
                                                             : NULL;
         if (!f ||
-            fprintf(f, "%llu %s\n", (unsigned long long)d[i].size, d[i].path) <
-                0 ||
+            fprintf(f, "%s%llu %s\n", is_lv ? "lv " : "",
+                    (unsigned long long)d[i].size, d[i].path) < 0 ||
             fclose(f) != 0) {
             snprintf(why, len, "registering %s: %s", d[i].path,
                      strerror(errno));
-            storage_rx_finish(dir, d, i + 1, tokens, 0);
+            if (reg_path(dir, tokens[i], reg, sizeof(reg)) == 0) unlink(reg);
+            disk_remove(d[i].path, is_lv, scratch, sizeof(scratch));
+            storage_rx_finish(dir, d, i, tokens, 0);
             return -1;
         }
     }
     return 0;
 }
 
-void storage_rx_finish(const char *dir, const struct msg_disk *d, unsigned n,
-                       char tokens[][MSG_TOKEN_LEN + 1], int keep)
-{
-    char reg[512];
-    unsigned i;
-
-    for (i = 0; i < n; i++) {
-        if (reg_path(dir, tokens[i], reg, sizeof(reg)) == 0) unlink(reg);
-        if (!keep) unlink(d[i].path);
-    }
-}
-
-/* A token's registration: the disk's size and path.  0, or -1. */
+/*
+ * A token's registration: the disk's size and path, and whether it is an
+ * LV ("lv SIZE PATH"; a file's has no prefix).  0, or -1.
+ */
 static int reg_read(const char *dir, const char *token, uint64_t *size_r,
-                    char *path_r, size_t pathlen)
+                    char *path_r, size_t pathlen, int *lv_r)
 {
-    char reg[512], line[MSG_DISK_PATH_MAX + 32], *sp, *nl;
+    char reg[512], line[MSG_DISK_PATH_MAX + 32], *p = line, *sp, *nl;
     unsigned long long size;
     FILE *f = NULL;
     int rc = -1;
 
     if (reg_path(dir, token, reg, sizeof(reg)) == 0 && (f = fopen(reg, "re")) &&
-        fgets(line, sizeof(line), f) && sscanf(line, "%llu", &size) == 1 &&
-        (sp = strchr(line, ' ')) && (nl = strchr(sp, '\n'))) {
-        *nl = 0;
-        snprintf(path_r, pathlen, "%s", sp + 1);
-        *size_r = size;
-        rc = 0;
+        fgets(line, sizeof(line), f)) {
+        *lv_r = !strncmp(line, "lv ", 3);
+        p += *lv_r ? 3 : 0;
+        if (sscanf(p, "%llu", &size) == 1 && (sp = strchr(p, ' ')) &&
+            (nl = strchr(sp, '\n'))) {
+            *nl = 0;
+            snprintf(path_r, pathlen, "%s", sp + 1);
+            *size_r = size;
+            rc = 0;
+        }
     }
     if (f) fclose(f);
     return rc;
 }
 
+void storage_rx_finish(const char *dir, const struct msg_disk *d, unsigned n,
+                       char tokens[][MSG_TOKEN_LEN + 1], int keep)
+{
+    char reg[512], path[MSG_DISK_PATH_MAX], why[512];
+    uint64_t size;
+    unsigned i;
+    int is_lv;
+
+    for (i = 0; i < n; i++) {
+        /* The registration says what was made, and that it was made. */
+        if (reg_read(dir, tokens[i], &size, path, sizeof(path), &is_lv) < 0 ||
+            strcmp(path, d[i].path) ||
+            reg_path(dir, tokens[i], reg, sizeof(reg)) < 0)
+            continue;
+        unlink(reg);
+        if (!keep && disk_remove(d[i].path, is_lv, why, sizeof(why)) < 0)
+            log_warnx("could not remove the disk copy %s: %s", d[i].path, why);
+    }
+}
+
 int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
                     char *path_r, size_t pathlen, char *why, size_t len)
 {
+    struct lvdisk lv;
     struct stat st;
-    int fd;
+    int fd, is_lv;
 
-    if (reg_read(dir, token, size_r, path_r, pathlen) < 0) {
+    if (reg_read(dir, token, size_r, path_r, pathlen, &is_lv) < 0) {
         snprintf(why, len, "no migration here awaits this disk");
+        return -1;
+    }
+    if (is_lv) {
+        if (lvdisk_parse(path_r, &lv) == 0)
+            return lvdisk_open(&lv, path_r, *size_r, why, len);
+        snprintf(why, len, "%s: not an LV's path", path_r);
         return -1;
     }
     /* Only the file MIGRATE made: a regular file, never followed links. */
@@ -241,15 +320,20 @@ int storage_rx_open(const char *dir, const char *token, uint64_t *size_r,
 int storage_rx_reap(const char *dir, const char *token, int keep, char *path_r,
                     size_t pathlen)
 {
-    char reg[512];
+    char reg[512], why[512];
     uint64_t size;
+    int is_lv;
 
-    if (reg_read(dir, token, &size, path_r, pathlen) < 0 ||
+    if (reg_read(dir, token, &size, path_r, pathlen, &is_lv) < 0 ||
         reg_path(dir, token, reg, sizeof(reg)) < 0)
         return -1;
     /* The registration goes first: a disk connection must find nothing. */
     unlink(reg);
-    if (!keep && unlink(path_r) < 0 && errno != ENOENT) return -1;
+    if (!keep && disk_remove(path_r, is_lv, why, sizeof(why)) < 0) {
+        log_warnx("could not remove the disk copy %s: %s", path_r, why);
+        errno = EIO;
+        return -1;
+    }
     return 0;
 }
 

@@ -202,6 +202,45 @@ lab_lv() {
     echo "/dev/mapper/$1"
 }
 
+# lab_vg NAME MiB: a volume group NAME on a loop device over a sparse
+# file of MiB.  dom0 has no udev: /etc/lvm/lvm.conf (written once) makes
+# lvm create its /dev nodes itself and wait for no udev event, reads no
+# devices file (so it sees the loop device) and starts no daemon.
+lab_vg() {
+    local f loop
+    dm_modules
+    if [ ! -e /etc/lvm/lvm.conf ]; then
+        mkdir -p /etc/lvm /run/lock/lvm
+        cat > /etc/lvm/lvm.conf << 'EOF_LVM'
+devices {
+    use_devicesfile = 0
+    obtain_device_list_from_udev = 0
+    external_device_info_source = "none"
+}
+activation {
+    udev_sync = 0
+    udev_rules = 0
+    verify_udev_operations = 0
+    monitoring = 0
+}
+global {
+    locking_dir = "/run/lock/lvm"
+    use_lvmpolld = 0
+    event_activation = 0
+}
+backup {
+    backup = 0
+    archive = 0
+}
+EOF_LVM
+    fi
+    f=$(lab_disk "vg-$1" "$2")
+    loop=$(losetup -f) && losetup "$loop" "$f" || fail "no loop for vg $1"
+    pvcreate -q "$loop" > /dev/null || fail "pvcreate $loop"
+    vgcreate -q "$1" "$loop" > /dev/null || fail "vgcreate $1 $loop"
+    log "volume group $1 on $loop: $(vgs --noheadings -o vg_name,vg_size,vg_free "$1")"
+}
+
 # vbd_node NAME VDEV: the dm node (its name) blkback holds for guest NAME's
 # disk VDEV (xvda...), from the backend's physical-device-path
 vbd_node() {

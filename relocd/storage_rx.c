@@ -340,5 +340,7 @@ int storage_rx_reap(const char *dir, const char *token, int keep, char *path_r,
 int storage_rx_lookup(const char *dir, const char *token, uint64_t *size_r,
                       char *path_r, size_t pathlen)
 {
-    return reg_read(dir, token, size_r, path_r, pathlen);
+    int is_lv;
+
+    return reg_read(dir, token, size_r, path_r, pathlen, &is_lv);
 }

@@ -121,6 +121,7 @@ static int monitor_preflight(struct session *s)
                       res.checks[i].check, res.checks[i].message);
     if (msg_put_preflight_result(s->out, &res) < 0)
         return session_fail(s, PERR_INTERNAL, "encoding PREFLIGHT_RESULT");
+    session_answered(s);
     return session_send(s);
 }
 

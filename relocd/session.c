@@ -118,6 +118,16 @@ int session_send(struct session *s)
     return e ? session_fail(s, e, "sending: %s", proto_strerror(e)) : 0;
 }
 
+void session_answered(struct session *s)
+{
+    int ms = s->env->conf->handshake_timeout * 1000;
+
+    if (s->slave || !s->mon)
+        chan_set_timeout(s->chan, ms);
+    else
+        chan_set_timeout(s->mon, ms + SESSION_MONITOR_SLACK_MS);
+}
+
 /* The state directory sub beside incoming_dir ("empty", "disks"). */
 static const char *beside_incoming(const char *incoming_dir, const char *sub,
                                    char *buf, size_t len)

@@ -96,6 +96,14 @@ int session_fail(struct session *s, enum proto_err code, const char *fmt, ...)
 /* Sends s->out where this process's frames go.  0, or session_fail(). */
 int session_send(struct session *s);
 /*
+ * An authenticated peer's request is answered: the peer has a whole
+ * relocd-handshake-timeout to take the answer and send its next request
+ * (the monitor, the slack more).  The deadline bounds the peer; the time this
+ * host's own checks took (lvm, libxl, seconds on a loaded dom0) is not the
+ * peer's.
+ */
+void session_answered(struct session *s);
+/*
  * Records the receive in flight (again, once MIGRATE named its disk tokens)
  * for a relocd that restarts before it ends.
  */

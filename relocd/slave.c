@@ -23,6 +23,8 @@
 #include "wire/tls.h"
 #include "wire/version.h"
 
+/* PREFLIGHTs a session answers (the client sends one). */
+#define SLAVE_MAX_PREFLIGHTS 8
 /* Receives a frame; a peer ERROR or a transport failure ends the session. */
 static int slave_recv(struct session *s)
 {
@@ -90,6 +92,8 @@ static unsigned slave_ask(struct session *s)
         return 0;
     if (s->frame->type == PROTO_ERROR)
         chan_set_timeout(s->chan, SESSION_ERROR_SEND_MS);
+    else
+        session_answered(s);
     e = chan_send(s->chan, s->out);
     return e || s->frame->type == PROTO_ERROR ? 0 : s->frame->type;
 }
@@ -187,9 +191,11 @@ static int slave_tls(struct session *s)
     return 0;
 }
 
-/* The slave: TLS, HELLO, then any number of PREFLIGHTs, then MIGRATE. */
+/* The slave: TLS, HELLO, then a few PREFLIGHTs, then MIGRATE. */
 static int slave_run(struct session *s)
 {
+    int preflights = 0;
+
     if (slave_tls(s) || privsep_send(s->mon, s->out, PS_ADMITTED, s->peer_id,
                                      strlen(s->peer_id)))
         return -1;
@@ -205,6 +211,12 @@ static int slave_run(struct session *s)
         if (slave_recv(s)) return -1;
         switch (s->frame->type) {
         case PROTO_PREFLIGHT:
+            /* Each answer renews the deadline (session_answered): a cap,
+             * or a peer could hold the session with requests forever. */
+            if (++preflights > SLAVE_MAX_PREFLIGHTS)
+                return session_fail(s, PERR_UNEXPECTED,
+                                    "more than %d PREFLIGHTs in one session",
+                                    SLAVE_MAX_PREFLIGHTS);
             if (slave_preflight(s)) return -1;
             break;
         case PROTO_MIGRATE:

@@ -11,6 +11,8 @@ Prints what the server answered (the ERROR frame's code and message, or
   notjson     HELLO whose payload is not JSON
   early       MIGRATE before HELLO
   badflag     HELLO, PREFLIGHT, MIGRATE with flag --colo
+  preflights  HELLO, then PREFLIGHT after PREFLIGHT: prints the first
+              answer that is not a PREFLIGHT_RESULT, with the count
   silent      connect and say nothing
   slowloris   one byte of a HELLO per second; prints the answer and how
               long after the connect it came
@@ -161,6 +163,20 @@ def main():
         s.sendall(frame(1, HELLO)); report(s)
         s.sendall(frame(3, {"config": CFG, "live": True})); report(s)
         s.sendall(frame(5, {"mode": "xl-stream", "flags": ["--colo"]}))
+    elif case == "preflights":
+        s.sendall(frame(1, HELLO)); answer(s)
+        for n in range(1, 20):
+            s.sendall(frame(3, {"config": CFG, "live": True}))
+            a = answer(s)
+            if a is None or a[0] != 4:
+                print("after %d: " % n, end="")
+                if a is None:
+                    print("closed")
+                else:
+                    print("ERROR %s: %s" % (a[1]["code"], a[1]["message"]))
+                return
+        print("19 answered")
+        return
     elif case == "silent":
         pass
     elif case == "hello":

@@ -49,3 +49,16 @@ grep -q "refusing the stream of raw1: the guest config in the stream is not the 
     "$T/relocd.log" || die "no refusal of the swapped config in the log"
 received raw1 && die "raw1 was received with a config never pre-flighted"
 alive
+kill "$RELOCD_PID"; wait "$RELOCD_PID" 2>/dev/null
+
+# The handshake deadline bounds the peer, not this host's own checks: a
+# pre-flight that takes longer than relocd-handshake-timeout (a loaded
+# dom0: lvm, libxl under emulation) leaves the peer a full timeout for
+# its next request.
+RELOCD_FAKE_PREFLIGHT_MS=3000 start_relocd "(xend-relocation-server yes)
+(relocd-allow-insecure yes)
+(relocd-handshake-timeout 2)
+(xend-relocation-hosts-allow '^10\\\\.77\\\\.0\\\\.1\$')"
+expect_ok migrate "$NS_SRC" --name slowcheck
+received slowcheck || die "slowcheck not received after a slow pre-flight"
+alive

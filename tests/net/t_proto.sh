@@ -20,6 +20,8 @@ check garbage "ERROR bad-frame"
 check notjson "ERROR bad-message: HELLO is not JSON"
 check early "ERROR unexpected: MIGRATE not expected now"
 check badflag "ERROR bad-flags: '--colo' is not a flag"
+# each answer renews the handshake deadline, so their number is capped
+check preflights "after 9: ERROR unexpected: more than 8 PREFLIGHTs in one session"
 printf '(xend-relocation-port 8002)\n' >"$T/client.sxp"
 expect_ok migrate "$NS_SRC" --name after
 received after || die "a good migration after the bad ones failed"

@@ -83,6 +83,9 @@ int xen_preflight(const struct msg_preflight *req,
     yajl_val root = yajl_tree_parse(req->config, NULL, 0), name, type;
 
     res->ok = 1;
+    /* RELOCD_FAKE_PREFLIGHT_MS: checks as slow as a loaded dom0's (lvm,
+     * libxl under emulation) */
+    usleep((useconds_t)env_long("RELOCD_FAKE_PREFLIGHT_MS", 0) * 1000);
     name = root ? yajl_tree_get(root, npath, yajl_t_string) : NULL;
     type = root ? yajl_tree_get(root, tpath, yajl_t_string) : NULL;
     if (!name) {

@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from anatomy import xl_phases  # noqa: E402  (stock xl's marks -> phases)
+from benchlog import read_lines  # noqa: E402
 
 CASES = {
     "ssh": ("stock xl, ssh", 'xl migrate g localhost'),
@@ -27,21 +28,6 @@ CASES = {
     "xlr-pipe": ("xl-relocate, pipe", 'xl-relocate migrate -s "" g "xl migrate-receive"'),
 }
 BASE = "ssh"
-
-
-def read_lines(paths):
-    recs, bad = [], 0
-    for p in paths:
-        with open(p, errors="replace") as f:
-            for line in f:
-                i = line.find("BENCH {")
-                if i < 0:
-                    continue
-                try:
-                    recs.append(json.loads(line[i + 6:].strip()))
-                except ValueError:
-                    bad += 1
-    return recs, bad
 
 
 def stats(vals):

@@ -14,24 +14,12 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlog import read_lines  # noqa: E402
+
 MB = 1e6
 GOALS = {"idle_wire_over_alloc_max": 1.1, "copy_over_link_min": 0.9,
          "light_down_over_memonly_max": 1.2}
-
-
-def read_lines(paths):
-    recs, bad = [], 0
-    for p in paths:
-        with open(p, errors="replace") as f:
-            for line in f:
-                i = line.find("BENCH {")
-                if i < 0:
-                    continue
-                try:
-                    recs.append(json.loads(line[i + 6:].strip()))
-                except ValueError:
-                    bad += 1
-    return recs, bad
 
 
 def num(v):

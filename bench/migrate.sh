@@ -17,6 +17,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
+# shellcheck source=SCRIPTDIR/lablib.sh
+. "$HERE/lablib.sh"
 export BUILD=${BUILD:-$REPO/build}
 LAB_CACHE=${LAB_CACHE:-/var/tmp/relocd-lab}
 TS=$(date -u +%Y%m%dT%H%M%SZ)
@@ -53,17 +55,11 @@ else
     echo "bench: $REPS rep(s) of [$CASES] per load [$LOADS], ${MEM} MiB PVH guest;" \
         "lab results in $RES" >&2
     echo "bench: a full run takes about an hour under TCG (BENCH_REPS=1 BENCH_LOADS=idle ~10 min)" >&2
-    set +e
-    RESULTS=$RES "$REPO/tests/lab/run" ${BENCH_STREAM:+--stream} \
+    bench_lab "$RES" \
         --set "BENCH_REPS=$REPS" --set "BENCH_CASES=$CASES" \
-        --set "BENCH_LOADS=$LOADS" --set "BENCH_MEM=$MEM" bench-migrate >&2
-    rc=$?
-    set -e
-    [ $rc -eq 0 ] || echo "bench: the lab run ended with status $rc; reporting what it measured" >&2
+        --set "BENCH_LOADS=$LOADS" --set "BENCH_MEM=$MEM" bench-migrate
 fi
-shopt -s nullglob
-logs=("$RES"/serial-*.log)
-[ ${#logs[@]} -gt 0 ] || { echo "bench: no serial log in $RES" >&2; exit 1; }
+bench_logs "$RES"
 BENCH_TS=$TS BENCH_LAB_RESULTS=$RES \
     BENCH_LOADAVG=$LOADAVG \
     BENCH_CPU=$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1)" x $(nproc)" \

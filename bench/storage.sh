@@ -19,6 +19,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
+# shellcheck source=SCRIPTDIR/lablib.sh
+. "$HERE/lablib.sh"
 export BUILD=${BUILD:-$REPO/build}
 LAB_CACHE=${LAB_CACHE:-/var/tmp/relocd-lab}
 TS=$(date -u +%Y%m%dT%H%M%SZ)
@@ -54,18 +56,12 @@ else
     # dom0's files are in its RAM, and the peer holds the save file twice
     # (source and target) beside the images: more than the lab's 768 MiB
     export LAB_MEM=${LAB_MEM:-2048} LAB_DOM0_MEM=${LAB_DOM0_MEM:-1280M}
-    set +e
-    RESULTS=$RES "$REPO/tests/lab/run" ${BENCH_STREAM:+--stream} \
+    bench_lab "$RES" \
         --set "BENCH_LOADS=$LOADS" --set "BENCH_ALLOCS=$ALLOCS" \
         --set "BENCH_MEM=$MEM" --set "BENCH_DISK=$DISK" \
-        --set "BENCH_HEAVY=$HEAVY" --set "BENCH_MEMONLY=$MEMONLY" bench-storage >&2
-    rc=$?
-    set -e
-    [ $rc -eq 0 ] || echo "bench: the lab run ended with status $rc; reporting what it measured" >&2
+        --set "BENCH_HEAVY=$HEAVY" --set "BENCH_MEMONLY=$MEMONLY" bench-storage
 fi
-shopt -s nullglob
-logs=("$RES"/serial-*.log)
-[ ${#logs[@]} -gt 0 ] || { echo "bench: no serial log in $RES" >&2; exit 1; }
+bench_logs "$RES"
 mkdir -p "$HERE/results"
 BENCH_TS=$TS BENCH_LAB_RESULTS=$RES BENCH_LOADAVG=$LOADAVG \
     BENCH_CPU=$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1)" x $(nproc)" \

@@ -107,6 +107,14 @@ struct disktrack_era_sys {
      * waits: the real one makes the DM_DEV_SUSPEND ioctls itself).
      */
     int (*suspend)(void *arg, const char *node, int suspend);
+    /*
+     * `dmsetup status node` (its output in out, as dmsetup prints it) and
+     * `dmsetup message node 0 message`; 0, or -1 with errno.  NULL:
+     * dmsetup is run (the last disk pass runs both while the guest is
+     * suspended: the real ones are ioctls, dmctl.h).
+     */
+    int (*status)(void *arg, const char *node, char *out, size_t outlen);
+    int (*message)(void *arg, const char *node, const char *message);
     void *arg;
 };
 

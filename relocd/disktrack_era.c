@@ -23,6 +23,9 @@
  * writes between resume and the snapshot show up twice, never not at all).
  * Reading dm-era's on-disk btrees ourselves would duplicate
  * thin-provisioning-tools for no gain: its output is a bounded XML list.
+ * The era number (status) and the snapshot's take and drop messages are
+ * ioctls too (dmctl.c): era_invalidate is the one process a pass starts,
+ * and the last pass runs while the guest is suspended.
  *
  * Files in dir, named after the node: NODE.table (the saved table, kept
  * until it is back), NODE.meta (era's metadata), NODE.era (the era
@@ -31,7 +34,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/dm-ioctl.h>
 #include <linux/loop.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +47,7 @@
 #include "relocd/cmdrun.h"
 #include "relocd/diskmap.h"
 #include "relocd/disktrack.h"
+#include "relocd/dmctl.h"
 
 #define ERA_TABLE_MAX 8192 /* `dmsetup table`: 64 segments and more */
 #define ERA_TABLE_LINES 64 /* segments of a node we accept */
@@ -334,34 +337,23 @@ static void real_loop_detach(void *arg, int fd)
     close(fd);
 }
 
-/*
- * DM_DEV_SUSPEND on the node, as dmsetup suspend/resume make it (no
- * flags but the suspend one: the kernel flushes and waits for the I/O in
- * flight), without two process start-ups while the guest's I/O waits.
- */
+/* The device-mapper requests by ioctl (dmctl.h). */
 static int real_suspend(void *arg, const char *node, int suspend)
 {
-    struct dm_ioctl io;
-    int fd, r, saved;
-
     (void)arg;
-    memset(&io, 0, sizeof(io));
-    io.version[0] = DM_VERSION_MAJOR;
-    io.data_size = sizeof(io);
-    io.data_start = sizeof(io);
-    io.flags = suspend ? DM_SUSPEND_FLAG : 0;
-    if (strlen(node) >= sizeof(io.name)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(io.name, node, strlen(node) + 1);
-    fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return -1;
-    r = ioctl(fd, DM_DEV_SUSPEND, &io);
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return r < 0 ? -1 : 0;
+    return dmctl_suspend(node, suspend);
+}
+
+static int real_status(void *arg, const char *node, char *out, size_t outlen)
+{
+    (void)arg;
+    return dmctl_status(node, out, outlen);
+}
+
+static int real_message(void *arg, const char *node, const char *message)
+{
+    (void)arg;
+    return dmctl_message(node, 0, message);
 }
 
 static const struct disktrack_era_sys real_sys = {
@@ -369,6 +361,8 @@ static const struct disktrack_era_sys real_sys = {
     .loop_attach = real_loop_attach,
     .loop_detach = real_loop_detach,
     .suspend = real_suspend,
+    .status = real_status,
+    .message = real_message,
 };
 
 /* ---- steps ------------------------------------------------------------- */
@@ -491,6 +485,31 @@ static int era_suspend(struct disktrack *t, int suspend)
     return -1;
 }
 
+/* The node's status line: by ioctl where the sys can, else dmsetup. */
+static int era_status(struct disktrack *t, char *out, size_t outlen)
+{
+    struct era_track *e = t->impl;
+
+    if (!e->sys.status) return DM(t, out, outlen, "status", e->node);
+    if (e->sys.status(e->sys.arg, e->node, out, outlen) == 0) return 0;
+    era_fail(t, "status of %s: %s", e->node, strerror(errno));
+    errno = EIO;
+    return -1;
+}
+
+/* A message to the node's era target (sector 0), likewise. */
+static int era_message(struct disktrack *t, const char *message)
+{
+    struct era_track *e = t->impl;
+
+    if (!e->sys.message)
+        return DM(t, NULL, 0, "message", e->node, "0", message);
+    if (e->sys.message(e->sys.arg, e->node, message) == 0) return 0;
+    era_fail(t, "message %s to %s: %s", message, e->node, strerror(errno));
+    errno = EIO;
+    return -1;
+}
+
 /* The node's table (a file) swapped in: reload, suspend, resume. */
 static int era_swap(struct disktrack *t, const char *table_path)
 {
@@ -510,7 +529,7 @@ static int era_current(struct disktrack *t, uint32_t *era_r)
     char status[ERA_STATUS_MAX], why[160];
     uint64_t used, total;
 
-    if (DM(t, status, sizeof(status), "status", e->node) < 0) return -1;
+    if (era_status(t, status, sizeof(status)) < 0) return -1;
     if (disktrack_era_parse_status(status, era_r, &used, &total, why,
                                    sizeof(why)) < 0) {
         era_fail(t, "%s: %s", e->node, why);
@@ -693,13 +712,10 @@ static int era_close(struct disktrack *t, struct diskmap *map)
     int r, saved;
 
     if (era_boundary(t) < 0 || era_current(t, &next) < 0) return -1;
-    if (DM(t, NULL, 0, "message", e->node, "0", "take_metadata_snap") < 0)
-        return -1;
+    if (era_message(t, "take_metadata_snap") < 0) return -1;
     r = era_read_blocks(t, map);
     saved = errno;
-    if (DM(t, NULL, 0, "message", e->node, "0", "drop_metadata_snap") < 0 &&
-        r == 0)
-        return -1;
+    if (era_message(t, "drop_metadata_snap") < 0 && r == 0) return -1;
     if (r < 0) {
         errno = saved;
         return -1;

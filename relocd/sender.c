@@ -636,6 +636,22 @@ static void send_read_anatomy(struct send *s)
     free(f);
 }
 
+/*
+ * No more passes: the source's disk tables go back (storage.h).  Once
+ * the stream is sent, not before the target runs the guest: with the
+ * guest suspended it would only compete with the target's restore (the
+ * same CPUs when one dom0 plays both hosts); and before the destroy,
+ * which takes the node away.  A second call does nothing.
+ */
+static void send_untrack(struct send *s)
+{
+    char why[1024];
+
+    if (!s->st) return;
+    if (storage_untrack(s->st, why, sizeof(why)) < 0)
+        emit_note(s, "warning", "%s", why);
+}
+
 /* xl's commit handshake, after the whole stream was written. */
 static int send_commit(struct send *s)
 {
@@ -668,6 +684,7 @@ static int send_commit(struct send *s)
         return send_undecided(s, away);
     if (status == 0) {
         s->at[ANAT_RUNNING] = clock_s();
+        send_untrack(s);
         if (xen_guest_destroy(s->guest) < 0)
             emit_note(s, "warning", "could not destroy %s here", away);
         send_read_anatomy(s);
@@ -762,14 +779,6 @@ static void send_mark(struct send *s)
                   dir, strerror(errno), name);
 }
 
-static void send_untrack(struct send *s)
-{
-    char why[1024];
-
-    if (storage_untrack(s->st, why, sizeof(why)) < 0)
-        emit_note(s, "warning", "%s", why);
-}
-
 static int send_stream(struct send *s)
 {
     struct xen_save_hooks hooks = {on_precopy, on_suspending, on_suspended,
@@ -786,14 +795,17 @@ static int send_stream(struct send *s)
     rc = xen_guest_save(s->guest, s->fd, s->req->live, &hooks, s->err,
                         sizeof(s->err));
     cancel_fd = -1;
-    /* Copied or not: no more passes, the source's tables go back while
-     * the target restores (not after the destroy, which takes the node). */
-    if (s->st) send_untrack(s);
-    if (rc < 0 && sender_cancelled)
-        return fail(s, "cancelled; the guest keeps running here");
-    if (rc < 0) return fail(s, "%s", s->err[0] ? s->err : "saving failed");
+    if (rc < 0) {
+        send_untrack(s);
+        if (sender_cancelled)
+            return fail(s, "cancelled; the guest keeps running here");
+        return fail(s, "%s", s->err[0] ? s->err : "saving failed");
+    }
     s->at[ANAT_END_SENT] = clock_s();
-    return send_commit(s);
+    rc = send_commit(s);
+    /* the hand-over failed or is undecided: no pass will follow */
+    send_untrack(s);
+    return rc;
 }
 
 static void on_alarm(int sig)

@@ -426,6 +426,71 @@ static void test_boundary_by_ioctl(void)
     fake_cleanup(&f);
 }
 
+/* The real sys asks the status and sends messages by ioctl too. */
+static int fake_status(void *arg, const char *node, char *out, size_t outlen)
+{
+    struct fake *f = arg;
+
+    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
+             "ioctl status %s\n", node);
+    if (f->fail && !strcmp(f->fail, "ioctl status")) {
+        errno = ENXIO;
+        return -1;
+    }
+    snprintf(out, outlen, "0 2048 era 8 12/2048 %u -\n", f->era);
+    return 0;
+}
+
+static int fake_message(void *arg, const char *node, const char *message)
+{
+    struct fake *f = arg;
+
+    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
+             "ioctl message %s %s\n", node, message);
+    if (!strcmp(message, "take_metadata_snap")) f->era++;
+    return 0;
+}
+
+/* The last pass runs while the guest is suspended: one process only. */
+static void test_close_runs_one_process(void)
+{
+    struct fake f;
+    struct disktrack_era_sys sys;
+    struct disktrack *t = fake_tracker(&f, &sys);
+    struct diskmap *m = diskmap_new(1 * MiB, 64 * KiB);
+    struct disktrack_era_cfg cfg;
+    char err[160];
+
+    disktrack_free(t);
+    sys.suspend = fake_suspend;
+    sys.status = fake_status;
+    sys.message = fake_message;
+    cfg = (struct disktrack_era_cfg){
+        .node = "vbd-1-51712", .dir = f.dir, .sys = &sys};
+    t = disktrack_era_new(&cfg, 1 * MiB, 64 * KiB, err, sizeof(err));
+    T_EQ_INT(disktrack_begin(t, -1, DISKTRACK_ALL, m), 0);
+    f.log[0] = '\0';
+    f.blocks = "<blocks>\n<range begin=\"1\" end=\"3\"/>\n</blocks>\n";
+    T_EQ_INT(disktrack_close(t, m), 0);
+    T_EQ_STR(log_of(&f), "ioctl suspend vbd-1-51712\n"
+                         "ioctl resume vbd-1-51712\n"
+                         "ioctl status vbd-1-51712\n"
+                         "ioctl message vbd-1-51712 take_metadata_snap\n"
+                         "era_invalidate --metadata-snapshot --written-since "
+                         "2 -o D/vbd-1-51712.blocks /dev/loop7\n"
+                         "ioctl message vbd-1-51712 drop_metadata_snap\n");
+    /* a status that fails says which request, on which node */
+    f.fail = "ioctl status";
+    T_EQ_INT(disktrack_close(t, m), -1);
+    T_OK(strstr(disktrack_error(t), "status of vbd-1-51712"), "%s",
+         disktrack_error(t));
+    f.fail = NULL;
+    disktrack_free(t);
+    T_EQ_INT(f.loops, 0);
+    diskmap_free(m);
+    fake_cleanup(&f);
+}
+
 static void test_start_fails_at_resume_and_puts_the_table_back(void)
 {
     struct fake f;
@@ -689,6 +754,7 @@ int main(void)
     test_sequence_start_close_stop();
     test_start_fails_at_resume_and_puts_the_table_back();
     test_boundary_by_ioctl();
+    test_close_runs_one_process();
     test_start_refuses_a_table_of_another_size();
     test_start_refuses_a_bad_origin_number();
     test_close_drops_the_snapshot_when_invalidate_fails();

@@ -20,6 +20,7 @@
 
 #include "wire/buf.h"
 #include "wire/chan.h"
+#include "wire/clock.h"
 #include "wire/diskframe.h"
 #include "wire/msg.h"
 #include "relocd/diskcopy.h"
@@ -380,10 +381,13 @@ enum proto_err diskcopy_begin(struct diskcopy *dc)
 
 enum proto_err diskcopy_close(struct diskcopy *dc)
 {
+    double t0 = clock_s();
+
     diskmap_clear(dc->era);
     if (disktrack_close(dc->t, dc->era) < 0)
         return dc_fail(dc, PERR_INTERNAL, "closing an era (%s): %s",
                        dc->t->ops->name, disktrack_error(dc->t));
+    dc->st.close_ms = (clock_s() - t0) * 1000;
     dc->st.era_bytes = diskmap_bytes(dc->era);
     diskmap_merge(dc->pending, dc->era);
     return PERR_OK;
@@ -420,10 +424,12 @@ enum proto_err diskcopy_done(struct diskcopy *dc)
 {
     struct disk_count ack;
     enum proto_err e;
+    double t0 = clock_s();
 
     if (diskframe_put_done(dc->out, dc->total.pass) < 0)
         return dc_put_failed(dc, "DONE");
     if ((e = dc_flush(dc)) || (e = dc_recv(dc, DISK_ACK))) return e;
+    dc->st.done_ms = (clock_s() - t0) * 1000;
     e = diskframe_get_ack(dc->in, &ack, dc->err, sizeof(dc->err));
     if (e) return e;
     if (ack.pass != dc->total.pass || ack.records != dc->total.records ||

@@ -43,6 +43,8 @@ struct diskcopy_stats {
     uint64_t zero_bytes;    /* sent as ZERO (holes, zero blocks) */
     uint64_t records;       /* DATA and ZERO records */
     uint64_t wire_bytes;    /* every frame, headers included */
+    double close_ms;        /* the last era close (the tracker's) */
+    double done_ms;         /* DONE to ACK: the target's sync, a round trip */
 };
 
 /*

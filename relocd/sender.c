@@ -176,6 +176,8 @@ static void disk_json(yajl_gen g, const struct storage *st)
     json_kv_int(g, "era_bytes", (long long)d.era_bytes);
     json_kv_int(g, "last_pass_bytes", (long long)d.last_bytes);
     json_kv_num(g, "last_pass_ms", d.last_pass_ms);
+    json_kv_num(g, "last_close_ms", d.close_ms);
+    json_kv_num(g, "last_ack_ms", d.done_ms);
     json_kv_int(g, "shared", d.shared);
     yajl_gen_map_close(g);
 }
@@ -295,9 +297,11 @@ static int on_before_end(void *data, char *err, size_t errlen)
     }
     storage_stats(s->st, &d);
     emit_note(s, "disk-final",
-              "last disk pass: %llu bytes in %.0f ms; the target's disks "
+              "last disk pass: %llu bytes in %.0f ms (era close %.0f ms, "
+              "the target's sync and answer %.0f ms); the target's disks "
               "are synced",
-              (unsigned long long)d.last_bytes, d.last_pass_ms);
+              (unsigned long long)d.last_bytes, d.last_pass_ms, d.close_ms,
+              d.done_ms);
     return 0;
 }
 

@@ -515,6 +515,8 @@ void storage_stats(const struct storage *st, struct storage_stats *s_r)
         s_r->zero_bytes += s.zero_bytes;
         s_r->wire_bytes += s.wire_bytes;
         s_r->era_bytes += s.era_bytes;
+        s_r->close_ms += s.close_ms;
+        s_r->done_ms += s.done_ms;
     }
 }
 

@@ -58,6 +58,8 @@ struct storage_stats {
     uint64_t era_bytes;  /* the last closed eras: the next pass's guess */
     uint64_t last_bytes; /* DATA bytes of the last pass sent */
     double last_pass_ms; /* how long it took */
+    double close_ms;     /* of that: the disks' last era closes */
+    double done_ms;      /* ... and their DONE to ACK (the targets' sync) */
 };
 
 /*

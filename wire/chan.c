@@ -148,6 +148,11 @@ static int chan_wait(struct chan *c, short events)
     }
 }
 
+/*
+ * A socket is read at once and polled only when it has nothing (a bulk
+ * stream then costs one system call a read, not two); anything else
+ * (a pipe) is polled first, as it may block.
+ */
 static ssize_t chan_raw_read(struct chan *c, void *data, size_t len)
 {
     ssize_t r;
@@ -155,6 +160,10 @@ static ssize_t chan_raw_read(struct chan *c, void *data, size_t len)
 
     if (c->tls)
         return tls_read(c->tls, data, len, left < 0 ? -1 : left ? left : 1);
+    do
+        r = recv(c->fd, data, len, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0 || (errno != EAGAIN && errno != ENOTSOCK)) return r;
     if (chan_wait(c, POLLIN) < 0) return -1;
     do {
         r = read(c->fd, data, len);
@@ -215,8 +224,10 @@ enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
         return r < 0 ? io_err(r) : PERR_OK;
     }
     while (len) {
-        if (chan_wait(c, POLLOUT) < 0) return io_err(-1);
+        /* written at once; polled only when the socket is full */
         r = chan_raw_write(c, p, len);
+        if (r < 0 && errno == EAGAIN && chan_wait(c, POLLOUT) < 0)
+            return io_err(-1);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (r <= 0) return PERR_IO;
         p += r;
@@ -237,17 +248,31 @@ enum proto_err chan_send(struct chan *c, struct buf *out)
  * What one read may add to the input buffer, so that the buffer grows
  * with the frames that come, not to the frame cap at the first read: a
  * session holds two chans a process, and every buffer is wiped when freed.
+ * Once a frame's header is in, the read may take the rest of that frame:
+ * a bulk frame (a disk's 128 KiB DATA) then comes in one read, not eight.
  */
 #define CHAN_READ_MAX (16 * 1024)
+
+/* How much one read may take now (see CHAN_READ_MAX). */
+static size_t chan_read_room(const struct chan *c)
+{
+    size_t have = buf_len(c->in), room = buf_avail(c->in), want = 0;
+    uint32_t len;
+
+    if (have >= PROTO_HDR_LEN && buf_peek_u32(c->in, 0, &len) == 0 &&
+        len <= PROTO_MAX_FRAME && PROTO_HDR_LEN + len > have)
+        want = PROTO_HDR_LEN + len - have;
+    if (want < CHAN_READ_MAX) want = CHAN_READ_MAX;
+    return room < want ? room : want;
+}
 
 /* Reads more bytes from the socket into the input buffer. */
 static enum proto_err chan_fill(struct chan *c)
 {
     uint8_t *p;
-    size_t room = buf_avail(c->in);
+    size_t room = chan_read_room(c);
     ssize_t r;
 
-    if (room > CHAN_READ_MAX) room = CHAN_READ_MAX;
     if (!room || buf_reserve(c->in, room, &p) < 0) return PERR_BAD_FRAME;
     r = chan_raw_read(c, p, room);
     if (r <= 0) return io_err(r);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -122,6 +123,44 @@ static void test_two_frames_in_one_read(void)
     T_EQ_INT(chan_recv_frame(c, &frame), PERR_OK);
     T_EQ_INT(frame.type, PROTO_PREFLIGHT);
     T_EQ_STR((const char *)frame.payload, "bc");
+    chan_free(c);
+    close(peer);
+}
+
+/* A bulk frame read whole once its header is in (chan_read_room), sent
+ * in pieces by a trickling peer, then the next frame behind it. */
+static void test_big_frame_in_pieces_then_the_next(void)
+{
+    static uint8_t big[200 * 1024];
+    int peer;
+    struct chan *c = pair(&peer, 0);
+    size_t i;
+    pid_t pid;
+
+    for (i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7);
+    pid = fork();
+    if (pid == 0) {
+        size_t at = 0, n;
+
+        send_raw(peer, sizeof(big), PROTO_HELLO, 0, NULL, 0);
+        while (at < sizeof(big)) {
+            n = sizeof(big) - at < 7000 ? sizeof(big) - at : 7000;
+            if (write(peer, big + at, n) != (ssize_t)n) _exit(1);
+            at += n;
+            if (at % 70000 < 7000) usleep(2000);
+        }
+        send_raw(peer, 2, PROTO_PREFLIGHT, 0, "ok", 2);
+        _exit(0);
+    }
+    chan_set_timeout(c, 5000);
+    T_EQ_INT(chan_recv_frame(c, &frame), PERR_OK);
+    T_EQ_INT(frame.len, sizeof(big));
+    T_OK(!memcmp(frame.payload, big, sizeof(big)), "the bulk frame differs");
+    T_EQ_INT(chan_recv_frame(c, &frame), PERR_OK);
+    T_EQ_INT(frame.type, PROTO_PREFLIGHT);
+    T_EQ_STR((const char *)frame.payload, "ok");
+    waitpid(pid, NULL, 0);
     chan_free(c);
     close(peer);
 }
@@ -447,6 +486,7 @@ int main(void)
     test_send_empties_the_buffer();
     test_recv_frame_whole();
     test_two_frames_in_one_read();
+    test_big_frame_in_pieces_then_the_next();
     test_stream_bytes_after_frame_stay_buffered();
     test_buffered_bytes_survive_an_expired_deadline();
     test_plain_chan_has_no_tls_and_kernel_io();

@@ -194,14 +194,20 @@ static enum proto_err dc_recv(struct diskcopy *dc, unsigned type)
     return PERR_OK;
 }
 
-/* Sends what out holds; after a failure, the receiver may have said why. */
-static enum proto_err dc_flush(struct diskcopy *dc)
+/*
+ * Sends what out holds, then len bytes at data (a DATA frame's bytes,
+ * sent from where they were read); after a failure, the receiver may
+ * have said why.
+ */
+static enum proto_err dc_flush_with(struct diskcopy *dc, const void *data,
+                                    size_t len)
 {
-    size_t n = buf_len(dc->out);
+    size_t n = buf_len(dc->out) + len;
     enum proto_err e;
 
     chan_set_timeout(dc->c, dc->cfg.idle_ms);
-    e = chan_send(dc->c, dc->out);
+    e = len ? chan_send_with(dc->c, dc->out, data, len)
+            : chan_send(dc->c, dc->out);
     if (!e) {
         dc->st.wire_bytes += n;
         return PERR_OK;
@@ -212,6 +218,11 @@ static enum proto_err dc_flush(struct diskcopy *dc)
         dc->in->type == PROTO_ERROR)
         return dc_peer_error(dc);
     return e;
+}
+
+static enum proto_err dc_flush(struct diskcopy *dc)
+{
+    return dc_flush_with(dc, NULL, 0);
 }
 
 /* Room for one more frame in out, sending what is there if need be. */
@@ -261,8 +272,10 @@ static enum proto_err dc_data(struct diskcopy *dc, uint64_t off,
     enum proto_err e;
 
     if ((e = dc_zero_flush(dc)) || (e = dc_room(dc))) return e;
-    if (diskframe_put_data(dc->out, off, p, len) < 0)
+    if (diskframe_put_data_head(dc->out, off, len) < 0)
         return dc_put_failed(dc, "DATA");
+    /* what out holds goes with it: the frames stay in order */
+    if ((e = dc_flush_with(dc, p, len))) return e;
     dc->pass.records++;
     dc->pass.data_bytes += len;
     return PERR_OK;

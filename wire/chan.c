@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -234,6 +235,48 @@ enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
         len -= (size_t)r;
     }
     return PERR_OK;
+}
+
+/* Writes every byte of the two pieces; a socket polled only when full. */
+static enum proto_err chan_writev_all(struct chan *c, struct iovec *iov)
+{
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t r;
+    size_t n;
+
+    while (iov[0].iov_len || iov[1].iov_len) {
+        r = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0 && errno == ENOTSOCK) r = writev(c->fd, iov, 2);
+        if (r < 0 && errno == EAGAIN && chan_wait(c, POLLOUT) < 0)
+            return io_err(-1);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r <= 0) return PERR_IO;
+        n = (size_t)r < iov[0].iov_len ? (size_t)r : iov[0].iov_len;
+        iov[0].iov_base = (char *)iov[0].iov_base + n;
+        iov[0].iov_len -= n;
+        iov[1].iov_base = (char *)iov[1].iov_base + ((size_t)r - n);
+        iov[1].iov_len -= (size_t)r - n;
+    }
+    return PERR_OK;
+}
+
+enum proto_err chan_send_with(struct chan *c, struct buf *out, const void *data,
+                              size_t len)
+{
+    struct iovec iov[2] = {{(void *)buf_ptr(out), buf_len(out)},
+                           {(void *)data, len}};
+    enum proto_err e;
+
+    if (c->tls) {
+        if (buf_put(out, data, len) < 0) {
+            buf_reset(out);
+            return PERR_INTERNAL;
+        }
+        return chan_send(c, out);
+    }
+    e = chan_writev_all(c, iov);
+    buf_reset(out);
+    return e;
 }
 
 enum proto_err chan_send(struct chan *c, struct buf *out)

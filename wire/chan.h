@@ -57,6 +57,13 @@ int chan_time_left(const struct chan *c);
 /* Sends every byte of out (and empties it).  PERR_OK, PERR_TIMEOUT, PERR_IO. */
 enum proto_err chan_send(struct chan *c, struct buf *out);
 /*
+ * Sends out, then len bytes of data, as one stream (and empties out):
+ * without TLS in user space, from where they are (one sendmsg, no copy);
+ * with it, data joins out first, which must have room for it.
+ */
+enum proto_err chan_send_with(struct chan *c, struct buf *out, const void *data,
+                              size_t len);
+/*
  * Receives one frame.  PERR_OK, PERR_EOF (peer closed), PERR_TIMEOUT,
  * PERR_IO, or PERR_BAD_FRAME (then the connection is unusable).
  */

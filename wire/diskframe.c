@@ -97,8 +97,7 @@ int diskframe_put_ready(struct buf *out)
     return put_fixed(out, DISK_READY, NULL, 0);
 }
 
-int diskframe_put_data(struct buf *out, uint64_t offset, const void *bytes,
-                       uint32_t len)
+int diskframe_put_data_head(struct buf *out, uint64_t offset, uint32_t len)
 {
     uint8_t head[DISK_DATA_HEAD];
 
@@ -107,7 +106,7 @@ int diskframe_put_data(struct buf *out, uint64_t offset, const void *bytes,
         errno = EINVAL;
         return -1;
     }
-    if (buf_avail(out) < PROTO_HDR_LEN + sizeof(head) + len) {
+    if (buf_avail(out) < PROTO_HDR_LEN + sizeof(head)) {
         errno = ENOSPC;
         return -1;
     }
@@ -116,7 +115,18 @@ int diskframe_put_data(struct buf *out, uint64_t offset, const void *bytes,
     buf_put_u32(out, (uint32_t)(sizeof(head) + len));
     buf_put_u16(out, DISK_DATA);
     buf_put_u16(out, 0);
-    buf_put(out, head, sizeof(head));
+    return buf_put(out, head, sizeof(head));
+}
+
+int diskframe_put_data(struct buf *out, uint64_t offset, const void *bytes,
+                       uint32_t len)
+{
+    if (len <= DISK_DATA_MAX &&
+        buf_avail(out) < PROTO_HDR_LEN + DISK_DATA_HEAD + len) {
+        errno = ENOSPC;
+        return -1;
+    }
+    if (diskframe_put_data_head(out, offset, len) < 0) return -1;
     return buf_put(out, bytes, len);
 }
 

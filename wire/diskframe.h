@@ -78,6 +78,9 @@ int diskframe_put_hello(struct buf *out, const struct disk_hello *h);
 int diskframe_put_ready(struct buf *out);
 int diskframe_put_data(struct buf *out, uint64_t offset, const void *bytes,
                        uint32_t len);
+/* DATA's frame header and offset and length only: the len bytes follow
+ * outside out (chan_send_with), so a bulk frame is not copied into it. */
+int diskframe_put_data_head(struct buf *out, uint64_t offset, uint32_t len);
 int diskframe_put_zero(struct buf *out, uint64_t offset, uint64_t len);
 int diskframe_put_pass_end(struct buf *out, const struct disk_count *c);
 int diskframe_put_done(struct buf *out, uint32_t passes);

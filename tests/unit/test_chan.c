@@ -165,6 +165,26 @@ static void test_big_frame_in_pieces_then_the_next(void)
     close(peer);
 }
 
+/* chan_send_with: out's bytes, then the data, in order, out emptied. */
+static void test_send_with_sends_out_then_data(void)
+{
+    int peer;
+    struct chan *c = pair(&peer, 1);
+    struct buf *out = buf_new(64);
+    char got[16] = "";
+
+    buf_put(out, "head:", 5);
+    chan_set_timeout(c, 1000);
+    T_EQ_INT(chan_send_with(c, out, "body", 4), PERR_OK);
+    T_EQ_INT(buf_len(out), 0);
+    T_EQ_INT(chan_send_with(c, out, "+more", 5), PERR_OK);
+    T_EQ_INT(read(peer, got, sizeof(got) - 1), 14);
+    T_EQ_STR(got, "head:body+more");
+    buf_free(out);
+    chan_free(c);
+    close(peer);
+}
+
 static void test_stream_bytes_after_frame_stay_buffered(void)
 {
     int peer;
@@ -487,6 +507,7 @@ int main(void)
     test_recv_frame_whole();
     test_two_frames_in_one_read();
     test_big_frame_in_pieces_then_the_next();
+    test_send_with_sends_out_then_data();
     test_stream_bytes_after_frame_stay_buffered();
     test_buffered_bytes_survive_an_expired_deadline();
     test_plain_chan_has_no_tls_and_kernel_io();

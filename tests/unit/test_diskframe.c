@@ -99,6 +99,28 @@ static void test_data_round_trip_at_the_cap(void)
     buf_free(b);
 }
 
+/* The head alone, its bytes appended after: the same frame as put_data. */
+static void test_data_head_then_bytes_is_the_same_frame(void)
+{
+    uint8_t bytes[4096];
+    struct buf *a = new_out(), *b = new_out();
+
+    memset(bytes, 0x5a, sizeof(bytes));
+    T_EQ_INT(diskframe_put_data(a, 8192, bytes, sizeof(bytes)), 0);
+    T_EQ_INT(diskframe_put_data_head(b, 8192, sizeof(bytes)), 0);
+    T_EQ_INT(buf_len(b), PROTO_HDR_LEN + DISK_DATA_HEAD);
+    T_EQ_INT(buf_put(b, bytes, sizeof(bytes)), 0);
+    T_EQ_INT(buf_len(a), buf_len(b));
+    T_OK(!memcmp(buf_ptr(a), buf_ptr(b), buf_len(a)), "same bytes");
+    buf_reset(b);
+    T_EQ_INT(diskframe_put_data_head(b, 100, 4096), -1);
+    T_EQ_INT(diskframe_put_data_head(b, 0, DISK_DATA_MAX + 4096), -1);
+    T_EQ_INT(diskframe_put_data_head(b, 0, 0), -1);
+    T_EQ_INT(buf_len(b), 0);
+    buf_free(a);
+    buf_free(b);
+}
+
 static void put_be64(uint8_t *p, uint64_t v)
 {
     int i;
@@ -228,6 +250,7 @@ int main(void)
     test_hello_round_trip_and_bytes();
     test_hello_refuses_odd_geometry();
     test_data_round_trip_at_the_cap();
+    test_data_head_then_bytes_is_the_same_frame();
     test_data_bounds();
     test_zero_bounds();
     test_counts_round_trip();

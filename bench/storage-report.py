@@ -259,6 +259,9 @@ def main():
         setup.get("rsync", "")))
     print("link (raw TCP over the veth, socat): %s MB/s median of %s" % (
         f(link, "%.1f"), ", ".join("%.1f" % v for v in links) or "none"))
+    paths = next((r for r in recs if r.get("kind") == "paths"), {})
+    if paths.get("target"):
+        print("the target's connections (count, path): %s" % paths["target"].rstrip(";"))
     if os.environ.get("BENCH_LOADAVG"):
         print("host load average at the start: %s" % os.environ["BENCH_LOADAVG"])
     print()
@@ -278,7 +281,8 @@ def main():
            "lab_results": os.environ.get("BENCH_LAB_RESULTS"), "complete": done,
            "setup": setup, "host": {"loadavg_start": os.environ.get("BENCH_LOADAVG"),
                                     "cpu": os.environ.get("BENCH_CPU")},
-           "link_mbps": {"median": link, "runs": links}, "goals": GOALS,
+           "link_mbps": {"median": link, "runs": links}, "paths": paths.get("target"),
+           "goals": GOALS,
            "measured": gres, "rows": rows, "errors": errors, "unparsed_lines": bad}
     with open(out_path, "w") as fo:
         json.dump(doc, fo, indent=1)

@@ -130,6 +130,7 @@ def derive(row, link):
     x["memonly_mbps"] = div(div(get(m, "result", "bytes"), x["memonly_total_s"]), MB)
     x["pass0_over_stream"] = div(x["pass0_mbps"], x["memonly_mbps"])
     x["peer_disk_over_link"] = div(x["peer_disk_mbps"], link)
+    x["link_mbps"] = link
     x["total_relocd_over_peer"] = div(x["relocd_total_s"], x["peer_total_s"])
     x["down_relocd_over_peer"] = div(x["relocd_down_ms"], x["peer_down_ms"])
     x["down_relocd_over_memonly"] = div(x["relocd_down_ms"], x["memonly_down_ms"])
@@ -177,9 +178,10 @@ def table(rows, link):
                 f(x["memonly_sender_down_ms"], "%.0f"), "-", "-",
                 f(x["memonly_mbps"], "%.1f"), f(div(x["memonly_mbps"], link))))
         out.append("%-11s ratios: total relocd/peer %s, downtime relocd/peer %s, "
-                   "relocd/mem-only %s; allocated %s MB" % (
+                   "relocd/mem-only %s; allocated %s MB; link %s MB/s" % (
                        "", f(x["total_relocd_over_peer"]), f(x["down_relocd_over_peer"]),
-                       f(x["down_relocd_over_memonly"]), f(div(x["alloc_b"], MB), "%.1f")))
+                       f(x["down_relocd_over_memonly"]), f(div(x["alloc_b"], MB), "%.1f"),
+                       f(x["link_mbps"], "%.1f")))
         for k in ("relocd", "relocd_tcp", "peer", "memonly"):
             e = (row.get(k) or {}).get("error") or (
                 None if (row.get(k) or {}).get("ok", True) else
@@ -250,7 +252,8 @@ def main():
     rows = [r for r in recs if r.get("kind") == "row" and "relocd" in r]
     errors = [r for r in recs if r.get("kind") == "row" and "relocd" not in r]
     for r in rows:
-        r["derived"] = derive(r, link)
+        # the link measured beside the row's moves, else the run's median
+        r["derived"] = derive(r, num(r.get("link_mbps")) or link)
     done = any(r.get("kind") == "done" for r in recs)
     print("bench-storage: %s MiB PVH guest, %s MiB disk; Xen %s, dom0 %s%s; %s" % (
         setup.get("mem_mib", "?"), setup.get("disk_mib", "?"), setup.get("xen", "?"),

@@ -12,6 +12,12 @@
  *
  * Only a process named xl stops, and only once; every other call goes
  * straight to libc's write().
+ *
+ * LAB_FAULT=before-disk-sync, preloaded into the target relocd
+ * (storage-faults): the process receiving a disk stops itself just
+ * before it syncs the copy for DONE, the one fdatasync(2) relocd makes
+ * (relocd/diskrecv.c): the source's guest is suspended and its last era
+ * sent, so a cancel then lands inside the final pass.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -26,15 +32,17 @@ static const char ready[] = "domain received, ready to unpause";
 
 static ssize_t (*real_write)(int, const void *, size_t);
 
-static int is_xl(void)
+/* The process's name is name (its comm, as ps shows it). */
+static int is_comm(const char *name)
 {
-    char comm[32] = "";
+    char comm[32] = "", want[34];
     FILE *f = fopen("/proc/self/comm", "r");
 
     if (!f) return 0;
     if (!fgets(comm, sizeof(comm), f)) comm[0] = 0;
     fclose(f);
-    return !strcmp(comm, "xl\n");
+    snprintf(want, sizeof(want), "%s\n", name);
+    return !strcmp(comm, want);
 }
 
 static void stop_here(void)
@@ -44,6 +52,7 @@ static void stop_here(void)
     int fd, n;
 
     if (!path) return;
+    if (!real_write) real_write = dlsym(RTLD_NEXT, "write");
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return;
     n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
@@ -61,10 +70,25 @@ ssize_t write(int fd, const void *buf, size_t len)
 
     if (!real_write) real_write = dlsym(RTLD_NEXT, "write");
     hit = where && !done && len >= sizeof(ready) - 1 &&
-          !memcmp(buf, ready, sizeof(ready) - 1) && is_xl();
+          !memcmp(buf, ready, sizeof(ready) - 1) && is_comm("xl");
     if (hit) done = 1;
     if (hit && !strcmp(where, "before-ready")) stop_here();
     r = real_write(fd, buf, len);
     if (hit && !strcmp(where, "after-ready")) stop_here();
     return r;
+}
+
+int fdatasync(int fd)
+{
+    static int (*real_fdatasync)(int);
+    static int done;
+    const char *where = getenv("LAB_FAULT");
+
+    if (!real_fdatasync) real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
+    if (where && !done && !strcmp(where, "before-disk-sync") &&
+        is_comm("relocd")) {
+        done = 1;
+        stop_here();
+    }
+    return real_fdatasync(fd);
 }

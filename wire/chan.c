@@ -205,38 +205,6 @@ static enum proto_err io_err(ssize_t r)
  * later), where write(2) of a large buffer would sleep until a peer that
  * stopped reading took it all, past any deadline.  Not a socket: write(2).
  */
-static ssize_t chan_raw_write(struct chan *c, const void *data, size_t len)
-{
-    ssize_t r = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-    if (r < 0 && errno == ENOTSOCK) r = write(c->fd, data, len);
-    return r;
-}
-
-enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
-{
-    const char *p = data;
-    ssize_t r;
-    int left;
-
-    if (c->tls) {
-        left = chan_left(c);
-        r = tls_write(c->tls, data, len, left < 0 ? -1 : left ? left : 1);
-        return r < 0 ? io_err(r) : PERR_OK;
-    }
-    while (len) {
-        /* written at once; polled only when the socket is full */
-        r = chan_raw_write(c, p, len);
-        if (r < 0 && errno == EAGAIN && chan_wait(c, POLLOUT) < 0)
-            return io_err(-1);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (r <= 0) return PERR_IO;
-        p += r;
-        len -= (size_t)r;
-    }
-    return PERR_OK;
-}
-
 /* Writes every byte of the two pieces; a socket polled only when full. */
 static enum proto_err chan_writev_all(struct chan *c, struct iovec *iov)
 {
@@ -258,6 +226,20 @@ static enum proto_err chan_writev_all(struct chan *c, struct iovec *iov)
         iov[1].iov_len -= (size_t)r - n;
     }
     return PERR_OK;
+}
+
+enum proto_err chan_write_all(struct chan *c, const void *data, size_t len)
+{
+    struct iovec iov[2] = {{(void *)data, len}, {NULL, 0}};
+    int left;
+    ssize_t r;
+
+    if (c->tls) {
+        left = chan_left(c);
+        r = tls_write(c->tls, data, len, left < 0 ? -1 : left ? left : 1);
+        return r < 0 ? io_err(r) : PERR_OK;
+    }
+    return chan_writev_all(c, iov);
 }
 
 enum proto_err chan_send_with(struct chan *c, struct buf *out, const void *data,

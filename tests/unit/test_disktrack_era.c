@@ -186,6 +186,18 @@ struct fake {
     char dir[64];
 };
 
+/* One line of what the fake saw, in order. */
+static void __attribute__((format(printf, 2, 3)))
+fake_log(struct fake *f, const char *fmt, ...)
+{
+    size_t n = strlen(f->log);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(f->log + n, sizeof(f->log) - n, fmt, ap);
+    va_end(ap);
+}
+
 static int fake_run(void *arg, const char *const argv[], char *out,
                     size_t outlen, char *msg, size_t msglen)
 {
@@ -197,8 +209,7 @@ static int fake_run(void *arg, const char *const argv[], char *out,
     for (i = 0; argv[i]; i++)
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "",
                               argv[i]);
-    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log), "%s\n",
-             line);
+    fake_log(f, "%s\n", line);
     if (out) out[0] = '\0';
     if (msg) snprintf(msg, msglen, "fake failure\n");
     if (f->fail && !strncmp(line, f->fail, strlen(f->fail)) && f->fail_n) {
@@ -373,8 +384,7 @@ static int fake_suspend(void *arg, const char *node, int suspend)
 {
     struct fake *f = arg;
 
-    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
-             "ioctl %s %s\n", suspend ? "suspend" : "resume", node);
+    fake_log(f, "ioctl %s %s\n", suspend ? "suspend" : "resume", node);
     if (!suspend) f->era++;
     if (f->fail && !strcmp(f->fail, "ioctl resume") && !suspend && f->fail_n) {
         if (f->fail_n > 0) f->fail_n--;
@@ -431,8 +441,7 @@ static int fake_status(void *arg, const char *node, char *out, size_t outlen)
 {
     struct fake *f = arg;
 
-    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
-             "ioctl status %s\n", node);
+    fake_log(f, "ioctl status %s\n", node);
     if (f->fail && !strcmp(f->fail, "ioctl status")) {
         errno = ENXIO;
         return -1;
@@ -445,8 +454,7 @@ static int fake_message(void *arg, const char *node, const char *message)
 {
     struct fake *f = arg;
 
-    snprintf(f->log + strlen(f->log), sizeof(f->log) - strlen(f->log),
-             "ioctl message %s %s\n", node, message);
+    fake_log(f, "ioctl message %s %s\n", node, message);
     if (!strcmp(message, "take_metadata_snap")) f->era++;
     return 0;
 }

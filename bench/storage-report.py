@@ -137,6 +137,20 @@ def derive(row, link):
     return x
 
 
+def move_line(name, label, x, p, wb):
+    """A relocd move's row of the table: its figures are x's keys with the
+    prefix p (relocd's pass 0 figures are unprefixed, as in the JSON)."""
+    def k(n):
+        return x[p + n] if p + n in x else x[n]
+    return "%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s  %s/%s" % (
+        name, label + ("" if k("ok") else "!"),
+        f(k("total_s"), "%.1f"), f(k("down_ms"), "%.0f"),
+        f(k("sender_down_ms"), "%.0f"), f(div(k("disk_wire_b"), MB), "%.1f"),
+        f(k("wire_over_alloc")), f(k("pass0_mbps"), "%.1f"),
+        f(k("pass0_over_link")), f(k("target_over_src")), wb,
+        f(k("write_kibps"), "%.0f"))
+
+
 def table(rows, link):
     out = []
     h = ("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s" %
@@ -147,23 +161,9 @@ def table(rows, link):
         x = row["derived"]
         name = "%s %d%%" % (row["load"], row["alloc_pct"])
         wb = f(x["write_kibps_before"], "%.0f")
-        out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s  %s/%s" % (
-            name, "relocd" + ("" if x["relocd_ok"] else "!"),
-            f(x["relocd_total_s"], "%.1f"), f(x["relocd_down_ms"], "%.0f"),
-            f(x["relocd_sender_down_ms"], "%.0f"),
-            f(div(x["relocd_disk_wire_b"], MB), "%.1f"),
-            f(x["relocd_wire_over_alloc"]), f(x["pass0_mbps"], "%.1f"),
-            f(x["pass0_over_link"]), f(x["relocd_target_over_src"]), wb,
-            f(x["relocd_write_kibps"], "%.0f")))
+        out.append(move_line(name, "relocd", x, "relocd_", wb))
         if "tcp_ok" in x:
-            out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s  %s/%s" % (
-                "", "tcp" + ("" if x["tcp_ok"] else "!"),
-                f(x["tcp_total_s"], "%.1f"), f(x["tcp_down_ms"], "%.0f"),
-                f(x["tcp_sender_down_ms"], "%.0f"),
-                f(div(x["tcp_disk_wire_b"], MB), "%.1f"),
-                f(x["tcp_wire_over_alloc"]), f(x["tcp_pass0_mbps"], "%.1f"),
-                f(x["tcp_pass0_over_link"]), f(x["tcp_target_over_src"]), wb,
-                f(x["tcp_write_kibps"], "%.0f")))
+            out.append(move_line("", "tcp", x, "tcp_", wb))
         out.append("%-11s %-8s %8s %9s %9s %10s %10s %7s %7s %13s  %s/%s" % (
             "", "peer" + ("" if x["peer_ok"] else "!"),
             f(x["peer_total_s"], "%.1f"), f(x["peer_down_ms"], "%.0f"), "-",

@@ -28,6 +28,8 @@ CASES = {
     "xlr-pipe": ("xl-relocate, pipe", 'xl-relocate migrate -s "" g "xl migrate-receive"'),
 }
 BASE = "ssh"
+# the cases whose stream crosses loopback (its bytes counted there)
+LOOPBACK_CASES = ("xlr-tls", "xlr-md100", "ssh", "tcp", "nc")
 
 
 def stats(vals):
@@ -118,7 +120,70 @@ def cell(st):
     return "%.0f" % st["median"] if st else "-"
 
 
-def anatomy_table(loads, cases, migs):
+def in_group(m, group):
+    """Whether migration m is of group (mem MiB, load)."""
+    mem, load = group
+    return m["load"] == load and m.get("mem_mib", mem) == mem
+
+
+def group_title(group, several):
+    mem, load = group
+    return "load %s, %s MiB" % (load, mem) if several else "load %s" % load
+
+
+def moved_mib(m):
+    """What a migration put on the wire, MiB: xl-relocate's own count, or
+    the loopback bytes of a stock xl case that goes through a socket."""
+    if isinstance(m.get("wire_mib"), (int, float)):
+        return m["wire_mib"]
+    if m.get("case") in LOOPBACK_CASES and isinstance(
+            m.get("lo_bytes"), (int, float)):
+        return m["lo_bytes"] / 1048576.0
+    return None
+
+
+def scaling_table(mems, loads, cases, migs):
+    """How total time, downtime and bytes grow with the guest's memory:
+    medians per size, and the largest size's over the smallest's."""
+    out = []
+    if len(mems) < 2:
+        return out
+    lo, hi = mems[0], mems[-1]
+    print("scaling with the guest's memory (medians at %s MiB; x: %s MiB "
+          "over %s MiB)" % (", ".join(str(m) for m in mems), hi, lo))
+    cols = [("total_s", "total s", "%.1f"),
+            ("downtime_ms", "downtime ms", "%.0f"),
+            ("moved_mib", "MiB moved", "%.0f")]
+    for load in loads:
+        print("load %s" % load)
+        print("%-18s " % "case" + "  ".join("%-28s" % h for _, h, _ in cols))
+        for c in cases:
+            row = {"load": load, "case": c}
+            cells = []
+            for k, _, f in cols:
+                med = []
+                for mem in mems:
+                    good = [m for m in migs if m.get("ok") and m["case"] == c
+                            and in_group(m, (mem, load))]
+                    vals = [moved_mib(m) if k == "moved_mib" else m.get(k)
+                            for m in good]
+                    st = stats(vals)
+                    med.append(st["median"] if st else None)
+                row[k] = dict(zip([str(m) for m in mems], med))
+                grow = ratio({"median": med[-1]} if med[-1] else None,
+                             {"median": med[0]} if med[0] else None)
+                row[k + "_growth"] = grow
+                cells.append(" ".join(f % v if v is not None else "-"
+                                      for v in med) +
+                             (" (x%.2f)" % grow if grow else ""))
+            print("%-18s " % CASES.get(c, (c,))[0] +
+                  "  ".join("%-28s" % t for t in cells))
+            out.append(row)
+        print()
+    return out
+
+
+def anatomy_table(groups, cases, migs):
     """Where each millisecond goes: medians per phase, per load and case.
     Returns the JSON of it; prints nothing when no migration has one."""
     out = []
@@ -133,12 +198,12 @@ def anatomy_table(loads, cases, migs):
           "target measured of that phase itself)")
     hdr = "%-18s " % "case" + " ".join("%-8s" % h for _, h in ANAT_COLS) + \
         " %-8s %s" % ("guest", "target restore/go wait/start")
-    for load in loads:
-        print("load %s" % load)
+    for group in groups:
+        print(group_title(group, len(groups) > len({g[1] for g in groups})))
         print(hdr)
         for c in cases:
             rows = [(m, anat_row(m["anatomy"])) for m in have
-                    if m["load"] == load and m["case"] == c]
+                    if in_group(m, group) and m["case"] == c]
             if not rows:
                 continue
             med = {k: stats([a.get(k) for _, a in rows]) for k, _ in ANAT_COLS}
@@ -150,7 +215,8 @@ def anatomy_table(loads, cases, migs):
                   " %-8s %s" % (cell(guest), "/".join(
                       cell(tgt[k]) for k in ("restore_ms", "go_wait_ms",
                                              "start_ms"))))
-            out.append({"load": load, "case": c, "n": len(rows),
+            out.append({"load": group[1], "mem_mib": group[0], "case": c,
+                        "n": len(rows),
                         "phases": med, "target": tgt,
                         "guest_downtime_ms": guest})
         print()
@@ -170,7 +236,11 @@ def main():
         fill_anatomy(m)
     errors = [r for r in recs if r.get("kind") == "error"]
     done = any(r.get("kind") == "done" for r in recs)
-    mem = setup.get("mem_mib", 192)
+    mems = sorted({int(x) for x in str(setup.get("mems") or "").split()
+                   if x.isdigit()} |
+                  {m["mem_mib"] for m in migs
+                   if isinstance(m.get("mem_mib"), int)}) or \
+        [setup.get("mem_mib", 192)]
     loads = [l for l in (setup.get("loads") or "").split() if l] or \
         sorted({m["load"] for m in migs})
     cases = [c for c in (setup.get("cases") or "").split() if c] or \
@@ -186,9 +256,12 @@ def main():
            "loads": [], "migrations": migs, "errors": errors,
            "unparsed_lines": bad}
 
+    groups = [(mem, load) for mem in mems for load in loads]
+    several = len(mems) > 1
     print("relocd migration benchmark: PVH guest of %s MiB, localhost in one "
           "lab dom0 (Xen %s under QEMU TCG), %s rep(s)"
-          % (mem, setup.get("xen", "?"), setup.get("reps", "?")))
+          % (", ".join(str(m) for m in mems), setup.get("xen", "?"),
+             setup.get("reps", "?")))
     if res["host"]["loadavg_start"]:
         print("host load average at start: %s" % res["host"]["loadavg_start"])
     rates = [("pipe", link.get("pipe_mbps")),
@@ -201,28 +274,29 @@ def main():
     limits = {}
     for n, v in rates:
         if isinstance(v, (int, float)) and v > 0:
-            limits[n] = mem * 1048576 / (v * 1e6)
+            limits[n] = mems[-1] * 1048576 / (v * 1e6)
     if limits:
-        print("physical limit (guest memory / rate, one full copy): " + ", ".join(
-            "%s %.1f s" % (n, s) for n, s in limits.items()))
+        print("physical limit (%s MiB / rate, one full copy): " % mems[-1] +
+              ", ".join("%s %.1f s" % (n, s) for n, s in limits.items()))
     res["physical_limit_s"] = limits
     print()
 
     hdr = ("%-18s %-20s %-20s %-10s %-9s %-6s %-7s %-9s %s"
            % ("case", "total s", "downtime ms", "bytes/mem", "src", "rounds",
               "ok", "t/ssh", "down/ssh"))
-    for load in loads:
+    for group in groups:
+        mem, load = group
         rows = []
-        print("load %s" % load)
+        print(group_title(group, several))
         print(hdr)
         per = {}
         for c in cases:
-            ms = [m for m in migs if m["load"] == load and m["case"] == c]
+            ms = [m for m in migs if in_group(m, group) and m["case"] == c]
             good = [m for m in ms if m.get("ok")]
             st = {"total_s": stats([m.get("total_s") for m in good]),
                   "downtime_ms": stats([m.get("downtime_ms") for m in good]),
                   "rounds": stats([m.get("rounds") for m in good])}
-            if c in ("xlr-tls", "xlr-md100", "ssh", "tcp", "nc"):
+            if c in LOOPBACK_CASES:
                 src = "lo"
                 st["bytes_per_mem"] = stats(
                     [m["lo_bytes"] / (mem * 1048576.0) for m in good
@@ -255,7 +329,7 @@ def main():
             for m in ms:
                 if not m.get("ok") and not m.get("skipped"):
                     print("    rep %s failed: %s" % (m.get("rep"), m.get("error", "?")))
-            res["loads"].append({"load": load, "case": c,
+            res["loads"].append({"load": load, "mem_mib": mem, "case": c,
                                  "label": CASES.get(c, (c, c))[0],
                                  "command": CASES.get(c, (c, c))[1],
                                  "runs": len(ms), "ok": len(good),
@@ -263,9 +337,12 @@ def main():
                                  **st, "ratio_total_vs_ssh": rt,
                                  "ratio_downtime_vs_ssh": rd})
         print()
-    res["anatomy"] = anatomy_table(loads, cases, migs)
+    res["scaling"] = scaling_table(mems, loads, cases, migs)
+    res["anatomy"] = anatomy_table(groups, cases, migs)
     for e in errors:
-        print("error: load %s: %s" % (e.get("load"), e.get("error")))
+        print("error: load %s%s: %s" % (
+            e.get("load"), ", %s MiB" % e["mem_mib"] if "mem_mib" in e else "",
+            e.get("error")))
     if not done:
         print("warning: the scenario did not finish (no 'done' line): "
               "the table is partial")

@@ -59,10 +59,7 @@ else
     # dom0's files are in its RAM, and the peer holds the save file twice
     # (source and target) beside the images: more than the lab's 768 MiB
     export LAB_MEM=${LAB_MEM:-2048} LAB_DOM0_MEM=${LAB_DOM0_MEM:-1280M}
-    # qemu64 lacks AES-NI (and the SSSE3 and PCLMULQDQ that OpenSSL's
-    # fast AES-GCM wants), which every x86 server has: without them TLS
-    # runs OpenSSL's table code under TCG, a tenth of the link
-    export LAB_CPU=${LAB_CPU:-qemu64,+npt,+aes,+pclmulqdq,+ssse3,+sse4.1,+sse4.2,+popcnt}
+    bench_server_cpu
     bench_lab "$RES" \
         --set "BENCH_LOADS=$LOADS" --set "BENCH_ALLOCS=$ALLOCS" \
         --set "BENCH_MEM=$MEM" --set "BENCH_DISK=$DISK" \

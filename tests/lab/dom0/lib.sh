@@ -335,6 +335,25 @@ console_sees() {
     grep -qE "$2" "$LAB_DIR/console-$1.log"
 }
 
+# qemu_status NAME: the run state of guest NAME's QEMU ("running",
+# "paused"), as its monitor reports it
+qemu_status() {
+    xl qemu-monitor-command "$1" "info status" 2> /dev/null |
+        sed -n 's/^VM status: \([a-z-]*\).*/\1/p'
+}
+
+# hvm_evidence NAME: into the log, what QEMU and Xen said about an HVM
+# guest NAME that did not come up
+hvm_evidence() {
+    local f
+    log_file "$LAB_DIR/create-$1.log" 20
+    for f in "/var/log/xen/qemu-dm-$1.log" "/var/log/xen/xl-$1.log"; do
+        [ -f "$f" ] && log_file "$f" 30
+    done
+    xl dmesg | tail -n 30 | while IFS= read -r l; do log "xen: $l"; done
+    xl list
+}
+
 # guest_alive NAME [N] [TIMEOUT_S]: succeed if guest NAME prints N (2) more
 # ticks within TIMEOUT_S (30)
 guest_alive() {

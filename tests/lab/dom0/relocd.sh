@@ -3,6 +3,7 @@
 #
 # relocd_start [SXP-LINES]: a PSK-authenticated relocd on this dom0
 #   (TLS port 8003, loopback and the lab networks allowed), plus SXP-LINES.
+# relocd_share_psk: two hosts: one PSK for both relocds (before relocd_start).
 # xlr ARGS...: xl-relocate with that configuration.
 # xlr_migrate NAME ARGS...: xl-relocate migrate, logged and timed.
 # xlr_result FILE [PREFIX]: record the numbers of its summary line.
@@ -15,6 +16,20 @@ RELOCD_PSK=/etc/xen/relocd-lab.psk
 relocd_psk() {
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1"
     chmod 600 "$1"
+}
+
+# relocd_share_psk: host a makes the PSK and hands it to host b, which
+# waits for it; both call it before relocd_start
+relocd_share_psk() {
+    local psk
+    if on_host a; then
+        relocd_psk "$RELOCD_PSK"
+        exchange psk "$(cat "$RELOCD_PSK")" > /dev/null || fail "host b never came"
+    else
+        psk=$(exchange psk -) || fail "host a never came"
+        printf '%s' "$psk" > "$RELOCD_PSK"
+        chmod 600 "$RELOCD_PSK"
+    fi
 }
 
 # relocd_conf FILE [SXP-LINES]: the lab's relocd configuration

@@ -28,6 +28,8 @@ CASES = {
     "xlr-pipe": ("xl-relocate, pipe", 'xl-relocate migrate -s "" g "xl migrate-receive"'),
 }
 BASE = "ssh"
+PATHS_NOTE = ("  (ktls: the kernel encrypts on the source and decrypts on the "
+              "target, no relay; relay: user-space TLS)")
 # the cases whose stream crosses loopback (its bytes counted there)
 LOOPBACK_CASES = ("xlr-tls", "xlr-md100", "ssh", "tcp", "nc")
 
@@ -326,6 +328,11 @@ def main():
                      fmt3(st["bytes_per_mem"], "%.2f"), src,
                      fmt3(st["rounds"], "%.0f"), okcol,
                      "%.2f" % rt if rt else "-", "%.2f" % rd if rd else "-"))
+            paths = sorted({m["tls_path"] for m in ms if m.get("tls_path")})
+            if paths:
+                print("    TLS path: " + ", ".join(
+                    "%s x%d" % (p, sum(1 for m in ms if m.get("tls_path") == p))
+                    for p in paths) + PATHS_NOTE)
             for m in ms:
                 if not m.get("ok") and not m.get("skipped"):
                     print("    rep %s failed: %s" % (m.get("rep"), m.get("error", "?")))

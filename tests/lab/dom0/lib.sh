@@ -171,6 +171,20 @@ EOF
     return 0
 }
 
+# ktls_modules: load tls.ko and its ciphers from the base layer (a Debian
+# dom0 loads them on the first use of kernel TLS; the lab's busybox does
+# not load modules on demand); fails unless tls is loaded
+ktls_modules() {
+    local ko
+    while read -r ko; do
+        case "${ko##*/}" in
+        tls.ko | lib*.ko | chacha*.ko | poly1305*.ko | ctr.ko | ghash*.ko | gcm.ko | aesni*.ko | cryptd.ko | crypto_simd.ko)
+            insmod "$ko" 2> /dev/null ;;
+        esac
+    done < /etc/lab-modules-extra
+    grep -q '^tls ' /proc/modules || fail "this dom0 has no tls module"
+}
+
 # ---- disks ---------------------------------------------------------------
 
 # dm_modules: load device-mapper with dm-era (and the other extra modules
@@ -326,12 +340,13 @@ create_guest() {
     log "guest $name up (domid $(xl domid "$name"), $(elapsed "$t0")s)"
 }
 
-# console_sees NAME PATTERN: what an admin sees attaching to the guest's
-# console (`xl console NAME`, held open for 5 s) has a line matching
-# PATTERN (grep -E); its output in $LAB_DIR/console-NAME.log.  xenconsole
-# returns at the end of its stdin, hence the sleep in front.
+# console_sees NAME PATTERN [xl|xm]: what an admin sees attaching to the
+# guest's console (`xl console NAME`, or xend's `xm console NAME`, held
+# open for 5 s) has a line matching PATTERN (grep -E); its output in
+# $LAB_DIR/console-NAME.log.  xenconsole returns at the end of its stdin,
+# hence the sleep in front.
 console_sees() {
-    sleep 8 | timeout 5 xl console "$1" > "$LAB_DIR/console-$1.log" 2>&1
+    sleep 8 | timeout 5 "${3:-xl}" console "$1" > "$LAB_DIR/console-$1.log" 2>&1
     grep -qE "$2" "$LAB_DIR/console-$1.log"
 }
 

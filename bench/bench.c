@@ -53,6 +53,27 @@ int bench_tcp_connect(const char *host, const char *port)
     return bench_tcp(host, port, 0);
 }
 
+int bench_tcp_pair(int fds[2])
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    fds[0] = fds[1] = -1;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(lfd, 1) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
+        goto out;
+    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fds[0] < 0 || connect(fds[0], (struct sockaddr *)&sa, len) < 0)
+        goto out;
+    fds[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+out:
+    if (lfd >= 0) close(lfd);
+    return fds[0] >= 0 && fds[1] >= 0 ? 0 : -1;
+}
+
 int bench_err(const char *name, const char *fmt, ...)
 {
     char msg[512];
@@ -72,6 +93,7 @@ static const struct {
     {"ktls", ktls_main},           {"listen", xlrecv_listen_main},
     {"quiesce", cpu_quiesce_main}, {"receive", xlrecv_receive_main},
     {"run", cpu_run_main},         {"send", xlsend_main},
+    {"tlsrate", tlsrate_main},
 };
 
 static int usage(void)
@@ -83,7 +105,8 @@ static int usage(void)
             "       relocd-bench listen HOST PORT\n"
             "       relocd-bench run [-p PIDFILE] OUTFILE COMMAND [ARG...]\n"
             "       relocd-bench quiesce SECONDS PID\n"
-            "       relocd-bench ktls\n"
+            "       relocd-bench ktls PSKFILE\n"
+            "       relocd-bench tlsrate [-r RUNS] PSKFILE MIB\n"
             "Environment: BENCH_RECV_LOG (receive, listen) gets one line\n"
             "per stream received.\n");
     return 2;

@@ -11,6 +11,7 @@
  *                       it and every descendant it reaped
  *             quiesce   waits until a process has no children
  *   ktls.c    ktls      can this kernel and relocd's TLS code do kTLS?
+ *   tlsrate.c tlsrate   relocd's TLS against raw TCP on this host
  */
 #ifndef RELOCD_BENCH_H
 #define RELOCD_BENCH_H
@@ -31,6 +32,8 @@
 /* A TCP socket bound to host:port, or connected to it; -1 with errno. */
 int bench_tcp_listen(const char *host, const char *port);
 int bench_tcp_connect(const char *host, const char *port);
+/* A connected loopback TCP pair: fds[0] the client, fds[1] the server. */
+int bench_tcp_pair(int fds[2]);
 /* Prints "relocd-bench NAME: message" to stderr; returns 1. */
 int bench_err(const char *name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -42,5 +45,6 @@ int xlrecv_listen_main(int argc, char **argv);
 int cpu_run_main(int argc, char **argv);
 int cpu_quiesce_main(int argc, char **argv);
 int ktls_main(int argc, char **argv);
+int tlsrate_main(int argc, char **argv);
 
 #endif

@@ -23,28 +23,6 @@
 #include "bench.h"
 #include "wire/tls.h"
 
-/* A connected loopback TCP pair in fds[0] (client) and fds[1] (server). */
-static int tcp_pair(int fds[2])
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t len = sizeof(sa);
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    fds[0] = fds[1] = -1;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(lfd, 1) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
-        goto out;
-    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fds[0] < 0 || connect(fds[0], (struct sockaddr *)&sa, len) < 0)
-        goto out;
-    fds[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-out:
-    if (lfd >= 0) close(lfd);
-    return fds[0] >= 0 && fds[1] >= 0 ? 0 : -1;
-}
-
 static void print_ulps(void)
 {
     char text[256] = "";
@@ -63,7 +41,7 @@ static int kernel_ktls(void)
 {
     int fds[2], r, e;
 
-    if (tcp_pair(fds) < 0) {
+    if (bench_tcp_pair(fds) < 0) {
         printf("kernel=unknown (no loopback TCP: %s)\n", strerror(errno));
         return 0;
     }
@@ -107,7 +85,7 @@ static int relocd_ktls(const char *psk)
 
     srv = tls_ctx_new(1, &o, err, sizeof(err));
     cli = srv ? tls_ctx_new(0, &o, err, sizeof(err)) : NULL;
-    if (!cli || tcp_pair(fds) < 0) {
+    if (!cli || bench_tcp_pair(fds) < 0) {
         printf("relocd=unknown (%s)\n", cli ? strerror(errno) : err);
         goto out;
     }

@@ -144,6 +144,40 @@ def moved_mib(m):
     return None
 
 
+def tls_goals(recs, groups, migs, several):
+    """Issue 16's two TLS ratios on a lab dom0: relocd's TLS against raw
+    TCP (relocd-bench tlsrate), and a TLS move's total time against stock
+    xl's over raw TCP (cases xlr-tls and tcp)."""
+    out = {}
+    tr = next((r for r in recs if r.get("kind") == "tlsrate"), None)
+    if tr and isinstance(tr.get("ratio"), (int, float)):
+        out["tlsrate"] = tr
+        print("relocd TLS on this dom0 (relocd-bench tlsrate, %s MiB x %s, "
+              "path %s, %s): %s MB/s against raw TCP's %s MB/s = %.2f "
+              "(goal 0.9: %s); CPU s per GiB %s against %s"
+              % (tr.get("mib"), tr.get("runs"), tr.get("tls_path"),
+                 tr.get("cipher"), tr.get("tls_mbps"), tr.get("raw_mbps"),
+                 tr["ratio"], "met" if tr["ratio"] >= 0.9 else "NOT met",
+                 tr.get("tls_cpu_s_per_gib"), tr.get("raw_cpu_s_per_gib")))
+    moves = []
+    for group in groups:
+        tot = {c: stats([m.get("total_s") for m in migs if m.get("ok") and
+                         m["case"] == c and in_group(m, group)])
+               for c in ("xlr-tls", "tcp")}
+        r = ratio(tot["xlr-tls"], tot["tcp"])
+        if r:
+            moves.append({"mem_mib": group[0], "load": group[1],
+                          "xlr_tls_over_tcp_total": r})
+            print("a TLS move against stock xl over raw TCP, total time, "
+                  "%s: %.2f (goal 1.0: %s)"
+                  % (group_title(group, several)[5:], r,
+                     "met" if r <= 1.0 else "NOT met"))
+    out["moves"] = moves
+    if out.get("tlsrate") or moves:
+        print()
+    return out
+
+
 def scaling_table(mems, loads, cases, migs):
     """How total time, downtime and bytes grow with the guest's memory:
     medians per size, and the largest size's over the smallest's."""
@@ -344,6 +378,7 @@ def main():
                                  **st, "ratio_total_vs_ssh": rt,
                                  "ratio_downtime_vs_ssh": rd})
         print()
+    res["tls_goals"] = tls_goals(recs, groups, migs, several)
     res["scaling"] = scaling_table(mems, loads, cases, migs)
     res["anatomy"] = anatomy_table(groups, cases, migs)
     for e in errors:

@@ -383,6 +383,11 @@ build_project() {
             echo "$p" >> "$d/lab/project-files"
         fi
     done
+    # the benchmarks' tools (tlsrate in bench-migrate), when built
+    if [ -f "$BUILD/bench/relocd-bench" ]; then
+        copy_elf "$d" "$BUILD/bench/relocd-bench" /usr/sbin/relocd-bench
+        echo relocd-bench >> "$d/lab/project-files"
+    fi
     if [ -f "$REPO/xl-plugin/xm" ]; then
         install -m 755 "$REPO/xl-plugin/xm" "$d/usr/sbin/xm"
         echo xm >> "$d/lab/project-files"

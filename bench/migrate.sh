@@ -14,6 +14,8 @@
 #   LAB_CPU=qemu64,+npt,+aes,...  the lab CPU: with AES-NI, as servers have
 #   LAB_MEM=MiB             the lab host's RAM; by default enough for a localhost move of the
 #                           largest guest (two copies of it beside the lab's 768 MiB dom0)
+#   BENCH_KTLS, BENCH_TLSRATE_MIB, BENCH_TLSRATE_RUNS   see the scenario (kernel
+#                           TLS as a Debian dom0; relocd-bench tlsrate in dom0)
 #   BENCH_STREAM=1          show dom0's progress live (tests/lab/run --stream)
 #   BENCH_FROM=DIR          no run: report an earlier run's lab results dir
 # Output: the table on stdout, progress on stderr, and
@@ -72,7 +74,10 @@ else
     bench_server_cpu
     bench_lab "$RES" \
         --set "BENCH_REPS=$REPS" --set "BENCH_CASES=$CASES" \
-        --set "BENCH_LOADS=$LOADS" --set "BENCH_MEM=$MEMS" bench-migrate
+        --set "BENCH_LOADS=$LOADS" --set "BENCH_MEM=$MEMS" \
+        ${BENCH_KTLS:+--set "BENCH_KTLS=$BENCH_KTLS"} \
+        ${BENCH_TLSRATE_MIB:+--set "BENCH_TLSRATE_MIB=$BENCH_TLSRATE_MIB"} \
+        ${BENCH_TLSRATE_RUNS:+--set "BENCH_TLSRATE_RUNS=$BENCH_TLSRATE_RUNS"} bench-migrate
 fi
 bench_logs "$RES"
 BENCH_TS=$TS BENCH_LAB_RESULTS=$RES \

@@ -254,7 +254,7 @@ int tlsrate_main(int argc, char **argv)
         path = path_name(&r);
         memcpy(cipher, r.cipher, sizeof(cipher));
     }
-    printf("mib=%u runs=%d\n", mib, runs);
+    printf("mib=%u\nruns=%d\n", mib, runs);
     printf("raw_mbps=%.1f\nraw_cpu_s_per_gib=%.2f\n", median(raw_mb, runs),
            median(raw_cpu, runs));
     printf("tls_mbps=%.1f\ntls_cpu_s_per_gib=%.2f\n", median(tls_mb, runs),

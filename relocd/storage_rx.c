@@ -218,7 +218,10 @@ int storage_rx_create(const char *dir, const struct msg_disk *d, unsigned n,
          * The disk first, its registration after: a death in between
          * leaves a disk nobody removes, never a registration that would
          * make a restarted relocd remove an LV that lvcreate refused
-         * because it was someone else's.
+         * because it was someone else's.  An lvcreate that fails after
+         * it made the LV (activation, wiping) removes it itself (lvm2's
+         * revert_new_lv) or says "Manual intervention may be required":
+         * its message is in why, and the LV is left to the admin.
          */
         if (is_lv < 0 || disk_make(&d[i], is_lv ? &lv : NULL, why, len) < 0) {
             storage_rx_finish(dir, d, i, tokens, 0);

@@ -128,9 +128,13 @@ def in_group(m, group):
     return m["load"] == load and m.get("mem_mib", mem) == mem
 
 
-def group_title(group, several):
+def group_label(group, several):
     mem, load = group
-    return "load %s, %s MiB" % (load, mem) if several else "load %s" % load
+    return "%s, %s MiB" % (load, mem) if several else load
+
+
+def group_title(group, several):
+    return "load " + group_label(group, several)
 
 
 def moved_mib(m):
@@ -170,7 +174,7 @@ def tls_goals(recs, groups, migs, several):
                           "xlr_tls_over_tcp_total": r})
             print("a TLS move against stock xl over raw TCP, total time, "
                   "%s: %.2f (goal 1.0: %s)"
-                  % (group_title(group, several)[5:], r,
+                  % (group_label(group, several), r,
                      "met" if r <= 1.0 else "NOT met"))
     out["moves"] = moves
     if out.get("tlsrate") or moves:
@@ -206,8 +210,7 @@ def scaling_table(mems, loads, cases, migs):
                     st = stats(vals)
                     med.append(st["median"] if st else None)
                 row[k] = dict(zip([str(m) for m in mems], med))
-                grow = ratio({"median": med[-1]} if med[-1] else None,
-                             {"median": med[0]} if med[0] else None)
+                grow = med[-1] / med[0] if med[-1] and med[0] else None
                 row[k + "_growth"] = grow
                 cells.append(" ".join(f % v if v is not None else "-"
                                       for v in med) +

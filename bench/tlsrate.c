@@ -43,13 +43,18 @@ struct tlsrate_ends {
     struct tls_ctx *srv, *cli;
 };
 
-static double ru_cpu_s(int who)
+static double ru_s(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+static double self_cpu_s(void)
 {
     struct rusage ru;
 
-    getrusage(who, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru_s(&ru);
 }
 
 /* Reads everything from fd, or from c where the kernel does not decrypt. */
@@ -121,6 +126,7 @@ static int one_run(struct tlsrate_ends *e, unsigned mib, struct tlsrate_run *r)
 {
     unsigned long long want = (unsigned long long)mib << 20;
     struct tls_conn *c = NULL;
+    struct rusage child;
     double t0, cpu0, cpu1;
     int fds[2], status = 0, tx = 0, rx = 0, rc = -1;
     char err[512], go;
@@ -140,21 +146,21 @@ static int one_run(struct tlsrate_ends *e, unsigned mib, struct tlsrate_run *r)
         tls_conn_ktls(c, &tx, &rx);
     }
     t0 = clock_s();
-    cpu0 = ru_cpu_s(RUSAGE_SELF);
+    cpu0 = self_cpu_s();
     if (sender(fds[0], tx ? NULL : c, want) < 0) goto reap;
     shutdown(fds[0], SHUT_WR);
     rc = 0;
 reap:
-    waitpid(pid, &status, 0);
+    /* wait4: the receiver's own CPU, not all children's so far */
+    wait4(pid, &status, 0, &child);
     if (rc == 0 &&
         (!WIFEXITED(status) || WEXITSTATUS(status) == TLSRATE_RX_FAILED))
         rc = -1;
     if (rc == 0) {
-        cpu1 = ru_cpu_s(RUSAGE_SELF) - cpu0;
+        cpu1 = self_cpu_s() - cpu0;
         r->mbps = (double)want / (clock_s() - t0) / 1e6;
         /* The child's handshake is in its figure: a millisecond or two. */
-        r->cpu_s_per_gib =
-            (cpu1 + ru_cpu_s(RUSAGE_CHILDREN)) / ((double)want / (1 << 30));
+        r->cpu_s_per_gib = (cpu1 + ru_s(&child)) / ((double)want / (1 << 30));
         r->sender_ktls = tx;
         snprintf(r->cipher, sizeof(r->cipher), "%s",
                  c ? tls_conn_cipher(c) : "none");
@@ -177,30 +183,6 @@ static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof(*v), cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/*
- * RUSAGE_CHILDREN accumulates over the process's life: each run's child
- * is counted by difference, in a fresh process per run.
- */
-static int isolated_run(struct tlsrate_ends *e, unsigned mib,
-                        struct tlsrate_run *r)
-{
-    int p[2], ok;
-    pid_t pid;
-
-    if (pipe(p) < 0) return -1;
-    pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        if (one_run(e, mib, r) < 0) _exit(1);
-        _exit(fdio_write_all(p[1], r, sizeof(*r)) < 0);
-    }
-    close(p[1]);
-    ok = pid > 0 && fdio_read_exact(p[0], r, sizeof(*r)) == 0;
-    close(p[0]);
-    if (pid > 0) waitpid(pid, NULL, 0);
-    return ok ? 0 : -1;
 }
 
 static const char *path_name(const struct tlsrate_run *r)
@@ -239,13 +221,13 @@ int tlsrate_main(int argc, char **argv)
         goto out;
     }
     for (i = 0; i < runs; i++) {
-        if (isolated_run(NULL, mib, &r) < 0) {
+        if (one_run(NULL, mib, &r) < 0) {
             bench_err("tlsrate", "raw TCP run %d failed", i + 1);
             goto out;
         }
         raw_mb[i] = r.mbps;
         raw_cpu[i] = r.cpu_s_per_gib;
-        if (isolated_run(&e, mib, &r) < 0) {
+        if (one_run(&e, mib, &r) < 0) {
             bench_err("tlsrate", "TLS run %d failed", i + 1);
             goto out;
         }

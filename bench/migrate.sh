@@ -7,7 +7,8 @@
 # Environment:
 #   BENCH_REPS=3            migrations of each case per load
 #   BENCH_CASES="ssh tcp pipe xlr-tls xlr-md100 xlr-pipe"   (also: nc,
-#                           xlr-pipe-mdN: xlr-pipe with --max-downtime N)
+#                           xlr-pipe-mdN: xlr-pipe with --max-downtime N,
+#                           xl-tls: stock xl over relocd's TLS transport)
 #   BENCH_LOADS="idle dirty16 dirty32"     idle | dirtyN | rateN
 #   BENCH_MEM=128           guest memory, MiB (the guest kernel needs ~80 of it: keep dirtyN <= MEM - 96);
 #                           a list ("128 256 512") runs everything at each size: the scaling table
@@ -38,8 +39,8 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 case $REPS in '' | *[!0-9]*) echo "bench: BENCH_REPS must be a number" >&2; exit 2 ;; esac
 for c in ${CASES//,/ }; do
-    case $c in ssh | tcp | nc | pipe | xlr-tls | xlr-md100 | xlr-pipe | xlr-pipe-md[0-9]*) ;;
-    *) echo "bench: unknown case $c (ssh tcp nc pipe xlr-tls xlr-md100 xlr-pipe xlr-pipe-mdN)" >&2; exit 2 ;;
+    case $c in ssh | tcp | nc | pipe | xl-tls | xlr-tls | xlr-md100 | xlr-pipe | xlr-pipe-md[0-9]*) ;;
+    *) echo "bench: unknown case $c (ssh tcp nc pipe xl-tls xlr-tls xlr-md100 xlr-pipe xlr-pipe-mdN)" >&2; exit 2 ;;
     esac
 done
 MAXMEM=0

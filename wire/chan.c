@@ -200,17 +200,30 @@ static enum proto_err io_err(ssize_t r)
     return errno == ETIMEDOUT || errno == EAGAIN ? PERR_TIMEOUT : PERR_IO;
 }
 
+/* Moves the two pieces on past the r bytes one write took. */
+static void iov_consume(struct iovec *iov, size_t r)
+{
+    size_t n = r < iov[0].iov_len ? r : iov[0].iov_len;
+
+    iov[0].iov_base = (char *)iov[0].iov_base + n;
+    iov[0].iov_len -= n;
+    /* an empty body may have no buffer: no arithmetic on NULL, even + 0 */
+    if (r == n) return;
+    iov[1].iov_base = (char *)iov[1].iov_base + (r - n);
+    iov[1].iov_len -= r - n;
+}
+
 /*
- * One write that never waits: sessions hold a blocking socket (xl reads it
- * later), where write(2) of a large buffer would sleep until a peer that
- * stopped reading took it all, past any deadline.  Not a socket: write(2).
+ * Writes every byte of the two pieces, polling a socket only when it is
+ * full: each write never waits, for sessions hold a blocking socket (xl
+ * reads it later), where write(2) of a large buffer would sleep until a
+ * peer that stopped reading took it all, past any deadline.  Not a
+ * socket: write(2).
  */
-/* Writes every byte of the two pieces; a socket polled only when full. */
 static enum proto_err chan_writev_all(struct chan *c, struct iovec *iov)
 {
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
     ssize_t r;
-    size_t n;
 
     while (iov[0].iov_len || iov[1].iov_len) {
         r = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -219,11 +232,7 @@ static enum proto_err chan_writev_all(struct chan *c, struct iovec *iov)
             return io_err(-1);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (r <= 0) return PERR_IO;
-        n = (size_t)r < iov[0].iov_len ? (size_t)r : iov[0].iov_len;
-        iov[0].iov_base = (char *)iov[0].iov_base + n;
-        iov[0].iov_len -= n;
-        iov[1].iov_base = (char *)iov[1].iov_base + ((size_t)r - n);
-        iov[1].iov_len -= (size_t)r - n;
+        iov_consume(iov, (size_t)r);
     }
     return PERR_OK;
 }

@@ -132,6 +132,12 @@ def in_group(m, group):
     return m["load"] == load and m.get("mem_mib", mem) == mem
 
 
+def case_stats(migs, group, case, key):
+    """stats() of one field over a case's good migrations in a group."""
+    return stats([m.get(key) for m in migs if m.get("ok") and
+                  m["case"] == case and in_group(m, group)])
+
+
 def group_label(group, several):
     mem, load = group
     return "%s, %s MiB" % (load, mem) if several else load
@@ -169,8 +175,7 @@ def tls_goals(recs, groups, migs, several):
                  tr.get("tls_cpu_s_per_gib"), tr.get("raw_cpu_s_per_gib")))
     moves = []
     for group in groups:
-        tot = {c: stats([m.get("total_s") for m in migs if m.get("ok") and
-                         m["case"] == c and in_group(m, group)])
+        tot = {c: case_stats(migs, group, c, "total_s")
                for c in ("xlr-tls", "tcp")}
         r = ratio(tot["xlr-tls"], tot["tcp"])
         if r:
@@ -193,9 +198,7 @@ def downtime_goals(groups, migs, several):
     out = []
     for group in groups:
         for ours, theirs in ENGINE_PAIRS:
-            dt = {c: stats([m.get("downtime_ms") for m in migs
-                            if m.get("ok") and m["case"] == c and
-                            in_group(m, group)])
+            dt = {c: case_stats(migs, group, c, "downtime_ms")
                   for c in (ours, theirs)}
             r = ratio(dt[ours], dt[theirs])
             if not r:
